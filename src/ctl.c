@@ -1,0 +1,226 @@
+/* mirrornetctl dispatch and helpers shared by its commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "src/ctl.h"
+#include "crypto/crypto.h"
+#include "crypto/did.h"
+#include "proto/hex.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "keygen", ctl_keygen, "keygen [--seed HEX] [--out FILE] [--json]   make a node key, print its did:key" },
+	{ "record", ctl_record, "record sign|show ...                        sign a record offline, or decode and verify one" },
+	{ "cert", ctl_cert, "cert issue|verify ...                       issue a membership certificate, verify a chain" },
+	{ "store", ctl_store, "store put|list|check --db FILE ...          inspect or fill a record store offline" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mirrornetctl COMMAND [ARGS]   (COMMAND --help for details)\n\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage, 3 daemon not reachable, 4 verification failed\n");
+}
+
+int ctl_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mirrornetctl %s\n", MN_VERSION);
+		return CTL_OK;
+	}
+	if (crypto_init() < 0) {
+		ctl_err("libsodium failed to initialise");
+		return CTL_FAIL;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	ctl_err("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return CTL_USAGE;
+}
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("mirrornetctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+long ctl_read_file(const char *path, size_t max, uint8_t **out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	long rc;
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			rc = -EFBIG;
+			goto out;
+		}
+	}
+	*out = buf;
+	buf = NULL;
+	rc = (long)len;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int ctl_write_file(const char *path, const uint8_t *buf, size_t len, unsigned mode)
+{
+	char tmp[PATH_MAX];
+	int fd, rc = 0;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int ctl_load_key(const char *path, struct node_key *k)
+{
+	bool insecure = false;
+	int err = node_key_load(k, path, &insecure);
+
+	if (err == CRYPTO_ERR_IO) {
+		ctl_err("%s: %s", path, strerror(errno));
+		return err;
+	}
+	if (err < 0) {
+		ctl_err("%s: %s", path, crypto_strerror(err));
+		return err;
+	}
+	if (insecure)
+		fprintf(stderr, "mirrornetctl: warning: key file %s is accessible by group or others "
+			"(chmod 600 it)\n", path);
+	return 0;
+}
+
+int ctl_parse_pubkey(const char *s, uint8_t pk[32])
+{
+	if (!strncmp(s, "did:", 4))
+		return did_key_decode(DID_ED25519, s, pk) < 0 ? -EINVAL : 0;
+	return hex_decode(s, pk, 32) < 0 ? -EINVAL : 0;
+}
+
+long long ctl_parse_duration(const char *s)
+{
+	char *end;
+	long long mult = 1;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: return -1;
+		}
+		if (end[1])
+			return -1;
+	}
+	if (v > LLONG_MAX / mult)
+		return -1;
+	return v * mult;
+}
+
+int ctl_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}

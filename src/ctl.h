@@ -1,0 +1,41 @@
+/* mirrornetctl: one function per command, dispatched by ctl_main(). The
+ * executable's main() only calls ctl_main(), so tests can link the
+ * commands.
+ *
+ * Exit codes (docs/cli.md): 0 ok, 1 the operation failed, 2 usage error,
+ * 3 daemon not reachable (commands that talk to mirrornetd), 4 verification
+ * failed (bad signature, invalid chain, corrupt store). */
+#ifndef MN_CTL_H
+#define MN_CTL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "crypto/key.h"
+
+enum ctl_exit { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_NODAEMON = 3, CTL_INVALID = 4 };
+
+int ctl_main(int argc, char **argv);
+
+int ctl_keygen(int argc, char **argv);
+int ctl_record(int argc, char **argv);
+int ctl_cert(int argc, char **argv);
+int ctl_store(int argc, char **argv);
+
+/* Helpers shared by the commands. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read a whole file of at most max bytes into a new buffer (caller frees).
+ * Returns its length or a negative errno (-EFBIG when over max). */
+long ctl_read_file(const char *path, size_t max, uint8_t **out);
+/* Write buf to path through a temp file + rename; mode applies. */
+int ctl_write_file(const char *path, const uint8_t *buf, size_t len, unsigned mode);
+/* Load a node key file, warning on stderr when others can read it. */
+int ctl_load_key(const char *path, struct node_key *k);
+/* Parse a did:key or 64 hex digits into a public key. */
+int ctl_parse_pubkey(const char *s, uint8_t pk[32]);
+/* Parse "90", "90s", "15m", "12h", "30d" into seconds; -1 if invalid. */
+long long ctl_parse_duration(const char *s);
+/* Strict unsigned decimal; -1 if invalid. */
+int ctl_parse_u64(const char *s, uint64_t *v);
+
+#endif
