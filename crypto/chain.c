@@ -43,7 +43,7 @@ static int check_link(const struct chain_policy *pol, const struct issuer *iss,
 	if (record_is_tombstone(rec) || body_decode(KIND_CERT, rec->body, rec->body_len,
 						    (union body *)c) < 0)
 		return CHAIN_ERR_BODY;
-	if ((err = record_verify(rec, NULL)) < 0)
+	if (!pol->links_verified && (err = record_verify(rec, NULL)) < 0)
 		return CHAIN_ERR_SIG;
 	if (pol->now < c->not_before)
 		return CHAIN_ERR_NOT_YET;

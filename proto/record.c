@@ -28,6 +28,16 @@ int record_init(struct record *r, unsigned kind, const uint8_t origin[MN_KEY_LEN
 
 int record_decode(const uint8_t *buf, size_t len, struct record *r, union body *body)
 {
+	int err = record_decode_envelope(buf, len, r);
+
+	if (err < 0 || !r->body_len)
+		return err;
+	union body tmp;
+	return body_decode(r->kind, r->body, r->body_len, body ? body : &tmp);
+}
+
+int record_decode_envelope(const uint8_t *buf, size_t len, struct record *r)
+{
 	struct mp_reader rd;
 	uint32_t n;
 	uint64_t v;
@@ -84,12 +94,6 @@ int record_decode(const uint8_t *buf, size_t len, struct record *r, union body *
 		return err;
 	r->wire = buf;
 	r->wire_len = len;
-	if (r->body_len) {
-		union body tmp;
-		union body *dst = body ? body : &tmp;
-		if ((err = body_decode(r->kind, r->body, r->body_len, dst)) < 0)
-			return err;
-	}
 	return 0;
 }
 

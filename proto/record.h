@@ -53,6 +53,11 @@ static inline bool record_is_tombstone(const struct record *r)
  * 21 KiB for the largest kind: mind small thread stacks). */
 int record_decode(const uint8_t *buf, size_t len, struct record *r, union body *body);
 
+/* Like record_decode() but leaves the body unchecked: the cheap first look
+ * at a record from a peer (size, kind, origin, version), before deciding
+ * whether it is worth decoding further. body_decode() finishes the job. */
+int record_decode_envelope(const uint8_t *buf, size_t len, struct record *r);
+
 /* Encode the header fields of r and the body bytes (r->body/body_len) into
  * out, with r->sig as the signature. Sets r->wire/wire_len/tbs_len to point
  * into out (and r->body to the body's copy in out). The signature can be

@@ -418,7 +418,7 @@ static int cert_verify_cmd(int argc, char **argv)
 		ptrs[i] = &recs[i];
 	}
 	if (rc == CTL_OK) {
-		struct chain_policy pol = { root, now_s(), no_revocations, NULL };
+		struct chain_policy pol = { root, now_s(), no_revocations, NULL, false };
 		struct chain_result res;
 		int err = chain_validate(&pol, node, ptrs, n, &res);
 		if (json) {

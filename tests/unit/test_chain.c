@@ -74,7 +74,7 @@ static bool is_revoked(void *ctx, const uint8_t pk[32])
 
 static int validate(int node, const struct record *const *c, size_t n, struct chain_result *res)
 {
-	struct chain_policy pol = { keys[ROOT].pk, NOW, is_revoked, NULL };
+	struct chain_policy pol = { keys[ROOT].pk, NOW, is_revoked, NULL, false };
 	return chain_validate(&pol, keys[node].pk, c, n, res);
 }
 

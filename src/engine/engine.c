@@ -1,0 +1,537 @@
+/* The engine's event entry points and the one path every record takes.
+ *
+ * engine_take_record() — cheap checks first, the signature last:
+ *   1. envelope decode (size, format, kind, key)       malformed → score -5
+ *   2. id (BLAKE2b) → seen / held?                      duplicate: dropped
+ *   3. expired? older than what we hold?               dropped, no verify
+ *   4. origin revoked? no certificate yet?             dropped / parked
+ *   5. body decode                                      malformed → score -5
+ *   6. signature (once per id)                          bad → score -10
+ *   7. the kind's signing rule, per-origin and total quotas
+ *   8. held, handed to ops->accepted, pushed or gossiped (mesh.c)
+ * Each (origin, kind, key, version) is therefore verified at most once: a
+ * copy is caught at 2, an older version at 3, a bad signature is
+ * remembered as bad. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "src/engine/engine_int.h"
+#include "crypto/crypto.h"
+#include "crypto/record_sig.h"
+#include "proto/proto_err.h"
+
+#define SWEEP_MS 10000
+
+void engine_config_default(struct engine_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->d = 6;
+	c->d_lo = 4;
+	c->d_hi = 10;
+	c->d_lazy = 6;
+	c->heartbeat_ms = 1000;
+	c->gossip_windows = 3;
+	c->large_record = 1024;
+	c->prune_backoff_ms = 60000;
+	c->probe_ms = 1000;
+	c->ack_timeout_ms = 400;
+	c->indirect_k = 3;
+	c->suspect_ms = 5000;
+	c->sync_ms = 10000;
+	c->max_peers = 1024;
+	c->max_records = 50000;
+	c->max_per_origin = 10000;
+	c->peer_msgs_per_s = 500;
+	c->seen_cap = 8192;
+}
+
+uint64_t eng_rand(struct engine *e)
+{
+	return e->ops.random(e->ctx);
+}
+
+static bool config_ok(const struct engine_config *c)
+{
+	return c->root && c->d >= 1 && c->d_lo <= c->d && c->d <= c->d_hi && c->d_hi <= 64 &&
+	       c->heartbeat_ms >= 10 && c->gossip_windows >= 1 &&
+	       c->gossip_windows < MCACHE_MAX_WINDOWS && c->probe_ms >= 10 &&
+	       c->ack_timeout_ms < c->probe_ms && c->suspect_ms >= c->probe_ms &&
+	       c->sync_ms >= 100 && c->max_peers >= 1 && c->max_records >= 1 &&
+	       c->max_per_origin >= 1 && c->peer_msgs_per_s >= 1 && c->seen_cap >= 64;
+}
+
+struct engine *engine_new(const struct engine_config *cfg, const struct node_key *self,
+			  const struct engine_ops *ops, void *ctx, uint64_t now)
+{
+	struct engine *e;
+
+	if (!config_ok(cfg) || !ops->send || !ops->random)
+		return NULL;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	e->ops = *ops;
+	e->ctx = ctx;
+	e->self = *self;
+	memcpy(e->root, cfg->root, 32);
+	e->cfg.root = e->root;
+	e->now = now;
+	if (index_init(&e->ix) < 0 || seen_init(&e->seen, cfg->seen_cap) < 0) {
+		engine_free(e);
+		return NULL;
+	}
+	e->next_heartbeat = now + eng_rand_below(e, cfg->heartbeat_ms);
+	e->next_probe = now + eng_rand_below(e, cfg->probe_ms);
+	/* a first reconciliation soon after start: a joiner or a node back from
+	 * a long absence catches up without waiting a whole period */
+	e->next_sync = now + 500 + eng_rand_below(e, 1000);
+	e->next_sweep = now + SWEEP_MS;
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	index_free(&e->ix);
+	seen_free(&e->seen);
+	origins_free(e);
+	for (size_t i = 0; i < e->npeers; i++) {
+		free(e->peers[i]->out);
+		free(e->peers[i]);
+	}
+	free(e->peers);
+	free(e->peer_hash);
+	free(e->probe_order);
+	node_key_wipe(&e->self);
+	free(e);
+}
+
+static void penalize_from(struct engine *e, struct peer *p, double amount, const char *why)
+{
+	if (p)
+		peer_penalize(e, p, amount, why);
+}
+
+int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum rec_source src,
+		       struct peer *from)
+{
+	struct record r;
+	uint8_t id[32];
+	union body *b = NULL;
+	struct origin *o = NULL;
+	int rc, err;
+
+	/* 1. envelope */
+	if ((err = record_decode_envelope(wire, len, &r)) < 0) {
+		e->st.malformed++;
+		penalize_from(e, from, 5, "peer sent malformed records: graylisted");
+		return -EBADMSG;
+	}
+	/* 2. seen or held */
+	record_id(&r, id);
+	int seen = seen_get(&e->seen, id);
+	if (seen || index_find_id(&e->ix, id, 32)) {
+		e->st.records_dup++;
+		if (seen != 2)
+			mesh_promise_kept(e, id);
+		return 0;
+	}
+	/* 3. expired, or older than ours */
+	if (r.expires < e->now / 1000) {
+		e->st.expired++;
+		seen_put(&e->seen, id, 1);
+		return -ESTALE;
+	}
+	uint64_t kh = rec_keyhash(r.kind, r.origin, r.key);
+	struct rec *old = index_find_key(&e->ix, kh, r.kind, r.origin, r.key);
+	if (old && (old->version > r.version ||
+		    (old->version == r.version && memcmp(old->id, id, 32) > 0))) {
+		e->st.records_old++;
+		seen_put(&e->seen, id, 1);
+		mesh_promise_kept(e, id);
+		return 0;
+	}
+	/* 4. who signed it */
+	if (trust_is_revoked(e, r.origin)) {
+		e->st.untrusted++;
+		seen_put(&e->seen, id, 1);
+		return -EACCES;
+	}
+	bool own = memcmp(r.origin, e->self.pk, 32) == 0;
+	if (src != SRC_STORE && !(own && src == SRC_LOCAL)) {
+		err = trust_origin(e, r.origin, &o);
+		if (err == -ENOENT) {
+			/* no certificate for it yet: park it, unverified */
+			if (src != SRC_PENDING)
+				pending_add(e, wire, len, from ? from->pk : NULL);
+			else
+				pending_add(e, wire, len, from ? from->pk : NULL);
+			return -EACCES;
+		}
+		if (err < 0) {
+			e->st.untrusted++;
+			seen_put(&e->seen, id, 1);
+			penalize_from(e, from, 2, "peer sent records of non-members: graylisted");
+			return -EACCES;
+		}
+	}
+	/* 5. body */
+	if (!record_is_tombstone(&r)) {
+		b = malloc(sizeof *b);
+		if (!b)
+			return -ENOMEM;
+		if (body_decode(r.kind, r.body, r.body_len, b) < 0) {
+			e->st.malformed++;
+			seen_put(&e->seen, id, 2);
+			penalize_from(e, from, 5, "peer sent malformed records: graylisted");
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	/* 6. signature, once */
+	if (src != SRC_STORE && !(own && src == SRC_LOCAL)) {
+		e->st.verifies++;
+		if (record_verify(&r, NULL) < 0) {
+			e->st.bad_sig++;
+			seen_put(&e->seen, id, 2);
+			penalize_from(e, from, 10, "peer sent forged records: graylisted");
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	/* 7. the kind's rule, quotas */
+	if (src != SRC_STORE && trust_kind_check(e, &r, b) < 0) {
+		e->st.untrusted++;
+		seen_put(&e->seen, id, 1);
+		rc = -EACCES;
+		goto out;
+	}
+	if (!o && !(o = origin_get(e, r.origin))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!old && (o->records >= e->cfg.max_per_origin || e->ix.count >= e->cfg.max_records)) {
+		e->st.untrusted++;
+		rc = -ENOSPC;
+		goto out;
+	}
+	/* 8. hold it */
+	if (old && old->kind == KIND_CERT) {
+		/* the cert it replaces no longer vouches for anyone */
+		for (size_t i = 0; i < e->origin_buckets; i++)
+			for (struct origin *x = e->origins[i]; x; x = x->next)
+				if (x->cert == old) {
+					x->cert = NULL;
+					e->trust_gen++;
+				}
+	}
+	struct rec *x = index_put(&e->ix, old, &r, id, kh, own);
+	if (!x) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!old)
+		o->records++;
+	seen_put(&e->seen, id, 1);
+	e->st.records_accepted++;
+	mesh_promise_kept(e, id);
+	if (from)
+		peer_reward(from, 1.0);
+	trust_after_accept(e, x, b);
+	if (trust_is_revoked(e, r.origin)) {   /* a record revoking its own origin */
+		rc = 1;
+		goto out;
+	}
+	if (src != SRC_STORE && e->ops.accepted) {
+		struct record held;
+		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)
+			e->ops.accepted(e->ctx, &held, id);
+	}
+	mesh_on_accept(e, x, from, src);
+	rc = 1;
+out:
+	free(b);
+	return rc;
+}
+
+int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
+		uint64_t now)
+{
+	struct wire_iter it;
+	struct wire_frame f;
+	struct peer *p;
+	bool sync_push = false, used = false;
+	int rc;
+
+	e->now = now;
+	e->st.rx_msgs++;
+	e->st.rx_bytes += len;
+	if (trust_is_revoked(e, from))
+		return -EACCES;
+	p = peer_get(e, from, now);
+	if (!p)
+		return -ENOSPC;
+	p->last_seen = now;
+	if (peer_graylisted(p)) {
+		e->st.graylisted_drops++;
+		return 0;
+	}
+	e->from = p;
+	if ((rc = wire_begin(&it, buf, len)) < 0) {
+		e->st.malformed++;
+		peer_penalize(e, p, 5, "peer sent malformed messages: graylisted");
+		goto out;
+	}
+	while ((rc = wire_next(&it, &f)) == 1) {
+		if (peer_graylisted(p))
+			break;
+		if (!peer_rate_ok(e, p, now))
+			continue;
+		used = true;
+		switch (f.type) {
+		case W_REC:
+			engine_take_record(e, f.data, f.len, sync_push ? SRC_SYNC : SRC_PEER, p);
+			break;
+		case W_IHAVE:
+			mesh_on_ihave(e, p, f.data, f.len / WIRE_ID_LEN);
+			break;
+		case W_IWANT:
+			mesh_on_iwant(e, p, f.data, f.len / WIRE_ID_LEN);
+			break;
+		case W_IDONTWANT:
+			mesh_on_idontwant(e, p, f.data, f.len / WIRE_ID_LEN);
+			break;
+		case W_GRAFT:
+			mesh_on_graft(e, p);
+			break;
+		case W_PRUNE:
+			mesh_on_prune(e, p, f.a);
+			break;
+		case W_PING:
+			swim_on_ping(e, p, f.a, f.b);
+			break;
+		case W_ACK:
+			swim_on_ack(e, p, f.a, f.b);
+			break;
+		case W_PINGREQ:
+			swim_on_pingreq(e, p, f.a, f.key);
+			break;
+		case W_MEMBER:
+			swim_on_member(e, p, f.key, (unsigned)f.a, f.b);
+			break;
+		case W_SYNC:
+			if (f.b == 0)
+				sync_push = true;
+			else
+				sync_on_frame(e, p, f.a, f.b, f.data, f.len);
+			break;
+		}
+	}
+	if (rc < 0) {
+		e->st.malformed++;
+		peer_penalize(e, p, 5, "peer sent malformed messages: graylisted");
+	}
+out:
+	engine_flush(e);
+	e->from = NULL;
+	return used ? 0 : -EINVAL;
+}
+
+static void sweep(struct engine *e)
+{
+	size_t n;
+	struct rec **all = index_sorted(&e->ix, &n);
+	struct rec **victims = n ? malloc(n * sizeof *victims) : NULL;
+	size_t nv = 0;
+	uint64_t now_s = e->now / 1000;
+
+	for (size_t i = 0; all && victims && i < n; i++)
+		if (all[i]->expires < now_s && all[i]->kind != KIND_REVOKE)
+			victims[nv++] = all[i];
+	for (size_t i = 0; i < nv; i++) {
+		struct origin *o = origin_find(e, victims[i]->origin);
+		if (o && o->records)
+			o->records--;
+		for (size_t b = 0; b < e->origin_buckets; b++)
+			for (struct origin *x = e->origins[b]; x; x = x->next)
+				if (x->cert == victims[i]) {
+					x->cert = NULL;
+					e->trust_gen++;
+				}
+		index_remove(&e->ix, victims[i]);
+	}
+	free(victims);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t engine_tick(struct engine *e, uint64_t now)
+{
+	e->now = now;
+	if (now >= e->next_heartbeat) {
+		mesh_heartbeat(e);
+		e->next_heartbeat += e->cfg.heartbeat_ms;
+		if (e->next_heartbeat <= now)
+			e->next_heartbeat = now + e->cfg.heartbeat_ms;
+	}
+	swim_tick(e);
+	sync_tick(e);
+	if (now >= e->next_sweep) {
+		sweep(e);
+		e->next_sweep = now + SWEEP_MS;
+	}
+	engine_flush(e);
+
+	uint64_t next = min_u64(e->next_heartbeat, e->next_probe);
+	next = min_u64(next, e->next_sync);
+	next = min_u64(next, e->next_sweep);
+	if (e->probe.active) {
+		if (!e->probe.acked && e->probe.indirect_at)
+			next = min_u64(next, e->probe.indirect_at);
+		next = min_u64(next, e->probe.deadline);
+	}
+	for (size_t i = 0; i < e->npeers; i++)
+		if (e->peers[i]->state == PEER_SUSPECT)
+			next = min_u64(next, e->peers[i]->state_since + e->cfg.suspect_ms);
+	return next > now ? next : now + 1;
+}
+
+int engine_publish(struct engine *e, unsigned kind, const char *key, const union body *body,
+		   uint64_t ttl_s, uint64_t now, uint8_t id[32], int *perr)
+{
+	uint8_t bbuf[MN_MAX_BODY], wire[MN_MAX_RECORD];
+	size_t blen = 0;
+	struct record r;
+	int err;
+
+	e->now = now;
+	if (perr)
+		*perr = 0;
+	if (body && (err = body_encode(kind, body, bbuf, sizeof bbuf, &blen)) < 0)
+		goto bad;
+	uint64_t version = now * 1000;
+	if ((err = record_init(&r, kind, e->self.pk, key, version, now / 1000 + ttl_s)) < 0)
+		goto bad;
+	struct rec *old = index_find_key(&e->ix, rec_keyhash(kind, e->self.pk, key), kind,
+					 e->self.pk, key);
+	if (old && old->version >= r.version)
+		r.version = old->version + 1;
+	r.body = bbuf;
+	r.body_len = blen;
+	if ((err = record_sign(&r, &e->self, wire, sizeof wire)) < 0)
+		goto bad;
+	if (id)
+		record_id(&r, id);
+	int rc = engine_take_record(e, wire, r.wire_len, SRC_LOCAL, NULL);
+	engine_flush(e);
+	return rc < 0 ? rc : 0;
+bad:
+	if (perr)
+		*perr = err;
+	return -EINVAL;
+}
+
+int engine_insert(struct engine *e, const uint8_t *wire, size_t len, bool trusted, uint64_t now)
+{
+	e->now = now;
+	int rc = engine_take_record(e, wire, len, trusted ? SRC_STORE : SRC_LOCAL, NULL);
+	engine_flush(e);
+	return rc;
+}
+
+int engine_peer_add(struct engine *e, const uint8_t pk[32], uint64_t now)
+{
+	e->now = now;
+	if (trust_is_revoked(e, pk))
+		return -EACCES;
+	if (memcmp(pk, e->self.pk, 32) == 0)
+		return -EINVAL;
+	bool first = e->npeers == 0;
+	struct peer *p = peer_get(e, pk, now);
+	if (!p)
+		return -ENOSPC;
+	if (p->state == PEER_LEFT)
+		peer_set_state(e, p, PEER_ALIVE, now);
+	if (first && e->next_sync > now + 1000)
+		e->next_sync = now + 200;
+	return 0;
+}
+
+void engine_leave(struct engine *e, uint64_t now)
+{
+	e->now = now;
+	e->incarnation++;
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p->state == PEER_ALIVE || p->state == PEER_SUSPECT)
+			out_simple(e, p, W_MEMBER, PEER_LEFT, e->incarnation, e->self.pk, OC_MEMBER);
+	}
+	engine_flush(e);
+}
+
+size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t cap)
+{
+	for (size_t i = 0; i < e->npeers && i < cap; i++) {
+		const struct peer *p = e->peers[i];
+		const struct origin *o = origin_find(e, p->pk);
+		struct engine_peer_info *pi = &out[i];
+		memcpy(pi->pk, p->pk, 32);
+		pi->state = p->state;
+		pi->state_since = p->state_since;
+		pi->last_seen = p->last_seen;
+		pi->rtt_ms = p->rtt_ms;
+		pi->incarnation = p->incarnation;
+		pi->score = peer_score(p);
+		pi->in_mesh = p->in_mesh;
+		pi->graylisted = peer_graylisted(p);
+		pi->records = o ? o->records : 0;
+	}
+	return e->npeers;
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s)
+{
+	*s = e->st;
+	s->records = (uint32_t)e->ix.count;
+	s->peers = (uint32_t)e->npeers;
+	s->mesh = s->alive = s->suspect = s->dead = 0;
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct peer *p = e->peers[i];
+		s->mesh += p->in_mesh;
+		s->alive += p->state == PEER_ALIVE;
+		s->suspect += p->state == PEER_SUSPECT;
+		s->dead += p->state == PEER_DEAD;
+	}
+	s->incarnation = e->incarnation;
+}
+
+int engine_each_record(const struct engine *e,
+		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
+{
+	for (size_t i = 0; i < e->ix.nbuckets; i++) {
+		for (struct rec *x = e->ix.by_key[i]; x; x = x->next_key) {
+			struct record r;
+			if (record_decode_envelope(x->wire, x->wire_len, &r) < 0)
+				continue;
+			int rc = fn(ctx, &r, x->id);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+void engine_digest(const struct engine *e, uint8_t out[32])
+{
+	memcpy(out, e->ix.digest, 32);
+}
+
+bool engine_has(const struct engine *e, const uint8_t id[32])
+{
+	return index_find_id(&e->ix, id, 32) != NULL;
+}

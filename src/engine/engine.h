@@ -1,0 +1,160 @@
+/* The protocol engine: gossip, membership and anti-entropy as a state
+ * machine with no I/O (docs/protocol.md).
+ *
+ * The engine is fed events — a datagram from peer P at time t
+ * (engine_recv), the passage of time (engine_tick), a local publish
+ * (engine_publish / engine_insert), a peer added or gone — and acts only
+ * through the callbacks in struct engine_ops: send bytes to a peer, hand
+ * over an accepted record (store it, notify subscribers), forget a revoked
+ * origin, report a peer's state change. It reads no clock (every event
+ * carries `now`, unix milliseconds), opens no socket, touches no file; its
+ * randomness comes from ops->random so a simulation is deterministic. The
+ * daemon drives it with libuv, the simulator drives thousands of them.
+ *
+ * Peers are named by their Ed25519 node key; the driver maps keys to
+ * transport addresses (and, over WireGuard, the tunnel authenticates them).
+ * The engine keeps the live record set in memory (bounded: max_records,
+ * max_per_origin); the driver's store keeps it durable and gives it back
+ * with engine_insert(..., trusted) at start.
+ *
+ * Errors: negative errno (src/ convention). */
+#ifndef MN_ENGINE_H
+#define MN_ENGINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "proto/record.h"
+#include "crypto/key.h"
+
+struct engine;
+
+enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2, PEER_LEFT = 3 };
+const char *peer_state_name(enum peer_state s);
+
+/* How a message should travel: a datagram (<= ENGINE_MTU bytes, may be
+ * lost) or the stream path (reliable, ordered, <= ENGINE_MAX_STREAM). */
+enum engine_chan { CHAN_DGRAM = 0, CHAN_STREAM = 1 };
+#define ENGINE_MTU 1280
+#define ENGINE_MAX_STREAM (64 * 1024)
+
+/* The few knobs there are; engine_config_default() fills them. */
+struct engine_config {
+	const uint8_t *root;        /* the mesh root's public key (required) */
+	/* dissemination (gossipsub v1.1 names) */
+	unsigned d, d_lo, d_hi, d_lazy;
+	unsigned heartbeat_ms;
+	unsigned gossip_windows;    /* heartbeats its id is advertised by IHAVE */
+	unsigned large_record;      /* bytes from which a record is announced, then pulled */
+	unsigned prune_backoff_ms;
+	/* membership (SWIM) */
+	unsigned probe_ms;          /* protocol period */
+	unsigned ack_timeout_ms;
+	unsigned indirect_k;
+	unsigned suspect_ms;        /* suspicion before death */
+	/* anti-entropy */
+	unsigned sync_ms;
+	/* bounds */
+	unsigned max_peers;
+	unsigned max_records;
+	unsigned max_per_origin;
+	unsigned peer_msgs_per_s;   /* per-peer rate: frames per second (burst 2x) */
+	unsigned seen_cap;          /* ids remembered as seen (held, older, bad) */
+	/* test hooks: a node that does not forward (simulated byzantine) */
+	bool no_forward;
+};
+
+void engine_config_default(struct engine_config *c);
+
+struct engine_ops {
+	void (*send)(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_t len,
+		     enum engine_chan chan);
+	/* A record newly accepted (verified, trusted, newest): store it,
+	 * notify subscribers. r borrows the engine's copy: copy what you keep. */
+	void (*accepted)(void *ctx, const struct record *r, const uint8_t id[32]);
+	/* An origin was revoked: its records are gone from the engine; drop them
+	 * from the store and from the WireGuard peers. May be NULL. */
+	void (*revoked)(void *ctx, const uint8_t origin[32]);
+	/* A peer changed state. May be NULL. */
+	void (*peer_state)(void *ctx, const uint8_t peer[32], enum peer_state from,
+			   enum peer_state to);
+	/* Something worth a log line (a peer graylisted, a revocation applied):
+	 * a static message and the peer concerned (or NULL). May be NULL. */
+	void (*note)(void *ctx, const char *what, const uint8_t peer[32]);
+	/* 64 random bits. */
+	uint64_t (*random)(void *ctx);
+};
+
+/* A new engine for node `self` (the key signs local publishes; the engine
+ * keeps its own copy and wipes it in engine_free). NULL on bad config or
+ * ENOMEM. */
+struct engine *engine_new(const struct engine_config *cfg, const struct node_key *self,
+			  const struct engine_ops *ops, void *ctx, uint64_t now);
+void engine_free(struct engine *e);   /* accepts NULL */
+
+/* A datagram or stream message from `from`. Malformed input is counted and
+ * scored against the peer, never fatal: returns 0, or -EINVAL if nothing in
+ * it could be used. */
+int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
+		uint64_t now);
+
+/* Run what is due; returns the next time (unix ms) the engine wants a tick.
+ * Ticking early is harmless. */
+uint64_t engine_tick(struct engine *e, uint64_t now);
+
+/* Sign and publish a record of ours (body NULL = tombstone) with the next
+ * version, expiring ttl_s from now. id (may be NULL) receives its id.
+ * 0 or -EINVAL (bad body: proto error in *perr if non-NULL) / -ENOSPC. */
+int engine_publish(struct engine *e, unsigned kind, const char *key, const union body *body,
+		   uint64_t ttl_s, uint64_t now, uint8_t id[32], int *perr);
+
+/* Insert an already signed record: from the store at start (trusted: no
+ * signature check, no forwarding), or from a local tool (a certificate the
+ * master signed offline: checked and forwarded like a received one).
+ * Returns 1 accepted, 0 duplicate/older, or a negative errno (-EBADMSG bad
+ * signature or encoding, -EACCES untrusted origin, -ESTALE expired). */
+int engine_insert(struct engine *e, const uint8_t *wire, size_t len, bool trusted, uint64_t now);
+
+/* Bootstrap / discovery: a peer the driver knows how to reach. */
+int engine_peer_add(struct engine *e, const uint8_t pk[32], uint64_t now);
+/* Tell the others we leave (graceful shutdown). */
+void engine_leave(struct engine *e, uint64_t now);
+
+/* What the status view shows. */
+struct engine_peer_info {
+	uint8_t pk[32];
+	enum peer_state state;
+	uint64_t state_since;       /* unix ms */
+	uint64_t last_seen;         /* unix ms of the last message from it, 0 never */
+	uint32_t rtt_ms;            /* smoothed probe round trip, 0 unknown */
+	uint32_t incarnation;
+	double score;
+	bool in_mesh;
+	bool graylisted;
+	uint32_t records;           /* records of this origin held */
+};
+/* Fill up to cap entries; returns the number of peers. */
+size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t cap);
+
+struct engine_stats {
+	uint64_t rx_msgs, rx_bytes, tx_msgs, tx_bytes;
+	uint64_t tx_bytes_record, tx_bytes_gossip, tx_bytes_member, tx_bytes_sync;
+	uint64_t records_accepted, records_dup, records_old, records_pending;
+	uint64_t verifies, bad_sig, untrusted, expired, malformed, rate_limited, graylisted_drops;
+	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
+	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
+	uint64_t revocations;
+	uint32_t records, peers, mesh, alive, suspect, dead;
+	uint32_t incarnation;
+};
+void engine_get_stats(const struct engine *e, struct engine_stats *s);
+
+/* The records held: visit each (not in any particular order); stop when fn
+ * returns non-zero. */
+int engine_each_record(const struct engine *e, int (*fn)(void *, const struct record *,
+							  const uint8_t id[32]), void *ctx);
+/* Order-independent digest of the records held (XOR of ids). */
+void engine_digest(const struct engine *e, uint8_t out[32]);
+/* Is the record with this id held? */
+bool engine_has(const struct engine *e, const uint8_t id[32]);
+
+#endif

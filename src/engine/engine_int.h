@@ -1,0 +1,282 @@
+/* Engine internals shared by the engine sources. Not for the daemon. */
+#ifndef MN_ENGINE_INT_H
+#define MN_ENGINE_INT_H
+#include "src/engine/engine.h"
+#include "src/engine/wire.h"
+#include "crypto/chain.h"
+
+/* ---- records held (index.c) ---- */
+struct rec {
+	struct rec *next_key;       /* chain in the key table */
+	struct rec *next_id;        /* chain in the id table */
+	uint64_t keyhash;           /* of (kind, origin, key) */
+	uint64_t version;
+	uint64_t expires;           /* unix s */
+	uint8_t id[32];
+	uint8_t origin[32];
+	uint8_t kind;
+	bool local;                 /* published by us */
+	uint16_t wire_len;
+	uint8_t *wire;              /* the record (owned) */
+};
+
+struct rec_index {
+	struct rec **by_key, **by_id;
+	size_t nbuckets;            /* power of two, both tables */
+	size_t count;
+	uint8_t digest[32];         /* XOR of ids, kept in step */
+	/* sorted view by keyhash for anti-entropy; rebuilt when dirty */
+	struct rec **sorted;
+	size_t sorted_cap;
+	bool dirty;
+};
+
+uint64_t rec_keyhash(unsigned kind, const uint8_t origin[32], const char *key);
+int index_init(struct rec_index *ix);
+void index_free(struct rec_index *ix);
+struct rec *index_find_key(const struct rec_index *ix, uint64_t keyhash, unsigned kind,
+			   const uint8_t origin[32], const char *key);
+struct rec *index_find_id(const struct rec_index *ix, const uint8_t *id, size_t idlen);
+/* Insert a new entry (replacing `old` if non-NULL). Takes ownership of
+ * nothing: copies wire. NULL on ENOMEM. */
+struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record *r,
+		      const uint8_t id[32], uint64_t keyhash, bool local);
+void index_remove(struct rec_index *ix, struct rec *x);
+/* Sorted by keyhash; valid until the next change. */
+struct rec **index_sorted(struct rec_index *ix, size_t *n);
+
+/* Recently seen ids (held or not: rejected, older), so a copy costs one
+ * lookup: two generations of fixed-size sets (index.c). */
+struct seen_gen {
+	uint8_t (*ids)[WIRE_ID_LEN];
+	uint8_t *state;             /* 0 empty, 1 seen (held or older), 2 bad */
+	size_t n;
+};
+struct seen_cache {
+	struct seen_gen gen[2];
+	size_t cap;                 /* slots per generation, a power of two */
+	int current;
+};
+int seen_init(struct seen_cache *s, size_t cap);
+void seen_free(struct seen_cache *s);
+int seen_get(const struct seen_cache *s, const uint8_t *id);   /* 0, 1 or 2 */
+void seen_put(struct seen_cache *s, const uint8_t *id, int state);
+
+/* ---- origins and trust (trust.c) ---- */
+enum trust { TRUST_UNKNOWN = 0, TRUST_OK = 1, TRUST_BAD = 2 };
+struct origin {
+	struct origin *next;
+	uint8_t pk[32];
+	struct rec *cert;           /* the cert record naming it, if any */
+	uint32_t records;           /* records held with this origin */
+	uint32_t trust_gen;         /* trust valid for this generation */
+	uint8_t trust;
+	bool revoked;
+	struct chain_result chain;  /* when trust == TRUST_OK */
+};
+
+/* Records waiting for their origin's certificate. */
+#define PENDING_CAP 512
+struct pending {
+	uint8_t *wire;
+	uint16_t len;
+	uint8_t from[32];
+	uint64_t at;
+};
+
+/* ---- peers (peers.c) ---- */
+#define IDW_CAP 32                  /* IDONTWANT ids remembered per peer */
+struct peer {
+	uint8_t pk[32];
+	enum peer_state state;
+	uint64_t state_since;
+	uint32_t incarnation;
+	uint64_t last_seen;
+	uint32_t rtt_ms;
+	double score_pos, score_neg;
+	bool in_mesh;
+	uint64_t backoff_until;
+	double tokens;
+	uint64_t tokens_at;
+	uint8_t idontwant[IDW_CAP][WIRE_ID_LEN];
+	uint8_t idw_pos;
+	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
+	uint32_t served_budget;     /* records we still serve it this heartbeat */
+	/* outbox for the event being processed */
+	uint8_t *out;
+	struct wire_buf ob;
+	uint32_t out_bytes;         /* sent to it during this event */
+	bool dirty;
+	struct peer *next_dirty;
+	uint64_t sync_at;           /* last sync it started with us */
+};
+
+struct peer *peer_find(const struct engine *e, const uint8_t pk[32]);
+struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now);   /* find or add */
+double peer_score(const struct peer *p);
+bool peer_graylisted(const struct peer *p);
+void peer_penalize(struct engine *e, struct peer *p, double amount, const char *why);
+void peer_reward(struct peer *p, double amount);
+void peers_decay(struct engine *e);
+bool peer_rate_ok(struct engine *e, struct peer *p, uint64_t now);
+void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64_t now);
+bool peer_usable(const struct peer *p);   /* alive, not graylisted */
+
+/* outbox: frames are appended to a peer's datagram; full datagrams go out
+ * at once, the rest when the event ends (engine_flush). prio: 0 control,
+ * 1 own records, 2 forwards — over the per-event budget, forwards are
+ * dropped first, then own records; control always goes. */
+enum out_prio { PRIO_CONTROL = 0, PRIO_OWN = 1, PRIO_FORWARD = 2 };
+enum out_class { OC_RECORD, OC_GOSSIP, OC_MEMBER, OC_SYNC };
+int out_record(struct engine *e, struct peer *p, const uint8_t *wire, size_t len,
+	       enum out_prio prio, enum out_class cls);
+int out_ids(struct engine *e, struct peer *p, enum wire_type t, const uint8_t *ids, size_t n,
+	    enum out_class cls);
+int out_simple(struct engine *e, struct peer *p, enum wire_type t, uint64_t a, uint64_t b,
+	       const uint8_t *key, enum out_class cls);
+void out_stream(struct engine *e, struct peer *p, const uint8_t *buf, size_t len,
+		enum out_class cls);
+void engine_flush(struct engine *e);
+
+/* ---- message cache and promises (mesh.c) ---- */
+#define MCACHE_MAX_WINDOWS 8
+#define MCACHE_PER_WINDOW 512
+struct mcache_window {
+	uint8_t ids[MCACHE_PER_WINDOW][WIRE_ID_LEN];
+	uint16_t n;
+};
+#define PROMISE_CAP 1024
+struct promise {
+	uint8_t id[WIRE_ID_LEN];
+	uint8_t peer[32];
+	uint64_t deadline;
+	bool used;
+};
+
+/* ---- membership updates to spread (swim.c) ---- */
+#define MEMBER_Q_CAP 64
+struct member_update {
+	uint8_t node[32];
+	uint8_t state;
+	uint32_t inc;
+	uint8_t sends_left;
+};
+#define INDIRECT_CAP 64
+struct indirect {
+	uint8_t requester[32];
+	uint8_t target[32];
+	uint64_t req_seq, my_seq, deadline;
+	bool used;
+};
+
+struct engine {
+	struct engine_config cfg;
+	struct engine_ops ops;
+	void *ctx;
+	struct node_key self;
+	uint8_t root[32];
+	uint64_t now;
+
+	struct rec_index ix;
+	struct seen_cache seen;
+
+	struct origin **origins;    /* hash table by pk */
+	size_t origin_buckets, norigins;
+	uint32_t trust_gen;
+	struct pending pending[PENDING_CAP];
+	size_t pending_head, pending_n;
+
+	struct peer **peers;        /* grows up to cfg.max_peers */
+	size_t npeers, peers_cap;
+	uint32_t *peer_hash;        /* open addressing: index + 1, 0 empty */
+	size_t peer_hash_cap;
+	struct peer *dirty;
+
+	/* gossip */
+	struct mcache_window mcache[MCACHE_MAX_WINDOWS];
+	unsigned mcache_pos;
+	struct promise promises[PROMISE_CAP];
+	uint64_t next_heartbeat;
+	uint64_t heartbeats;
+
+	/* swim */
+	uint32_t incarnation;
+	uint64_t probe_seq;
+	uint64_t next_probe;
+	size_t *probe_order;
+	size_t probe_n, probe_pos;
+	struct {
+		bool active;
+		uint8_t target[32];
+		uint64_t seq, sent_at, indirect_at, deadline;
+		bool acked;
+	} probe;
+	struct member_update mq[MEMBER_Q_CAP];
+	size_t mq_n;
+	struct indirect indirect[INDIRECT_CAP];
+
+	/* anti-entropy */
+	uint64_t next_sync;
+	uint64_t sync_session;
+	uint64_t last_triggered_sync;
+
+	uint64_t next_sweep;
+	struct engine_stats st;
+	/* the peer whose message is being processed (NULL for local events) */
+	struct peer *from;
+};
+
+/* trust.c */
+struct origin *origin_find(const struct engine *e, const uint8_t pk[32]);
+struct origin *origin_get(struct engine *e, const uint8_t pk[32]);
+int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out);
+/* May r (verified) be accepted under its kind's rules? 0 or -EACCES. */
+int trust_kind_check(struct engine *e, const struct record *r, const union body *b);
+void trust_after_accept(struct engine *e, struct rec *x, const union body *b);
+void trust_revoke(struct engine *e, const uint8_t subject[32]);
+bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
+void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);
+void pending_retry(struct engine *e);
+void origins_free(struct engine *e);
+
+/* engine.c: the one path every record takes */
+enum rec_source { SRC_PEER, SRC_SYNC, SRC_LOCAL, SRC_STORE, SRC_PENDING };
+int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum rec_source src,
+		       struct peer *from);
+
+/* mesh.c */
+void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec_source src);
+void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
+void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
+void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
+void mesh_on_graft(struct engine *e, struct peer *p);
+void mesh_on_prune(struct engine *e, struct peer *p, uint64_t backoff_s);
+void mesh_heartbeat(struct engine *e);
+void mesh_promise_kept(struct engine *e, const uint8_t *id);
+void mesh_drop_peer(struct engine *e, struct peer *p);
+
+/* swim.c */
+void swim_on_ping(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc);
+void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc);
+void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8_t target[32]);
+void swim_on_member(struct engine *e, struct peer *p, const uint8_t node[32], unsigned state,
+		    uint64_t inc);
+void swim_tick(struct engine *e);
+void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, uint32_t inc,
+		bool flood);
+void swim_piggyback(struct engine *e, struct peer *p);
+
+/* sync.c */
+void sync_start(struct engine *e, struct peer *p);
+void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
+		   const uint8_t *data, size_t len);
+void sync_tick(struct engine *e);
+
+/* helpers */
+uint64_t eng_rand(struct engine *e);
+static inline uint64_t eng_rand_below(struct engine *e, uint64_t n)
+{
+	return n ? eng_rand(e) % n : 0;
+}
+
+#endif

@@ -1,0 +1,329 @@
+/* Dissemination, after libp2p gossipsub v1.1 (one topic: the mesh).
+ *
+ * - Eager push of new records to the mesh: D peers kept between D_lo and
+ *   D_hi by GRAFT/PRUNE at each heartbeat, PRUNE with a backoff during which
+ *   the pruned peer may not GRAFT back, and an opportunistic swap of one
+ *   mesh peer every OPPORTUNISTIC_EVERY heartbeats so meshes keep mixing
+ *   (after a partition, two meshes would otherwise stay apart).
+ * - Records of cfg.large_record bytes or more are announced, then pulled:
+ *   an immediate IHAVE to the mesh, and each peer IWANTs it from the first
+ *   announcer — one copy per node instead of D.
+ * - Lazy gossip: each heartbeat, the ids seen in the last gossip_windows
+ *   heartbeats go by IHAVE to d_lazy usable peers outside the mesh; a peer
+ *   IWANTs what it lacks. An IWANT is a promise: a peer that advertised an
+ *   id and does not deliver it within a heartbeat loses score.
+ * - IDONTWANT (v1.2) from a peer suppresses sending it those ids.
+ * - Records that came by anti-entropy or from the store are not pushed:
+ *   they go into the message cache and spread by lazy gossip, so a node
+ *   catching up does not flood the mesh with old records. */
+#include <stdlib.h>
+#include <string.h>
+#include "src/engine/engine_int.h"
+
+#define OPPORTUNISTIC_EVERY 30
+#define IWANT_PER_HEARTBEAT 192
+#define SERVE_PER_HEARTBEAT 256
+
+static bool idontwant_has(const struct peer *p, const uint8_t *id)
+{
+	for (int i = 0; i < IDW_CAP; i++)
+		if (memcmp(p->idontwant[i], id, WIRE_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+static void mcache_add(struct engine *e, const uint8_t id[32])
+{
+	struct mcache_window *w = &e->mcache[e->mcache_pos];
+
+	if (w->n < MCACHE_PER_WINDOW)
+		memcpy(w->ids[w->n++], id, WIRE_ID_LEN);
+}
+
+/* Up to max usable peers matching `want_mesh`, shuffled. */
+static size_t pick_peers(struct engine *e, struct peer **out, size_t max, int want_mesh,
+			 const struct peer *except)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p == except || !peer_usable(p))
+			continue;
+		if (want_mesh >= 0 && p->in_mesh != (want_mesh == 1))
+			continue;
+		/* reservoir sampling keeps the choice uniform */
+		if (n < max) {
+			out[n++] = p;
+		} else {
+			uint64_t j = eng_rand_below(e, i + 1);
+			if (j < max)
+				out[j] = p;
+		}
+	}
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)eng_rand_below(e, i);
+		struct peer *t = out[i - 1];
+		out[i - 1] = out[j];
+		out[j] = t;
+	}
+	return n;
+}
+
+void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec_source src)
+{
+	struct peer *targets[64];
+	size_t n;
+
+	if (src == SRC_STORE)
+		return;
+	mcache_add(e, x->id);
+	if (src == SRC_SYNC || src == SRC_PENDING)
+		return;
+	if (e->cfg.no_forward && src == SRC_PEER)
+		return;
+	n = pick_peers(e, targets, 64, 1, from);
+	if (n == 0 && src == SRC_LOCAL)   /* no mesh yet: reach someone anyway */
+		n = pick_peers(e, targets, e->cfg.d, -1, from);
+	bool large = x->wire_len >= e->cfg.large_record;
+	for (size_t i = 0; i < n; i++) {
+		struct peer *p = targets[i];
+		if (idontwant_has(p, x->id))
+			continue;
+		if (large) {
+			out_ids(e, p, W_IHAVE, x->id, 1, OC_GOSSIP);
+			e->st.ihave_sent++;
+		} else {
+			out_record(e, p, x->wire, x->wire_len,
+				   src == SRC_LOCAL ? PRIO_OWN : PRIO_FORWARD, OC_RECORD);
+		}
+	}
+}
+
+static struct promise *promise_find(struct engine *e, const uint8_t *id)
+{
+	for (size_t i = 0; i < PROMISE_CAP; i++)
+		if (e->promises[i].used && memcmp(e->promises[i].id, id, WIRE_ID_LEN) == 0)
+			return &e->promises[i];
+	return NULL;
+}
+
+static struct promise *promise_slot(struct engine *e)
+{
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < PROMISE_CAP; i++) {
+		if (!e->promises[i].used)
+			return &e->promises[i];
+		if (e->promises[i].deadline < e->promises[oldest].deadline)
+			oldest = i;
+	}
+	return &e->promises[oldest];   /* full: the oldest goes, unpenalised */
+}
+
+void mesh_promise_kept(struct engine *e, const uint8_t *id)
+{
+	struct promise *pr = promise_find(e, id);
+
+	if (pr)
+		pr->used = false;
+}
+
+void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
+{
+	uint8_t want[WIRE_MAX_IDS * WIRE_ID_LEN];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < WIRE_MAX_IDS && p->iwant_budget > 0; i++) {
+		const uint8_t *id = ids + i * WIRE_ID_LEN;
+		if (seen_get(&e->seen, id) || index_find_id(&e->ix, id, WIRE_ID_LEN))
+			continue;
+		struct promise *pr = promise_find(e, id);
+		if (pr && pr->deadline > e->now)
+			continue;   /* already asked someone */
+		if (!pr)
+			pr = promise_slot(e);
+		pr->used = true;
+		memcpy(pr->id, id, WIRE_ID_LEN);
+		memcpy(pr->peer, p->pk, 32);
+		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
+		k++;
+		p->iwant_budget--;
+	}
+	if (k) {
+		out_ids(e, p, W_IWANT, want, k, OC_GOSSIP);
+		e->st.iwant_sent += k;
+	}
+}
+
+void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p->served_budget == 0)
+			return;
+		struct rec *x = index_find_id(&e->ix, ids + i * WIRE_ID_LEN, WIRE_ID_LEN);
+		if (!x)
+			continue;
+		p->served_budget--;
+		if (out_record(e, p, x->wire, x->wire_len, x->local ? PRIO_OWN : PRIO_FORWARD,
+			       OC_RECORD) == 0)
+			e->st.iwant_served++;
+	}
+}
+
+void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
+{
+	(void)e;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p->idontwant[p->idw_pos], ids + i * WIRE_ID_LEN, WIRE_ID_LEN);
+		p->idw_pos = (uint8_t)((p->idw_pos + 1) % IDW_CAP);
+	}
+}
+
+static size_t mesh_count(const struct engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npeers; i++)
+		n += e->peers[i]->in_mesh;
+	return n;
+}
+
+static void prune(struct engine *e, struct peer *p)
+{
+	p->in_mesh = false;
+	p->backoff_until = e->now + e->cfg.prune_backoff_ms;
+	out_simple(e, p, W_PRUNE, e->cfg.prune_backoff_ms / 1000, 0, NULL, OC_GOSSIP);
+}
+
+static void graft(struct engine *e, struct peer *p)
+{
+	p->in_mesh = true;
+	out_simple(e, p, W_GRAFT, 0, 0, NULL, OC_GOSSIP);
+}
+
+void mesh_on_graft(struct engine *e, struct peer *p)
+{
+	if (p->in_mesh)
+		return;
+	/* gossipsub v1.1: refuse during backoff, from a bad peer, or when full */
+	if (p->state != PEER_ALIVE || peer_score(p) < 0 || e->now < p->backoff_until ||
+	    mesh_count(e) >= e->cfg.d_hi) {
+		if (e->now < p->backoff_until)
+			peer_penalize(e, p, 0.5, "peer grafting during its backoff: graylisted");
+		out_simple(e, p, W_PRUNE, e->cfg.prune_backoff_ms / 1000, 0, NULL, OC_GOSSIP);
+		return;
+	}
+	p->in_mesh = true;
+}
+
+void mesh_on_prune(struct engine *e, struct peer *p, uint64_t backoff_s)
+{
+	if (backoff_s > 3600)
+		backoff_s = 3600;
+	p->in_mesh = false;
+	p->backoff_until = e->now + backoff_s * 1000;
+}
+
+void mesh_drop_peer(struct engine *e, struct peer *p)
+{
+	(void)e;
+	p->in_mesh = false;
+}
+
+static void maintain_mesh(struct engine *e)
+{
+	struct peer *cand[64];
+	size_t have = 0, n;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p->in_mesh && (!peer_usable(p) || peer_score(p) < 0))
+			p->in_mesh = false;
+		have += p->in_mesh;
+	}
+	if (have < e->cfg.d_lo) {
+		n = pick_peers(e, cand, 64, 0, NULL);
+		for (size_t i = 0; i < n && have < e->cfg.d; i++) {
+			if (e->now < cand[i]->backoff_until || peer_score(cand[i]) < 0)
+				continue;
+			graft(e, cand[i]);
+			have++;
+		}
+	} else if (have > e->cfg.d_hi) {
+		n = pick_peers(e, cand, 64, 1, NULL);
+		for (size_t i = 0; i < n && have > e->cfg.d; i++) {
+			prune(e, cand[i]);
+			have--;
+		}
+	} else if (e->heartbeats % OPPORTUNISTIC_EVERY == 0 && have >= e->cfg.d_lo) {
+		/* swap one mesh peer for one outside it, so meshes keep mixing */
+		struct peer *in[1], *out[8];
+		if (pick_peers(e, in, 1, 1, NULL) == 1) {
+			n = pick_peers(e, out, 8, 0, NULL);
+			for (size_t i = 0; i < n; i++) {
+				if (e->now < out[i]->backoff_until || peer_score(out[i]) < 0)
+					continue;
+				in[0]->in_mesh = false;
+				out_simple(e, in[0], W_PRUNE, 0, 0, NULL, OC_GOSSIP);
+				graft(e, out[i]);
+				break;
+			}
+		}
+	}
+}
+
+static void emit_gossip(struct engine *e)
+{
+	uint8_t ids[MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW][WIRE_ID_LEN];
+	size_t nids = 0;
+	unsigned wins = e->cfg.gossip_windows;
+	struct peer *lazy[32];
+
+	for (unsigned w = 0; w < wins; w++) {
+		struct mcache_window *mw =
+			&e->mcache[(e->mcache_pos + MCACHE_MAX_WINDOWS - w) % MCACHE_MAX_WINDOWS];
+		for (unsigned i = 0; i < mw->n; i++) {
+			/* only what we still hold */
+			if (index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN))
+				memcpy(ids[nids++], mw->ids[i], WIRE_ID_LEN);
+		}
+	}
+	if (!nids)
+		return;
+	size_t n = pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL);
+	for (size_t i = 0; i < n; i++) {
+		out_ids(e, lazy[i], W_IHAVE, ids[0], nids, OC_GOSSIP);
+		e->st.ihave_sent += nids;
+	}
+}
+
+static void expire_promises(struct engine *e)
+{
+	for (size_t i = 0; i < PROMISE_CAP; i++) {
+		struct promise *pr = &e->promises[i];
+		if (!pr->used || pr->deadline > e->now)
+			continue;
+		pr->used = false;
+		struct peer *p = peer_find(e, pr->peer);
+		if (p)
+			peer_penalize(e, p, 1.0, "peer broke its IWANT promises: graylisted");
+	}
+}
+
+void mesh_heartbeat(struct engine *e)
+{
+	e->heartbeats++;
+	peers_decay(e);
+	expire_promises(e);
+	maintain_mesh(e);
+	emit_gossip(e);
+	for (size_t i = 0; i < e->npeers; i++) {
+		e->peers[i]->iwant_budget = IWANT_PER_HEARTBEAT;
+		e->peers[i]->served_budget = SERVE_PER_HEARTBEAT;
+	}
+	/* shift the message cache: the oldest window is forgotten */
+	e->mcache_pos = (e->mcache_pos + 1) % MCACHE_MAX_WINDOWS;
+	e->mcache[e->mcache_pos].n = 0;
+}

@@ -1,0 +1,334 @@
+/* Membership and liveness, after SWIM (Das et al., 2002) with suspicion.
+ *
+ * Every probe_ms one peer is probed: PING, and if no ACK within
+ * ack_timeout_ms, PINGREQ to indirect_k other peers who probe it for us.
+ * No answer by the end of the period: the peer is SUSPECT; a suspect not
+ * refuted within suspect_ms is DEAD. A node that hears itself suspected
+ * (or declared dead) with its current incarnation refutes with incarnation
+ * + 1. Precedence (SWIM §4.2): ALIVE(i) beats SUSPECT/DEAD(j) if i > j;
+ * SUSPECT(i) beats ALIVE(j) if i >= j; DEAD(i) beats both if i >= j; LEFT is
+ * final.
+ *
+ * Dissemination of membership changes: unlike classic SWIM (piggyback
+ * only, O(log N) periods) a change is also pushed at once over the gossip
+ * mesh like a record, and every node that changes its view forwards it: a
+ * suspicion, refutation or death reaches everyone within a few link
+ * latencies. Each change is also piggybacked on the next pings and acks
+ * (3·log2(N+1) times) for robustness.
+ *
+ * Dead peers stay known (until revoked or gone): every second probe goes
+ * to a random dead peer if there is one, so the two sides of a healed
+ * partition find each other again; a dead peer that answers is told it was
+ * declared dead and refutes. */
+#include <stdlib.h>
+#include <string.h>
+#include "src/engine/engine_int.h"
+
+#define PIGGYBACK_MAX 4
+
+const char *peer_state_name(enum peer_state s)
+{
+	switch (s) {
+	case PEER_ALIVE: return "alive";
+	case PEER_SUSPECT: return "suspect";
+	case PEER_DEAD: return "dead";
+	case PEER_LEFT: return "left";
+	}
+	return "?";
+}
+
+void swim_piggyback(struct engine *e, struct peer *p)
+{
+	unsigned sent = 0;
+
+	for (size_t i = 0; i < e->mq_n && sent < PIGGYBACK_MAX; i++) {
+		struct member_update *u = &e->mq[i];
+		if (!u->sends_left || memcmp(u->node, p->pk, 32) == 0)
+			continue;
+		if (out_simple(e, p, W_MEMBER, u->state, u->inc, u->node, OC_MEMBER) == 0) {
+			u->sends_left--;
+			sent++;
+		}
+	}
+	/* drop spent updates */
+	size_t k = 0;
+	for (size_t i = 0; i < e->mq_n; i++)
+		if (e->mq[i].sends_left)
+			e->mq[k++] = e->mq[i];
+	e->mq_n = k;
+}
+
+void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, uint32_t inc,
+		bool flood)
+{
+	struct member_update *u = NULL;
+	unsigned lg = 1;
+	for (size_t n = e->npeers + 1; n > 1; n >>= 1)
+		lg++;
+	unsigned budget = 3 * lg;   /* 3·log2(N+1), rounded up */
+
+	for (size_t i = 0; i < e->mq_n; i++)
+		if (memcmp(e->mq[i].node, node, 32) == 0)
+			u = &e->mq[i];
+	if (!u) {
+		if (e->mq_n == MEMBER_Q_CAP) {   /* full: drop the most-sent update */
+			size_t worst = 0;
+			for (size_t i = 1; i < e->mq_n; i++)
+				if (e->mq[i].sends_left < e->mq[worst].sends_left)
+					worst = i;
+			u = &e->mq[worst];
+		} else {
+			u = &e->mq[e->mq_n++];
+		}
+	}
+	memcpy(u->node, node, 32);
+	u->state = (uint8_t)st;
+	u->inc = inc;
+	u->sends_left = (uint8_t)(budget > 255 ? 255 : budget);
+	if (!flood)
+		return;
+	struct peer *from = e->from;
+	size_t pushed = 0;
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (!p->in_mesh || p == from || !peer_usable(p) || memcmp(p->pk, node, 32) == 0)
+			continue;
+		out_simple(e, p, W_MEMBER, st, inc, node, OC_MEMBER);
+		pushed++;
+	}
+	/* no mesh yet: tell a few peers directly */
+	for (size_t i = 0; pushed < e->cfg.d && i < e->npeers; i++) {
+		struct peer *p = e->peers[eng_rand_below(e, e->npeers)];
+		if (p == from || !peer_usable(p) || p->in_mesh || memcmp(p->pk, node, 32) == 0)
+			continue;
+		out_simple(e, p, W_MEMBER, st, inc, node, OC_MEMBER);
+		pushed++;
+	}
+}
+
+static void refute(struct engine *e, uint64_t inc)
+{
+	if (inc >= e->incarnation) {
+		e->incarnation = (uint32_t)inc + 1;
+		swim_queue(e, e->self.pk, PEER_ALIVE, e->incarnation, true);
+	}
+}
+
+/* Direct evidence that p lives (it sent us a ping or an ack). */
+static void alive_evidence(struct engine *e, struct peer *p, uint64_t inc)
+{
+	if (p->state == PEER_LEFT)
+		return;
+	if (inc > p->incarnation) {
+		p->incarnation = (uint32_t)inc;
+		peer_set_state(e, p, PEER_ALIVE, e->now);
+	} else if (p->state != PEER_ALIVE) {
+		/* it does not know what we think: tell it, so it refutes */
+		out_simple(e, p, W_MEMBER, p->state, p->incarnation, p->pk, OC_MEMBER);
+		if (p->state == PEER_DEAD)   /* we talk to it again meanwhile */
+			peer_set_state(e, p, PEER_SUSPECT, e->now);
+	}
+}
+
+void swim_on_ping(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
+{
+	out_simple(e, p, W_ACK, seq, e->incarnation, NULL, OC_MEMBER);
+	swim_piggyback(e, p);
+	alive_evidence(e, p, inc);
+}
+
+void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
+{
+	/* our probe, answered directly or through a helper */
+	if (e->probe.active && seq == e->probe.seq && !e->probe.acked) {
+		struct peer *t = peer_find(e, e->probe.target);
+		e->probe.acked = true;
+		if (t == p) {
+			uint32_t sample = (uint32_t)(e->now - e->probe.sent_at);
+			p->rtt_ms = p->rtt_ms ? (7 * p->rtt_ms + sample) / 8 : (sample ? sample : 1);
+		}
+		if (t && t != p && t->state == PEER_SUSPECT)
+			peer_set_state(e, t, PEER_ALIVE, e->now);
+	}
+	/* an ack for a probe we made for someone else: relay it */
+	for (size_t i = 0; i < INDIRECT_CAP; i++) {
+		struct indirect *in = &e->indirect[i];
+		if (in->used && in->my_seq == seq && memcmp(in->target, p->pk, 32) == 0) {
+			struct peer *req = peer_find(e, in->requester);
+			if (req)
+				out_simple(e, req, W_ACK, in->req_seq, inc, NULL, OC_MEMBER);
+			in->used = false;
+		}
+	}
+	alive_evidence(e, p, inc);
+}
+
+void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8_t target[32])
+{
+	struct peer *t = peer_find(e, target);
+	struct indirect *slot = NULL;
+
+	if (!t || t == p || t->state == PEER_LEFT)
+		return;
+	for (size_t i = 0; i < INDIRECT_CAP && !slot; i++)
+		if (!e->indirect[i].used || e->indirect[i].deadline < e->now)
+			slot = &e->indirect[i];
+	if (!slot)
+		return;   /* full: the requester has other helpers */
+	slot->used = true;
+	memcpy(slot->requester, p->pk, 32);
+	memcpy(slot->target, target, 32);
+	slot->req_seq = seq;
+	slot->my_seq = eng_rand(e);
+	slot->deadline = e->now + e->cfg.probe_ms;
+	out_simple(e, t, W_PING, slot->my_seq, e->incarnation, NULL, OC_MEMBER);
+}
+
+void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32], unsigned state,
+		    uint64_t inc)
+{
+	(void)from;
+	if (inc > UINT32_MAX)
+		return;
+	if (memcmp(node, e->self.pk, 32) == 0) {
+		if (state != PEER_ALIVE)
+			refute(e, inc);
+		return;
+	}
+	struct peer *p = peer_find(e, node);
+	if (!p) {
+		struct origin *o;
+		/* learn members only if they are members: a valid chain */
+		if (state != PEER_ALIVE || trust_origin(e, node, &o) < 0)
+			return;
+		p = peer_get(e, node, e->now);
+		if (!p)
+			return;
+		p->incarnation = (uint32_t)inc;
+		swim_queue(e, node, PEER_ALIVE, (uint32_t)inc, true);
+		return;
+	}
+	enum peer_state cur = p->state;
+	bool apply = false;
+	switch (state) {
+	case PEER_ALIVE:
+		apply = cur != PEER_LEFT && inc > p->incarnation;
+		break;
+	case PEER_SUSPECT:
+		apply = (cur == PEER_ALIVE && inc >= p->incarnation) ||
+			(cur == PEER_SUSPECT && inc > p->incarnation);
+		break;
+	case PEER_DEAD:
+		apply = cur != PEER_DEAD && cur != PEER_LEFT && inc >= p->incarnation;
+		break;
+	case PEER_LEFT:
+		apply = cur != PEER_LEFT;
+		break;
+	}
+	if (!apply)
+		return;
+	p->incarnation = (uint32_t)inc;
+	peer_set_state(e, p, (enum peer_state)state, e->now);
+	swim_queue(e, node, (enum peer_state)state, (uint32_t)inc, true);
+}
+
+static struct peer *next_target(struct engine *e)
+{
+	size_t ndead = 0, nlive = 0;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		enum peer_state s = e->peers[i]->state;
+		ndead += s == PEER_DEAD;
+		nlive += s == PEER_ALIVE || s == PEER_SUSPECT;
+	}
+	if (ndead && (e->probe_seq % 2 == 1 || !nlive)) {
+		size_t k = eng_rand_below(e, ndead);
+		for (size_t i = 0; i < e->npeers; i++)
+			if (e->peers[i]->state == PEER_DEAD && k-- == 0)
+				return e->peers[i];
+	}
+	if (!nlive)
+		return NULL;
+	/* round robin over a shuffled order, reshuffled each pass (SWIM §4.3) */
+	for (size_t tries = 0; tries < 2 * e->npeers + 2; tries++) {
+		if (e->probe_pos >= e->probe_n || e->probe_n != e->npeers) {
+			size_t *o = realloc(e->probe_order, (e->npeers + 1) * sizeof *o);
+			if (!o)
+				return NULL;
+			e->probe_order = o;
+			e->probe_n = e->npeers;
+			for (size_t i = 0; i < e->npeers; i++)
+				o[i] = i;
+			for (size_t i = e->npeers; i > 1; i--) {
+				size_t j = eng_rand_below(e, i), t = o[i - 1];
+				o[i - 1] = o[j];
+				o[j] = t;
+			}
+			e->probe_pos = 0;
+		}
+		struct peer *p = e->peers[e->probe_order[e->probe_pos++]];
+		if (p->state == PEER_ALIVE || p->state == PEER_SUSPECT)
+			return p;
+	}
+	return NULL;
+}
+
+void swim_tick(struct engine *e)
+{
+	uint64_t now = e->now;
+
+	if (e->probe.active && !e->probe.acked) {
+		struct peer *t = peer_find(e, e->probe.target);
+		if (t && e->probe.indirect_at && now >= e->probe.indirect_at) {
+			/* no direct ack: ask k others */
+			struct peer *helpers[16];
+			size_t n = 0;
+			for (size_t i = 0; i < e->npeers && n < e->cfg.indirect_k && n < 16; i++) {
+				struct peer *h = e->peers[eng_rand_below(e, e->npeers)];
+				bool dup = false;
+				for (size_t j = 0; j < n; j++)
+					dup |= helpers[j] == h;
+				if (h != t && !dup && peer_usable(h))
+					helpers[n++] = h;
+			}
+			for (size_t i = 0; i < n; i++) {
+				out_simple(e, helpers[i], W_PINGREQ, e->probe.seq, 0, t->pk, OC_MEMBER);
+				swim_piggyback(e, helpers[i]);
+			}
+			e->probe.indirect_at = 0;
+		}
+		if (t && now >= e->probe.deadline) {
+			if (t->state == PEER_ALIVE) {
+				peer_set_state(e, t, PEER_SUSPECT, now);
+				swim_queue(e, t->pk, PEER_SUSPECT, t->incarnation, true);
+			}
+			e->probe.active = false;
+		}
+	} else if (e->probe.active && now >= e->probe.deadline) {
+		e->probe.active = false;
+	}
+	if (now >= e->next_probe) {
+		e->next_probe = now + e->cfg.probe_ms;
+		e->probe_seq++;
+		struct peer *t = next_target(e);
+		if (t) {
+			e->probe.active = true;
+			e->probe.acked = false;
+			memcpy(e->probe.target, t->pk, 32);
+			e->probe.seq = eng_rand(e);
+			e->probe.sent_at = now;
+			e->probe.indirect_at = now + e->cfg.ack_timeout_ms;
+			e->probe.deadline = now + e->cfg.probe_ms - 1;
+			out_simple(e, t, W_PING, e->probe.seq, e->incarnation, NULL, OC_MEMBER);
+			swim_piggyback(e, t);
+		}
+	}
+	/* suspicion runs out */
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p->state == PEER_SUSPECT && now >= p->state_since + e->cfg.suspect_ms) {
+			peer_set_state(e, p, PEER_DEAD, now);
+			swim_queue(e, p->pk, PEER_DEAD, p->incarnation, true);
+		}
+	}
+}

@@ -1,0 +1,407 @@
+/* Anti-entropy: range-based set reconciliation of the records held.
+ *
+ * Each record is a point at its keyhash (64 bits of BLAKE2b over kind,
+ * origin and key: the same record key lands at the same point everywhere,
+ * whatever its version). A range is a keyhash prefix of `bits` bits; its
+ * fingerprint is the XOR of the first 8 bytes of the ids in it, plus a count.
+ *
+ *   FP    bits prefix fp count          "this is what I hold there"
+ *   SPLIT bits parent 16 × (fp count)   the 16 sub-ranges one nibble deeper
+ *   LIST  bits prefix n × (h ver id4)   "these exact records"
+ *   NEED  n × h                          "send me these"
+ *
+ * A side receiving FP compares with its own range: equal → done; one side
+ * empty → that side gets everything (a push, or an empty LIST asking for
+ * it); few records (<= LEAF) → LIST; else SPLIT. LIST is answered by pushing
+ * what the other side lacks or holds older, and a NEED for what we lack.
+ * Equal ranges stop at once, so the bytes spent grow with the number of
+ * differences (times the depth, log16 of the store size), not with the
+ * store. Records pushed by sync are accepted like any other (dedup, trust,
+ * signature) but not pushed on to the mesh (mesh.c).
+ *
+ * Payload encoding (inside a SYNC frame, step SYNC_RANGES): a sequence of
+ * entries, big-endian, each starting with its type byte. Step SYNC_PUSH
+ * marks the REC frames that follow in the same message as sync pushes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "src/engine/engine_int.h"
+
+enum { SYNC_PUSH = 0, SYNC_RANGES = 1 };
+enum { E_FP = 1, E_SPLIT = 2, E_LIST = 3, E_NEED = 4 };
+#define LEAF 8
+#define LIST_ITEM 20
+#define MAX_LIST 4096
+#define PUSH_BUDGET (4u << 20)   /* bytes pushed per incoming sync message */
+
+struct cursor {
+	const uint8_t *p;
+	size_t len;
+};
+
+static int get(struct cursor *c, size_t n, uint64_t *v)
+{
+	if (n > c->len)
+		return -EBADMSG;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++)
+		x = (x << 8) | c->p[i];
+	c->p += n;
+	c->len -= n;
+	*v = x;
+	return 0;
+}
+
+/* An output buffer of entries, sent as stream messages when full. */
+struct sync_out {
+	struct engine *e;
+	struct peer *p;
+	uint64_t session;
+	uint8_t *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct sync_out *o, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		o->buf[o->len++] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static void flush_out(struct sync_out *o)
+{
+	if (!o->len)
+		return;
+	size_t cap = o->len + 32;
+	uint8_t *msg = malloc(cap);
+	struct wire_buf w;
+
+	if (!msg) {
+		o->failed = true;
+		o->len = 0;
+		return;
+	}
+	wire_buf_init(&w, msg, cap);
+	if (wire_add_sync(&w, o->session, SYNC_RANGES, o->buf, o->len) == 0) {
+		out_stream(o->e, o->p, w.buf, w.len, OC_SYNC);
+		o->e->st.sync_bytes += w.len;
+	}
+	free(msg);
+	o->len = 0;
+}
+
+static bool room(struct sync_out *o, size_t n)
+{
+	if (o->len + n > o->cap)
+		flush_out(o);
+	return n <= o->cap;
+}
+
+/* The records whose keyhash has this prefix: [*first, *first + *n). */
+static void range_of(struct rec **all, size_t total, unsigned bits, uint64_t prefix,
+		     size_t *first, size_t *n)
+{
+	uint64_t lo = bits ? prefix << (64 - bits) : 0;
+	uint64_t hi = bits == 0 ? ~0ull : bits == 64 ? lo : lo + (~0ull >> bits);   /* inclusive */
+	size_t a = 0, b = total;
+
+	while (a < b) {   /* first >= lo */
+		size_t m = a + (b - a) / 2;
+		if (all[m]->keyhash < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	size_t s = a;
+	b = total;
+	while (a < b) {   /* first > hi */
+		size_t m = a + (b - a) / 2;
+		if (all[m]->keyhash <= hi)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*first = s;
+	*n = a - s;
+}
+
+static uint32_t id4_of(const struct rec *x)
+{
+	return (uint32_t)x->id[0] << 24 | (uint32_t)x->id[1] << 16 | (uint32_t)x->id[2] << 8 |
+	       x->id[3];
+}
+
+static uint64_t fp_of(struct rec **r, size_t n)
+{
+	uint64_t fp = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, r[i]->id, 8);
+		fp ^= v;
+	}
+	return fp;
+}
+
+/* Push a record in its own stream message headed by the SYNC_PUSH marker. */
+struct pusher {
+	struct engine *e;
+	struct peer *p;
+	uint8_t *msg;
+	struct wire_buf w;
+	size_t budget;
+};
+
+static void push_flush(struct pusher *ps)
+{
+	if (ps->msg && ps->w.len > 1) {
+		out_stream(ps->e, ps->p, ps->w.buf, ps->w.len, OC_SYNC);
+		ps->e->st.sync_bytes += ps->w.len;
+	}
+	if (ps->msg)
+		wire_buf_init(&ps->w, ps->msg, ENGINE_MAX_STREAM);
+	if (ps->msg)
+		wire_add_sync(&ps->w, 0, SYNC_PUSH, NULL, 0);
+}
+
+static void push(struct pusher *ps, struct rec *x)
+{
+	if (x->wire_len > ps->budget)
+		return;
+	if (!ps->msg) {
+		ps->msg = malloc(ENGINE_MAX_STREAM);
+		if (!ps->msg)
+			return;
+		wire_buf_init(&ps->w, ps->msg, ENGINE_MAX_STREAM);
+		wire_add_sync(&ps->w, 0, SYNC_PUSH, NULL, 0);
+	}
+	if (wire_add_record(&ps->w, x->wire, x->wire_len) < 0) {
+		push_flush(ps);
+		if (wire_add_record(&ps->w, x->wire, x->wire_len) < 0)
+			return;
+	}
+	ps->budget -= x->wire_len;
+	ps->e->st.sync_records_pushed++;
+}
+
+static void push_done(struct pusher *ps)
+{
+	if (ps->msg && ps->w.len > 3)
+		push_flush(ps);
+	free(ps->msg);
+}
+
+static void put_list(struct sync_out *o, unsigned bits, uint64_t prefix, struct rec **r, size_t n)
+{
+	if (n > MAX_LIST)
+		n = MAX_LIST;
+	if (!room(o, 1 + 1 + 8 + 2 + n * LIST_ITEM))
+		return;
+	put(o, E_LIST, 1);
+	put(o, bits, 1);
+	put(o, prefix, 8);
+	put(o, n, 2);
+	for (size_t i = 0; i < n; i++) {
+		put(o, r[i]->keyhash, 8);
+		put(o, r[i]->version, 8);
+		put(o, id4_of(r[i]), 4);
+	}
+}
+
+static void on_fp(struct sync_out *o, struct pusher *ps, struct rec **all, size_t total,
+		  unsigned bits, uint64_t prefix, uint64_t fp, uint64_t cnt)
+{
+	size_t first, n;
+
+	range_of(all, total, bits, prefix, &first, &n);
+	if (n == cnt && fp_of(all + first, n) == fp)
+		return;
+	if (cnt == 0) {
+		for (size_t i = 0; i < n; i++)
+			push(ps, all[first + i]);
+	} else if (n <= LEAF || cnt <= LEAF || bits >= 64) {
+		put_list(o, bits, prefix, all + first, n);
+	} else if (room(o, 1 + 1 + 8 + 16 * 12)) {
+		put(o, E_SPLIT, 1);
+		put(o, bits + 4, 1);
+		put(o, prefix, 8);
+		for (uint64_t c = 0; c < 16; c++) {
+			size_t f2, n2;
+			range_of(all, total, bits + 4, (prefix << 4) | c, &f2, &n2);
+			put(o, fp_of(all + f2, n2), 8);
+			put(o, n2, 4);
+		}
+	}
+}
+
+/* Does our record x beat the other side's (ver, id4)? */
+static bool newer(const struct rec *x, uint64_t ver, uint32_t id4)
+{
+	return x->version > ver || (x->version == ver && id4_of(x) > id4);
+}
+
+static int on_list(struct sync_out *o, struct pusher *ps, struct rec **all, size_t total,
+		   struct cursor *c, unsigned bits, uint64_t prefix, uint64_t n)
+{
+	size_t first, mine_n;
+	uint64_t need[MAX_LIST];
+	size_t nneed = 0, j = 0;
+
+	range_of(all, total, bits, prefix, &first, &mine_n);
+	struct rec **mine = all + first;
+	/* both sides sorted by keyhash: merge */
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t h, ver, id4;
+		if (get(c, 8, &h) < 0 || get(c, 8, &ver) < 0 || get(c, 4, &id4) < 0)
+			return -EBADMSG;
+		while (j < mine_n && mine[j]->keyhash < h)
+			push(ps, mine[j++]);          /* they lack it */
+		if (j < mine_n && mine[j]->keyhash == h) {
+			if (newer(mine[j], ver, (uint32_t)id4))
+				push(ps, mine[j]);
+			else if (mine[j]->version != ver || id4_of(mine[j]) != id4)
+				need[nneed++] = h;    /* theirs is newer */
+			j++;
+		} else if (nneed < MAX_LIST) {
+			need[nneed++] = h;                /* we lack it */
+		}
+	}
+	while (j < mine_n)
+		push(ps, mine[j++]);
+	if (nneed && room(o, 1 + 2 + nneed * 8)) {
+		put(o, E_NEED, 1);
+		put(o, nneed, 2);
+		for (size_t i = 0; i < nneed; i++)
+			put(o, need[i], 8);
+	}
+	return 0;
+}
+
+static int on_need(struct pusher *ps, struct rec **all, size_t total, struct cursor *c,
+		   uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t h;
+		size_t first, k;
+		if (get(c, 8, &h) < 0)
+			return -EBADMSG;
+		range_of(all, total, 64, h, &first, &k);
+		for (size_t j = 0; j < k; j++)
+			push(ps, all[first + j]);
+	}
+	return 0;
+}
+
+void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
+		   const uint8_t *data, size_t len)
+{
+	struct cursor c = { data, len };
+	struct sync_out o = { e, p, session, NULL, 0, ENGINE_MAX_STREAM - 64, false };
+	struct pusher ps = { e, p, NULL, { 0 }, PUSH_BUDGET };
+	size_t total;
+	int bad = 0;
+
+	if (step != SYNC_RANGES)
+		return;
+	struct rec **all = index_sorted(&e->ix, &total);
+	if (total && !all)
+		return;
+	o.buf = malloc(o.cap);
+	if (!o.buf)
+		return;
+	e->st.sync_rounds++;
+	while (c.len && !bad) {
+		uint64_t type, bits, prefix, v, cnt, n;
+		if (get(&c, 1, &type) < 0) {
+			bad = 1;
+			break;
+		}
+		switch (type) {
+		case E_FP:
+			if (get(&c, 1, &bits) || bits > 64 || bits % 4 || get(&c, 8, &prefix) ||
+			    get(&c, 8, &v) || get(&c, 4, &cnt)) {
+				bad = 1;
+				break;
+			}
+			/* a fresh session from this peer: at most one per sync_ms/4 */
+			if (bits == 0) {
+				if (p->sync_at && e->now < p->sync_at + e->cfg.sync_ms / 4) {
+					e->st.rate_limited++;
+					goto out;
+				}
+				p->sync_at = e->now;
+			}
+			on_fp(&o, &ps, all, total, (unsigned)bits, prefix, v, cnt);
+			break;
+		case E_SPLIT:
+			if (get(&c, 1, &bits) || bits == 0 || bits > 64 || bits % 4 ||
+			    get(&c, 8, &prefix)) {
+				bad = 1;
+				break;
+			}
+			for (uint64_t ch = 0; ch < 16 && !bad; ch++) {
+				if (get(&c, 8, &v) || get(&c, 4, &cnt)) {
+					bad = 1;
+					break;
+				}
+				on_fp(&o, &ps, all, total, (unsigned)bits, (prefix << 4) | ch, v, cnt);
+			}
+			break;
+		case E_LIST:
+			if (get(&c, 1, &bits) || bits > 64 || bits % 4 || get(&c, 8, &prefix) ||
+			    get(&c, 2, &n) || n > MAX_LIST ||
+			    on_list(&o, &ps, all, total, &c, (unsigned)bits, prefix, n) < 0)
+				bad = 1;
+			break;
+		case E_NEED:
+			if (get(&c, 2, &n) || n > MAX_LIST || on_need(&ps, all, total, &c, n) < 0)
+				bad = 1;
+			break;
+		default:
+			bad = 1;
+		}
+	}
+	if (bad) {
+		e->st.malformed++;
+		peer_penalize(e, p, 5, "peer sent a malformed sync message: graylisted");
+	}
+out:
+	flush_out(&o);
+	push_done(&ps);
+	free(o.buf);
+}
+
+void sync_start(struct engine *e, struct peer *p)
+{
+	size_t total;
+	struct rec **all = index_sorted(&e->ix, &total);
+	uint8_t payload[32];
+	struct sync_out o = { e, p, ++e->sync_session, payload, 0, sizeof payload, false };
+
+	if (total && !all)
+		return;
+	put(&o, E_FP, 1);
+	put(&o, 0, 1);
+	put(&o, 0, 8);
+	put(&o, fp_of(all, total), 8);
+	put(&o, total, 4);
+	flush_out(&o);
+}
+
+void sync_tick(struct engine *e)
+{
+	struct peer *cand[8];
+	size_t n = 0;
+
+	if (e->now < e->next_sync)
+		return;
+	uint64_t jitter = eng_rand_below(e, e->cfg.sync_ms / 2 + 1);
+	e->next_sync = e->now + e->cfg.sync_ms * 3 / 4 + jitter;
+	for (size_t tries = 0; tries < 16 && n < 1 && e->npeers; tries++) {
+		struct peer *p = e->peers[eng_rand_below(e, e->npeers)];
+		if (peer_usable(p))
+			cand[n++] = p;
+	}
+	if (n)
+		sync_start(e, cand[0]);
+}

@@ -1,0 +1,464 @@
+/* The engine, driven by a tiny in-test network: a few nodes, a FIFO of
+ * messages with a fixed delay, a simulated clock. Bigger scenarios are in
+ * tests/sim/ (the simulator). */
+#include <errno.h>
+#include <stdlib.h>
+#include "tests/check.h"
+#include "tests/unit/sample_bodies.h"
+#include "src/engine/engine.h"
+#include "src/engine/wire.h"
+#include "crypto/crypto.h"
+#include "crypto/record_sig.h"
+#include "proto/hex.h"
+#include "proto/proto_err.h"
+
+#define MAXN 8
+#define QCAP 20000
+#define DELAY 10
+
+struct msg {
+	uint64_t at;
+	int from, to;
+	size_t len;
+	uint8_t *buf;
+};
+
+static struct {
+	struct engine *e[MAXN];
+	struct node_key k[MAXN];
+	int n;
+	bool down[MAXN];
+	struct msg q[QCAP];
+	size_t qhead, qn;
+	uint64_t now;
+	uint64_t rng;
+	uint64_t next_tick[MAXN];
+	int accepted[MAXN];
+	int dead_seen[MAXN][MAXN];   /* observer, subject: transitions to DEAD */
+	int revoked_cb[MAXN];
+} net;
+
+static int node_of(const uint8_t pk[32])
+{
+	for (int i = 0; i < net.n; i++)
+		if (memcmp(net.k[i].pk, pk, 32) == 0)
+			return i;
+	return -1;
+}
+
+static void op_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_t len,
+		    enum engine_chan chan)
+{
+	int from = (int)(intptr_t)ctx, to = node_of(peer);
+	(void)chan;
+	if (to < 0 || net.qn == QCAP)
+		return;
+	struct msg *m = &net.q[(net.qhead + net.qn++) % QCAP];
+	m->at = net.now + DELAY;
+	m->from = from;
+	m->to = to;
+	m->len = len;
+	m->buf = malloc(len);
+	memcpy(m->buf, buf, len);
+}
+
+static void op_accepted(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	(void)r; (void)id;
+	net.accepted[(intptr_t)ctx]++;
+}
+
+static void op_state(void *ctx, const uint8_t peer[32], enum peer_state from, enum peer_state to)
+{
+	(void)from;
+	int s = node_of(peer);
+	if (to == PEER_DEAD && s >= 0)
+		net.dead_seen[(intptr_t)ctx][s]++;
+}
+
+static void op_revoked(void *ctx, const uint8_t origin[32])
+{
+	(void)origin;
+	net.revoked_cb[(intptr_t)ctx]++;
+}
+
+static uint64_t op_random(void *ctx)
+{
+	(void)ctx;
+	net.rng ^= net.rng << 13;
+	net.rng ^= net.rng >> 7;
+	net.rng ^= net.rng << 17;
+	return net.rng;
+}
+
+static const struct engine_ops ops = {
+	.send = op_send, .accepted = op_accepted, .revoked = op_revoked,
+	.peer_state = op_state, .random = op_random,
+};
+
+/* a signed cert for node i by node 0 (the root) */
+static size_t make_cert(int i, uint8_t *out)
+{
+	union body b;
+	uint8_t body[MN_MAX_BODY];
+	size_t blen;
+	struct record r;
+	char key[65];
+
+	memset(&b, 0, sizeof b);
+	memcpy(b.cert.subject, net.k[i].pk, 32);
+	b.cert.role = ROLE_PEER;
+	b.cert.depth = 1;
+	b.cert.max_depth = 3;
+	b.cert.not_after = UINT64_MAX;
+	body_encode(KIND_CERT, &b, body, sizeof body, &blen);
+	hex_encode(net.k[i].pk, 32, key);
+	record_init(&r, KIND_CERT, net.k[0].pk, key, 1, UINT64_MAX);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[0], out, MN_MAX_RECORD);
+	return r.wire_len;
+}
+
+static void setup(int n, bool certs)
+{
+	struct engine_config cfg;
+
+	memset(&net, 0, sizeof net);
+	net.n = n;
+	net.now = 1800000000000ull;
+	net.rng = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < n; i++) {
+		uint8_t seed[32] = { 0 };
+		seed[0] = (uint8_t)(i + 1);
+		node_key_from_seed(&net.k[i], seed);
+	}
+	engine_config_default(&cfg);
+	cfg.root = net.k[0].pk;
+	cfg.d = 3;
+	cfg.d_lo = 2;
+	cfg.d_hi = 5;
+	for (int i = 0; i < n; i++) {
+		net.e[i] = engine_new(&cfg, &net.k[i], &ops, (void *)(intptr_t)i, net.now);
+		CHECK(net.e[i] != NULL);
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j)
+				engine_peer_add(net.e[i], net.k[j].pk, net.now);
+	if (certs) {
+		for (int c = 1; c < n; c++) {
+			uint8_t w[MN_MAX_RECORD];
+			size_t len = make_cert(c, w);
+			for (int i = 0; i < n; i++)
+				engine_insert(net.e[i], w, len, true, net.now);
+		}
+	}
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < net.n; i++)
+		engine_free(net.e[i]);
+	for (size_t i = 0; i < net.qn; i++)
+		free(net.q[(net.qhead + i) % QCAP].buf);
+	for (int i = 0; i < net.n; i++)
+		node_key_wipe(&net.k[i]);
+}
+
+/* Advance simulated time by ms, delivering messages and ticking engines. */
+static void run(uint64_t ms)
+{
+	uint64_t end = net.now + ms;
+
+	while (net.now < end) {
+		net.now++;
+		while (net.qn && net.q[net.qhead].at <= net.now) {
+			struct msg m = net.q[net.qhead];
+			net.qhead = (net.qhead + 1) % QCAP;
+			net.qn--;
+			if (!net.down[m.to] && !net.down[m.from])
+				engine_recv(net.e[m.to], net.k[m.from].pk, m.buf, m.len, net.now);
+			free(m.buf);
+		}
+		for (int i = 0; i < net.n; i++)
+			if (!net.down[i] && net.now >= net.next_tick[i])
+				net.next_tick[i] = engine_tick(net.e[i], net.now);
+	}
+}
+
+static int holders(const uint8_t id[32])
+{
+	int n = 0;
+	for (int i = 0; i < net.n; i++)
+		n += !net.down[i] && engine_has(net.e[i], id);
+	return n;
+}
+
+static void test_publish_reaches_all(void)
+{
+	union body b;
+	uint8_t id[32];
+	struct engine_stats st;
+
+	setup(6, true);
+	run(3000);
+	sample_body(KIND_SVC, &b, 0);
+	CHECK_INT(engine_publish(net.e[2], KIND_SVC, "mail", &b, 3600, net.now, id, NULL), 0);
+	run(2000);
+	CHECK_INT(holders(id), 6);
+	/* every node verified it once, whatever the copies it got */
+	uint64_t verifies = 0, dups = 0;
+	for (int i = 0; i < net.n; i++) {
+		engine_get_stats(net.e[i], &st);
+		verifies += st.verifies;
+		dups += st.records_dup;
+	}
+	CHECK_INT(verifies, 5);
+	CHECK(dups > 0);
+	/* a newer version replaces it everywhere; a tombstone deletes */
+	uint8_t id2[32], id3[32];
+	strcpy(b.svc.endpoint, "mx2.node1.example.io");
+	CHECK_INT(engine_publish(net.e[2], KIND_SVC, "mail", &b, 3600, net.now, id2, NULL), 0);
+	run(2000);
+	CHECK_INT(holders(id2), 6);
+	CHECK_INT(holders(id), 0);
+	CHECK_INT(engine_publish(net.e[2], KIND_SVC, "mail", NULL, 3600, net.now, id3, NULL), 0);
+	run(2000);
+	CHECK_INT(holders(id3), 6);
+	/* a bad body is refused with the proto error */
+	int perr = 0;
+	b.svc.service[0] = 0;
+	CHECK_INT(engine_publish(net.e[2], KIND_SVC, "x", &b, 60, net.now, NULL, &perr), -EINVAL);
+	CHECK_INT(perr, PROTO_ERR_FIELD_SIZE);
+	teardown();
+}
+
+static void test_forged_and_untrusted(void)
+{
+	union body b;
+	uint8_t body[MN_MAX_BODY], wire[MN_MAX_RECORD], id[32];
+	size_t blen;
+	struct record r;
+	struct engine_stats st;
+
+	setup(4, true);
+	run(2000);
+	/* a record by node 3 with a broken signature, sent by node 1 */
+	sample_body(KIND_SVC, &b, 0);
+	body_encode(KIND_SVC, &b, body, sizeof body, &blen);
+	record_init(&r, KIND_SVC, net.k[3].pk, "x", 1, UINT64_MAX / 2);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[3], wire, sizeof wire);
+	wire[r.wire_len - 1] ^= 1;
+	record_id(&r, id);
+	uint8_t dg[ENGINE_MTU];
+	struct wire_buf w;
+	wire_buf_init(&w, dg, sizeof dg);
+	wire_add_record(&w, wire, r.wire_len);
+	for (int rep = 0; rep < 3; rep++)
+		engine_recv(net.e[2], net.k[1].pk, dg, w.len, net.now);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.bad_sig, 1);            /* verified once, remembered as bad */
+	CHECK(!engine_has(net.e[2], id));
+
+	/* a record from a key with no certificate waits, then is refused */
+	struct node_key stranger;
+	uint8_t seed[32] = { 0xee };
+	node_key_from_seed(&stranger, seed);
+	record_init(&r, KIND_SVC, stranger.pk, "y", 1, UINT64_MAX / 2);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &stranger, wire, sizeof wire);
+	record_id(&r, id);
+	CHECK_INT(engine_insert(net.e[2], wire, r.wire_len, false, net.now), -EACCES);
+	run(3000);
+	for (int i = 0; i < 4; i++)
+		CHECK(!engine_has(net.e[i], id));
+	/* ... until the root certifies it: then it is accepted from the queue */
+	union body cb;
+	uint8_t cbody[MN_MAX_BODY], cwire[MN_MAX_RECORD];
+	char key[65];
+	memset(&cb, 0, sizeof cb);
+	memcpy(cb.cert.subject, stranger.pk, 32);
+	cb.cert.depth = 1;
+	cb.cert.max_depth = 3;
+	cb.cert.not_after = UINT64_MAX;
+	body_encode(KIND_CERT, &cb, cbody, sizeof cbody, &blen);
+	hex_encode(stranger.pk, 32, key);
+	struct record c;
+	record_init(&c, KIND_CERT, net.k[0].pk, key, 1, UINT64_MAX);
+	c.body = cbody;
+	c.body_len = blen;
+	record_sign(&c, &net.k[0], cwire, sizeof cwire);
+	CHECK_INT(engine_insert(net.e[2], cwire, c.wire_len, false, net.now), 1);
+	CHECK(engine_has(net.e[2], id));
+	run(3000);
+	CHECK_INT(holders(id), 4);
+	/* a cert signed by a peer (not allowed to issue) is refused */
+	record_init(&c, KIND_CERT, net.k[1].pk, key, 2, UINT64_MAX);
+	c.body = cbody;
+	c.body_len = blen;
+	cb.cert.depth = 2;
+	body_encode(KIND_CERT, &cb, cbody, sizeof cbody, &blen);
+	c.body_len = blen;
+	record_sign(&c, &net.k[1], cwire, sizeof cwire);
+	CHECK_INT(engine_insert(net.e[2], cwire, c.wire_len, false, net.now), -EACCES);
+	node_key_wipe(&stranger);
+	teardown();
+}
+
+static void test_revocation(void)
+{
+	union body b;
+	uint8_t id[32], rid[32];
+
+	setup(5, true);
+	run(3000);
+	sample_body(KIND_SVC, &b, 0);
+	engine_publish(net.e[4], KIND_SVC, "mail", &b, 3600, net.now, id, NULL);
+	run(2000);
+	CHECK_INT(holders(id), 5);
+	memset(&b, 0, sizeof b);
+	memcpy(b.revoke.subject, net.k[4].pk, 32);
+	strcpy(b.revoke.reason, "stolen");
+	char key[65];
+	hex_encode(net.k[4].pk, 32, key);
+	CHECK_INT(engine_publish(net.e[0], KIND_REVOKE, key, &b, 1ull << 40, net.now, rid, NULL), 0);
+	run(3000);
+	for (int i = 0; i < 4; i++) {
+		CHECK(engine_has(net.e[i], rid));
+		CHECK(!engine_has(net.e[i], id));
+		CHECK_INT(net.revoked_cb[i], 1);
+	}
+	/* new records of the revoked node are refused */
+	uint8_t id2[32];
+	sample_body(KIND_SVC, &b, 0);
+	engine_publish(net.e[4], KIND_SVC, "mail2", &b, 3600, net.now, id2, NULL);
+	run(2000);
+	CHECK_INT(holders(id2) - engine_has(net.e[4], id2), 0);
+	/* a revoke signed by a non-ancestor is refused */
+	memcpy(b.revoke.subject, net.k[3].pk, 32);
+	strcpy(b.revoke.reason, "spite");
+	hex_encode(net.k[3].pk, 32, key);
+	uint8_t bad[32];
+	engine_publish(net.e[2], KIND_REVOKE, key, &b, 1ull << 40, net.now, bad, NULL);
+	run(2000);
+	CHECK(!engine_has(net.e[1], bad));
+	teardown();
+}
+
+static void test_failure_detection(void)
+{
+	setup(5, false);
+	run(5000);
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			CHECK_INT(net.dead_seen[i][j], 0);
+	net.down[3] = true;
+	run(15000);
+	for (int i = 0; i < 5; i++)
+		if (i != 3)
+			CHECK_INT(net.dead_seen[i][3], 1);
+	/* it comes back: alive again everywhere (refutes the death) */
+	net.down[3] = false;
+	run(15000);
+	struct engine_peer_info info[8];
+	for (int i = 0; i < 5; i++) {
+		if (i == 3)
+			continue;
+		size_t n = engine_peers(net.e[i], info, 8);
+		for (size_t j = 0; j < n; j++)
+			if (memcmp(info[j].pk, net.k[3].pk, 32) == 0)
+				CHECK_STR(peer_state_name(info[j].state), "alive");
+	}
+	teardown();
+}
+
+static void test_sync_catches_up(void)
+{
+	union body b;
+	uint8_t ids[40][32];
+	struct engine_stats st;
+
+	setup(4, true);
+	run(3000);
+	net.down[3] = true;
+	sample_body(KIND_SVC, &b, 0);
+	for (int i = 0; i < 40; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "k%d", i);
+		engine_publish(net.e[1 + i % 2], KIND_SVC, key, &b, 3600, net.now, ids[i], NULL);
+		run(50);
+	}
+	run(3000);
+	net.down[3] = false;
+	run(25000);   /* at least one sync period */
+	int have = 0;
+	for (int i = 0; i < 40; i++)
+		have += engine_has(net.e[3], ids[i]);
+	CHECK_INT(have, 40);
+	uint8_t d0[32], d3[32];
+	engine_digest(net.e[0], d0);
+	engine_digest(net.e[3], d3);
+	CHECK_MEM(d0, d3, 32);
+	engine_get_stats(net.e[3], &st);
+	CHECK(st.sync_rounds > 0);
+	teardown();
+}
+
+static void test_bad_input(void)
+{
+	struct engine_stats st;
+
+	setup(3, true);
+	run(2000);
+	static const uint8_t junk[][8] = {
+		{ 0 }, { 0x4d }, { 0x4d, 0x91, 0x63 }, { 0x4d, 0x92, 0x01, 0xc0 },
+		{ 0x4d, 0xdd, 0xff, 0xff, 0xff, 0xff }, { 0x4d, 0x93, 0x07, 0x01 },
+	};
+	for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+		engine_recv(net.e[0], net.k[1].pk, junk[i], i + 1 < 3 ? i + 1 : 6, net.now);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.malformed >= 4);
+	/* enough of it and the peer is graylisted; the others keep working */
+	for (int i = 0; i < 10; i++)
+		engine_recv(net.e[0], net.k[1].pk, junk[2], 3, net.now);
+	struct engine_peer_info info[4];
+	size_t n = engine_peers(net.e[0], info, 4);
+	bool gray = false;
+	for (size_t j = 0; j < n; j++)
+		if (memcmp(info[j].pk, net.k[1].pk, 32) == 0)
+			gray = info[j].graylisted;
+	CHECK(gray);
+	union body b;
+	uint8_t id[32];
+	sample_body(KIND_SVC, &b, 0);
+	engine_publish(net.e[2], KIND_SVC, "after", &b, 3600, net.now, id, NULL);
+	run(2000);
+	CHECK(engine_has(net.e[0], id));
+	/* a flood above the per-peer rate is cut off */
+	uint8_t dg[64];
+	struct wire_buf w;
+	wire_buf_init(&w, dg, sizeof dg);
+	wire_add_simple(&w, W_GRAFT, 0, 0, NULL);
+	for (int i = 0; i < 5000; i++)
+		engine_recv(net.e[1], net.k[2].pk, dg, w.len, net.now);
+	engine_get_stats(net.e[1], &st);
+	CHECK(st.rate_limited > 0);
+	teardown();
+}
+
+int main(void)
+{
+	if (crypto_init() < 0)
+		return 1;
+	test_publish_reaches_all();
+	test_forged_and_untrusted();
+	test_revocation();
+	test_failure_detection();
+	test_sync_catches_up();
+	test_bad_input();
+	return check_exit();
+}
