@@ -1,5 +1,5 @@
 /* Fuzz target: body_decode(), the one schema-driven decoder of all record
- * bodies. The first input byte picks the kind (data[0] % 9, so kind 0, an
+ * bodies. The first input byte picks the kind (data[0] % (KIND_MAX + 1), so kind 0, an
  * unknown kind, is exercised too); the rest is the body.
  *
  * Properties checked (abort() on violation):

@@ -10,6 +10,10 @@
  *   - the typed body re-encodes (body_encode) to exactly r.body's bytes;
  *     an empty body never decodes as any kind (so tombstone == empty body
  *     is unambiguous);
+ *   - record_set_sig() on the re-encoded buffer changes exactly the last
+ *     64 bytes, and the result decodes with the new signature;
+ *   - record_decode() agrees with record_decode_envelope() followed by
+ *     body_decode() (accepts iff both do; same header fields);
  *   - r borrows from the input: wire == data, body inside [data, data+size);
  *     tbs_len < wire_len; key is 1..MN_MAX_RKEY bytes, NUL-terminated;
  *   - record_verify() runs (its result is irrelevant; it must not crash).
@@ -56,6 +60,22 @@ static void check_reencode(const struct record *r, const uint8_t *data, size_t s
 	if (record_encode(&e2, small, size - 1) == 0)
 		fail("record_encode succeeded into a buffer one byte too small");
 
+	/* a new signature lands in the last 64 bytes and nowhere else */
+	uint8_t sig[MN_SIG_LEN];
+	for (size_t i = 0; i < sizeof sig; i++)
+		sig[i] = (uint8_t)~r->sig[i];
+	if (record_set_sig(&e, exact, sig) != 0)
+		fail("record_set_sig refused the buffer the record was encoded into");
+	if (memcmp(exact, data, size - MN_SIG_LEN) != 0 ||
+	    memcmp(exact + size - MN_SIG_LEN, sig, MN_SIG_LEN) != 0 ||
+	    memcmp(e.sig, sig, MN_SIG_LEN) != 0)
+		fail("record_set_sig wrote outside the signature");
+	if (record_decode(exact, size, &d, NULL) != 0 || memcmp(d.sig, sig, MN_SIG_LEN) != 0)
+		fail("record with a new signature does not decode to it");
+	if (record_set_sig(&e, small, sig) == 0)
+		fail("record_set_sig accepted a buffer the record was not encoded into");
+	memcpy(exact, data, size);
+
 	if (record_decode(exact, size, &d, NULL) != 0)
 		fail("re-encoded record does not decode");
 	if (d.kind != r->kind || memcmp(d.origin, r->origin, sizeof d.origin) != 0 ||
@@ -84,14 +104,37 @@ static void check_body(const struct record *r, const union body *body)
 		fail("re-encoded body differs from r.body");
 }
 
+/* record_decode() == record_decode_envelope() + body_decode(). */
+static void check_envelope(const uint8_t *data, size_t size, int full_err, const struct record *r)
+{
+	static union body tmp;
+	struct record e;
+	int err = record_decode_envelope(data, size, &e);
+
+	if (err == 0 && e.body_len)
+		err = body_decode(e.kind, e.body, e.body_len, &tmp);
+	if ((err == 0) != (full_err == 0))
+		fail("record_decode and record_decode_envelope + body_decode disagree");
+	if (full_err)
+		return;
+	if (e.kind != r->kind || memcmp(e.origin, r->origin, sizeof e.origin) != 0 ||
+	    strcmp(e.key, r->key) != 0 || e.version != r->version || e.expires != r->expires ||
+	    e.body != r->body || e.body_len != r->body_len || e.tbs_len != r->tbs_len ||
+	    e.wire != r->wire || e.wire_len != r->wire_len || memcmp(e.sig, r->sig, sizeof e.sig))
+		fail("record_decode_envelope header differs from record_decode");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct record r;
 	union body body;
+	int err;
 
 	if (crypto_init() != 0)
 		abort();
-	if (record_decode(data, size, &r, &body) != 0)
+	err = record_decode(data, size, &r, &body);
+	check_envelope(data, size, err, &r);
+	if (err != 0)
 		return 0;
 
 	if (size == 0 || size > MN_MAX_RECORD)
