@@ -17,6 +17,7 @@ static const struct {
 	[KIND_IOC] = { "ioc", &ioc_schema },
 	[KIND_SVC] = { "svc", &svc_schema },
 	[KIND_BACKUP] = { "backup", &backup_schema },
+	[KIND_ENDPOINT] = { "endpoint", &endpoint_schema },
 };
 
 const char *const role_names[] = { "peer", "sub-master", "master", NULL };

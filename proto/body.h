@@ -21,9 +21,10 @@ enum record_kind {
 	KIND_IOC = 6,
 	KIND_SVC = 7,
 	KIND_BACKUP = 8,
+	KIND_ENDPOINT = 9,
 };
 #define KIND_MIN KIND_NODE
-#define KIND_MAX KIND_BACKUP
+#define KIND_MAX KIND_ENDPOINT
 
 enum node_role { ROLE_PEER = 0, ROLE_SUBMASTER = 1, ROLE_MASTER = 2 };
 #define ROLE_MAX ROLE_MASTER
@@ -139,6 +140,19 @@ struct backup_body {
 	uint8_t n_holders;
 };
 
+/* endpoint — signed by the observer; key "seen". Where the observer's
+ * WireGuard saw its peers last (roaming, NAT): a node that moved is found
+ * again through a third node. */
+struct seen_endpoint {
+	uint8_t node[MN_KEY_LEN];          /* the peer's node key */
+	char endpoint[MN_MAX_ENDPOINT + 1]; /* ip:port as WireGuard saw it */
+	uint64_t at;                        /* unix s of its last handshake */
+};
+struct endpoint_body {
+	struct seen_endpoint seen[MN_MAX_SEEN];
+	uint8_t n_seen;
+};
+
 union body {
 	struct node_body node;
 	struct cert_body cert;
@@ -148,10 +162,11 @@ union body {
 	struct ioc_body ioc;
 	struct svc_body svc;
 	struct backup_body backup;
+	struct endpoint_body endpoint;
 };
 
 extern const struct schema node_schema, cert_schema, revoke_schema, dns_schema,
-	expose_schema, ioc_schema, svc_schema, backup_schema;
+	expose_schema, ioc_schema, svc_schema, backup_schema, endpoint_schema;
 
 /* The schema of a kind, or NULL for an unknown kind. */
 const struct schema *body_schema(unsigned kind);

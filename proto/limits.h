@@ -28,6 +28,7 @@
 #define MN_MAX_IOCS 32
 #define MN_MAX_ATTRS 16
 #define MN_MAX_HOLDERS 16
+#define MN_MAX_SEEN 24        /* observed endpoints per endpoint record */
 #define MN_MAX_DEPTH 15      /* hard cap on certificate depth/max_depth */
 
 #endif

@@ -2,8 +2,8 @@
 #include "proto/body.h"
 #include "proto/proto_err.h"
 
-static const struct schema_field endpoint_f[] = { SF_S(struct endpoint, addr, 1) };
-static const struct schema endpoint_schema = SCHEMA(struct endpoint, "endpoint", endpoint_f, NULL);
+static const struct schema_field node_ep_f[] = { SF_S(struct endpoint, addr, 1) };
+static const struct schema node_ep_schema = SCHEMA(struct endpoint, "endpoint", node_ep_f, NULL);
 static const struct schema_field cap_f[] = { SF_S(struct cap, name, 1) };
 static const struct schema cap_schema = SCHEMA(struct cap, "cap", cap_f, NULL);
 
@@ -21,7 +21,7 @@ static int node_check(const void *p)
 static const struct schema_field node_f[] = {
 	SF_S(struct node_body, name, 1),
 	SF_K(struct node_body, wg_key),
-	SF_L(struct node_body, endpoints, n_endpoints, &endpoint_schema),
+	SF_L(struct node_body, endpoints, n_endpoints, &node_ep_schema),
 	SF_S(struct node_body, mesh_addr, 0),
 	SF_E(struct node_body, role, ROLE_MAX, role_names),
 	SF_U(struct node_body, depth, MN_MAX_DEPTH),

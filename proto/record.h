@@ -47,7 +47,8 @@ static inline bool record_is_tombstone(const struct record *r)
 
 /* Decode buf into r (r borrows from buf). Rejects oversize input, unknown
  * format or kind, bad field sizes, trailing bytes, and a body that does not
- * decode under its kind; in that last case *body (if non-NULL) is not set.
+ * decode under its kind; on any error the contents of *body (if non-NULL)
+ * are unspecified.
  * With body non-NULL and a non-tombstone record, the typed body is written
  * there; with body NULL it is decoded into a temporary on the stack (about
  * 21 KiB for the largest kind: mind small thread stacks). */

@@ -127,6 +127,18 @@ static inline void sample_body(unsigned kind, union body *b, int full)
 		}
 		break;
 	}
+	case KIND_ENDPOINT: {
+		struct endpoint_body *ep = &b->endpoint;
+		ep->n_seen = full ? MN_MAX_SEEN : 2;
+		for (int i = 0; i < ep->n_seen; i++) {
+			sample_fill_key(ep->seen[i].node, (uint8_t)(40 + i));
+			snprintf(ep->seen[i].endpoint, sizeof ep->seen[i].endpoint, "198.51.100.%d:51820", i + 1);
+			ep->seen[i].at = 1800000000 + (uint64_t)i;
+		}
+		if (full)
+			sample_str(ep->seen[0].endpoint, MN_MAX_ENDPOINT, 'h');
+		break;
+	}
 	case KIND_BACKUP: {
 		struct backup_body *bk = &b->backup;
 		strcpy(bk->snapshot, "2026-11-29T05:00Z");

@@ -183,7 +183,7 @@ static void test_malformed_envelopes(void)
 		{ "seven fields", { 7, 1, KIND_SVC, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_ARITY },
 		{ "format 2", { 8, 2, KIND_SVC, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_VERSION },
 		{ "kind 0", { 8, 1, 0, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_KIND },
-		{ "kind 9", { 8, 1, 9, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_KIND },
+		{ "kind 10", { 8, 1, 10, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_KIND },
 		{ "kind 2^40", { 8, 1, 1ull << 40, 32, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_KIND },
 		{ "origin 31", { 8, 1, KIND_SVC, 31, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_FIELD_SIZE },
 		{ "origin 33", { 8, 1, KIND_SVC, 33, "k", 1, NULL, 0, svc, svc_len, 64, 0 }, PROTO_ERR_FIELD_SIZE },
