@@ -22,7 +22,7 @@
  * every message it carries (src/engine/wire.h) and counts bytes by frame
  * type: a check on the engine's own byte counters. */
 #include <errno.h>
-#include <math.h>
+#include <math.h>   /* NAN, isfinite: macros only, no libm */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +79,7 @@ void sim_config_default(struct sim_config *c, enum sim_scenario sc)
 	c->heal_ms = 5000;
 	c->churn_up_ms = 5000;
 	c->churn_down_ms = 3000;
+	c->churn_for_ms = 10000;
 	c->byz_interval_ms = 200;
 	c->size = 200;
 	c->publish = 1;
@@ -96,7 +97,7 @@ void sim_config_default(struct sim_config *c, enum sim_scenario sc)
 		break;
 	case SIM_REJOIN:
 		c->publish = 10000;
-		c->rate = 500;
+		c->rate = 100;   /* well under the per-peer frame rate: not a load test */
 		c->max_sim_ms = 300000;
 		break;
 	case SIM_REVOKE:
@@ -343,7 +344,7 @@ bool sim_rec_held(const struct sim_rec *r, uint32_t node)
 	return r->held[node >> 3] & (1u << (node & 7));
 }
 
-static void rec_hold(struct sim_rec *r, const struct sim_node *n, bool on)
+void sim_rec_hold(struct sim_rec *r, const struct sim_node *n, bool on)
 {
 	uint8_t bit = (uint8_t)(1u << (n->idx & 7));
 	bool was = r->held[n->idx >> 3] & bit;
@@ -633,7 +634,7 @@ static void op_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 			n->replay_len = (uint32_t)r->wire_len;
 		}
 	}
-	rec_hold(rec, n, true);
+	sim_rec_hold(rec, n, true);
 	if (s->restoring || rec->arr[n->idx])
 		return;
 	rec->arr[n->idx] = (uint32_t)(s->now - rec->t_pub) + 1;
@@ -666,7 +667,7 @@ static void op_revoked(void *ctx, const uint8_t origin[32])
 		return;
 	for (size_t k = 0; k < s->nrecs; k++)
 		if (s->recs[k].origin == (uint32_t)o)
-			rec_hold(&s->recs[k], n, false);
+			sim_rec_hold(&s->recs[k], n, false);
 }
 
 static void op_peer_state(void *ctx, const uint8_t peer[32], enum peer_state from,
@@ -679,18 +680,26 @@ static void op_peer_state(void *ctx, const uint8_t peer[32], enum peer_state fro
 	(void)from;
 	if (p < 0 || !sim_honest(n) || s->restoring)
 		return;
-	const struct sim_node *pn = &s->nodes[p];
-	if (to == PEER_SUSPECT || to == PEER_DEAD) {
+	struct sim_node *pn = &s->nodes[p];
+	/* a revoked node is cut off: whatever it thinks or is thought of is expected */
+	bool cut = s->revoke_published && (p == s->victim || (int)n->idx == s->victim);
+	if ((to == PEER_SUSPECT || to == PEER_DEAD) && !cut) {
 		bool really = (pn->flags & (NF_DOWN | NF_SILENT)) != 0;
-		if (!really && s->part_active && pn->side != n->side) {
-			if (to == PEER_DEAD)
-				s->res.partition_dead++;
+		if (!really && s->cfg.partition && pn->side != n->side) {
+			/* across the partition: expected while it lasts, and its
+			 * suspicions may only ripen after the heal */
+			(*(to == PEER_DEAD ? &s->res.partition_dead : &s->res.partition_suspect))++;
 		} else if (!really) {
 			uint64_t *c = to == PEER_DEAD ? (s->measuring ? &s->res.false_dead
 								      : &s->res.false_dead_warmup)
 						      : (s->measuring ? &s->res.false_suspect
 								      : &s->res.false_suspect_warmup);
 			(*c)++;
+			uint16_t f = to == PEER_DEAD ? NF_FALSE_DEAD : NF_FALSE_SUSPECT;
+			if (s->measuring && !(pn->flags & f)) {
+				pn->flags |= f;
+				(*(to == PEER_DEAD ? &s->res.false_dead_nodes : &s->res.false_suspect_nodes))++;
+			}
 		}
 	}
 	scen_peer_state(s, n, (uint32_t)p, to);
@@ -757,6 +766,10 @@ int sim_node_start(struct sim *s, struct sim_node *n)
 			engine_insert(n->e, n->store[i].wire, n->store[i].len, true, s->now);
 	s->restoring = false;
 	store_compact(n);
+	/* what it holds now (a trusted insert need not call ops->accepted) */
+	for (size_t k = 0; k < s->nrecs; k++)
+		if (engine_has(n->e, s->recs[k].id))
+			sim_rec_hold(&s->recs[k], n, true);
 	if (n->boot) {
 		for (uint32_t i = 0; i < n->nboot; i++)
 			engine_peer_add(n->e, s->nodes[n->boot[i]].key.pk, s->now);
@@ -792,7 +805,7 @@ void sim_node_down(struct sim *s, struct sim_node *n)
 			s->honest_up--;
 	}
 	for (size_t k = 0; k < s->nrecs; k++)
-		rec_hold(&s->recs[k], n, false);
+		sim_rec_hold(&s->recs[k], n, false);
 }
 
 /* ---- events ---- */
@@ -884,12 +897,13 @@ static void measure(struct sim *s, unsigned what)
 static void checkpoint(struct sim *s)
 {
 	scen_checkpoint(s);
-	if (s->cfg.progress && (s->now - SIM_T0_MS) / 1000 != (s->now - s->cfg.check_ms - SIM_T0_MS) / 1000) {
+	uint64_t sec = (s->now - SIM_T0_MS) / 1000;
+	if (s->cfg.progress && sec != (s->now - s->cfg.check_ms - SIM_T0_MS) / 1000) {
 		unsigned done = 0;
 		for (size_t k = 0; k < s->nrecs; k++)
 			done += s->recs[k].holders >= s->honest_up;
 		fprintf(stderr, "sim %6.1f s  wall %7.1f s  events %12llu  records %zu (%u complete)  up %u\n",
-			(double)(s->now - SIM_T0_MS) / 1000, wall_now() - s->wall0,
+			(double)sec, wall_now() - s->wall0,
 			(unsigned long long)s->res.events, s->nrecs, done, s->honest_up);
 	}
 	if (s->done_at && s->cfg.run_ms == 0) {
@@ -1068,7 +1082,11 @@ struct sim *sim_new(const struct sim_config *c, char *err, size_t errlen)
 			continue;
 		}
 		if (sim_node_start(s, &s->nodes[i]) < 0) {
-			snprintf(err, errlen, "engine_new failed for node %u", i);
+			if (i == 0)   /* the first one: it is the configuration */
+				snprintf(err, errlen, "engine_new rejects this engine configuration "
+					 "(see --engine)");
+			else
+				snprintf(err, errlen, "engine_new failed for node %u", i);
 			goto fail;
 		}
 	}
@@ -1094,7 +1112,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static double pick(const uint32_t *sorted, unsigned have, unsigned targets, double p)
 {
-	unsigned need = (unsigned)ceil(p * targets - 1e-9);
+	unsigned need = (unsigned)sim_ceil(p * targets - 1e-9);
 
 	if (need == 0)
 		need = 1;
@@ -1223,6 +1241,7 @@ static void finish(struct sim *s)
 		r->bg_record_Bps = (double)s->bg.tx_bytes_record / bgs;
 	}
 	r->dup_per_node = (double)tot.records_dup / T;
+	r->dup_per_node_record = counted ? r->dup_per_node / counted : NAN;
 	r->verifies = tot.verifies;
 	r->verifies_per_record = r->deliveries ? (double)tot.verifies / (double)r->deliveries : NAN;
 	r->bad_sig = tot.bad_sig;
@@ -1273,6 +1292,19 @@ static void finish(struct sim *s)
 		}
 	}
 	free(pi);
+	/* belt and braces: forged ids held by an honest engine (when cheap enough) */
+	if ((s->badmap.n + s->scopemap.n) * (uint64_t)s->n <= 50000000) {
+		const struct sim_map *maps[2] = { &s->badmap, &s->scopemap };
+		for (int m = 0; m < 2; m++)
+			for (size_t j = 0; j < maps[m]->cap; j++) {
+				if (maps[m]->vals[j] == SIM_NONE)
+					continue;
+				for (unsigned i = 0; i < s->n; i++)
+					if (s->nodes[i].e && sim_honest(&s->nodes[i]) &&
+					    engine_has(s->nodes[i].e, maps[m]->keys[j]))
+						r->bad_held++;
+			}
+	}
 	scen_finish(s);
 
 	struct rusage ru;
@@ -1417,7 +1449,7 @@ static struct json_object *jms(double v)
 }
 
 #define JADD(o, k, v) json_object_object_add(o, k, v)
-#define JU(o, k, v) JADD(o, k, json_object_new_int64((int64_t)(v)))
+#define JU(o, k, v) JADD(o, k, json_object_new_uint64((uint64_t)(v)))
 
 static const char *const frame_names[12] = {
 	"malformed", "rec", "ihave", "iwant", "idontwant", "graft", "prune",
@@ -1482,6 +1514,7 @@ struct json_object *sim_results_json(const struct sim *s)
 	JADD(bg, "record", jnum(r->bg_record_Bps));
 	JADD(o, "background_Bps_per_node", bg);
 	JADD(o, "dup_per_node", jnum(r->dup_per_node));
+	JADD(o, "dup_per_node_record", jnum(r->dup_per_node_record));
 	JADD(o, "verifies_per_record", jnum(r->verifies_per_record));
 	JU(o, "deliveries", r->deliveries);
 	JU(o, "verifies", r->verifies);
@@ -1499,6 +1532,7 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "dropped_partition", r->dropped_partition);
 	JU(o, "bad_accepted", r->bad_accepted);
 	JU(o, "scope_accepted", r->scope_accepted);
+	JU(o, "bad_held", r->bad_held);
 	JU(o, "revoked_accepted", r->revoked_accepted);
 	JU(o, "dgram_oversize", r->dgram_oversize);
 	JU(o, "stream_oversize", r->stream_oversize);
@@ -1514,14 +1548,18 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "graylisted_byz", r->graylisted_byz);
 	JU(o, "graylisted_honest", r->graylisted_honest);
 	JU(o, "injected", r->injected);
+	JU(o, "publish_errors", r->publish_errors);
 	JU(o, "max_peers", r->max_peers);
 	JU(o, "max_records", r->max_records);
 	JU(o, "max_mesh", r->max_mesh);
 	JU(o, "false_dead", r->false_dead);
 	JU(o, "false_suspect", r->false_suspect);
+	JU(o, "false_dead_nodes", r->false_dead_nodes);
+	JU(o, "false_suspect_nodes", r->false_suspect_nodes);
 	JU(o, "false_dead_warmup", r->false_dead_warmup);
 	JU(o, "false_suspect_warmup", r->false_suspect_warmup);
 	JU(o, "partition_dead", r->partition_dead);
+	JU(o, "partition_suspect", r->partition_suspect);
 	if (c->partition)
 		JADD(o, "heal_converge_ms", jms(r->heal_converge_ms));
 	if (c->scenario == SIM_REJOIN) {
@@ -1531,6 +1569,11 @@ struct json_object *sim_results_json(const struct sim *s)
 		JU(o, "sync_bytes_all", r->sync_bytes_all);
 		JADD(o, "sync_ratio", jnum(r->sync_ratio));
 		JADD(o, "sync_converge_ms", jms(r->sync_converge_ms));
+		struct json_object *rb = json_object_new_object();
+		for (int i = 0; i < 12; i++)
+			JU(rb, frame_names[i], s->rejoin_bytes[i]);
+		JU(rb, "version", s->rejoin_overhead[0] + s->rejoin_overhead[1]);
+		JADD(o, "sync_wire_bytes", rb);
 	}
 	if (c->scenario == SIM_REVOKE) {
 		JADD(o, "revoke_t50_ms", jms(r->revoke_t50_ms));
