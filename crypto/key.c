@@ -252,3 +252,20 @@ out:
 	errno = saved;
 	return err;
 }
+
+void x25519_public(const uint8_t priv[32], uint8_t pub[32])
+{
+	crypto_scalarmult_curve25519_base(pub, priv);
+}
+
+void node_key_wireguard(const struct node_key *k, uint8_t priv[32], uint8_t pub[32])
+{
+	static const char label[] = "mirrornet/v1/wireguard";
+
+	/* k->sk starts with the 32-byte seed */
+	crypto_generichash(priv, 32, (const unsigned char *)label, sizeof label - 1, k->sk, 32);
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+	x25519_public(priv, pub);
+}

@@ -48,4 +48,13 @@ int node_key_load(struct node_key *k, const char *path, bool *insecure);
  * error *k is zeroed. Constant time in the seed. */
 int node_key_parse(struct node_key *k, const char *buf, size_t len);
 
+/* The node's WireGuard key pair, derived from its seed (so one key file is
+ * all there is to back up) but independent of the signing key:
+ *   priv = clamp(BLAKE2b-256(key = seed, "mirrornet/v1/wireguard"))
+ *   pub  = X25519(priv, 9)
+ * priv must be wiped by the caller. */
+void node_key_wireguard(const struct node_key *k, uint8_t priv[32], uint8_t pub[32]);
+/* X25519 public key of a WireGuard private key. */
+void x25519_public(const uint8_t priv[32], uint8_t pub[32]);
+
 #endif

@@ -25,12 +25,13 @@
 void engine_config_default(struct engine_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->d = 6;
+	/* tuned in the simulator (docs/protocol.md, docs/simulator.md) */
+	c->d = 5;
 	c->d_lo = 4;
-	c->d_hi = 10;
-	c->d_lazy = 6;
+	c->d_hi = 6;
+	c->d_lazy = 4;
 	c->heartbeat_ms = 1000;
-	c->gossip_windows = 3;
+	c->gossip_windows = 2;
 	c->large_record = 1024;
 	c->prune_backoff_ms = 60000;
 	c->probe_ms = 1000;
@@ -81,6 +82,9 @@ struct engine *engine_new(const struct engine_config *cfg, const struct node_key
 		engine_free(e);
 		return NULL;
 	}
+	/* incarnations survive restarts without being stored: they start at the
+	 * clock (seconds), above anything said about an earlier run */
+	e->incarnation = (uint32_t)(now / 1000);
 	e->next_heartbeat = now + eng_rand_below(e, cfg->heartbeat_ms);
 	e->next_probe = now + eng_rand_below(e, cfg->probe_ms);
 	/* a first reconciliation soon after start: a joiner or a node back from
@@ -284,10 +288,17 @@ int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, si
 		peer_penalize(e, p, 5, "peer sent malformed messages: graylisted");
 		goto out;
 	}
+	/* rate: one token per message (a stream message counts as the
+	 * datagrams it replaces) and one per record in it (records cost a
+	 * signature check); control frames within a message are free, bounded
+	 * by the message size */
+	for (size_t cost = (len + ENGINE_MTU - 1) / ENGINE_MTU; cost > 0; cost--)
+		if (!peer_rate_ok(e, p, now))
+			goto out;
 	while ((rc = wire_next(&it, &f)) == 1) {
 		if (peer_graylisted(p))
 			break;
-		if (!peer_rate_ok(e, p, now))
+		if (f.type == W_REC && !peer_rate_ok(e, p, now))
 			continue;
 		used = true;
 		switch (f.type) {
@@ -351,7 +362,7 @@ static void sweep(struct engine *e)
 		if (all[i]->expires < now_s && all[i]->kind != KIND_REVOKE)
 			victims[nv++] = all[i];
 	for (size_t i = 0; i < nv; i++) {
-		struct origin *o = origin_find(e, victims[i]->origin);
+		struct origin *o = origin_find(e, rec_origin(victims[i]));
 		if (o && o->records)
 			o->records--;
 		for (size_t b = 0; b < e->origin_buckets; b++)

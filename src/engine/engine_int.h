@@ -13,12 +13,19 @@ struct rec {
 	uint64_t version;
 	uint64_t expires;           /* unix s */
 	uint8_t id[32];
-	uint8_t origin[32];
 	uint8_t kind;
 	bool local;                 /* published by us */
 	uint16_t wire_len;
-	uint8_t *wire;              /* the record (owned) */
+	uint8_t wire[];             /* the record */
 };
+
+/* A canonical envelope starts 0x98 0x01 <kind> 0xc4 0x20 <origin>: the
+ * origin is always at byte 5 (index_put checks it). */
+#define REC_ORIGIN_AT 5
+static inline const uint8_t *rec_origin(const struct rec *x)
+{
+	return x->wire + REC_ORIGIN_AT;
+}
 
 struct rec_index {
 	struct rec **by_key, **by_id;
@@ -211,6 +218,8 @@ struct engine {
 		uint64_t seq, sent_at, indirect_at, deadline;
 		bool acked;
 	} probe;
+	uint64_t next_suspect_notice;
+	uint64_t last_refute;
 	struct member_update mq[MEMBER_Q_CAP];
 	size_t mq_n;
 	struct indirect indirect[INDIRECT_CAP];

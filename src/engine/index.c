@@ -53,7 +53,6 @@ void index_free(struct rec_index *ix)
 			struct rec *x = ix->by_key[i], *nx;
 			for (; x; x = nx) {
 				nx = x->next_key;
-				free(x->wire);
 				free(x);
 			}
 		}
@@ -99,7 +98,7 @@ static bool same_key(const struct rec *x, unsigned kind, const uint8_t origin[32
 {
 	struct record r;
 
-	if (x->kind != kind || memcmp(x->origin, origin, 32) != 0)
+	if (x->kind != kind || memcmp(rec_origin(x), origin, 32) != 0)
 		return false;
 	/* envelope only: the body was checked when the record came in */
 	if (record_decode_envelope(x->wire, x->wire_len, &r) < 0)
@@ -150,12 +149,13 @@ static void unlink_entry(struct rec_index *ix, struct rec *x)
 struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record *r,
 		      const uint8_t id[32], uint64_t keyhash, bool local)
 {
-	struct rec *x = calloc(1, sizeof *x);
+	struct rec *x;
 
-	if (!x || !(x->wire = malloc(r->wire_len))) {
-		free(x);
+	if (r->wire_len < REC_ORIGIN_AT + 32 || memcmp(r->wire + REC_ORIGIN_AT, r->origin, 32) != 0)
+		return NULL;   /* not a canonical envelope: cannot happen after decode */
+	x = calloc(1, sizeof *x + r->wire_len);
+	if (!x)
 		return NULL;
-	}
 	if (old)
 		index_remove(ix, old);
 	if (ix->count + 1 > ix->nbuckets)
@@ -168,7 +168,6 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 	x->kind = r->kind;
 	x->local = local;
 	memcpy(x->id, id, 32);
-	memcpy(x->origin, r->origin, 32);
 	size_t b = keyhash & (ix->nbuckets - 1);
 	x->next_key = ix->by_key[b];
 	ix->by_key[b] = x;
@@ -184,7 +183,6 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 void index_remove(struct rec_index *ix, struct rec *x)
 {
 	unlink_entry(ix, x);
-	free(x->wire);
 	free(x);
 }
 

@@ -13,9 +13,11 @@
  *   IWANTs what it lacks. An IWANT is a promise: a peer that advertised an
  *   id and does not deliver it within a heartbeat loses score.
  * - IDONTWANT (v1.2) from a peer suppresses sending it those ids.
- * - Records that came by anti-entropy or from the store are not pushed:
- *   they go into the message cache and spread by lazy gossip, so a node
- *   catching up does not flood the mesh with old records. */
+ * - Records that came by anti-entropy are announced to the mesh (IHAVE),
+ *   not pushed: a node catching up does not flood the mesh with old
+ *   records, and the two sides of a healed partition still fetch what they
+ *   lack at once. Records from the store are not sent at all. Records that
+ *   waited for their origin's certificate are pushed like new ones. */
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
@@ -78,19 +80,20 @@ void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec
 	if (src == SRC_STORE)
 		return;
 	mcache_add(e, x->id);
-	if (src == SRC_SYNC || src == SRC_PENDING)
-		return;
-	if (e->cfg.no_forward && src == SRC_PEER)
+	if (e->cfg.no_forward && (src == SRC_PEER || src == SRC_SYNC || src == SRC_PENDING))
 		return;
 	n = pick_peers(e, targets, 64, 1, from);
-	if (n == 0 && src == SRC_LOCAL)   /* no mesh yet: reach someone anyway */
+	if (n == 0 && src != SRC_PEER)   /* no mesh yet: reach someone anyway */
 		n = pick_peers(e, targets, e->cfg.d, -1, from);
-	bool large = x->wire_len >= e->cfg.large_record;
+	/* a record that came by anti-entropy is announced, not pushed: the mesh
+	 * most likely has it already (a node catching up), and if not (the
+	 * other side of a healed partition) one IWANT fetches it */
+	bool announce = x->wire_len >= e->cfg.large_record || src == SRC_SYNC;
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];
 		if (idontwant_has(p, x->id))
 			continue;
-		if (large) {
+		if (announce) {
 			out_ids(e, p, W_IHAVE, x->id, 1, OC_GOSSIP);
 			e->st.ihave_sent++;
 		} else {
@@ -208,7 +211,7 @@ void mesh_on_graft(struct engine *e, struct peer *p)
 	if (p->in_mesh)
 		return;
 	/* gossipsub v1.1: refuse during backoff, from a bad peer, or when full */
-	if (p->state != PEER_ALIVE || peer_score(p) < 0 || e->now < p->backoff_until ||
+	if (!peer_usable(p) || peer_score(p) < 0 || e->now < p->backoff_until ||
 	    mesh_count(e) >= e->cfg.d_hi) {
 		if (e->now < p->backoff_until)
 			peer_penalize(e, p, 0.5, "peer grafting during its backoff: graylisted");

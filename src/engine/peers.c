@@ -102,9 +102,13 @@ bool peer_graylisted(const struct peer *p)
 	return peer_score(p) < GRAYLIST_SCORE;
 }
 
+/* Suspects stay usable: a suspicion is usually a lost packet, and cutting
+ * a suspect off the mesh would make it miss records until its refutation
+ * and the next heartbeat (under 10 % loss several nodes a second are
+ * suspected somewhere). Dead and departed peers are not. */
 bool peer_usable(const struct peer *p)
 {
-	return p->state == PEER_ALIVE && !peer_graylisted(p);
+	return (p->state == PEER_ALIVE || p->state == PEER_SUSPECT) && !peer_graylisted(p);
 }
 
 void peer_penalize(struct engine *e, struct peer *p, double amount, const char *why)
@@ -165,7 +169,7 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 		return;
 	p->state = st;
 	p->state_since = now;
-	if (st != PEER_ALIVE && p->in_mesh)
+	if ((st == PEER_DEAD || st == PEER_LEFT) && p->in_mesh)
 		mesh_drop_peer(e, p);
 	if (e->ops.peer_state)
 		e->ops.peer_state(e->ctx, p->pk, old, st);

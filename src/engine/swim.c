@@ -6,15 +6,19 @@
  * refuted within suspect_ms is DEAD. A node that hears itself suspected
  * (or declared dead) with its current incarnation refutes with incarnation
  * + 1. Precedence (SWIM §4.2): ALIVE(i) beats SUSPECT/DEAD(j) if i > j;
- * SUSPECT(i) beats ALIVE(j) if i >= j; DEAD(i) beats both if i >= j; LEFT is
- * final.
+ * SUSPECT(i) beats ALIVE(j) if i >= j; DEAD(i) beats both if i >= j; LEFT
+ * beats everything at its incarnation. A node starts with its incarnation
+ * at the current time in seconds, so after a restart (or a leave and a
+ * rejoin) its word beats whatever was said about it before.
  *
- * Dissemination of membership changes: unlike classic SWIM (piggyback
- * only, O(log N) periods) a change is also pushed at once over the gossip
- * mesh like a record, and every node that changes its view forwards it: a
- * suspicion, refutation or death reaches everyone within a few link
- * latencies. Each change is also piggybacked on the next pings and acks
- * (3·log2(N+1) times) for robustness.
+ * Dissemination of membership changes: every change rides on the next
+ * pings and acks (3·log2(N+1) times, classic SWIM). Deaths, departures and
+ * refutations are also pushed at once over the gossip mesh like a record,
+ * and every node whose view changes forwards them: they reach everyone
+ * within a few link latencies instead of O(log N) periods. Suspicions are
+ * not flooded (under loss they are frequent, and a flood of each costs
+ * N·D frames); the suspect itself is told at once, so it refutes well
+ * within suspect_ms, and a suspicion that runs out becomes a flooded death.
  *
  * Dead peers stay known (until revoked or gone): every second probe goes
  * to a random dead peer if there is one, so the two sides of a healed
@@ -43,7 +47,9 @@ void swim_piggyback(struct engine *e, struct peer *p)
 
 	for (size_t i = 0; i < e->mq_n && sent < PIGGYBACK_MAX; i++) {
 		struct member_update *u = &e->mq[i];
-		if (!u->sends_left || memcmp(u->node, p->pk, 32) == 0)
+		/* updates about p go to p too: that is how it learns it is
+		 * suspected, and refutes */
+		if (!u->sends_left)
 			continue;
 		if (out_simple(e, p, W_MEMBER, u->state, u->inc, u->node, OC_MEMBER) == 0) {
 			u->sends_left--;
@@ -85,9 +91,14 @@ void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, ui
 	u->state = (uint8_t)st;
 	u->inc = inc;
 	u->sends_left = (uint8_t)(budget > 255 ? 255 : budget);
+	struct peer *from = e->from;
+	/* the node itself hears it at once, so that it refutes */
+	struct peer *self = peer_find(e, node);
+	if (self && self != from && (st == PEER_SUSPECT || st == PEER_DEAD) &&
+	    self->state != PEER_LEFT)
+		out_simple(e, self, W_MEMBER, st, inc, node, OC_MEMBER);
 	if (!flood)
 		return;
-	struct peer *from = e->from;
 	size_t pushed = 0;
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
@@ -110,15 +121,26 @@ static void refute(struct engine *e, uint64_t inc)
 {
 	if (inc >= e->incarnation) {
 		e->incarnation = (uint32_t)inc + 1;
-		swim_queue(e, e->self.pk, PEER_ALIVE, e->incarnation, true);
+	} else if (e->now < e->last_refute + e->cfg.probe_ms) {
+		/* a stale verdict (older than our incarnation): our last
+		 * refutation is still on its way */
+		if (e->from)
+			out_simple(e, e->from, W_MEMBER, PEER_ALIVE, e->incarnation, e->self.pk,
+				   OC_MEMBER);
+		return;
 	}
+	e->last_refute = e->now;
+	swim_queue(e, e->self.pk, PEER_ALIVE, e->incarnation, true);
+	/* and straight back to whoever told us (often the suspecter) */
+	if (e->from && !e->from->in_mesh)
+		out_simple(e, e->from, W_MEMBER, PEER_ALIVE, e->incarnation, e->self.pk, OC_MEMBER);
 }
 
 /* Direct evidence that p lives (it sent us a ping or an ack). */
 static void alive_evidence(struct engine *e, struct peer *p, uint64_t inc)
 {
-	if (p->state == PEER_LEFT)
-		return;
+	if (p->state == PEER_LEFT && inc <= p->incarnation)
+		return;   /* an echo from before it left */
 	if (inc > p->incarnation) {
 		p->incarnation = (uint32_t)inc;
 		peer_set_state(e, p, PEER_ALIVE, e->now);
@@ -210,9 +232,16 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 	}
 	enum peer_state cur = p->state;
 	bool apply = false;
+	/* a death we have fresh evidence against (it spoke to us within the
+	 * suspicion time: a stale verdict from the other side of a healed
+	 * partition, or a refutation that got lost) is only a suspicion: the
+	 * node is told and refutes, or our own timer confirms it */
+	if (state == PEER_DEAD && p->last_seen && e->now < p->last_seen + e->cfg.suspect_ms)
+		state = PEER_SUSPECT;
 	switch (state) {
 	case PEER_ALIVE:
-		apply = cur != PEER_LEFT && inc > p->incarnation;
+		/* a node that left and came back does so with a higher incarnation */
+		apply = inc > p->incarnation;
 		break;
 	case PEER_SUSPECT:
 		apply = (cur == PEER_ALIVE && inc >= p->incarnation) ||
@@ -229,7 +258,7 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 		return;
 	p->incarnation = (uint32_t)inc;
 	peer_set_state(e, p, (enum peer_state)state, e->now);
-	swim_queue(e, node, (enum peer_state)state, (uint32_t)inc, true);
+	swim_queue(e, node, (enum peer_state)state, (uint32_t)inc, state != PEER_SUSPECT);
 }
 
 static struct peer *next_target(struct engine *e)
@@ -300,7 +329,7 @@ void swim_tick(struct engine *e)
 		if (t && now >= e->probe.deadline) {
 			if (t->state == PEER_ALIVE) {
 				peer_set_state(e, t, PEER_SUSPECT, now);
-				swim_queue(e, t->pk, PEER_SUSPECT, t->incarnation, true);
+				swim_queue(e, t->pk, PEER_SUSPECT, t->incarnation, false);
 			}
 			e->probe.active = false;
 		}
@@ -323,9 +352,15 @@ void swim_tick(struct engine *e)
 			swim_piggyback(e, t);
 		}
 	}
-	/* suspicion runs out */
+	/* suspicion runs out; until then the suspect hears of it every period
+	 * (one lost datagram must not be what declares a live node dead) */
+	bool period = now >= e->next_suspect_notice;
+	if (period)
+		e->next_suspect_notice = now + e->cfg.probe_ms;
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
+		if (p->state == PEER_SUSPECT && period && now < p->state_since + e->cfg.suspect_ms)
+			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
 		if (p->state == PEER_SUSPECT && now >= p->state_since + e->cfg.suspect_ms) {
 			peer_set_state(e, p, PEER_DEAD, now);
 			swim_queue(e, p->pk, PEER_DEAD, p->incarnation, true);

@@ -125,7 +125,7 @@ static int collect_chain(struct engine *e, const uint8_t pk[32], struct record *
 	/* the root's own depth-0 cert, if held, heads every chain */
 	struct origin *ro = origin_find(e, e->root);
 	size_t off = 0;
-	if (ro && ro->cert && memcmp(ro->cert->origin, e->root, 32) == 0 &&
+	if (ro && ro->cert && memcmp(rec_origin(ro->cert), e->root, 32) == 0 &&
 	    record_decode_envelope(ro->cert->wire, ro->cert->wire_len, &recs[k]) == 0) {
 		ptrs[0] = &recs[k];
 		off = 1;
@@ -293,7 +293,7 @@ void trust_revoke(struct engine *e, const uint8_t subject[32])
 	struct rec **victims = n ? malloc(n * sizeof *victims) : NULL;
 	size_t nv = 0;
 	for (size_t i = 0; all && victims && i < n; i++)
-		if (memcmp(all[i]->origin, subject, 32) == 0)
+		if (memcmp(rec_origin(all[i]), subject, 32) == 0)
 			victims[nv++] = all[i];
 	for (size_t i = 0; i < nv; i++) {
 		if (o->cert == victims[i])
