@@ -21,13 +21,20 @@ static const struct {
 	{ "record", ctl_record, "record sign|show ...                        sign a record offline, or decode and verify one" },
 	{ "cert", ctl_cert, "cert issue|verify ...                       issue a membership certificate, verify a chain" },
 	{ "store", ctl_store, "store put|list|check --db FILE ...          inspect or fill a record store offline" },
+	{ "status", ctl_status, "status [--json] [--socket PATH]             the running daemon's state and counters" },
+	{ "peers", ctl_peers, "peers [--json] [--socket PATH]              the peers it knows: state, last seen, RTT" },
+	{ "records", ctl_records, "records [KIND] [--origin DID] [--key KEY]   the records it holds" },
+	{ "publish", ctl_publish, "publish KIND KEY --body JSON|--file F|...   the daemon signs and publishes a record" },
+	{ "watch", ctl_watch, "watch [KIND...] [--json]                    print records as the daemon accepts them" },
+	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mirrornetctl COMMAND [ARGS]   (COMMAND --help for details)\n\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %s\n", commands[i].help);
+		if (commands[i].help)
+			fprintf(f, "  %s\n", commands[i].help);
 	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage, 3 daemon not reachable, 4 verification failed\n");
 }
 

@@ -21,6 +21,13 @@ int ctl_keygen(int argc, char **argv);
 int ctl_record(int argc, char **argv);
 int ctl_cert(int argc, char **argv);
 int ctl_store(int argc, char **argv);
+/* Commands that talk to mirrornetd over its API socket (src/ctl_daemon.c). */
+int ctl_status(int argc, char **argv);
+int ctl_peers(int argc, char **argv);
+int ctl_records(int argc, char **argv);
+int ctl_publish(int argc, char **argv);
+int ctl_watch(int argc, char **argv);
+int ctl_api_raw(int argc, char **argv);
 
 /* Helpers shared by the commands. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -38,6 +38,7 @@
 #define STORE_APP_ID_DEC 1296975188     /* the same, for the PRAGMA text */
 #define STORE_SCHEMA 1
 #define STORE_BUSY_MS 5000
+_Static_assert(KIND_REVOKE == 3, "ST_EXPIRE spells KIND_REVOKE as 3");
 
 _Static_assert(STORE_APP_ID == STORE_APP_ID_DEC, "application_id spelled twice");
 
@@ -53,6 +54,7 @@ enum stmt {
 	ST_GET,
 	ST_EACH,
 	ST_EXPIRE,
+	ST_DEL_ORIGIN,
 	ST_COUNT,
 	ST_DIGEST,
 	ST__N
@@ -76,7 +78,9 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_EACH] = "SELECT wire FROM records WHERE kind BETWEEN ?1 AND ?2"
 		" AND (?3 IS NULL OR origin = ?3) AND (?4 OR tombstone = 0)"
 		" ORDER BY kind, origin, key",
-	[ST_EXPIRE] = "DELETE FROM records WHERE expires < ?1",
+	/* revocations are kept forever (docs/trust.md) */
+	[ST_EXPIRE] = "DELETE FROM records WHERE expires < ?1 AND kind != 3",
+	[ST_DEL_ORIGIN] = "DELETE FROM records WHERE origin = ?1",
 	[ST_COUNT] = "SELECT count(*) FROM records",
 	[ST_DIGEST] = "SELECT id FROM records",
 };
@@ -349,6 +353,10 @@ static int setup(struct store *s, const char *path)
 		return fail(s, -EIO, "cannot use WAL mode (journal_mode is %s)", mode);
 	if ((rc = sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) != SQLITE_OK)
 		return sql_fail(s, rc, "synchronous");
+	/* a small page cache: the engine keeps the live records in memory, the
+	 * store is written far more than it is read (128 MB routers) */
+	if ((rc = sqlite3_exec(s->db, "PRAGMA cache_size = -256", NULL, NULL, NULL)) != SQLITE_OK)
+		return sql_fail(s, rc, "cache_size");
 	return 0;
 }
 
@@ -543,6 +551,25 @@ int store_expire(struct store *s, uint64_t now)
 	if ((rc = sqlite3_bind_int64(st, 1, sql_u64(now))) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
 		res = sql_fail(s, rc, "expire");
+	else
+		res = sqlite3_changes(s->db);
+	done(st);
+	return res;
+}
+
+int store_delete_origin(struct store *s, const uint8_t origin[32])
+{
+	sqlite3_stmt *st;
+	int rc, res;
+
+	if (!s || !origin)
+		return -EINVAL;
+	if (s->walking)
+		return fail(s, -EBUSY, "delete: not allowed inside store_each()");
+	st = s->st[ST_DEL_ORIGIN];
+	if ((rc = sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+		res = sql_fail(s, rc, "delete origin");
 	else
 		res = sqlite3_changes(s->db);
 	done(st);

@@ -82,9 +82,14 @@ int store_each(struct store *s, unsigned kind, const uint8_t *origin, bool inclu
 int store_get(struct store *s, unsigned kind, const uint8_t origin[32], const char *key,
 	      uint8_t *buf, size_t cap);
 
-/* Delete every record whose expires < now (tombstones included). Returns
+/* Delete every record whose expires < now (tombstones included;
+ * revocations never expire). Returns
  * the number deleted or a negative errno. */
 int store_expire(struct store *s, uint64_t now);
+
+/* Delete every record of `origin` (a revoked node). Returns the number
+ * deleted or a negative errno. */
+int store_delete_origin(struct store *s, const uint8_t origin[32]);
 
 /* Number of rows (tombstones included), or a negative errno. */
 int64_t store_count(struct store *s);

@@ -1,0 +1,951 @@
+/* The local API (docs/api.md): a Unix stream socket, one JSON object per
+ * line in each direction.
+ *
+ * Design. struct api owns the listening pipe, a sweep timer and a list of
+ * clients; each struct api_client embeds its pipe. Every handle is freed in
+ * its close callback only; api_close() closes them all and the api itself
+ * is freed by the last close callback.
+ *
+ * A client is in one of three states:
+ *   OPEN      reading requests, answering, receiving events if subscribed;
+ *   DRAINING  no more reading: its last answers are flushed (uv_shutdown),
+ *             then it is closed — after EOF from the client, or after a
+ *             line over API_MAX_LINE; the sweep timer closes it anyway
+ *             after API_DRAIN_MS (a peer that never reads);
+ *   CLOSING   uv_close() called; freed in the close callback.
+ * Bounds: API_MAX_LINE bytes per request line, API_MAX_CLIENTS clients
+ * (more get one error line and are closed), API_MAX_QUEUE bytes of
+ * unwritten output per client (beyond that the client is dropped: a
+ * subscriber that stops reading must not grow the daemon).
+ *
+ * Writes share one reference-counted buffer per line, so an event sent to
+ * every subscriber is serialised and held once. All reads go through one
+ * buffer in struct api (libuv calls alloc and read back to back), appended
+ * to the client's line buffer, which grows only as long lines need. */
+#define _GNU_SOURCE     /* struct ucred */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "src/daemon/api.h"
+#include "src/daemon/daemon.h"
+#include "src/log.h"
+#include "proto/body.h"
+#include "proto/hex.h"
+#include "crypto/did.h"
+
+#define API_MAX_LINE (64 * 1024)          /* request line, without its '\n' */
+#define API_MAX_CLIENTS 64
+#define API_MAX_REFUSED 16                /* connections over the limit told so at a time */
+#define API_MAX_QUEUE (1024 * 1024)       /* unwritten output per client */
+#define API_READ_BUF (16 * 1024)
+#define API_DRAIN_MS 5000
+#define API_SWEEP_MS 1000
+#define API_DEFAULT_TTL_S (30ULL * 86400)
+#define API_MAX_TTL_S 4294967295LL        /* keeps now + ttl far from overflow */
+#define API_STALL_MS 30000                /* pending output that does not shrink */
+
+enum client_state { CLIENT_OPEN, CLIENT_DRAINING, CLIENT_CLOSING };
+
+struct api_client {
+	uv_pipe_t pipe;                   /* first: the close callback casts back */
+	struct api *api;
+	struct api_client *next, **pprev;
+	enum client_state state;
+	unsigned id;                      /* for the log */
+	long pid;                         /* peer's pid (SO_PEERCRED), -1 unknown */
+	bool counted;                     /* in api->nclients */
+	bool refused;                     /* in api->nrefused: over the limit, told so */
+	bool subscribed;
+	uint32_t kinds;                   /* bit k = kind k; all bits = every kind */
+	uint64_t drain_deadline;          /* uv_now() ms, DRAINING only */
+	size_t last_queued;               /* pending output at the last sweep */
+	uint64_t progress_at;             /* when it last shrank (or was empty) */
+	char *line;                       /* partial request line */
+	size_t len, cap;
+	uv_shutdown_t shutdown;
+};
+
+struct api {
+	struct daemon *d;
+	uv_loop_t *loop;
+	uv_pipe_t listener;
+	uv_timer_t sweep;
+	uv_pipe_t oom_pipe;               /* takes a connection off libuv when calloc fails */
+	bool oom_busy;
+	bool closing;
+	unsigned handles;                 /* open handles; the api goes with the last */
+	unsigned nclients;
+	unsigned nrefused;                /* connections being told "too many" */
+	unsigned next_id;
+	struct api_client *clients;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;                        /* the socket file we made, to unlink only it */
+	ino_t ino;
+	char rbuf[API_READ_BUF];
+};
+
+/* One serialised line shared by every write of it. */
+struct line_buf {
+	unsigned refs;
+	size_t len;
+	char data[];
+};
+
+struct write_req {
+	uv_write_t req;
+	struct line_buf *lb;
+};
+
+static void line_buf_put(struct line_buf *lb)
+{
+	if (lb && --lb->refs == 0)
+		free(lb);
+}
+
+/* Serialise o plus '\n' into a new line buffer (one reference). */
+static struct line_buf *line_buf_json(struct json_object *o)
+{
+	size_t n;
+	const char *s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	struct line_buf *lb;
+
+	if (!s)
+		return NULL;
+	lb = malloc(sizeof *lb + n + 1);
+	if (!lb)
+		return NULL;
+	lb->refs = 1;
+	lb->len = n + 1;
+	memcpy(lb->data, s, n);
+	lb->data[n] = '\n';
+	return lb;
+}
+
+static void api_maybe_free(struct api *a)
+{
+	if (a->closing && a->handles == 0)
+		free(a);
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+	struct api_client *c = (struct api_client *)h;
+	struct api *a = c->api;
+
+	if (c->pprev) {
+		*c->pprev = c->next;
+		if (c->next)
+			c->next->pprev = c->pprev;
+	}
+	if (c->counted)
+		a->nclients--;
+	if (c->refused)
+		a->nrefused--;
+	free(c->line);
+	free(c);
+	a->handles--;
+	api_maybe_free(a);
+}
+
+static void client_close(struct api_client *c)
+{
+	if (c->state == CLIENT_CLOSING)
+		return;
+	c->state = CLIENT_CLOSING;
+	uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+
+	(void)status;   /* a failed write shows up as a read error or EOF */
+	line_buf_put(w->lb);
+	free(w);
+}
+
+/* Queue one line to c (takes a new reference on lb). A client whose unread
+ * output is already over API_MAX_QUEUE is dropped instead. */
+static void client_send(struct api_client *c, struct line_buf *lb)
+{
+	struct write_req *w;
+	size_t queued;
+
+	if (c->state == CLIENT_CLOSING || !lb)
+		return;
+	queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+	if (queued > API_MAX_QUEUE) {
+		log_warn("api: client %u (pid %ld) is not reading (%zu bytes pending): disconnected",
+			 c->id, c->pid, queued);
+		daemon_count_api_error(c->api->d);
+		client_close(c);
+		return;
+	}
+	w = malloc(sizeof *w);
+	if (!w) {
+		client_close(c);
+		return;
+	}
+	w->lb = lb;
+	lb->refs++;
+	uv_buf_t b = uv_buf_init(lb->data, (unsigned)lb->len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
+		line_buf_put(lb);
+		free(w);
+		client_close(c);
+	}
+}
+
+static void client_send_json(struct api_client *c, struct json_object *o)
+{
+	struct line_buf *lb = line_buf_json(o);
+
+	if (!lb) {
+		client_close(c);   /* out of memory: the client cannot be answered */
+		return;
+	}
+	client_send(c, lb);
+	line_buf_put(lb);
+}
+
+/* Error response; id borrowed (NULL = null). */
+static void send_error(struct api_client *c, struct json_object *id, const char *code,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void send_error(struct api_client *c, struct json_object *id, const char *code,
+		       const char *fmt, ...)
+{
+	struct json_object *r = json_object_new_object(), *e = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	daemon_count_api_error(c->api->d);
+	if (!r || !e) {
+		json_object_put(r);
+		json_object_put(e);
+		client_close(c);
+		return;
+	}
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(r, "id", json_object_get(id));
+	json_object_object_add(r, "ok", json_object_new_boolean(false));
+	json_object_object_add(r, "error", e);
+	client_send_json(c, r);
+	json_object_put(r);
+}
+
+/* Success response; result consumed (NULL = internal error). */
+static void send_result(struct api_client *c, struct json_object *id, struct json_object *result)
+{
+	struct json_object *r;
+
+	if (!result) {
+		send_error(c, id, "internal", "out of memory");
+		return;
+	}
+	r = json_object_new_object();
+	if (!r) {
+		json_object_put(result);
+		client_close(c);
+		return;
+	}
+	json_object_object_add(r, "id", json_object_get(id));
+	json_object_object_add(r, "ok", json_object_new_boolean(true));
+	json_object_object_add(r, "result", result);
+	client_send_json(c, r);
+	json_object_put(r);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+/* The arguments a command takes: every member of a request is checked
+ * against its command's table (blobmsg style); unknown members are an
+ * error, so a misspelt argument is never silently ignored. */
+struct arg_policy {
+	const char *name;
+	enum json_type type;
+};
+
+struct request {
+	struct api_client *c;
+	struct json_object *id;           /* borrowed, may be NULL */
+	struct json_object *req;
+};
+
+typedef void cmd_fn(struct request *r);
+
+static cmd_fn cmd_ping, cmd_status, cmd_peers, cmd_records, cmd_publish, cmd_subscribe;
+
+#define MAX_ARGS 6
+static const struct command {
+	const char *name;
+	cmd_fn *fn;
+	struct arg_policy args[MAX_ARGS];
+} commands[] = {
+	{ "ping", cmd_ping, { { NULL, 0 } } },
+	{ "status", cmd_status, { { NULL, 0 } } },
+	{ "peers", cmd_peers, { { NULL, 0 } } },
+	{ "records", cmd_records,
+	  { { "kind", json_type_string }, { "origin", json_type_string }, { "key", json_type_string },
+	    { NULL, 0 } } },
+	{ "publish", cmd_publish,
+	  { { "kind", json_type_string }, { "key", json_type_string }, { "body", json_type_object },
+	    { "tombstone", json_type_boolean }, { "ttl_s", json_type_int }, { NULL, 0 } } },
+	{ "subscribe", cmd_subscribe, { { "kinds", json_type_array }, { NULL, 0 } } },
+};
+
+static const char *type_word(enum json_type t)
+{
+	switch (t) {
+	case json_type_string: return "a string";
+	case json_type_object: return "an object";
+	case json_type_boolean: return "a boolean";
+	case json_type_int: return "an integer";
+	case json_type_array: return "an array";
+	default: return "a value";
+	}
+}
+
+/* A client's string for a message: at most 64 bytes, cut on a UTF-8
+ * character boundary (the request was validated as UTF-8). */
+static const char *clip(const char *s, char out[68])
+{
+	size_t n = strlen(s);
+
+	if (n <= 64)
+		return s;
+	n = 64;
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out, s, n);
+	memcpy(out + n, "...", 4);
+	return out;
+}
+
+/* Check every member of the request against cmd's policy. */
+static bool args_ok(struct request *r, const struct command *cmd)
+{
+	json_object_object_foreach(r->req, k, v) {
+		const struct arg_policy *p;
+		if (!strcmp(k, "id") || !strcmp(k, "cmd"))
+			continue;
+		for (p = cmd->args; p->name && strcmp(p->name, k); p++)
+			;
+		if (!p->name) {
+			char buf[68];
+			send_error(r->c, r->id, "bad_request", "%s: unknown argument '%s'", cmd->name,
+				   clip(k, buf));
+			return false;
+		}
+		if (!json_object_is_type(v, p->type)) {
+			send_error(r->c, r->id, "bad_request", "%s: '%s' must be %s", cmd->name, k,
+				   type_word(p->type));
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *arg_str(struct request *r, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(r->req, name, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* A kind name into its number; sends the error itself. */
+static int arg_kind(struct request *r, const char *name, const char *v)
+{
+	int k = kind_from_name(v);
+	char buf[68];
+
+	if (k < 0)
+		send_error(r->c, r->id, "invalid",
+			   "%s: unknown kind '%s' (node, cert, revoke, dns, expose, ioc, svc, backup)",
+			   name, clip(v, buf));
+	return k;
+}
+
+static void cmd_ping(struct request *r)
+{
+	send_result(r->c, r->id, json_object_new_string("pong"));
+}
+
+static void cmd_status(struct request *r)
+{
+	send_result(r->c, r->id, daemon_status(r->c->api->d));
+}
+
+static void cmd_peers(struct request *r)
+{
+	send_result(r->c, r->id, daemon_peers(r->c->api->d));
+}
+
+static void cmd_records(struct request *r)
+{
+	const char *kind = arg_str(r, "kind"), *origin = arg_str(r, "origin"), *key = arg_str(r, "key");
+	uint8_t pk[32];
+	int k = 0;
+
+	if (kind && (k = arg_kind(r, "kind", kind)) < 0)
+		return;
+	if (origin && (strncmp(origin, "did:", 4) ? hex_decode(origin, pk, 32) < 0
+						  : did_key_decode(DID_ED25519, origin, pk) < 0)) {
+		send_error(r->c, r->id, "invalid", "origin: not a did:key (or 64 hex digits)");
+		return;
+	}
+	send_result(r->c, r->id, daemon_records(r->c->api->d, (unsigned)k, origin ? pk : NULL, key));
+}
+
+static void cmd_publish(struct request *r)
+{
+	const char *kind = arg_str(r, "kind"), *key = arg_str(r, "key");
+	struct json_object *body = NULL, *tomb = NULL, *ttl = NULL, *result = NULL;
+	uint64_t ttl_s = API_DEFAULT_TTL_S;
+	bool tombstone;
+	char err[256] = "";
+	int k, rc;
+
+	json_object_object_get_ex(r->req, "body", &body);
+	json_object_object_get_ex(r->req, "tombstone", &tomb);
+	json_object_object_get_ex(r->req, "ttl_s", &ttl);
+	tombstone = tomb && json_object_get_boolean(tomb);
+	if (!kind || !key) {
+		send_error(r->c, r->id, "bad_request", "publish: 'kind' and 'key' are required");
+		return;
+	}
+	if (!!body == tombstone) {
+		send_error(r->c, r->id, "bad_request",
+			   "publish: give either 'body' (an object) or 'tombstone': true");
+		return;
+	}
+	if ((k = arg_kind(r, "kind", kind)) < 0)
+		return;
+	if (ttl) {
+		int64_t v = json_object_get_int64(ttl);
+		if (v <= 0 || v > API_MAX_TTL_S) {
+			send_error(r->c, r->id, "invalid", "ttl_s: 1 to %lld seconds", (long long)API_MAX_TTL_S);
+			return;
+		}
+		ttl_s = (uint64_t)v;
+	}
+	rc = daemon_publish(r->c->api->d, (unsigned)k, key, body, ttl_s, &result, err, sizeof err);
+	if (rc == -EINVAL)
+		send_error(r->c, r->id, "invalid", "%s", err[0] ? err : "invalid record");
+	else if (rc == -EPERM || rc == -EACCES)   /* e.g. outside our certificate's scope */
+		send_error(r->c, r->id, "forbidden", "%s", err[0] ? err : strerror(-rc));
+	else if (rc < 0)
+		send_error(r->c, r->id, "internal", "%s", err[0] ? err : strerror(-rc));
+	else if (!result)
+		send_error(r->c, r->id, "internal", "published, but the record cannot be shown");
+	else
+		send_result(r->c, r->id, result);
+}
+
+static void cmd_subscribe(struct request *r)
+{
+	struct json_object *kinds = NULL, *names;
+	uint32_t mask = 0;
+	size_t n;
+
+	json_object_object_get_ex(r->req, "kinds", &kinds);
+	n = kinds ? json_object_array_length(kinds) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(kinds, i);
+		int k;
+		if (!json_object_is_type(v, json_type_string)) {
+			send_error(r->c, r->id, "bad_request", "subscribe: 'kinds' must be an array of strings");
+			return;
+		}
+		if ((k = arg_kind(r, "kinds", json_object_get_string(v))) < 0)
+			return;
+		mask |= 1u << k;
+	}
+	names = json_object_new_array();   /* the result: the kinds covered */
+	if (!names) {
+		send_error(r->c, r->id, "internal", "out of memory");
+		return;
+	}
+	for (unsigned k = KIND_MIN; k <= KIND_MAX; k++)
+		if (!mask || (mask & (1u << k)))
+			json_object_array_add(names, json_object_new_string(kind_name(k)));
+	r->c->subscribed = true;
+	r->c->kinds = mask ? mask : UINT32_MAX;
+	send_result(r->c, r->id, names);
+}
+
+static void handle_line(struct api_client *c, const char *line, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *req, *cmdv;
+	struct request r = { c, NULL, NULL };
+	const char *name;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return;   /* blank lines are ignored */
+	tok = json_tokener_new();
+	if (!tok) {
+		send_error(c, NULL, "internal", "out of memory");
+		return;
+	}
+#ifdef JSON_TOKENER_VALIDATE_UTF8
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);   /* we echo strings back */
+#endif
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
+	    (size_t)json_tokener_get_parse_end(tok) != len) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+		json_tokener_free(tok);
+		json_object_put(req);
+		send_error(c, NULL, "bad_request", "not a JSON value: %s",
+			   e == json_tokener_continue || e == json_tokener_success
+				   ? "incomplete or trailing data" : json_tokener_error_desc(e));
+		return;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(req, json_type_object)) {
+		send_error(c, NULL, "bad_request", "a request is a JSON object");
+		goto out;
+	}
+	r.req = req;
+	json_object_object_get_ex(req, "id", &r.id);
+	if (!json_object_object_get_ex(req, "cmd", &cmdv) || !json_object_is_type(cmdv, json_type_string)) {
+		send_error(c, r.id, "bad_request", "'cmd' (a string) is required");
+		goto out;
+	}
+	name = json_object_get_string(cmdv);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(commands[i].name, name))
+			continue;
+		if (args_ok(&r, &commands[i]))
+			commands[i].fn(&r);
+		goto out;
+	}
+	char buf[68];
+	send_error(c, r.id, "unknown_cmd", "unknown command '%s' (ping, status, peers, records, "
+		   "publish, subscribe)", clip(name, buf));
+out:
+	json_object_put(req);
+}
+
+/* --- connections --------------------------------------------------------- */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	client_close(req->data);
+}
+
+/* Stop reading; flush what is queued, then close (bounded by the sweep). */
+static void client_drain(struct api_client *c)
+{
+	if (c->state != CLIENT_OPEN)
+		return;
+	c->state = CLIENT_DRAINING;
+	c->drain_deadline = uv_now(c->api->loop) + API_DRAIN_MS;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	c->shutdown.data = c;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shutdown) < 0)
+		client_close(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct api_client *c = (struct api_client *)h;
+
+	(void)suggested;
+	*buf = uv_buf_init(c->api->rbuf, sizeof c->api->rbuf);
+}
+
+/* Append data to the line buffer: 0, -E2BIG over the limit, -ENOMEM. */
+static int line_append(struct api_client *c, const char *p, size_t n)
+{
+	if (n > API_MAX_LINE - c->len)
+		return -E2BIG;
+	if (n > c->cap - c->len) {
+		size_t cap = c->cap ? c->cap : 256;
+		while (cap - c->len < n)
+			cap *= 2;
+		if (cap > API_MAX_LINE)
+			cap = API_MAX_LINE;
+		char *nl = realloc(c->line, cap);
+		if (!nl)
+			return -ENOMEM;
+		c->line = nl;
+		c->cap = cap;
+	}
+	memcpy(c->line + c->len, p, n);
+	c->len += n;
+	return 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct api_client *c = (struct api_client *)s;
+	const char *p = buf->base, *end = buf->base + (nread > 0 ? nread : 0);
+
+	if (nread < 0) {
+		/* EOF: a last line without '\n' still counts; answers are flushed */
+		if (nread == UV_EOF && c->len && c->state == CLIENT_OPEN) {
+			handle_line(c, c->line, c->len);
+			c->len = 0;
+		}
+		if (nread == UV_EOF)
+			client_drain(c);
+		else
+			client_close(c);
+		return;
+	}
+	while (p < end && c->state == CLIENT_OPEN) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		int e = line_append(c, p, n);
+		if (e == -E2BIG) {
+			log_warn("api: client %u (pid %ld) sent a request line over %d bytes: disconnected",
+				 c->id, c->pid, API_MAX_LINE);
+			send_error(c, NULL, "line_too_long", "request line over %d bytes", API_MAX_LINE);
+		} else if (e < 0) {
+			send_error(c, NULL, "internal", "out of memory");
+		}
+		if (e < 0) {
+			c->len = 0;
+			client_drain(c);
+			return;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+		handle_line(c, c->line, c->len);
+		c->len = 0;
+	}
+	/* keep idle clients (watchers) small */
+	if (c->len == 0 && c->cap > 4096) {
+		free(c->line);
+		c->line = NULL;
+		c->cap = 0;
+	}
+}
+
+static long peer_pid(uv_pipe_t *p)
+{
+#ifdef SO_PEERCRED
+	uv_os_fd_t fd;
+	struct ucred cr;
+	socklen_t l = sizeof cr;
+
+	if (uv_fileno((uv_handle_t *)p, &fd) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) == 0)
+		return (long)cr.pid;
+#endif
+	(void)p;
+	return -1;
+}
+
+static void on_connection(uv_stream_t *server, int status);
+
+static void on_oom_closed(uv_handle_t *h)
+{
+	struct api *a = h->data;
+
+	a->oom_busy = false;
+	a->handles--;
+	if (!a->closing)
+		on_connection((uv_stream_t *)&a->listener, 0);   /* one may be waiting */
+	api_maybe_free(a);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct api *a = (struct api *)((char *)server - offsetof(struct api, listener));
+	struct api_client *c;
+
+	if (status < 0) {
+		log_warn("api: accept: %s", uv_strerror(status));
+		return;
+	}
+	if (a->closing)
+		return;
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		/* libuv stops accepting until this connection is taken: take it
+		 * and drop it; if the spare is busy, its close callback retries */
+		log_err("api: out of memory for a client: connection dropped");
+		if (!a->oom_busy) {
+			a->oom_busy = true;
+			a->handles++;
+			uv_pipe_init(a->loop, &a->oom_pipe, 0);
+			a->oom_pipe.data = a;
+			uv_accept(server, (uv_stream_t *)&a->oom_pipe);
+			uv_close((uv_handle_t *)&a->oom_pipe, on_oom_closed);
+		}
+		return;
+	}
+	c->api = a;
+	c->pid = -1;
+	c->id = ++a->next_id;
+	c->progress_at = uv_now(a->loop);
+	uv_pipe_init(a->loop, &c->pipe, 0);
+	a->handles++;
+	c->next = a->clients;
+	if (c->next)
+		c->next->pprev = &c->next;
+	a->clients = c;
+	c->pprev = &a->clients;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+		client_close(c);   /* nothing was waiting (the retry after an OOM drop) */
+		return;
+	}
+	c->pid = peer_pid(&c->pipe);
+	if (a->nclients >= API_MAX_CLIENTS) {
+		log_warn("api: client %u (pid %ld) refused: already %d clients", c->id, c->pid,
+			 API_MAX_CLIENTS);
+		if (a->nrefused >= API_MAX_REFUSED) {
+			daemon_count_api_error(a->d);
+			client_close(c);   /* a connection flood: no explanation for these */
+			return;
+		}
+		c->refused = true;
+		a->nrefused++;
+		send_error(c, NULL, "too_many_clients", "already %d clients connected", API_MAX_CLIENTS);
+		client_drain(c);
+		return;
+	}
+	c->counted = true;
+	a->nclients++;
+	log_debug("api: client %u (pid %ld) connected", c->id, c->pid);
+	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+		client_close(c);
+}
+
+/* Close draining clients that did not let their answers go in time, and
+ * clients whose pending output has not shrunk for API_STALL_MS (one large
+ * answer to a client that never reads would otherwise stay forever). */
+static void on_sweep(uv_timer_t *t)
+{
+	struct api *a = (struct api *)((char *)t - offsetof(struct api, sweep));
+	uint64_t now = uv_now(a->loop);
+
+	for (struct api_client *c = a->clients; c; c = c->next) {
+		if (c->state == CLIENT_DRAINING && now >= c->drain_deadline) {
+			client_close(c);
+			continue;
+		}
+		if (c->state != CLIENT_OPEN)
+			continue;
+		size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
+		if (q == 0 || q < c->last_queued)
+			c->progress_at = now;
+		c->last_queued = q;
+		if (now - c->progress_at >= API_STALL_MS) {
+			log_warn("api: client %u (pid %ld) is not reading (%zu bytes pending for %d s): "
+				 "disconnected", c->id, c->pid, q, API_STALL_MS / 1000);
+			daemon_count_api_error(a->d);
+			client_close(c);
+		}
+	}
+}
+
+/* --- public -------------------------------------------------------------- */
+
+static void on_api_handle_closed(uv_handle_t *h)
+{
+	struct api *a = h->data;
+
+	a->handles--;
+	api_maybe_free(a);
+}
+
+/* Is someone listening on the socket file at path? 0 = no (ECONNREFUSED:
+ * stale, may be replaced), -EADDRINUSE = yes, other negative errno. */
+static int probe_socket(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
+		rc = -EADDRINUSE;
+	else if (errno == ECONNREFUSED)
+		rc = 0;
+	else if (errno == EAGAIN)
+		rc = -EADDRINUSE;   /* alive, its backlog is full */
+	else
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int api_open(struct daemon *d, uv_loop_t *loop, const char *path, struct api **out, char *err,
+	     size_t errcap)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct api *a = NULL;
+	struct stat st;
+	int fd = -1, rc;
+
+	*out = NULL;
+	/* A client that closes before reading its answer makes the next write
+	 * raise SIGPIPE, which kills a process by default: a daemon serving
+	 * sockets must ignore it (libuv does not). Only the default is replaced. */
+	struct sigaction old;
+	if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+	if (strlen(path) >= sizeof sun.sun_path || !*path) {
+		snprintf(err, errcap, "api socket %s: path too long (at most %zu bytes)", path,
+			 sizeof sun.sun_path - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errcap, "api socket %s: exists and is not a socket (left alone)",
+				 sun.sun_path);
+			return -EEXIST;
+		}
+		rc = probe_socket(&sun);
+		if (rc == -EADDRINUSE) {
+			snprintf(err, errcap, "api socket %s: another mirrornetd is running",
+				 sun.sun_path);
+			return rc;
+		}
+		if (rc < 0) {
+			snprintf(err, errcap, "api socket %s: %s", sun.sun_path, strerror(-rc));
+			return rc;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			rc = -errno;
+			snprintf(err, errcap, "api socket %s: cannot remove the stale socket: %s",
+				 sun.sun_path, strerror(errno));
+			return rc;
+		}
+	} else if (errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, errcap, "api socket %s: %s", sun.sun_path, strerror(errno));
+		return rc;
+	}
+	/* bind, chmod, then listen: nobody connects before the mode is right */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&sun, sizeof sun) < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "api socket %s: %s", sun.sun_path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, 0660) < 0 || lstat(path, &st) < 0 || listen(fd, 16) < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "api socket %s: %s", sun.sun_path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	a = calloc(1, sizeof *a);
+	if (!a) {
+		rc = -ENOMEM;
+		snprintf(err, errcap, "api: out of memory");
+		unlink(path);
+		goto fail;
+	}
+	a->d = d;
+	a->loop = loop;
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	memcpy(a->path, path, strlen(path) + 1);
+	/* from here on the api is only freed through its close callbacks */
+	uv_pipe_init(loop, &a->listener, 0);
+	uv_timer_init(loop, &a->sweep);
+	a->listener.data = a;
+	a->sweep.data = a;
+	a->handles = 2;
+	if ((rc = uv_pipe_open(&a->listener, fd)) < 0)
+		close(fd);   /* else the pipe owns it */
+	else
+		rc = uv_listen((uv_stream_t *)&a->listener, 16, on_connection);
+	if (rc < 0) {
+		/* the handles are initialised: they go through api_close() like
+		 * after a success (the socket file is removed; the loop must run
+		 * once more to free the api) */
+		snprintf(err, errcap, "api socket %s: %s", path, uv_strerror(rc));
+		api_close(a);
+		return rc;
+	}
+	uv_timer_start(&a->sweep, on_sweep, API_SWEEP_MS, API_SWEEP_MS);
+	uv_unref((uv_handle_t *)&a->sweep);
+	*out = a;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(a);
+	return rc;
+}
+
+void api_close(struct api *a)
+{
+	struct stat st;
+
+	if (!a || a->closing)
+		return;
+	a->closing = true;
+	/* remove the socket file only if it is still the one we made */
+	if (lstat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino)
+		unlink(a->path);
+	for (struct api_client *c = a->clients; c; c = c->next)
+		client_close(c);
+	uv_close((uv_handle_t *)&a->listener, on_api_handle_closed);
+	uv_close((uv_handle_t *)&a->sweep, on_api_handle_closed);
+}
+
+static bool wants(const struct api_client *c, unsigned kind)
+{
+	if (c->state != CLIENT_OPEN || !c->subscribed)
+		return false;
+	return c->kinds == UINT32_MAX || (kind < 32 && (c->kinds & (1u << kind)));
+}
+
+void api_event(struct api *a, unsigned kind, struct json_object *ev)
+{
+	struct json_object *o;
+	struct line_buf *lb;
+	bool any = false;
+
+	if (!a || a->closing)
+		return;
+	for (struct api_client *c = a->clients; c && !any; c = c->next)
+		any = wants(c, kind);
+	if (!any)
+		return;
+	o = json_object_new_object();
+	if (!o)
+		return;
+	json_object_object_add(o, "event", json_object_new_string("record"));
+	json_object_object_add(o, "record", json_object_get(ev));
+	lb = line_buf_json(o);
+	json_object_put(o);
+	if (!lb) {
+		log_err("api: out of memory for an event");
+		return;
+	}
+	for (struct api_client *c = a->clients; c; c = c->next)
+		if (wants(c, kind))
+			client_send(c, lb);
+	line_buf_put(lb);
+}
+
+unsigned api_clients(const struct api *a)
+{
+	return a ? a->nclients : 0;
+}

@@ -1,0 +1,28 @@
+/* The local API: a Unix socket (mode 0660), one JSON object per line in
+ * each direction (docs/api.md). Requests: status, peers, records, publish,
+ * subscribe. A subscribed connection receives one event line per record
+ * accepted, of the kinds it asked for. Bounded: line length, clients,
+ * per-client output queue (a subscriber that does not read is dropped). */
+#ifndef MN_API_H
+#define MN_API_H
+#include <stddef.h>
+#include <json-c/json.h>
+#include <uv.h>
+
+struct daemon;
+struct api;
+
+/* Listen on path (an existing socket file nobody answers on is replaced; a
+ * live one is an error: -EADDRINUSE). 0 and *out, or a negative errno with
+ * a message in err. */
+int api_open(struct daemon *d, uv_loop_t *loop, const char *path, struct api **out, char *err,
+	     size_t errcap);
+/* Stop listening, close every client, remove the socket file. Handles are
+ * closed asynchronously: run the loop once more before freeing it. */
+void api_close(struct api *a);
+/* A record was accepted: tell the subscribers of its kind. ev is borrowed. */
+void api_event(struct api *a, unsigned kind, struct json_object *ev);
+/* Connected clients, for status. */
+unsigned api_clients(const struct api *a);
+
+#endif

@@ -1,0 +1,936 @@
+/* mirrornetd: the engine on libuv.
+ *
+ * One loop, one thread. Events in: datagrams and stream frames
+ * (transport.c), the engine's timer, signals, API requests (api.c). The
+ * engine acts through the callbacks below: send (transport), accepted
+ * (batch for the store, notify API subscribers, learn a node's address
+ * from its node record), revoked (drop from the store and the address
+ * book), peer_state and note (log lines).
+ *
+ * Durability: accepted records are batched and committed in one sqlite
+ * transaction per loop iteration (a uv_prepare handle), so a burst costs
+ * one fsync; a local publish is committed before the API answers. A record
+ * lost in the window of one iteration by a crash is fetched again by
+ * anti-entropy. SIGTERM/SIGINT: leave the mesh, commit, close the store,
+ * exit 0. SIGHUP: reload the config (parse, validate, then swap; a bad
+ * file is refused and the running config kept). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "src/daemon/daemon.h"
+#include "src/daemon/api.h"
+#include "src/daemon/config.h"
+#include "src/daemon/transport.h"
+#include "src/daemon/resolve.h"
+#include "src/daemon/wgsync.h"
+#include "src/body_json.h"
+#include "src/log.h"
+#include "src/store.h"
+#include "crypto/crypto.h"
+#include "crypto/did.h"
+#include "crypto/record_sig.h"
+#include "proto/hex.h"
+#include "proto/proto_err.h"
+
+#define BATCH_MAX 4096
+#define MAINT_MS 30000
+#define PEERS_MAX 4096
+
+struct batched {
+	uint8_t id[32];
+	uint16_t len;
+	uint8_t *wire;
+};
+
+struct daemon {
+	uv_loop_t loop;
+	struct config cfg;
+	char cfg_path[CONFIG_PATH_MAX];
+	struct node_key key;
+	struct store *store;
+	struct engine *eng;
+	struct transport *tr;
+	struct api *api;
+	struct resolver *res;
+	struct wgsync *wg;          /* NULL: plain transport only */
+	uv_timer_t tick, maint, wg_timer;
+	uint64_t endpoint_published_ms;
+	char endpoint_last[MN_MAX_SEEN * 80];
+	uint64_t spoofed;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_prepare_t flush;
+	struct batched batch[BATCH_MAX];
+	size_t nbatch;
+	uint64_t started_ms;
+	uint64_t node_published_ms;
+	uint64_t store_errors, api_errors, reloads, reload_failures;
+	bool stopping;
+	int exit_code;
+	uint64_t rng[2];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void short_did(const uint8_t pk[32], char *out, size_t cap)
+{
+	char did[DID_KEY_MAX];
+
+	did_key_encode(DID_ED25519, pk, did, sizeof did);
+	did_key_short(did, out, cap);
+}
+
+/* ---- the store batch ---- */
+
+static void batch_commit(struct daemon *d)
+{
+	if (!d->nbatch)
+		return;
+	int rc = store_begin(d->store);
+	for (size_t i = 0; i < d->nbatch; i++) {
+		if (rc == 0 && store_put(d->store, d->batch[i].wire, d->batch[i].len, d->batch[i].id) < 0)
+			d->store_errors++;
+		free(d->batch[i].wire);
+	}
+	if (rc < 0 || store_commit(d->store) < 0) {
+		d->store_errors++;
+		log_err("store: %s", store_last_error(d->store));
+	}
+	d->nbatch = 0;
+}
+
+static void flush_cb(uv_prepare_t *h)
+{
+	batch_commit(h->data);
+}
+
+/* ---- engine callbacks ---- */
+
+static void on_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_t len,
+		    enum engine_chan chan)
+{
+	struct daemon *d = ctx;
+
+	transport_send(d->tr, peer, buf, len, chan);
+}
+
+static void wg_timer_cb(uv_timer_t *h);
+
+static void learn_node(struct daemon *d, const struct record *r)
+{
+	union body *b = malloc(sizeof *b);
+	struct sockaddr_storage sa;
+	size_t salen;
+
+	if (!b)
+		return;
+	if (memcmp(r->origin, d->key.pk, 32) != 0 && body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
+		if (d->wg) {
+			/* inside the tunnel: its mesh address, our gossip port */
+			char a[MN_MAX_ADDR + 8];
+			char *slash;
+			snprintf(a, sizeof a, strchr(b->node.mesh_addr, ':') ? "[%s" : "%s", b->node.mesh_addr);
+			if ((slash = strchr(a, '/')))
+				*slash = 0;
+			size_t n = strlen(a);
+			snprintf(a + n, sizeof a - n, "%s:%u", a[0] == '[' ? "]" : "", d->cfg.gossip_port);
+			if (b->node.mesh_addr[0] && config_parse_addr(a, &sa, &salen) == 0) {
+				transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
+				engine_peer_add(d->eng, r->origin, now_ms());
+			}
+			uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* a new member: its peer now */
+		} else if (b->node.n_endpoints &&
+			   config_parse_addr(b->node.endpoints[0].addr, &sa, &salen) == 0) {
+			transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
+			engine_peer_add(d->eng, r->origin, now_ms());
+		}
+	}
+	free(b);
+}
+
+static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct daemon *d = ctx;
+
+	if (d->nbatch == BATCH_MAX)
+		batch_commit(d);
+	struct batched *bt = &d->batch[d->nbatch];
+	bt->wire = malloc(r->wire_len);
+	if (bt->wire) {
+		memcpy(bt->wire, r->wire, r->wire_len);
+		bt->len = (uint16_t)r->wire_len;
+		memcpy(bt->id, id, 32);
+		d->nbatch++;
+	}
+	if (r->kind == KIND_NODE && !record_is_tombstone(r))
+		learn_node(d, r);
+	else if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
+		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
+	if (d->api) {
+		union body *b = malloc(sizeof *b);
+		if (b && (record_is_tombstone(r) || body_decode(r->kind, r->body, r->body_len, b) == 0)) {
+			struct json_object *ev = record_to_json(r, b, id);
+			api_event(d->api, r->kind, ev);
+			json_object_put(ev);
+		}
+		free(b);
+	}
+}
+
+static void on_revoked(void *ctx, const uint8_t origin[32])
+{
+	struct daemon *d = ctx;
+	char s[24];
+
+	batch_commit(d);
+	if (store_delete_origin(d->store, origin) < 0)
+		d->store_errors++;
+	transport_forget(d->tr, origin);
+	if (d->wg)
+		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* its WireGuard peer goes */
+	short_did(origin, s, sizeof s);
+	log_warn("revoked: %s — its records are dropped", s);
+}
+
+static void on_peer_state(void *ctx, const uint8_t peer[32], enum peer_state from,
+			  enum peer_state to)
+{
+	char s[24];
+
+	(void)ctx;
+	short_did(peer, s, sizeof s);
+	log_info("peer %s: %s -> %s", s, peer_state_name(from), peer_state_name(to));
+}
+
+static void on_note(void *ctx, const char *what, const uint8_t peer[32])
+{
+	char s[24] = "";
+
+	(void)ctx;
+	if (peer)
+		short_did(peer, s, sizeof s);
+	log_warn("%s%s%s", what, peer ? ": " : "", s);
+}
+
+static uint64_t on_random(void *ctx)
+{
+	struct daemon *d = ctx;
+	/* xorshift128+ seeded from the OS */
+	uint64_t s1 = d->rng[0];
+	const uint64_t s0 = d->rng[1];
+	d->rng[0] = s0;
+	s1 ^= s1 << 23;
+	d->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return d->rng[1] + s0;
+}
+
+static const struct engine_ops daemon_ops = {
+	.send = on_send, .accepted = on_accepted, .revoked = on_revoked,
+	.peer_state = on_peer_state, .note = on_note, .random = on_random,
+};
+
+/* ---- time ---- */
+
+static void tick_cb(uv_timer_t *h);
+
+static void arm_tick(struct daemon *d, uint64_t next)
+{
+	uint64_t now = now_ms();
+	uint64_t wait = next > now ? next - now : 0;
+
+	if (wait > 1000)
+		wait = 1000;
+	uv_timer_start(&d->tick, tick_cb, wait, 0);
+}
+
+static void tick_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+
+	arm_tick(d, engine_tick(d->eng, now_ms()));
+}
+
+static void on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
+		       const struct sockaddr *from, bool stream)
+{
+	struct daemon *d = ctx;
+
+	if (d->wg) {
+		/* WireGuard authenticated the source address: it must be the
+		 * mesh address of the key the message claims */
+		uint8_t owner[32];
+		if (!from || !wgsync_node_of_addr(d->wg, from, owner) || memcmp(owner, pk, 32)) {
+			d->spoofed++;
+			return;
+		}
+	} else if (from && from->sa_family && !stream) {
+		/* a datagram tells us where the peer is (on this transport) */
+		transport_set_addr(d->tr, pk, from);
+	}
+	engine_recv(d->eng, pk, msg, len, now_ms());
+}
+
+/* ---- our node record ---- */
+
+static int publish_node(struct daemon *d)
+{
+	union body *b = calloc(1, sizeof *b);
+	int perr = 0, rc;
+
+	if (!b)
+		return -ENOMEM;
+	snprintf(b->node.name, sizeof b->node.name, "%s", d->cfg.name);
+	if (d->wg) {
+		/* where our WireGuard listens; gossip runs inside the tunnel */
+		memcpy(b->node.wg_key, wgsync_public_key(d->wg), 32);
+		snprintf(b->node.endpoints[0].addr, sizeof b->node.endpoints[0].addr, "%s",
+			 d->cfg.wg_endpoint);
+		b->node.n_endpoints = d->cfg.wg_endpoint[0] ? 1 : 0;
+	} else {
+		snprintf(b->node.endpoints[0].addr, sizeof b->node.endpoints[0].addr, "%s",
+			 d->cfg.advertise[0] ? d->cfg.advertise : d->cfg.listen);
+		b->node.n_endpoints = 1;
+	}
+	snprintf(b->node.mesh_addr, sizeof b->node.mesh_addr, "%s", d->cfg.mesh_addr);
+	b->node.role = d->cfg.role;
+	snprintf(b->node.sw_version, sizeof b->node.sw_version, "%s", MN_VERSION);
+	rc = engine_publish(d->eng, KIND_NODE, "self", b, d->cfg.node_ttl_s, now_ms(), NULL, &perr);
+	free(b);
+	if (rc < 0)
+		log_err("cannot publish our node record: %s", proto_strerror(perr));
+	d->node_published_ms = now_ms();
+	batch_commit(d);
+	return rc;
+}
+
+/* Publish what our WireGuard observes when it changed (and at least every
+ * half hour), so the others can find a peer that moved. */
+static void publish_endpoints(struct daemon *d)
+{
+	union body *b = malloc(sizeof *b);
+	char sig[sizeof d->endpoint_last];
+	size_t off = 0;
+	uint64_t now = now_ms();
+
+	if (!b)
+		return;
+	if (wgsync_observed(d->wg, b, now)) {
+		sig[0] = 0;
+		for (unsigned i = 0; i < b->endpoint.n_seen && off < sizeof sig; i++) {
+			char hex[9];
+			hex_encode(b->endpoint.seen[i].node, 4, hex);
+			off += (size_t)snprintf(sig + off, sizeof sig - off, "%s=%s;", hex,
+						b->endpoint.seen[i].endpoint);
+		}
+		if (strcmp(sig, d->endpoint_last) || now - d->endpoint_published_ms > 1800 * 1000) {
+			int perr;
+			if (engine_publish(d->eng, KIND_ENDPOINT, "seen", b, 3600, now, NULL, &perr) == 0) {
+				snprintf(d->endpoint_last, sizeof d->endpoint_last, "%s", sig);
+				d->endpoint_published_ms = now;
+			}
+		}
+	}
+	free(b);
+}
+
+static void wg_timer_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+
+	if (!d->wg || d->stopping)
+		return;
+	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
+		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
+	publish_endpoints(d);
+}
+
+static void on_resolved(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->wg && !d->stopping)
+		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
+}
+
+static void maint_cb(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	uint64_t now = now_ms();
+
+	batch_commit(d);
+	if (store_expire(d->store, now / 1000) < 0)
+		d->store_errors++;
+	if (now - d->node_published_ms > (uint64_t)d->cfg.node_ttl_s * 500)
+		publish_node(d);
+}
+
+/* ---- signals ---- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("stopping");
+	engine_leave(d->eng, now_ms());
+	batch_commit(d);
+	if (d->api)
+		api_close(d->api);
+	d->api = NULL;
+	transport_close(d->tr);
+	d->tr = NULL;
+	uv_timer_stop(&d->tick);
+	uv_timer_stop(&d->maint);
+	uv_timer_stop(&d->wg_timer);
+	if (d->res)
+		resolver_free(d->res);
+	d->res = NULL;
+	uv_prepare_stop(&d->flush);
+	uv_signal_stop(&d->sig_term);
+	uv_signal_stop(&d->sig_int);
+	uv_signal_stop(&d->sig_hup);
+	uv_walk(&d->loop, close_walk, NULL);
+}
+
+static void reload(struct daemon *d)
+{
+	struct config *nc = malloc(sizeof *nc);
+	char err[512], msg[160];
+
+	if (!nc)
+		return;
+	d->reloads++;
+	if (config_load(d->cfg_path, nc, err, sizeof err) < 0) {
+		d->reload_failures++;
+		log_err("reload refused, keeping the running configuration: %s", err);
+		free(nc);
+		return;
+	}
+	if (config_needs_restart(&d->cfg, nc, msg, sizeof msg))
+		log_warn("reload: %s", msg);
+	/* what can change live: log level, bootstrap peers, name/role/addresses
+	 * (republished in our node record) */
+	log_setup("mirrornetd", nc->log_syslog, (enum log_level)nc->log_level);
+	for (size_t i = 0; i < nc->npeers; i++) {
+		transport_set_addr(d->tr, nc->peers[i].pk, (struct sockaddr *)&nc->peers[i].sa);
+		engine_peer_add(d->eng, nc->peers[i].pk, now_ms());
+	}
+	bool republish = strcmp(d->cfg.name, nc->name) || strcmp(d->cfg.advertise, nc->advertise) ||
+			 strcmp(d->cfg.mesh_addr, nc->mesh_addr) || d->cfg.role != nc->role;
+	/* keep the parts that need a restart as they run */
+	struct config keep = d->cfg;
+	d->cfg = *nc;
+	memcpy(d->cfg.key, keep.key, sizeof keep.key);
+	memcpy(d->cfg.db, keep.db, sizeof keep.db);
+	memcpy(d->cfg.api, keep.api, sizeof keep.api);
+	memcpy(d->cfg.listen, keep.listen, sizeof keep.listen);
+	memcpy(d->cfg.root, keep.root, sizeof keep.root);
+	d->cfg.engine = keep.engine;
+	free(nc);
+	if (republish)
+		publish_node(d);
+	log_info("configuration reloaded");
+}
+
+static void signal_cb(uv_signal_t *h, int sig)
+{
+	struct daemon *d = h->data;
+
+	if (sig == SIGHUP)
+		reload(d);
+	else
+		stop(d);
+}
+
+/* ---- the API's view ---- */
+
+struct json_object *daemon_status(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct engine_stats st;
+	struct transport_stats ts;
+	char did[DID_KEY_MAX];
+	struct rusage ru;
+
+	engine_get_stats(d->eng, &st);
+	transport_get_stats(d->tr, &ts);
+	getrusage(RUSAGE_SELF, &ru);
+	did_key_encode(DID_ED25519, d->key.pk, did, sizeof did);
+	json_object_object_add(o, "name", json_object_new_string(d->cfg.name));
+	json_object_object_add(o, "did", json_object_new_string(did));
+	json_object_object_add(o, "version", json_object_new_string(MN_VERSION));
+	json_object_object_add(o, "role", json_object_new_string(role_names[d->cfg.role]));
+	json_object_object_add(o, "listen", json_object_new_string(d->cfg.listen));
+	json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t)((now_ms() - d->started_ms) / 1000)));
+	json_object_object_add(o, "rss_kib", json_object_new_int64(ru.ru_maxrss));
+	json_object_object_add(o, "records", json_object_new_int64(st.records));
+	uint8_t dg[32];
+	char hex[65];
+	engine_digest(d->eng, dg);
+	hex_encode(dg, 32, hex);
+	json_object_object_add(o, "digest", json_object_new_string(hex));
+	json_object_object_add(o, "peers", json_object_new_int64(st.peers));
+	json_object_object_add(o, "alive", json_object_new_int64(st.alive));
+	json_object_object_add(o, "suspect", json_object_new_int64(st.suspect));
+	json_object_object_add(o, "dead", json_object_new_int64(st.dead));
+	json_object_object_add(o, "mesh", json_object_new_int64(st.mesh));
+	json_object_object_add(o, "incarnation", json_object_new_int64(st.incarnation));
+	struct json_object *c = json_object_new_object();
+#define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
+	C("records_accepted", st.records_accepted);
+	C("records_duplicate", st.records_dup);
+	C("records_older", st.records_old);
+	C("records_pending", st.records_pending);
+	C("verifies", st.verifies);
+	C("bad_signatures", st.bad_sig);
+	C("untrusted", st.untrusted);
+	C("expired", st.expired);
+	C("malformed", st.malformed);
+	C("rate_limited", st.rate_limited);
+	C("graylisted_drops", st.graylisted_drops);
+	C("revocations", st.revocations);
+	C("sync_rounds", st.sync_rounds);
+	C("sync_records_pushed", st.sync_records_pushed);
+	C("rx_messages", st.rx_msgs);
+	C("tx_messages", st.tx_msgs);
+	C("bad_datagrams", ts.bad_datagrams);
+	C("oversize_frames", ts.oversize_frames);
+	C("send_drops", ts.send_drops);
+	C("connections", ts.conns);
+	C("connections_refused", ts.conns_refused);
+	C("connections_timed_out", ts.conns_timed_out);
+	C("bytes_in", ts.bytes_in);
+	C("bytes_out", ts.bytes_out);
+	C("spoofed_source", d->spoofed);
+	C("store_errors", d->store_errors);
+	C("api_errors", d->api_errors);
+	C("api_clients", d->api ? api_clients(d->api) : 0);
+	C("reloads", d->reloads);
+	C("reload_failures", d->reload_failures);
+#undef C
+	json_object_object_add(o, "counters", c);
+	if (d->wg) {
+		struct wgsync_stats ws;
+		struct json_object *w = json_object_new_object();
+		char wghex[65];
+		wgsync_get_stats(d->wg, &ws);
+		hex_encode(wgsync_public_key(d->wg), 32, wghex);
+		json_object_object_add(w, "interface", json_object_new_string(d->cfg.wg_interface));
+		json_object_object_add(w, "backend", json_object_new_string(d->cfg.wg_backend));
+		json_object_object_add(w, "public_key", json_object_new_string(wghex));
+		json_object_object_add(w, "port", json_object_new_int((int)d->cfg.wg_port));
+		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
+		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
+		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
+		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
+		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
+		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
+		json_object_object_add(o, "wireguard", w);
+	}
+	return o;
+}
+
+struct name_ctx {
+	struct daemon *d;
+	struct json_object *names;   /* did -> {name, role, mesh_addr} */
+};
+
+static int collect_names(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct name_ctx *nc = ctx;
+	union body *b;
+	char did[DID_KEY_MAX];
+
+	(void)id;
+	if (r->kind != KIND_NODE || record_is_tombstone(r) || !(b = malloc(sizeof *b)))
+		return 0;
+	if (body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
+		struct json_object *o = json_object_new_object();
+		did_key_encode(DID_ED25519, r->origin, did, sizeof did);
+		json_object_object_add(o, "name", json_object_new_string(b->node.name));
+		json_object_object_add(o, "role", json_object_new_string(role_names[b->node.role]));
+		json_object_object_add(o, "mesh_addr", json_object_new_string(b->node.mesh_addr));
+		json_object_object_add(nc->names, did, o);
+	}
+	free(b);
+	return 0;
+}
+
+struct json_object *daemon_peers(struct daemon *d)
+{
+	struct engine_peer_info *pi = calloc(PEERS_MAX, sizeof *pi);
+	struct json_object *arr = json_object_new_array();
+	struct name_ctx nc = { d, json_object_new_object() };
+
+	if (!pi)
+		return arr;
+	engine_each_record(d->eng, collect_names, &nc);
+	size_t n = engine_peers(d->eng, pi, PEERS_MAX);
+	for (size_t i = 0; i < n && i < PEERS_MAX; i++) {
+		struct json_object *o = json_object_new_object(), *nm;
+		char did[DID_KEY_MAX], addr[64];
+		did_key_encode(DID_ED25519, pi[i].pk, did, sizeof did);
+		transport_addr_str(d->tr, pi[i].pk, addr, sizeof addr);
+		bool known = json_object_object_get_ex(nc.names, did, &nm);
+		json_object_object_add(o, "did", json_object_new_string(did));
+		json_object_object_add(o, "name", json_object_new_string(
+			known ? json_object_get_string(json_object_object_get(nm, "name")) : ""));
+		json_object_object_add(o, "role", json_object_new_string(
+			known ? json_object_get_string(json_object_object_get(nm, "role")) : ""));
+		json_object_object_add(o, "mesh_addr", json_object_new_string(
+			known ? json_object_get_string(json_object_object_get(nm, "mesh_addr")) : ""));
+		json_object_object_add(o, "addr", json_object_new_string(addr));
+		json_object_object_add(o, "state", json_object_new_string(peer_state_name(pi[i].state)));
+		json_object_object_add(o, "state_since_ms", json_object_new_uint64(pi[i].state_since));
+		json_object_object_add(o, "last_seen_ms", json_object_new_uint64(pi[i].last_seen));
+		json_object_object_add(o, "rtt_ms", json_object_new_int64(pi[i].rtt_ms));
+		json_object_object_add(o, "incarnation", json_object_new_int64(pi[i].incarnation));
+		json_object_object_add(o, "score", json_object_new_double(pi[i].score));
+		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
+		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
+		json_object_object_add(o, "records", json_object_new_int64(pi[i].records));
+		struct wg_view v;
+		if (d->wg && wgsync_view(d->wg, pi[i].pk, &v)) {
+			uint64_t now_s = now_ms() / 1000;
+			struct json_object *w = json_object_new_object();
+			json_object_object_add(w, "endpoint", json_object_new_string(v.endpoint));
+			json_object_object_add(w, "handshake_age_s", v.last_handshake_s ?
+				json_object_new_int64((int64_t)(now_s - v.last_handshake_s)) : NULL);
+			json_object_object_add(w, "rx_bytes", json_object_new_int64((int64_t)v.rx_bytes));
+			json_object_object_add(w, "tx_bytes", json_object_new_int64((int64_t)v.tx_bytes));
+			/* a handshake within WireGuard's rekey window: traffic flows directly */
+			json_object_object_add(w, "direct", json_object_new_boolean(
+				v.last_handshake_s && now_s - v.last_handshake_s <= 180));
+			json_object_object_add(o, "wireguard", w);
+		}
+		json_object_array_add(arr, o);
+	}
+	json_object_put(nc.names);
+	free(pi);
+	return arr;
+}
+
+struct rec_filter {
+	unsigned kind;
+	const uint8_t *origin;
+	const char *key;
+	struct json_object *arr;
+	union body b;
+};
+
+static int add_record(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct rec_filter *f = ctx;
+
+	if ((f->kind && r->kind != f->kind) || (f->origin && memcmp(r->origin, f->origin, 32)) ||
+	    (f->key && strcmp(r->key, f->key)))
+		return 0;
+	if (!record_is_tombstone(r) && body_decode(r->kind, r->body, r->body_len, &f->b) < 0)
+		return 0;
+	json_object_array_add(f->arr, record_to_json(r, &f->b, id));
+	return 0;
+}
+
+struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin,
+				   const char *key)
+{
+	struct rec_filter *f = calloc(1, sizeof *f);
+	struct json_object *arr = json_object_new_array();
+
+	if (!f)
+		return arr;
+	f->kind = kind;
+	f->origin = origin;
+	f->key = key;
+	f->arr = arr;
+	engine_each_record(d->eng, add_record, f);
+	free(f);
+	return arr;
+}
+
+int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,
+		   uint64_t ttl_s, struct json_object **result, char *err, size_t errcap)
+{
+	union body *b = NULL;
+	uint8_t id[32];
+	int perr = 0, rc;
+
+	*result = NULL;
+	if (!body_schema(kind)) {
+		snprintf(err, errcap, "unknown kind");
+		return -EINVAL;
+	}
+	if (body) {
+		b = calloc(1, sizeof *b);
+		if (!b)
+			return -ENOMEM;
+		if (body_from_json(kind, body, b, err, errcap) < 0) {
+			free(b);
+			return -EINVAL;
+		}
+	}
+	rc = engine_publish(d->eng, kind, key, b, ttl_s, now_ms(), id, &perr);
+	if (rc < 0) {
+		snprintf(err, errcap, "%s", perr ? proto_strerror(perr) : strerror(-rc));
+		free(b);
+		return rc == -EINVAL ? -EINVAL : rc;
+	}
+	batch_commit(d);   /* acknowledged means committed */
+	uint8_t pk[32];
+	memcpy(pk, d->key.pk, 32);
+	struct rec_filter *f = calloc(1, sizeof *f);
+	if (f) {
+		f->kind = kind;
+		f->origin = pk;
+		f->key = key;
+		f->arr = json_object_new_array();
+		engine_each_record(d->eng, add_record, f);
+		if (json_object_array_length(f->arr))
+			*result = json_object_get(json_object_array_get_idx(f->arr, 0));
+		json_object_put(f->arr);
+		free(f);
+	}
+	free(b);
+	arm_tick(d, now_ms());
+	return 0;
+}
+
+void daemon_count_api_error(struct daemon *d)
+{
+	d->api_errors++;
+}
+
+/* ---- start ---- */
+
+static int load_one(void *ctx, const uint8_t *wire, size_t len)
+{
+	struct daemon *d = ctx;
+	struct record r;
+
+	engine_insert(d->eng, wire, len, true, now_ms());
+	/* where the members were: back in touch without waiting for them */
+	if (record_decode_envelope(wire, len, &r) == 0 && r.kind == KIND_NODE &&
+	    !record_is_tombstone(&r))
+		learn_node(d, &r);
+	return 0;
+}
+
+static int insert_cert_files(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg.ncerts; i++) {
+		FILE *f = fopen(d->cfg.certs[i], "rb");
+		uint8_t buf[MN_MAX_RECORD + 1];
+		size_t n;
+		if (!f) {
+			log_err("cert %s: %s", d->cfg.certs[i], strerror(errno));
+			return -errno;
+		}
+		n = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		int rc = engine_insert(d->eng, buf, n, false, now_ms());
+		if (rc == -EBADMSG || rc == -EACCES) {
+			log_err("cert %s: %s", d->cfg.certs[i], rc == -EBADMSG ?
+				"not a valid signed record" : "does not chain to the mesh root");
+			return rc;
+		}
+	}
+	batch_commit(d);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mirrornetd [-c FILE] [-n] [-f]\n"
+		"  -c FILE   configuration (default /etc/mirrornet/mirrornetd.conf)\n"
+		"  -n        check the configuration, print it normalised, exit (0 valid, 1 not)\n"
+		"  --version print the version\n"
+		"Runs in the foreground; SIGTERM/SIGINT stop it, SIGHUP reloads the configuration.\n");
+}
+
+static int run(struct daemon *d)
+{
+	char err[512];
+	bool insecure = false;
+	int rc;
+
+	log_setup("mirrornetd", d->cfg.log_syslog, (enum log_level)d->cfg.log_level);
+	if ((rc = node_key_load(&d->key, d->cfg.key, &insecure)) < 0) {
+		log_err("key %s: %s", d->cfg.key,
+			rc == CRYPTO_ERR_IO ? strerror(errno) : crypto_strerror(rc));
+		return 1;
+	}
+	if (insecure)
+		log_warn("key file %s is accessible by group or others (chmod 600 it)", d->cfg.key);
+	if ((rc = store_open(d->cfg.db, &d->store, err, sizeof err)) < 0) {
+		log_err("store: %s", err);
+		return 1;
+	}
+	d->cfg.engine.root = d->cfg.root;
+	crypto_random(d->rng, sizeof d->rng);
+	d->rng[0] |= 1;
+	d->started_ms = now_ms();
+	d->eng = engine_new(&d->cfg.engine, &d->key, &daemon_ops, d, d->started_ms);
+	if (!d->eng) {
+		log_err("cannot start the engine (configuration or memory)");
+		return 1;
+	}
+	if (uv_loop_init(&d->loop) < 0)
+		return 1;
+	if ((rc = transport_open(&d->loop, (struct sockaddr *)&d->cfg.listen_sa, d->key.pk,
+				 on_message, d, &d->tr, err, sizeof err)) < 0) {
+		log_err("listen %s: %s", d->cfg.listen, err);
+		goto fail;
+	}
+	uv_timer_init(&d->loop, &d->wg_timer);
+	d->wg_timer.data = d;
+	if (d->cfg.wg_interface[0]) {
+		d->res = resolver_new(&d->loop, on_resolved, d, err, sizeof err);
+		if (!d->res) {
+			log_err("resolver: %s", err);
+			goto fail;
+		}
+		d->wg = wgsync_open(&d->cfg, &d->key, d->res, err, sizeof err);
+		if (!d->wg) {
+			log_err("WireGuard %s: %s", d->cfg.wg_interface, err);
+			goto fail;
+		}
+		/* the bootstrap peers, inside the tunnel */
+		for (size_t i = 0; i < d->cfg.nwg_peers; i++) {
+			char a[MN_MAX_ADDR + 8];
+			struct sockaddr_storage sa;
+			size_t salen;
+			const char *m = d->cfg.wg_peers[i].mesh_addr;
+			snprintf(a, sizeof a, strchr(m, ':') ? "[%s]:%u" : "%s:%u", m, d->cfg.gossip_port);
+			if (config_parse_addr(a, &sa, &salen) == 0) {
+				transport_set_addr(d->tr, d->cfg.wg_peers[i].pk, (struct sockaddr *)&sa);
+				engine_peer_add(d->eng, d->cfg.wg_peers[i].pk, now_ms());
+			}
+		}
+	}
+	/* the store first (trusted, no checks), then the peers, then our chain */
+	if (store_each(d->store, 0, NULL, true, load_one, d) < 0)
+		log_err("store: %s", store_last_error(d->store));
+	for (size_t i = 0; i < d->cfg.npeers; i++) {
+		transport_set_addr(d->tr, d->cfg.peers[i].pk, (struct sockaddr *)&d->cfg.peers[i].sa);
+		engine_peer_add(d->eng, d->cfg.peers[i].pk, now_ms());
+	}
+	/* after the peers, so that our chain goes out to them at once */
+	if (insert_cert_files(d) < 0)
+		goto fail;
+	if ((rc = api_open(d, &d->loop, d->cfg.api, &d->api, err, sizeof err)) < 0) {
+		log_err("api %s: %s", d->cfg.api, err);
+		goto fail;
+	}
+	uv_timer_init(&d->loop, &d->tick);
+	uv_timer_init(&d->loop, &d->maint);
+	uv_prepare_init(&d->loop, &d->flush);
+	uv_signal_init(&d->loop, &d->sig_term);
+	uv_signal_init(&d->loop, &d->sig_int);
+	uv_signal_init(&d->loop, &d->sig_hup);
+	d->tick.data = d->maint.data = d->flush.data = d;
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, signal_cb, SIGTERM);
+	uv_signal_start(&d->sig_int, signal_cb, SIGINT);
+	uv_signal_start(&d->sig_hup, signal_cb, SIGHUP);
+	uv_prepare_start(&d->flush, flush_cb);
+	uv_timer_start(&d->maint, maint_cb, MAINT_MS, MAINT_MS);
+	publish_node(d);
+	if (d->wg)
+		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
+	arm_tick(d, now_ms());
+	char s[24];
+	short_did(d->key.pk, s, sizeof s);
+	log_info("%s (%s) listening on %s, api %s, %lld records", d->cfg.name, s, d->cfg.listen,
+		 d->cfg.api, (long long)store_count(d->store));
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	return d->exit_code;
+fail:
+	d->stopping = true;
+	if (d->res)
+		resolver_free(d->res);
+	d->res = NULL;
+	if (d->api)
+		api_close(d->api);
+	transport_close(d->tr);
+	uv_walk(&d->loop, close_walk, NULL);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	return 1;
+}
+
+int daemon_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = "/etc/mirrornet/mirrornetd.conf";
+	bool check = false;
+	char err[512];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:nfh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': check = true; break;
+		case 'f': break;   /* foreground is the only mode (procd) */
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mirrornetd %s\n", MN_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (crypto_init() < 0) {
+		fprintf(stderr, "mirrornetd: libsodium failed to initialise\n");
+		return 1;
+	}
+	/* a peer or an API client that goes away mid-write is an error on that
+	 * socket, not the daemon's death */
+	signal(SIGPIPE, SIG_IGN);
+	struct daemon *d = calloc(1, sizeof *d);
+	if (!d)
+		return 1;
+	if (config_load(path, &d->cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "mirrornetd: %s\n", err);
+		free(d);
+		return 1;
+	}
+	if (check) {
+		config_print(&d->cfg, stdout);
+		free(d);
+		return 0;
+	}
+	snprintf(d->cfg_path, sizeof d->cfg_path, "%s", path);
+	rc = run(d);
+	uv_loop_close(&d->loop);
+	for (size_t i = 0; i < d->nbatch; i++)
+		free(d->batch[i].wire);
+	engine_free(d->eng);
+	wgsync_free(d->wg);
+	store_close(d->store);
+	node_key_wipe(&d->key);
+	free(d);
+	log_info("stopped");
+	return rc;
+}

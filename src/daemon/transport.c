@@ -1,0 +1,492 @@
+/* Plain UDP + TCP transport; see transport.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "src/daemon/transport.h"
+#include "src/log.h"
+
+#define MAX_CONNS 256
+#define MAX_FRAME (32 + ENGINE_MAX_STREAM)
+#define MAX_WRITE_QUEUE (1u << 20)
+#define IDLE_MS 60000          /* an open connection with no traffic */
+#define PARTIAL_MS 10000       /* a frame started and not finished */
+#define SWEEP_MS 5000
+#define MAX_ADDRS 4096
+
+struct addr_entry {
+	uint8_t pk[32];
+	struct sockaddr_storage sa;
+};
+
+struct wreq {
+	uv_write_t req;
+	struct wreq *next;          /* queued before connect */
+	size_t len;
+	uint8_t data[];
+};
+
+struct conn {
+	uv_tcp_t h;
+	uv_connect_t creq;
+	struct transport *t;
+	struct conn *next;
+	bool outgoing, connected, closing;
+	uint8_t pk[32];             /* outgoing: who we talk to */
+	struct sockaddr_storage peer_sa;   /* the other end's address */
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	uint64_t last_active, partial_since;
+	struct wreq *queued;        /* writes waiting for the connection */
+	size_t queued_bytes;
+};
+
+struct transport {
+	uv_loop_t *loop;
+	uv_udp_t udp;
+	uv_tcp_t listener;
+	uv_timer_t sweep;
+	uint8_t self[32];
+	transport_recv_fn recv;
+	void *ctx;
+	struct conn *conns;
+	struct addr_entry *addrs;
+	size_t naddrs;
+	uint8_t dgram_buf[65536];
+	struct transport_stats st;
+	int closing;                /* handles still to close */
+};
+
+static struct addr_entry *addr_find(const struct transport *t, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < t->naddrs; i++)
+		if (memcmp(t->addrs[i].pk, pk, 32) == 0)
+			return &t->addrs[i];
+	return NULL;
+}
+
+void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa)
+{
+	struct addr_entry *a = addr_find(t, pk);
+	size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (!a) {
+		if (t->naddrs == MAX_ADDRS)
+			return;
+		if (t->naddrs % 64 == 0) {
+			struct addr_entry *n = realloc(t->addrs, (t->naddrs + 64) * sizeof *n);
+			if (!n)
+				return;
+			t->addrs = n;
+		}
+		a = &t->addrs[t->naddrs++];
+		memcpy(a->pk, pk, 32);
+	}
+	memset(&a->sa, 0, sizeof a->sa);
+	memcpy(&a->sa, sa, len);
+}
+
+void transport_forget(struct transport *t, const uint8_t pk[32])
+{
+	struct addr_entry *a = addr_find(t, pk);
+
+	if (a)
+		*a = t->addrs[--t->naddrs];
+}
+
+void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *buf, size_t cap)
+{
+	const struct addr_entry *a = addr_find(t, pk);
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	buf[0] = 0;
+	if (!a)
+		return;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->sa;
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
+	} else {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->sa;
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
+	}
+}
+
+void transport_get_stats(const struct transport *t, struct transport_stats *st)
+{
+	*st = t->st;
+	st->conns = 0;
+	for (struct conn *c = t->conns; c; c = c->next)
+		st->conns++;
+}
+
+/* ---- UDP ---- */
+
+static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct transport *t = h->data;
+	(void)hint;
+	buf->base = (char *)t->dgram_buf;
+	buf->len = sizeof t->dgram_buf;
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *addr,
+		     unsigned flags)
+{
+	struct transport *t = h->data;
+
+	if (n <= 0 || !addr)
+		return;
+	t->st.dgram_in++;
+	t->st.bytes_in += (uint64_t)n;
+	if ((flags & UV_UDP_PARTIAL) || (size_t)n > 32 + ENGINE_MTU) {
+		t->st.oversize_frames++;
+		return;
+	}
+	if (n < 34) {
+		t->st.bad_datagrams++;
+		return;
+	}
+	const uint8_t *p = (const uint8_t *)buf->base;
+	if (memcmp(p, t->self, 32) == 0) {   /* claims to be us */
+		t->st.bad_datagrams++;
+		return;
+	}
+	t->recv(t->ctx, p, p + 32, (size_t)n - 32, addr, false);
+}
+
+/* ---- TCP ---- */
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct wreq *w = c->queued, *n;
+
+	for (; w; w = n) {
+		n = w->next;
+		free(w);
+	}
+	free(c->rbuf);
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	struct transport *t = c->t;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	for (struct conn **pp = &t->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	uv_close((uv_handle_t *)&c->h, conn_closed);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	(void)hint;
+	if (c->rcap - c->rlen < 4096 && c->rcap < MAX_FRAME + 4) {
+		size_t nc = c->rcap ? c->rcap * 2 : 8192;
+		if (nc > MAX_FRAME + 4)
+			nc = MAX_FRAME + 4;
+		uint8_t *nb = realloc(c->rbuf, nc);
+		if (nb) {
+			c->rbuf = nb;
+			c->rcap = nc;
+		}
+	}
+	buf->base = (char *)c->rbuf + c->rlen;
+	buf->len = c->rcap - c->rlen;
+}
+
+static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	struct transport *t = c->t;
+	(void)buf;
+
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0)
+		return;
+	c->rlen += (size_t)n;
+	c->last_active = uv_now(t->loop);
+	t->st.bytes_in += (uint64_t)n;
+	size_t off = 0;
+	while (c->rlen - off >= 4) {
+		const uint8_t *p = c->rbuf + off;
+		uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		if (flen > MAX_FRAME || flen < 34) {
+			t->st.oversize_frames++;
+			conn_close(c);
+			return;
+		}
+		if (c->rlen - off - 4 < flen)
+			break;
+		t->st.stream_in++;
+		if (memcmp(p + 4, t->self, 32) != 0)
+			t->recv(t->ctx, p + 4, p + 36, flen - 32, (struct sockaddr *)&c->peer_sa, true);
+		else
+			t->st.bad_datagrams++;
+		if (c->closing)
+			return;
+		off += 4 + flen;
+	}
+	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+	c->rlen -= off;
+	c->partial_since = c->rlen ? (c->partial_since ? c->partial_since : uv_now(t->loop)) : 0;
+}
+
+static struct conn *conn_new(struct transport *t, bool outgoing)
+{
+	struct conn *c;
+	size_t n = 0;
+
+	for (c = t->conns; c; c = c->next)
+		n++;
+	if (n >= MAX_CONNS)
+		return NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->t = t;
+	c->outgoing = outgoing;
+	c->last_active = uv_now(t->loop);
+	if (uv_tcp_init(t->loop, &c->h) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->h.data = c;
+	c->next = t->conns;
+	t->conns = c;
+	return c;
+}
+
+static void on_accept(uv_stream_t *srv, int status)
+{
+	struct transport *t = srv->data;
+	struct conn *c;
+
+	if (status < 0)
+		return;
+	c = conn_new(t, false);
+	if (!c) {
+		/* over the limit: take it and close it at once */
+		uv_tcp_t *tmp = malloc(sizeof *tmp);
+		t->st.conns_refused++;
+		if (tmp && uv_tcp_init(t->loop, tmp) == 0) {
+			if (uv_accept(srv, (uv_stream_t *)tmp) == 0)
+				uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
+			else
+				uv_close((uv_handle_t *)tmp, (uv_close_cb)free);
+		} else {
+			free(tmp);
+		}
+		return;
+	}
+	int salen = sizeof c->peer_sa;
+	if (uv_accept(srv, (uv_stream_t *)&c->h) < 0 ||
+	    uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer_sa, &salen) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read) < 0)
+		conn_close(c);
+}
+
+static void write_done(uv_write_t *req, int status)
+{
+	struct wreq *w = req->data;
+	(void)status;
+	free(w);
+}
+
+static int conn_write(struct conn *c, struct wreq *w)
+{
+	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+
+	w->req.data = w;
+	if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, write_done) < 0) {
+		free(w);
+		return -EIO;
+	}
+	c->t->st.bytes_out += w->len;
+	return 0;
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+	struct wreq *w, *n;
+
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	c->connected = true;
+	w = c->queued;
+	c->queued = NULL;
+	c->queued_bytes = 0;
+	for (; w; w = n) {
+		n = w->next;
+		conn_write(c, w);
+	}
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read) < 0)
+		conn_close(c);
+}
+
+static int stream_send(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa,
+		       const uint8_t *msg, size_t len)
+{
+	struct conn *c;
+
+	for (c = t->conns; c; c = c->next)
+		if (c->outgoing && !c->closing && memcmp(c->pk, pk, 32) == 0)
+			break;
+	if (!c) {
+		c = conn_new(t, true);
+		if (!c)
+			return -ENOBUFS;
+		memcpy(c->pk, pk, 32);
+		memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								  : sizeof(struct sockaddr_in));
+		c->creq.data = c;
+		if (uv_tcp_connect(&c->creq, &c->h, sa, on_connect) < 0) {
+			conn_close(c);
+			return -EHOSTUNREACH;
+		}
+	}
+	size_t pending = c->connected ? uv_stream_get_write_queue_size((uv_stream_t *)&c->h)
+				      : c->queued_bytes;
+	if (pending + len > MAX_WRITE_QUEUE)
+		return -ENOBUFS;
+	struct wreq *w = malloc(sizeof *w + 36 + len);
+	if (!w)
+		return -ENOMEM;
+	uint32_t flen = (uint32_t)(32 + len);
+	w->data[0] = (uint8_t)(flen >> 24);
+	w->data[1] = (uint8_t)(flen >> 16);
+	w->data[2] = (uint8_t)(flen >> 8);
+	w->data[3] = (uint8_t)flen;
+	memcpy(w->data + 4, t->self, 32);
+	memcpy(w->data + 36, msg, len);
+	w->len = 36 + len;
+	w->next = NULL;
+	c->last_active = uv_now(t->loop);
+	t->st.stream_out++;
+	if (c->connected)
+		return conn_write(c, w);
+	struct wreq **pp = &c->queued;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	c->queued_bytes += w->len;
+	return 0;
+}
+
+int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg, size_t len,
+		   enum engine_chan chan)
+{
+	struct addr_entry *a = addr_find(t, pk);
+	int rc;
+
+	if (!a) {
+		t->st.send_drops++;
+		return -EHOSTUNREACH;
+	}
+	if (chan == CHAN_STREAM || len > ENGINE_MTU) {
+		rc = stream_send(t, pk, (const struct sockaddr *)&a->sa, msg, len);
+	} else {
+		uv_buf_t b[2] = { uv_buf_init((char *)t->self, 32), uv_buf_init((char *)(uintptr_t)msg, (unsigned)len) };
+		rc = uv_udp_try_send(&t->udp, b, 2, (const struct sockaddr *)&a->sa);
+		if (rc >= 0) {
+			t->st.dgram_out++;
+			t->st.bytes_out += 32 + len;
+			rc = 0;
+		}
+	}
+	if (rc < 0)
+		t->st.send_drops++;
+	return rc;
+}
+
+static void sweep_cb(uv_timer_t *h)
+{
+	struct transport *t = h->data;
+	uint64_t now = uv_now(t->loop);
+	struct conn *c = t->conns, *n;
+
+	for (; c; c = n) {
+		n = c->next;
+		if (now - c->last_active > IDLE_MS ||
+		    (c->partial_since && now - c->partial_since > PARTIAL_MS) ||
+		    (!c->connected && c->outgoing && now - c->last_active > PARTIAL_MS)) {
+			t->st.conns_timed_out++;
+			conn_close(c);
+		}
+	}
+}
+
+int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
+		   transport_recv_fn recv, void *ctx, struct transport **out, char *err,
+		   size_t errcap)
+{
+	struct transport *t = calloc(1, sizeof *t);
+	int rc;
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	t->loop = loop;
+	memcpy(t->self, self_pk, 32);
+	t->recv = recv;
+	t->ctx = ctx;
+	uv_udp_init(loop, &t->udp);
+	uv_tcp_init(loop, &t->listener);
+	uv_timer_init(loop, &t->sweep);
+	t->udp.data = t->listener.data = t->sweep.data = t;
+	if ((rc = uv_udp_bind(&t->udp, listen, 0)) < 0 ||
+	    (rc = uv_udp_recv_start(&t->udp, udp_alloc, udp_recv)) < 0) {
+		snprintf(err, errcap, "UDP bind: %s", uv_strerror(rc));
+		goto fail;
+	}
+	if ((rc = uv_tcp_bind(&t->listener, listen, 0)) < 0 ||
+	    (rc = uv_listen((uv_stream_t *)&t->listener, 64, on_accept)) < 0) {
+		snprintf(err, errcap, "TCP listen: %s", uv_strerror(rc));
+		goto fail;
+	}
+	uv_timer_start(&t->sweep, sweep_cb, SWEEP_MS, SWEEP_MS);
+	*out = t;
+	return 0;
+fail:
+	transport_close(t);
+	return rc;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct transport *t = h->data;
+
+	if (--t->closing == 0) {
+		free(t->addrs);
+		free(t);
+	}
+}
+
+void transport_close(struct transport *t)
+{
+	if (!t)
+		return;
+	while (t->conns)
+		conn_close(t->conns);
+	t->closing = 3;
+	uv_close((uv_handle_t *)&t->udp, handle_closed);
+	uv_close((uv_handle_t *)&t->listener, handle_closed);
+	uv_close((uv_handle_t *)&t->sweep, handle_closed);
+}

@@ -1,0 +1,52 @@
+/* The plain transport, for development and tests on loopback (WireGuard
+ * comes with its own issue): UDP datagrams and TCP streams on one
+ * address:port, each message prefixed with the sender's node key.
+ *
+ *   datagram:  sender_pk(32) ‖ engine message (<= ENGINE_MTU)
+ *   stream:    u32 length (big-endian) ‖ sender_pk(32) ‖ engine message
+ *
+ * The key prefix is a claim, not a proof: on this transport control
+ * messages are not authenticated (records are signed, so a forger gains
+ * nothing but a graylisting). Over WireGuard the tunnel authenticates the
+ * sender instead. Bounds: datagram size, stream frame size, connections,
+ * per-connection write queue, idle and half-open connections. */
+#ifndef MN_TRANSPORT_H
+#define MN_TRANSPORT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "src/engine/engine.h"
+
+struct transport;
+
+struct transport_stats {
+	uint64_t dgram_in, dgram_out, stream_in, stream_out;
+	uint64_t bytes_in, bytes_out;
+	uint64_t bad_datagrams, oversize_frames, send_drops, conns_refused, conns_timed_out;
+	uint32_t conns;
+};
+
+/* Called for every message that arrives; `from` is the source address of
+ * the datagram, or of the stream's other end (stream = true: its port is
+ * not where the peer listens). */
+typedef void (*transport_recv_fn)(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
+				  const struct sockaddr *from, bool stream);
+
+int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
+		   transport_recv_fn recv, void *ctx, struct transport **out, char *err,
+		   size_t errcap);
+/* Close every handle (asynchronously; run the loop to finish) and free. */
+void transport_close(struct transport *t);
+/* Send to a peer whose address is known; -EHOSTUNREACH if it is not,
+ * -ENOBUFS when its queue is full (the message is dropped and counted). */
+int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg, size_t len,
+		   enum engine_chan chan);
+/* Where to reach pk (replaces what was known). */
+void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa);
+void transport_forget(struct transport *t, const uint8_t pk[32]);
+/* "ip:port" of pk, or "" if unknown. */
+void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *buf, size_t cap);
+void transport_get_stats(const struct transport *t, struct transport_stats *st);
+
+#endif

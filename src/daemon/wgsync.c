@@ -1,0 +1,457 @@
+/* WireGuard interface = the mesh; see wgsync.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "src/daemon/wgsync.h"
+#include "src/daemon/resolve.h"
+#include "crypto/crypto.h"
+#include "crypto/key.h"
+
+#define HANDSHAKE_FRESH_S 180      /* WireGuard rekeys every 2 minutes */
+#define RETRY_MS 15000             /* next endpoint candidate after this */
+#define SEEN_MAX_AGE_S 600         /* others' observations older than this are ignored */
+#define MAX_MEMBERS 4096
+
+struct member {
+	uint8_t pk[32];
+	uint8_t wg_key[32];
+	char declared[MN_MAX_ENDPOINT + 1];
+	char mesh_addr[MN_MAX_ADDR + 1];
+	struct sockaddr_storage mesh_sa;   /* mesh address, gossip port */
+	bool from_config;
+	bool present;              /* named by a record (or the config) in this pass */
+	bool left;
+	/* endpoint trial state */
+	unsigned candidate;
+	uint64_t tried_at;
+	/* the backend's view */
+	struct wg_view view;
+};
+
+struct wgsync {
+	struct wg_backend *be;
+	struct resolver *res;
+	uint8_t self[32];
+	uint8_t pub[32];
+	unsigned keepalive_s;
+	unsigned gossip_port;
+	struct config_wg_peer boot[CONFIG_MAX_PEERS];
+	size_t nboot;
+	struct member *m;
+	size_t nm;
+	struct wgsync_stats st;
+	/* others' observations: node -> (endpoint, at), refreshed each apply */
+	struct seen_endpoint *seen;
+	size_t nseen, seen_cap;
+};
+
+struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
+			   struct resolver *res, char *err, size_t errcap)
+{
+	struct wgsync *ws = calloc(1, sizeof *ws);
+	uint8_t priv[32];
+	int rc;
+
+	if (!ws)
+		return NULL;
+	if (!strcmp(cfg->wg_backend, "netlink"))
+		ws->be = wg_netlink_new(cfg->wg_interface, err, errcap);
+	else
+		ws->be = wg_uapi_new(cfg->wg_interface, err, errcap);
+	if (!ws->be) {
+		free(ws);
+		return NULL;
+	}
+	node_key_wireguard(key, priv, ws->pub);
+	rc = ws->be->set_device(ws->be, priv, (uint16_t)cfg->wg_port);
+	crypto_wipe(priv, sizeof priv);
+	if (rc < 0) {
+		snprintf(err, errcap, "%s: cannot set the key and port: %s", cfg->wg_interface, strerror(-rc));
+		ws->be->free(ws->be);
+		free(ws);
+		return NULL;
+	}
+	memcpy(ws->self, key->pk, 32);
+	ws->res = res;
+	ws->keepalive_s = cfg->wg_keepalive_s;
+	ws->gossip_port = cfg->gossip_port;
+	memcpy(ws->boot, cfg->wg_peers, sizeof ws->boot);
+	ws->nboot = cfg->nwg_peers;
+	return ws;
+}
+
+void wgsync_free(struct wgsync *ws)
+{
+	if (!ws)
+		return;
+	ws->be->free(ws->be);
+	free(ws->m);
+	free(ws->seen);
+	free(ws);
+}
+
+const uint8_t *wgsync_public_key(const struct wgsync *ws)
+{
+	return ws->pub;
+}
+
+static struct member *member_find(const struct wgsync *ws, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < ws->nm; i++)
+		if (!memcmp(ws->m[i].pk, pk, 32))
+			return &ws->m[i];
+	return NULL;
+}
+
+static struct member *member_get(struct wgsync *ws, const uint8_t pk[32])
+{
+	struct member *x = member_find(ws, pk);
+
+	if (x)
+		return x;
+	if (ws->nm == MAX_MEMBERS)
+		return NULL;
+	if (ws->nm % 64 == 0) {
+		struct member *n = realloc(ws->m, (ws->nm + 64) * sizeof *n);
+		if (!n)
+			return NULL;
+		ws->m = n;
+	}
+	x = &ws->m[ws->nm++];
+	memset(x, 0, sizeof *x);
+	memcpy(x->pk, pk, 32);
+	return x;
+}
+
+static void set_mesh_sa(struct wgsync *ws, struct member *x)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&x->mesh_sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&x->mesh_sa;
+	char a[MN_MAX_ADDR + 1];
+
+	snprintf(a, sizeof a, "%s", x->mesh_addr);
+	char *slash = strchr(a, '/');
+	if (slash)
+		*slash = 0;
+	memset(&x->mesh_sa, 0, sizeof x->mesh_sa);
+	if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)ws->gossip_port);
+	} else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)ws->gossip_port);
+	}
+}
+
+struct collect {
+	struct wgsync *ws;
+	union body b;
+	uint64_t now_s;
+};
+
+/* Node records → members; endpoint records → observations. */
+static int collect(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct collect *c = ctx;
+	struct wgsync *ws = c->ws;
+
+	(void)id;
+	if (record_is_tombstone(r) || (r->kind != KIND_NODE && r->kind != KIND_ENDPOINT))
+		return 0;
+	if (body_decode(r->kind, r->body, r->body_len, &c->b) < 0)
+		return 0;
+	if (r->kind == KIND_NODE) {
+		if (!memcmp(r->origin, ws->self, 32) || !c->b.node.mesh_addr[0])
+			return 0;
+		static const uint8_t zero[32];
+		if (!memcmp(c->b.node.wg_key, zero, 32))
+			return 0;   /* a node without WireGuard */
+		struct member *x = member_get(ws, r->origin);
+		if (!x)
+			return 0;
+		memcpy(x->wg_key, c->b.node.wg_key, 32);
+		snprintf(x->declared, sizeof x->declared, "%s",
+			 c->b.node.n_endpoints ? c->b.node.endpoints[0].addr : "");
+		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", c->b.node.mesh_addr);
+		x->from_config = false;
+		x->present = true;
+		set_mesh_sa(ws, x);
+		return 0;
+	}
+	for (unsigned i = 0; i < c->b.endpoint.n_seen; i++) {
+		const struct seen_endpoint *s = &c->b.endpoint.seen[i];
+		if (s->at + SEEN_MAX_AGE_S < c->now_s || !memcmp(s->node, ws->self, 32))
+			continue;
+		if (ws->nseen == ws->seen_cap) {
+			size_t nc = ws->seen_cap ? ws->seen_cap * 2 : 64;
+			if (nc > 4 * MAX_MEMBERS)
+				return 0;
+			struct seen_endpoint *n = realloc(ws->seen, nc * sizeof *n);
+			if (!n)
+				return 0;
+			ws->seen = n;
+			ws->seen_cap = nc;
+		}
+		ws->seen[ws->nseen++] = *s;
+	}
+	return 0;
+}
+
+/* Endpoint candidates for x: declared first, then observations, newest first. */
+static size_t candidates(const struct wgsync *ws, const struct member *x, const char **out,
+			 size_t cap)
+{
+	size_t n = 0;
+
+	if (x->declared[0])
+		out[n++] = x->declared;
+	/* observations of x, newest first (selection by repeated max) */
+	uint64_t last = UINT64_MAX;
+	while (n < cap) {
+		const struct seen_endpoint *best = NULL;
+		for (size_t i = 0; i < ws->nseen; i++) {
+			const struct seen_endpoint *s = &ws->seen[i];
+			if (memcmp(s->node, x->pk, 32) || s->at >= last)
+				continue;
+			if (!best || s->at > best->at)
+				best = s;
+		}
+		if (!best)
+			break;
+		last = best->at;
+		bool dup = false;
+		for (size_t i = 0; i < n; i++)
+			dup |= !strcmp(out[i], best->endpoint);
+		if (!dup)
+			out[n++] = best->endpoint;
+	}
+	return n;
+}
+
+static void sa_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
+	} else {
+		buf[0] = 0;
+	}
+}
+
+static bool left_peer(const struct engine_peer_info *pi, size_t n, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(pi[i].pk, pk, 32))
+			return pi[i].state == PEER_LEFT;
+	return false;
+}
+
+int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
+{
+	struct collect *c = calloc(1, sizeof *c);
+	struct wg_device dev;
+	uint64_t now_s = now_ms / 1000;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	ws->st.applies++;
+	/* who should be there: named by a node record (a revoked member's
+	 * records are gone, so it drops out) or by the configuration */
+	for (size_t i = 0; i < ws->nm; i++)
+		ws->m[i].present = false;
+	ws->nseen = 0;
+	c->ws = ws;
+	c->now_s = now_s;
+	engine_each_record(eng, collect, c);
+	free(c);
+	for (size_t i = 0; i < ws->nboot; i++) {
+		struct member *x = member_find(ws, ws->boot[i].pk);
+		if (x && x->present && !x->from_config)
+			continue;   /* its node record speaks for it now */
+		if (!x && !(x = member_get(ws, ws->boot[i].pk)))
+			continue;
+		x->from_config = true;
+		x->present = true;
+		memcpy(x->wg_key, ws->boot[i].wg_key, 32);
+		snprintf(x->declared, sizeof x->declared, "%s", ws->boot[i].endpoint);
+		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", ws->boot[i].mesh_addr);
+		set_mesh_sa(ws, x);
+	}
+	/* members that left the mesh (gracefully) lose their peer; members that
+	 * are merely unreachable keep it */
+	struct engine_peer_info *pi = calloc(MAX_MEMBERS, sizeof *pi);
+	size_t npi = pi ? engine_peers(eng, pi, MAX_MEMBERS) : 0;
+	if (npi > MAX_MEMBERS)
+		npi = MAX_MEMBERS;
+	size_t k = 0;
+	for (size_t i = 0; i < ws->nm; i++) {
+		struct member *x = &ws->m[i];
+		if (!x->present)
+			continue;   /* gone: its peer is removed below */
+		x->left = !x->mesh_addr[0] || left_peer(pi, npi, x->pk);
+		ws->m[k++] = *x;
+	}
+	ws->nm = k;
+	free(pi);
+	/* what is there */
+	memset(&dev, 0, sizeof dev);
+	if ((rc = ws->be->get(ws->be, &dev)) < 0) {
+		ws->st.backend_errors++;
+		return rc;
+	}
+	/* remove what should not be there */
+	for (size_t i = 0; i < dev.npeers; i++) {
+		const struct wg_peer *p = &dev.peers[i];
+		bool keep = false;
+		for (size_t j = 0; j < ws->nm && !keep; j++)
+			keep = !ws->m[j].left && !memcmp(ws->m[j].wg_key, p->key, 32);
+		if (!keep) {
+			if (ws->be->remove_peer(ws->be, p->key) < 0)
+				ws->st.backend_errors++;
+			else
+				ws->st.peers_removed++;
+		}
+	}
+	/* add or update what should be there */
+	ws->st.peers = 0;
+	for (size_t j = 0; j < ws->nm; j++) {
+		struct member *x = &ws->m[j];
+		const struct wg_peer *cur = NULL;
+		if (x->left)
+			continue;
+		ws->st.peers++;
+		for (size_t i = 0; i < dev.npeers; i++)
+			if (!memcmp(dev.peers[i].key, x->wg_key, 32))
+				cur = &dev.peers[i];
+		struct wg_peer want;
+		memset(&want, 0, sizeof want);
+		memcpy(want.key, x->wg_key, 32);
+		want.keepalive_s = (uint16_t)ws->keepalive_s;
+		want.nallowed = 1;
+		bool v6 = strchr(x->mesh_addr, ':') != NULL;
+		char a[MN_MAX_ADDR + 1];
+		snprintf(a, sizeof a, "%s", x->mesh_addr);
+		char *slash = strchr(a, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(want.allowed[0], sizeof want.allowed[0], "%s/%d", a, v6 ? 128 : 32);
+		bool fresh = cur && cur->last_handshake_s && cur->last_handshake_s + HANDSHAKE_FRESH_S >= now_s;
+		x->view.configured = cur != NULL;
+		x->view.last_handshake_s = cur ? cur->last_handshake_s : 0;
+		x->view.rx_bytes = cur ? cur->rx_bytes : 0;
+		x->view.tx_bytes = cur ? cur->tx_bytes : 0;
+		x->view.endpoint[0] = 0;
+		if (cur && cur->has_endpoint)
+			sa_text(&cur->endpoint, x->view.endpoint, sizeof x->view.endpoint);
+		bool allowed_ok = cur && cur->nallowed == 1 && !strcmp(cur->allowed[0], want.allowed[0]);
+		bool keep_ok = cur && cur->keepalive_s == want.keepalive_s;
+		bool retry = !fresh && now_ms >= x->tried_at + RETRY_MS;
+		if (cur && allowed_ok && keep_ok && (fresh || !retry))
+			continue;   /* nothing to do */
+		/* the endpoint: WireGuard's own if fresh (roaming), else the next candidate */
+		if (fresh && cur->has_endpoint) {
+			want.has_endpoint = true;
+			want.endpoint = cur->endpoint;
+		} else {
+			const char *cand[16];
+			size_t nc = candidates(ws, x, cand, 16);
+			if (retry && cur)
+				x->candidate++;
+			for (size_t t = 0; t < nc; t++) {
+				const char *hp = cand[(x->candidate + t) % nc];
+				if (resolver_lookup(ws->res, hp, &want.endpoint, now_ms) == 0) {
+					want.has_endpoint = true;
+					break;
+				}
+			}
+			if (retry && x->declared[0])
+				resolver_forget(ws->res, x->declared);   /* a moved DNS name */
+			x->tried_at = now_ms;
+		}
+		if (ws->be->set_peer(ws->be, &want) < 0) {
+			ws->st.backend_errors++;
+			continue;
+		}
+		if (cur)
+			ws->st.peers_updated++;
+		else
+			ws->st.peers_added++;
+	}
+	wg_device_free(&dev);
+	return 0;
+}
+
+bool wgsync_node_of_addr(const struct wgsync *ws, const struct sockaddr *sa, uint8_t pk[32])
+{
+	for (size_t i = 0; i < ws->nm; i++) {
+		const struct member *x = &ws->m[i];
+		if (x->mesh_sa.ss_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    !memcmp(&((const struct sockaddr_in *)&x->mesh_sa)->sin_addr,
+			    &((const struct sockaddr_in *)sa)->sin_addr, 4)) {
+			memcpy(pk, x->pk, 32);
+			return true;
+		}
+		if (sa->sa_family == AF_INET6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)&x->mesh_sa)->sin6_addr,
+			    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16)) {
+			memcpy(pk, x->pk, 32);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool wgsync_gossip_addr(const struct wgsync *ws, const uint8_t pk[32], struct sockaddr_storage *sa)
+{
+	const struct member *x = member_find(ws, pk);
+
+	if (!x || !x->mesh_sa.ss_family)
+		return false;
+	*sa = x->mesh_sa;
+	return true;
+}
+
+bool wgsync_view(const struct wgsync *ws, const uint8_t pk[32], struct wg_view *v)
+{
+	const struct member *x = member_find(ws, pk);
+
+	if (!x)
+		return false;
+	*v = x->view;
+	return true;
+}
+
+bool wgsync_observed(const struct wgsync *ws, union body *b, uint64_t now_ms)
+{
+	uint64_t now_s = now_ms / 1000;
+
+	memset(b, 0, sizeof *b);
+	for (size_t i = 0; i < ws->nm && b->endpoint.n_seen < MN_MAX_SEEN; i++) {
+		const struct member *x = &ws->m[i];
+		if (x->left || !x->view.endpoint[0] || !x->view.last_handshake_s ||
+		    x->view.last_handshake_s + HANDSHAKE_FRESH_S < now_s)
+			continue;
+		struct seen_endpoint *s = &b->endpoint.seen[b->endpoint.n_seen++];
+		memcpy(s->node, x->pk, 32);
+		snprintf(s->endpoint, sizeof s->endpoint, "%s", x->view.endpoint);
+		s->at = x->view.last_handshake_s;
+	}
+	return b->endpoint.n_seen > 0;
+}
+
+void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st)
+{
+	*st = ws->st;
+}

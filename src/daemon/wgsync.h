@@ -1,0 +1,66 @@
+/* Keeping a WireGuard interface equal to the mesh.
+ *
+ * Desired peers: every member whose node record we hold (its WireGuard
+ * key, endpoint and mesh address), except ourselves and members that left;
+ * plus the configured bootstrap peers (wg_peer) until their node record
+ * arrives. Revoked members' records are gone from the engine, so they drop
+ * out. Applied as a diff against what the backend reports: new peers added,
+ * changed ones updated, the rest removed — never by resetting the
+ * interface.
+ *
+ * Endpoints: a peer with a recent handshake keeps whatever endpoint
+ * WireGuard roamed to. A peer without one is tried at its declared
+ * endpoint, then at the endpoints other members observed it at (endpoint
+ * records, newest first), one candidate per retry period. DNS names are
+ * resolved asynchronously (resolve.h) and re-resolved when a peer stops
+ * answering. Our own observations (peers with a recent handshake) are
+ * published as our endpoint record. */
+#ifndef MN_WGSYNC_H
+#define MN_WGSYNC_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include "src/daemon/config.h"
+#include "src/engine/engine.h"
+#include "src/wg/wg.h"
+
+struct wgsync;
+struct resolver;
+
+/* Open the backend, set our private key and port. NULL + message on error. */
+struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
+			   struct resolver *res, char *err, size_t errcap);
+void wgsync_free(struct wgsync *ws);
+
+/* Our WireGuard public key (goes in our node record). */
+const uint8_t *wgsync_public_key(const struct wgsync *ws);
+
+/* Bring the interface in line with the mesh. Cheap when nothing changed;
+ * call it every few seconds and when node or endpoint records arrive. */
+int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms);
+
+/* The node key behind a mesh address (anti-spoofing on the gossip port);
+ * false if unknown. */
+bool wgsync_node_of_addr(const struct wgsync *ws, const struct sockaddr *sa, uint8_t pk[32]);
+/* The gossip address of a member (its mesh address, gossip_port). */
+bool wgsync_gossip_addr(const struct wgsync *ws, const uint8_t pk[32], struct sockaddr_storage *sa);
+
+/* What WireGuard says about a member, for the peers view. */
+struct wg_view {
+	bool configured;
+	char endpoint[64];
+	uint64_t last_handshake_s;
+	uint64_t rx_bytes, tx_bytes;
+};
+bool wgsync_view(const struct wgsync *ws, const uint8_t pk[32], struct wg_view *v);
+
+/* Our observations, for our endpoint record: fills b; false if none. */
+bool wgsync_observed(const struct wgsync *ws, union body *b, uint64_t now_ms);
+
+struct wgsync_stats {
+	uint64_t applies, peers_added, peers_updated, peers_removed, backend_errors;
+	uint32_t peers;
+};
+void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st);
+
+#endif

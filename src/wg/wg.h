@@ -1,0 +1,61 @@
+/* WireGuard backends: one interface (struct wg_backend), three
+ * implementations —
+ *   uapi     the userspace UAPI socket /var/run/wireguard/IFNAME.sock
+ *            (wireguard-go; tested for real in tests/netns/)
+ *   netlink  the kernel over generic netlink ("wireguard" family), what
+ *            OpenWrt uses; message building/parsing is unit-tested here,
+ *            the kernel path needs the module (absent on this machine)
+ *   fake     in memory, for unit tests of what drives a backend
+ * All calls are synchronous and local (a socket round trip, bounded by a
+ * timeout); they return 0 or a negative errno. Keys are raw 32 bytes. */
+#ifndef MN_WG_H
+#define MN_WG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define WG_KEY_LEN 32
+#define WG_MAX_ALLOWED 4
+
+struct wg_peer {
+	uint8_t key[WG_KEY_LEN];
+	bool has_endpoint;
+	struct sockaddr_storage endpoint;   /* AF_INET or AF_INET6 */
+	uint16_t keepalive_s;               /* 0 = off */
+	unsigned nallowed;
+	char allowed[WG_MAX_ALLOWED][64];   /* CIDR text, e.g. "10.42.0.2/32" */
+	/* read back only */
+	uint64_t last_handshake_s;          /* unix seconds, 0 never */
+	uint64_t rx_bytes, tx_bytes;
+};
+
+struct wg_device {
+	bool has_private_key;
+	uint8_t public_key[WG_KEY_LEN];     /* derived from the private key, if set */
+	uint16_t listen_port;
+	size_t npeers;
+	struct wg_peer *peers;              /* owned: wg_device_free() */
+};
+void wg_device_free(struct wg_device *d);
+
+struct wg_backend {
+	const char *name;                   /* "uapi", "netlink", "fake" */
+	/* Set the private key and listen port (0 = leave the port). */
+	int (*set_device)(struct wg_backend *b, const uint8_t priv[WG_KEY_LEN], uint16_t port);
+	/* Add a peer or update it: endpoint (if has_endpoint), keepalive, and
+	 * allowed IPs replaced by p's. */
+	int (*set_peer)(struct wg_backend *b, const struct wg_peer *p);
+	int (*remove_peer)(struct wg_backend *b, const uint8_t key[WG_KEY_LEN]);
+	int (*get)(struct wg_backend *b, struct wg_device *out);
+	void (*free)(struct wg_backend *b);
+};
+
+/* NULL and a message in err if the interface cannot be reached. */
+struct wg_backend *wg_uapi_new(const char *ifname, char *err, size_t errcap);
+struct wg_backend *wg_netlink_new(const char *ifname, char *err, size_t errcap);
+struct wg_backend *wg_fake_new(void);
+
+/* (The X25519 public key of a private key: x25519_public() in crypto/key.h.) */
+
+#endif

@@ -1,0 +1,313 @@
+#!/bin/bash
+# The local API against a real mirrornetd (docs/api.md): status, peers,
+# records and publish through mirrornetctl; watch receives what is
+# published, of its kinds only; malformed requests get error answers and
+# the connection and the daemon survive; a line over 64 KiB closes the
+# connection; the 65th client and a subscriber that stops reading are
+# dropped; a client gone before its answer does not kill the daemon; a
+# second daemon on the same socket refuses to start, a stale socket is
+# replaced, a file that is not a socket is left alone; SIGTERM exits 0 and
+# removes the socket; a missing daemon is exit 3.
+#
+# MN_VALGRIND=1 runs the daemon under valgrind (errors or leaks fail the
+# SIGTERM check). Every process started here is stopped by PID on exit.
+set -u
+B=${MN_BUILD:?}
+ctl=$B/mirrornetctl
+T=$(mktemp -d /tmp/mn-api-test.XXXXXX)
+SOCK=$T/api.sock
+export MIRRORNET_SOCKET=$SOCK
+PID=""          # the daemon under test
+BG=""           # other background processes (watchers, slow readers)
+cleanup() {
+	# shellcheck disable=SC2086
+	[ -n "$BG" ] && kill -KILL $BG 2>/dev/null
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID"
+		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {   # expect CODE DESCRIPTION CMD...   (stdout+stderr in $T/out)
+	local code=$1 what=$2; shift 2
+	"$@" >"$T/out" 2>&1
+	local rc=$?
+	if [ $rc -eq "$code" ]; then ok; else no "$what: exit $rc, expected $code"; sed 's/^/    /' "$T/out" | head -20; fi
+}
+has() {   # has DESCRIPTION PATTERN   (grep -E in $T/out)
+	if grep -qE -- "$2" "$T/out"; then ok; else no "$1: no '$2' in output"; sed 's/^/    /' "$T/out" | head -20; fi
+}
+hasnt() {
+	if grep -qE -- "$2" "$T/out"; then no "$1: '$2' in output"; sed 's/^/    /' "$T/out" | head -20; else ok; fi
+}
+check() {   # check DESCRIPTION CMD...   (the command must succeed)
+	local what=$1; shift
+	if "$@" >/dev/null 2>&1; then ok; else no "$what"; fi
+}
+wait_for() {   # wait_for SECONDS DESCRIPTION CMD...   (poll until it succeeds)
+	local secs=$1 what=$2; shift 2
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		"$@" >/dev/null 2>&1 && { ok; return 0; }
+		sleep 0.2
+	done
+	no "$what (not within ${secs}s)"
+	return 1
+}
+raw() { "$ctl" api-raw "$@"; }
+test_sockets_ge() { [ "$(nsock)" -ge "$1" ]; }
+jqline() {   # jqline N FILTER   (line N of $T/out through jq -e)
+	sed -n "${1}p" "$T/out" | jq -e "$2" >/dev/null 2>&1
+}
+jqcheck() {   # jqcheck DESCRIPTION N FILTER
+	if jqline "$2" "$3"; then ok; else no "$1: line $2 is not $3"; sed -n "${2}p" "$T/out" | cut -c1-300 | sed 's/^/    /'; fi
+}
+
+# keys, a certificate from the root, a configuration
+ROOT=$("$ctl" keygen --seed 1111111111111111111111111111111111111111111111111111111111111111 --out "$T/root.key")
+NODE=$("$ctl" keygen --seed 2222222222222222222222222222222222222222222222222222222222222222 --out "$T/node.key")
+"$ctl" cert issue --key "$T/root.key" --subject "$NODE" --depth 1 --addr 10.42.0.2 \
+	--out "$T/node.cert" >/dev/null || { no "cert issue"; exit 1; }
+write_conf() {   # write_conf FILE PORT DB API
+	printf 'name apitest\nkey %s\ndb %s\napi %s\nlisten 127.0.0.1:%s\nroot %s\ncert %s\n' \
+		"$T/node.key" "$3" "$4" "$2" "$ROOT" "$T/node.cert" > "$1"
+}
+# start_daemon: in the background, until the API answers (0), or it exits (1)
+start_daemon() {
+	if [ "${MN_VALGRIND:-0}" = 1 ]; then
+		valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			"$B/mirrornetd" -c "$T/conf" >> "$T/log" 2>&1 &
+	else
+		"$B/mirrornetd" -c "$T/conf" >> "$T/log" 2>&1 &
+	fi
+	PID=$!
+	for _ in $(seq 300); do
+		"$ctl" api-raw '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok":true' && return 0
+		kill -0 "$PID" 2>/dev/null || { wait "$PID"; PID=""; return 1; }
+		sleep 0.1
+	done
+	echo "mirrornetd did not answer within 30 s" >> "$T/log"
+	kill -KILL "$PID"; wait "$PID"; PID=""
+	return 1
+}
+# a free port: try a few from one that depends on our PID
+PORT=""
+for i in $(seq 0 19); do
+	p=$((30000 + ($$ % 3000) * 10 + i))
+	write_conf "$T/conf" "$p" "$T/store.db" "$SOCK"
+	: > "$T/log"
+	if start_daemon; then PORT=$p; break; fi
+	grep -q "error: listen" "$T/log" || break   # another reason: do not hide it
+done
+if [ -z "$PORT" ]; then
+	no "mirrornetd does not start"
+	sed 's/^/    /' "$T/log"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+ok
+
+# the socket: mode 0660
+[ -S "$SOCK" ] && ok || no "$SOCK is not a socket"
+[ "$(stat -c %a "$SOCK")" = 660 ] && ok || no "socket mode $(stat -c %a "$SOCK"), expected 660"
+
+# status, peers, records
+expect 0 "status --json" "$ctl" status --json
+check "status: name and did" jq -e --arg d "$NODE" '.name == "apitest" and .did == $d' "$T/out"
+expect 0 "status" "$ctl" status
+has "status: aligned name line" '^name +apitest$'
+expect 0 "status --socket" "$ctl" status --socket "$SOCK" --json
+expect 0 "peers --json" "$ctl" peers --json
+check "peers: an array" jq -e 'type == "array"' "$T/out"
+expect 0 "peers" "$ctl" peers
+has "peers: table head" '^NAME +DID +ROLE +ADDRESS +STATE +LAST SEEN +RTT +RECORDS'
+expect 0 "records --json" "$ctl" records --json
+check "records: our certificate is held" jq -e 'map(select(.kind == "cert")) | length == 1' "$T/out"
+expect 0 "records cert" "$ctl" records cert
+has "records: table" '^cert +z6Mk'
+
+# publish, then records shows it
+expect 0 "publish --json" "$ctl" publish svc mail --json \
+	--body '{"service":"mail","endpoint":"mx.node2.example.io","port":25}'
+check "publish: the record" jq -e --arg d "$NODE" \
+	'.kind == "svc" and .key == "mail" and .origin == $d and .body.port == 25 and .tombstone == false' "$T/out"
+expect 0 "records svc --json" "$ctl" records svc --json
+check "records: the published record" jq -e \
+	'map(select(.key == "mail" and .body.endpoint == "mx.node2.example.io")) | length == 1' "$T/out"
+expect 0 "records --key --origin" "$ctl" records --key mail --origin "$NODE" --json
+check "records --key: one" jq -e 'length == 1 and .[0].key == "mail"' "$T/out"
+expect 0 "records --origin ROOT" "$ctl" records svc --origin "$ROOT" --json
+check "records --origin: none of the root's" jq -e 'length == 0' "$T/out"
+echo '{"service":"web","port":443}' > "$T/web.json"
+expect 0 "publish --file" "$ctl" publish svc web --file "$T/web.json" --ttl 2h
+has "publish: human line" '^published svc z6Mk.* web v[0-9]+ record, id [0-9a-f]{16}, expires in 2h$'
+expect 0 "publish --tombstone" "$ctl" publish svc web --tombstone
+has "tombstone line" 'web v[0-9]+ tombstone'
+expect 0 "records: tombstone shown" "$ctl" records svc
+has "records: tombstone" '^svc .* web .*tombstone$'
+expect 2 "publish: unknown field" "$ctl" publish svc x --body '{"service":"a","bogus":1}'
+has "publish: field named" 'bogus'
+expect 2 "publish: value over a limit" "$ctl" publish svc x --body "{\"service\":\"$(printf 'a%.0s' $(seq 40))\"}"
+has "publish: limit named" 'service'
+expect 2 "publish: not JSON" "$ctl" publish svc x --body '{nope'
+expect 2 "publish: unknown kind" "$ctl" publish blob x --body '{}'
+expect 2 "publish: no body" "$ctl" publish svc x
+expect 2 "records: unknown kind" "$ctl" records blob
+expect 2 "records: bad origin" "$ctl" records --origin nope
+expect 2 "watch: unknown kind" "$ctl" watch blob
+
+# watch: one JSON line per record of its kinds; a human one too
+"$ctl" watch svc --json > "$T/w.json" 2>&1 &
+W1=$!; BG="$BG $W1"
+"$ctl" watch > "$T/w.txt" 2>&1 &
+W2=$!; BG="$BG $W2"
+got_watched() {
+	grep -q '"key":"watched' "$T/w.json" && grep -q ' watched' "$T/w.txt" &&
+		grep -qE '^[0-9:]{8} ioc ' "$T/w.txt"
+}
+for i in $(seq 25); do   # until both are subscribed and see one
+	"$ctl" publish ioc "block$i" --body '{"iocs":[{"scope":"ip","value":"192.0.2.'"$i"'"}]}' >/dev/null 2>&1
+	"$ctl" publish svc "watched$i" --body '{"service":"w"}' >/dev/null 2>&1
+	sleep 0.2
+	got_watched && break
+done
+got_watched && ok || { no "watch: published record not received"; sed 's/^/    /' "$T/w.json" "$T/w.txt" | head; }
+if head -1 "$T/w.json" | jq -e '.event == "record" and .record.kind == "svc"' >/dev/null 2>&1; then ok
+else no "watch --json: not an event line: $(head -1 "$T/w.json" | cut -c1-200)"; fi
+grep -q '"kind":"ioc"' "$T/w.json" && no "watch svc received an ioc record" || ok
+grep -qE '^[0-9:]{8} ioc ' "$T/w.txt" && ok || no "watch (all kinds) did not show the ioc record"
+kill -INT $W1; wait $W1; rc=$?
+[ $rc -eq 0 ] && ok || no "watch: exit $rc after SIGINT, expected 0"
+kill -TERM $W2; wait $W2; rc=$?
+[ $rc -eq 0 ] && ok || no "watch: exit $rc after SIGTERM, expected 0"
+
+# malformed requests: an error answer each, same connection, then it still works
+expect 0 "malformed requests" raw 'garbage' '[1,2]' '"str"' '{"cmd":"nope","id":7}' \
+	'{"cmd":"records","kind":5,"id":"a"}' '{"cmd":"records","bogus":1}' '{"id":{"x":[1]}}' \
+	'{"cmd":"publish","kind":"svc","key":"k"}' '{"cmd":"subscribe","kinds":["bogus"]}' \
+	'{"cmd":"ping"} trailing' '{"cmd":"publish","kind":"svc","key":"k","body":{"port":"x"}}' \
+	'{"cmd":"ping","id":1}'
+jqcheck "not JSON" 1 '.ok == false and .error.code == "bad_request" and .id == null'
+jqcheck "not an object" 2 '.error.code == "bad_request"'
+jqcheck "a string" 3 '.error.code == "bad_request"'
+jqcheck "unknown cmd, id echoed" 4 '.error.code == "unknown_cmd" and .id == 7'
+jqcheck "wrong arg type" 5 '.error.code == "bad_request" and .id == "a" and (.error.message | test("kind"))'
+jqcheck "unknown arg" 6 '.error.code == "bad_request" and (.error.message | test("bogus"))'
+jqcheck "no cmd, object id echoed" 7 '.error.code == "bad_request" and .id.x[0] == 1'
+jqcheck "publish without body" 8 '.error.code == "bad_request"'
+jqcheck "unknown kind" 9 '.error.code == "invalid"'
+jqcheck "trailing data" 10 '.error.code == "bad_request"'
+jqcheck "bad body value" 11 '.error.code == "invalid" and (.error.message | test("port"))'
+jqcheck "the connection survived" 12 '.ok == true and .id == 1 and .result == "pong"'
+# binary junk and a request without a final newline, through a half-closed stream
+{ head -c 3000 /dev/urandom | tr -d '\n'; printf '\n{"cmd":"ping","id":2}\n{"cmd":"ping","id":3}'; } | raw > "$T/out" 2>&1
+jqcheck "binary junk" 1 '.ok == false'
+jqcheck "after junk" 2 '.id == 2 and .ok == true'
+jqcheck "last line without newline, at EOF" 3 '.id == 3 and .ok == true'
+# a line of exactly 64 KiB is fine; one byte more closes the connection
+L="$(printf '%*s' $((65536 - 14)) '')"'{"cmd":"ping"}'
+expect 0 "a 64 KiB line" raw "$L"
+jqcheck "64 KiB line answered" 1 '.ok == true'
+expect 1 "a line over 64 KiB" raw " $L" '{"cmd":"ping","id":9}'
+jqcheck "line_too_long" 1 '.error.code == "line_too_long"'
+has "then closed" 'connection ended after 1'
+expect 0 "the daemon still answers" "$ctl" status --json
+check "api errors counted" jq -e '.counters.api_errors >= 10' "$T/out"
+
+# 64 clients at most: the 65th gets an error line. Wait for the watchers by
+# counting the daemon's sockets: a client probing meanwhile would take a slot
+nsock() { ls -l "/proc/$PID/fd" 2>/dev/null | grep -c 'socket:'; }
+base=$(nsock)
+WS=""
+for i in $(seq 64); do "$ctl" watch >/dev/null 2>&1 & WS="$WS $!"; done
+BG="$BG $WS"
+wait_for 30 "64 watchers connected" test_sockets_ge $((base + 64))
+alive=0
+for p in $WS; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+[ $alive -eq 64 ] && ok || no "$alive of 64 watchers still running"
+expect 1 "65th client: status" "$ctl" status
+has "65th client: message" 'already 64 clients'
+# shellcheck disable=SC2086
+kill -INT $WS 2>/dev/null; wait $WS 2>/dev/null
+wait_for 10 "clients again after the watchers leave" "$ctl" status
+
+# a subscriber that stops reading is dropped; the daemon goes on
+raw --hold 8 --until-eof '{"cmd":"subscribe","kinds":["svc"]}' > "$T/slow.out" 2>&1 &
+SLOW=$!; BG="$BG $SLOW"
+sleep 0.5
+A=""
+for i in $(seq 16); do A="$A{\"k\":\"k$i\",\"v\":\"$(printf 'v%.0s' $(seq 250))\"},"; done
+BODY="{\"service\":\"flood\",\"attrs\":[${A%,}]}"
+for i in $(seq 400); do
+	echo "{\"cmd\":\"publish\",\"kind\":\"svc\",\"key\":\"flood$i\",\"body\":$BODY}"
+done | raw > "$T/flood.out" 2>&1
+n=$(grep -c '"ok":true' "$T/flood.out")
+[ "$n" = 400 ] && ok || no "flood: $n of 400 publishes answered"
+wait_for 15 "the slow subscriber is dropped (logged)" grep -q "not reading" "$T/log"
+wait $SLOW
+expect 0 "status after the flood" "$ctl" status --json
+check "slow subscriber gone" jq -e '.counters.api_clients == 1' "$T/out"
+
+# clients that leave before their (large) answer: no SIGPIPE death
+for i in $(seq 5); do raw --no-read '{"cmd":"records"}' >/dev/null 2>&1; done
+sleep 0.3
+kill -0 "$PID" 2>/dev/null && ok || no "the daemon died when a client left before its answer"
+expect 0 "status after clients left early" "$ctl" status
+
+# a second daemon on the same socket refuses to start; the first goes on
+write_conf "$T/conf2" $((PORT + 1)) "$T/store2.db" "$SOCK"
+timeout 20 "$B/mirrornetd" -c "$T/conf2" > "$T/out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || no "second daemon on the same socket: exit $rc"
+has "second daemon: message" 'another mirrornetd is running'
+expect 0 "the first still answers" "$ctl" status
+# a file that is not a socket is never replaced
+echo "precious" > "$T/notasocket"
+write_conf "$T/conf3" $((PORT + 2)) "$T/store3.db" "$T/notasocket"
+timeout 20 "$B/mirrornetd" -c "$T/conf3" > "$T/out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || no "api path not a socket: exit $rc"
+has "not a socket: message" 'not a socket'
+[ "$(cat "$T/notasocket")" = precious ] && ok || no "the file at the api path was touched"
+
+# watch exits 3 when the daemon goes away; SIGTERM: exit 0, socket removed
+"$ctl" watch > "$T/w3.txt" 2>&1 &
+W3=$!; BG="$BG $W3"
+sleep 0.5
+kill -TERM "$PID"
+wait "$PID"; rc=$?
+PID=""
+[ $rc -eq 0 ] && ok || { no "SIGTERM: exit $rc, expected 0"; tail -30 "$T/log" | sed 's/^/    /'; }
+[ ! -e "$SOCK" ] && ok || no "the socket is still there after SIGTERM"
+wait $W3; rc=$?
+[ $rc -eq 3 ] && ok || no "watch: exit $rc when the daemon went away, expected 3"
+grep -q "went away" "$T/w3.txt" && ok || no "watch: no message when the daemon went away"
+expect 3 "no daemon: status" "$ctl" status
+has "no daemon: names the socket" "$SOCK"
+expect 3 "no daemon: publish" "$ctl" publish svc x --body '{}'
+expect 3 "no daemon: missing directory" "$ctl" peers --socket "$T/nodir/api.sock"
+has "missing directory: message" 'no such socket'
+
+# a stale socket (daemon killed) is refused by clients, replaced by the next daemon
+start_daemon && ok || no "restart"
+kill -KILL "$PID"; wait "$PID" 2>/dev/null; PID=""
+[ -S "$SOCK" ] && ok || no "SIGKILL left no socket (test premise)"
+expect 3 "stale socket: status" "$ctl" status
+has "stale socket: message" 'not running'
+start_daemon && ok || { no "restart over a stale socket"; tail -20 "$T/log" | sed 's/^/    /'; }
+expect 0 "records kept across restarts" "$ctl" records svc --key mail --json
+check "mail still there" jq -e 'length == 1' "$T/out"
+if [ -n "$PID" ]; then
+	kill -TERM "$PID"; wait "$PID"; rc=$?; PID=""
+	[ $rc -eq 0 ] && ok || no "final SIGTERM: exit $rc"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

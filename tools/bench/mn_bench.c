@@ -1,0 +1,249 @@
+/* mn_bench: the measuring half of tools/bench-mesh. Given the API sockets
+ * (and PIDs) of running daemons: subscribe on all, publish one record on
+ * the first, time its arrival everywhere; then a burst of B records; read
+ * bytes sent, RSS and CPU. Prints one JSON object. Bounded: every wait has
+ * a deadline. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tools/bench/apiclient.h"
+
+#define MAXN 512
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct json_object *req(const char *cmd)
+{
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "cmd", json_object_new_string(cmd));
+	return r;
+}
+
+static long long bytes_out(const char *path)
+{
+	struct apiconn c;
+	long long v = -1;
+
+	if (apiconn_open(&c, path) < 0)
+		return -1;
+	struct json_object *r = req("status"), *res = apiconn_call(&c, r), *cn, *b;
+	if (res && json_object_object_get_ex(res, "counters", &cn) &&
+	    json_object_object_get_ex(cn, "bytes_out", &b))
+		v = json_object_get_int64(b);
+	json_object_put(r);
+	json_object_put(res);
+	apiconn_close(&c);
+	return v;
+}
+
+static void proc_usage(int pid, long *rss_kib, double *cpu_s)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	*rss_kib = 0;
+	*cpu_s = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	if ((f = fopen(path, "r"))) {
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "VmRSS:", 6))
+				*rss_kib = atol(line + 6);
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r"))) {
+		unsigned long ut = 0, st = 0;
+		char buf[1024];
+		if (fgets(buf, sizeof buf, f)) {
+			char *p = strrchr(buf, ')');
+			/* fields after the command: state(3) ... utime(14) stime(15) */
+			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+				*cpu_s = (double)(ut + st) / 100.0;
+		}
+		fclose(f);
+	}
+}
+
+static int publish(struct apiconn *c, const char *key)
+{
+	struct json_object *r = req("publish"), *body = json_object_new_object();
+
+	json_object_object_add(r, "kind", json_object_new_string("svc"));
+	json_object_object_add(r, "key", json_object_new_string(key));
+	json_object_object_add(body, "service", json_object_new_string("bench"));
+	json_object_object_add(body, "endpoint", json_object_new_string("bench.example.io:443"));
+	json_object_object_add(r, "body", body);
+	int rc = apiconn_send(c, r);
+	json_object_put(r);
+	return rc;
+}
+
+/* Read events on every subscription until `want` keys with the prefix have
+ * arrived on each (seen[i] counts), or the deadline. arrival[i] gets the
+ * time the first one came. */
+static bool wait_events(struct apiconn *subs, int n, const char *prefix, int want, int *seen,
+			double t0, double *arrival, double deadline)
+{
+	struct pollfd pfd[MAXN];
+
+	for (;;) {
+		int done = 0;
+		for (int i = 0; i < n; i++)
+			done += seen[i] >= want;
+		if (done == n)
+			return true;
+		if (now_ms() > deadline)
+			return false;
+		for (int i = 0; i < n; i++) {
+			pfd[i].fd = subs[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, (nfds_t)n, 100) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			struct json_object *ev;
+			while ((ev = apiconn_recv(&subs[i], 0))) {
+				struct json_object *rec, *key;
+				if (json_object_object_get_ex(ev, "record", &rec) &&
+				    json_object_object_get_ex(rec, "key", &key) &&
+				    !strncmp(json_object_get_string(key), prefix, strlen(prefix))) {
+					if (seen[i]++ == 0 && arrival)
+						arrival[i] = now_ms() - t0;
+				}
+				json_object_put(ev);
+				if (!subs[i].len)
+					break;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *socks[MAXN];
+	int pids[MAXN], n = 0, np = 0, burst = 100;
+	static struct apiconn subs[MAXN];
+	struct apiconn pub;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pid") && i + 1 < argc && np < MAXN)
+			pids[np++] = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--burst") && i + 1 < argc)
+			burst = atoi(argv[++i]);
+		else if (n < MAXN)
+			socks[n++] = argv[i];
+	}
+	if (n < 2 || burst < 1 || burst > 10000) {
+		fprintf(stderr, "usage: mn_bench [--burst B] [--pid PID]... SOCKET SOCKET...\n");
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		if (apiconn_open(&subs[i], socks[i]) < 0) {
+			fprintf(stderr, "mn_bench: cannot connect to %s\n", socks[i]);
+			return 1;
+		}
+		struct json_object *r = req("subscribe"), *k = json_object_new_array();
+		json_object_array_add(k, json_object_new_string("svc"));
+		json_object_object_add(r, "kinds", k);
+		struct json_object *res = apiconn_call(&subs[i], r);
+		json_object_put(r);
+		if (!res) {
+			fprintf(stderr, "mn_bench: subscribe failed on %s\n", socks[i]);
+			return 1;
+		}
+		json_object_put(res);
+	}
+	if (apiconn_open(&pub, socks[0]) < 0)
+		return 1;
+	long long b0 = 0;
+	for (int i = 0; i < n; i++)
+		b0 += bytes_out(socks[i]);
+
+	/* one record */
+	static int seen[MAXN];
+	static double arrival[MAXN];
+	char tag[32];
+	snprintf(tag, sizeof tag, "b%ld-", (long)time(NULL));
+	char key[160];
+	snprintf(key, sizeof key, "%sone", tag);
+	double t0 = now_ms();
+	publish(&pub, key);
+	struct json_object *resp = apiconn_recv(&pub, 10000);
+	json_object_put(resp);
+	bool all1 = wait_events(subs, n, key, 1, seen, t0, arrival, t0 + 30000);
+	double lat[MAXN];
+	int nl = 0;
+	for (int i = 1; i < n; i++)
+		if (seen[i])
+			lat[nl++] = arrival[i];
+	qsort(lat, (size_t)nl, sizeof lat[0], cmp_d);
+
+	/* a burst */
+	char bprefix[64];
+	snprintf(bprefix, sizeof bprefix, "%sburst-", tag);
+	memset(seen, 0, sizeof seen);
+	double t1 = now_ms();
+	for (int j = 0; j < burst; j++) {
+		snprintf(key, sizeof key, "%s%d", bprefix, j);
+		publish(&pub, key);
+	}
+	for (int j = 0; j < burst; j++)
+		json_object_put(apiconn_recv(&pub, 10000));
+	bool allb = wait_events(subs, n, bprefix, burst, seen, t1, NULL, t1 + 60000);
+	double burst_ms = now_ms() - t1;
+	/* let the last gossip settle before reading the byte counters */
+	struct timespec ts = { 1, 0 };
+	nanosleep(&ts, NULL);
+	long long b1 = 0;
+	for (int i = 0; i < n; i++)
+		b1 += bytes_out(socks[i]);
+	long long deliveries = (long long)(n - 1) * (burst + 1);
+
+	long rss_sum = 0, rss_max = 0;
+	double cpu = 0;
+	for (int i = 0; i < np; i++) {
+		long r;
+		double c;
+		proc_usage(pids[i], &r, &c);
+		rss_sum += r;
+		if (r > rss_max)
+			rss_max = r;
+		cpu += c;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "n", json_object_new_int(n));
+	json_object_object_add(o, "delivered_all", json_object_new_boolean(all1 && allb));
+	json_object_object_add(o, "t50_ms", json_object_new_double(nl ? lat[nl / 2] : -1));
+	json_object_object_add(o, "t99_ms", json_object_new_double(nl ? lat[(nl * 99) / 100 < nl ? (nl * 99) / 100 : nl - 1] : -1));
+	json_object_object_add(o, "tmax_ms", json_object_new_double(nl ? lat[nl - 1] : -1));
+	json_object_object_add(o, "burst", json_object_new_int(burst));
+	json_object_object_add(o, "burst_all_ms", json_object_new_double(allb ? burst_ms : -1));
+	json_object_object_add(o, "bytes_per_delivery",
+			       json_object_new_double(deliveries ? (double)(b1 - b0) / (double)deliveries : 0));
+	json_object_object_add(o, "rss_kib_mean", json_object_new_int64(np ? rss_sum / np : 0));
+	json_object_object_add(o, "rss_kib_max", json_object_new_int64(rss_max));
+	json_object_object_add(o, "cpu_s", json_object_new_double(cpu));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	for (int i = 0; i < n; i++)
+		apiconn_close(&subs[i]);
+	apiconn_close(&pub);
+	return all1 && allb ? 0 : 1;
+}
