@@ -360,7 +360,7 @@ static size_t width(const char *s)
 	return w;
 }
 
-#define MAX_COLS 10
+#define MAX_COLS 12
 
 /* A table of strings printed with aligned columns. */
 struct table {
@@ -516,13 +516,18 @@ static void print_peers(struct json_object *arr)
 {
 	struct table t = { .ncols = 9,
 			   .head = { "NAME", "DID", "ROLE", "ADDRESS", "STATE", "LAST SEEN", "RTT",
-				     "RECORDS", "FLAGS" },
-			   .right = { [6] = true, [7] = true } };
+				     "RECORDS", "FLAGS", "WG ENDPOINT", "HANDSHAKE", "DIRECT" },
+			   .right = { [6] = true, [7] = true, [10] = true } };
+	struct json_object *w;
 
+	/* the WireGuard view, when the daemon runs over WireGuard */
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(arr, i), "wireguard", &w))
+			t.ncols = 12;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *p = json_object_array_get_idx(arr, i), *rtt;
-		char did[24], seen[32], rtts[24], recs[24], flags[32];
-		const char *row[9];
+		char did[24], seen[32], rtts[24], recs[24], flags[32], hs[32];
+		const char *row[12];
 		short_did(get_str(p, "did"), did, sizeof did);
 		fmt_ago(num_or(p, "last_seen_ms", 0), seen, sizeof seen);
 		/* rtt_ms 0: not measured yet */
@@ -546,6 +551,18 @@ static void print_peers(struct json_object *arr)
 		row[6] = rtts;
 		row[7] = recs;
 		row[8] = flags;
+		row[9] = row[11] = "-";
+		row[10] = "-";
+		if (json_object_object_get_ex(p, "wireguard", &w) && w) {
+			int64_t age = num_or(w, "handshake_age_s", -1);
+			row[9] = str_or(w, "endpoint", "-");
+			if (age >= 0)
+				snprintf(hs, sizeof hs, "%llds ago", (long long)age);
+			else
+				snprintf(hs, sizeof hs, "never");
+			row[10] = hs;
+			row[11] = bool_of(w, "direct") ? "yes" : "no";
+		}
 		table_add(&t, row);
 	}
 	table_print(&t);

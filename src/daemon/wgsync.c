@@ -22,6 +22,7 @@ struct member {
 	struct sockaddr_storage mesh_sa;   /* mesh address, gossip port */
 	bool from_config;
 	bool present;              /* named by a record (or the config) in this pass */
+	int state;                 /* the engine's view (enum peer_state), -1 none */
 	bool left;
 	/* endpoint trial state */
 	unsigned candidate;
@@ -247,12 +248,13 @@ static void sa_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
 	}
 }
 
-static bool left_peer(const struct engine_peer_info *pi, size_t n, const uint8_t pk[32])
+/* The engine's view of a member: -1 if it is not a peer (yet). */
+static int peer_state_of(const struct engine_peer_info *pi, size_t n, const uint8_t pk[32])
 {
 	for (size_t i = 0; i < n; i++)
 		if (!memcmp(pi[i].pk, pk, 32))
-			return pi[i].state == PEER_LEFT;
-	return false;
+			return (int)pi[i].state;
+	return -1;
 }
 
 int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
@@ -298,7 +300,9 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		struct member *x = &ws->m[i];
 		if (!x->present)
 			continue;   /* gone: its peer is removed below */
-		x->left = !x->mesh_addr[0] || left_peer(pi, npi, x->pk);
+		x->state = peer_state_of(pi, npi, x->pk);
+		x->left = !x->mesh_addr[0] || x->state == PEER_LEFT ||
+			  engine_is_revoked(eng, x->pk);   /* even if configured */
 		ws->m[k++] = *x;
 	}
 	ws->nm = k;
@@ -345,7 +349,12 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		if (slash)
 			*slash = 0;
 		snprintf(want.allowed[0], sizeof want.allowed[0], "%s/%d", a, v6 ? 128 : 32);
-		bool fresh = cur && cur->last_handshake_s && cur->last_handshake_s + HANDSHAKE_FRESH_S >= now_s;
+		/* a recent handshake, and gossip actually flowing: a peer that is
+		 * suspect or dead to the engine has a broken path whatever the
+		 * handshake time says (we, or it, moved: setting the endpoint
+		 * again also makes WireGuard forget a stale source address) */
+		bool fresh = cur && cur->last_handshake_s && cur->last_handshake_s + HANDSHAKE_FRESH_S >= now_s &&
+			     (x->state == PEER_ALIVE || x->state < 0);
 		x->view.configured = cur != NULL;
 		x->view.last_handshake_s = cur ? cur->last_handshake_s : 0;
 		x->view.rx_bytes = cur ? cur->rx_bytes : 0;

@@ -140,6 +140,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		e->st.records_dup++;
 		if (seen != 2)
 			mesh_promise_kept(e, id);
+		else   /* sending again what is known to be forged or broken */
+			penalize_from(e, from, 5, "peer keeps sending forged records: graylisted");
 		return 0;
 	}
 	/* 3. expired, or older than ours */
@@ -545,4 +547,9 @@ void engine_digest(const struct engine *e, uint8_t out[32])
 bool engine_has(const struct engine *e, const uint8_t id[32])
 {
 	return index_find_id(&e->ix, id, 32) != NULL;
+}
+
+bool engine_is_revoked(const struct engine *e, const uint8_t pk[32])
+{
+	return trust_is_revoked(e, pk);
 }

@@ -154,6 +154,8 @@ int engine_each_record(const struct engine *e, int (*fn)(void *, const struct re
 							  const uint8_t id[32]), void *ctx);
 /* Order-independent digest of the records held (XOR of ids). */
 void engine_digest(const struct engine *e, uint8_t out[32]);
+/* Has this node been revoked (a revoke record for it was accepted)? */
+bool engine_is_revoked(const struct engine *e, const uint8_t pk[32]);
 /* Is the record with this id held? */
 bool engine_has(const struct engine *e, const uint8_t id[32]);
 

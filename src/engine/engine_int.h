@@ -219,6 +219,9 @@ struct engine {
 		bool acked;
 	} probe;
 	uint64_t next_suspect_notice;
+#define NEWS_CAP 2048
+	uint64_t news[NEWS_CAP];    /* membership news passed on (swim.c) */
+	bool news_flip;
 	uint64_t last_refute;
 	struct member_update mq[MEMBER_Q_CAP];
 	size_t mq_n;

@@ -13,11 +13,12 @@
  *   IWANTs what it lacks. An IWANT is a promise: a peer that advertised an
  *   id and does not deliver it within a heartbeat loses score.
  * - IDONTWANT (v1.2) from a peer suppresses sending it those ids.
- * - Records that came by anti-entropy are announced to the mesh (IHAVE),
- *   not pushed: a node catching up does not flood the mesh with old
- *   records, and the two sides of a healed partition still fetch what they
- *   lack at once. Records from the store are not sent at all. Records that
- *   waited for their origin's certificate are pushed like new ones. */
+ * - Records that came by anti-entropy are neither pushed nor announced:
+ *   they go into the message cache (lazy gossip to peers outside the mesh),
+ *   so a node catching up does not cost its mesh anything; after a healed
+ *   partition every node runs its own reconciliation (peers.c). Records
+ *   from the store are not sent at all. Records that waited for their
+ *   origin's certificate are pushed like new ones. */
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
@@ -80,15 +81,14 @@ void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec
 	if (src == SRC_STORE)
 		return;
 	mcache_add(e, x->id);
-	if (e->cfg.no_forward && (src == SRC_PEER || src == SRC_SYNC || src == SRC_PENDING))
+	if (src == SRC_SYNC)
+		return;   /* lazy gossip only (see the top of this file) */
+	if (e->cfg.no_forward && (src == SRC_PEER || src == SRC_PENDING))
 		return;
 	n = pick_peers(e, targets, 64, 1, from);
 	if (n == 0 && src != SRC_PEER)   /* no mesh yet: reach someone anyway */
 		n = pick_peers(e, targets, e->cfg.d, -1, from);
-	/* a record that came by anti-entropy is announced, not pushed: the mesh
-	 * most likely has it already (a node catching up), and if not (the
-	 * other side of a healed partition) one IWANT fetches it */
-	bool announce = x->wire_len >= e->cfg.large_record || src == SRC_SYNC;
+	bool announce = x->wire_len >= e->cfg.large_record;
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];
 		if (idontwant_has(p, x->id))

@@ -156,8 +156,14 @@ bool peer_rate_ok(struct engine *e, struct peer *p, uint64_t now)
 		p->tokens -= 1.0;
 		return true;
 	}
+	/* over the rate: dropped. A busy honest peer (a burst of publishes)
+	 * runs into this now and then; only a peer that keeps sending far
+	 * over it — a debt of another burst's worth — is penalised */
 	e->st.rate_limited++;
-	peer_penalize(e, p, 0.25, "peer over its rate limit: graylisted");
+	if (p->tokens > -burst)
+		p->tokens -= 1.0;
+	else
+		peer_penalize(e, p, 0.25, "peer over its rate limit: graylisted");
 	return false;
 }
 
@@ -173,9 +179,12 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 		mesh_drop_peer(e, p);
 	if (e->ops.peer_state)
 		e->ops.peer_state(e->ctx, p->pk, old, st);
-	/* back from the dead: reconcile with it soon (a healed partition) */
+	/* back from the dead: reconcile with it soon. After a healed partition
+	 * every node sees many peers come back and starts one round; a single
+	 * returning node is reconciled by a few peers (about 4), not by all */
 	if (st == PEER_ALIVE && (old == PEER_DEAD || old == PEER_LEFT) &&
-	    now >= e->last_triggered_sync + e->cfg.sync_ms / 4) {
+	    now >= e->last_triggered_sync + e->cfg.sync_ms / 4 &&
+	    eng_rand_below(e, e->npeers > 4 ? e->npeers : 4) < 4) {
 		e->last_triggered_sync = now;
 		sync_start(e, p);
 	}

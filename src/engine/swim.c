@@ -117,6 +117,35 @@ void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, ui
 	}
 }
 
+/* Have we passed this (node, state, incarnation) on already? A small
+ * direct-mapped cache: a collision at worst forwards a piece of news twice. */
+static bool news_first(struct engine *e, const uint8_t node[32], unsigned state, uint64_t inc)
+{
+	uint64_t h;
+
+	memcpy(&h, node, sizeof h);
+	h ^= (inc * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)state << 60);
+	h |= 1;   /* 0 marks an empty slot */
+	/* two slots per key; the older of the two is replaced */
+	size_t a = (size_t)(h % NEWS_CAP), b = (size_t)((h >> 32) % NEWS_CAP);
+	if (e->news[a] == h || e->news[b] == h)
+		return false;
+	e->news[e->news_flip ? a : b] = h;
+	e->news_flip = !e->news_flip;
+	return true;
+}
+
+/* The flood part of swim_queue, for news we do not keep. */
+static void swim_forward(struct engine *e, const uint8_t node[32], enum peer_state st,
+			 uint32_t inc)
+{
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p->in_mesh && p != e->from && peer_usable(p))
+			out_simple(e, p, W_MEMBER, st, inc, node, OC_MEMBER);
+	}
+}
+
 static void refute(struct engine *e, uint64_t inc)
 {
 	if (inc >= e->incarnation) {
@@ -221,13 +250,18 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 	if (!p) {
 		struct origin *o;
 		/* learn members only if they are members: a valid chain */
-		if (state != PEER_ALIVE || trust_origin(e, node, &o) < 0)
+		if (state == PEER_ALIVE && trust_origin(e, node, &o) == 0 &&
+		    (p = peer_get(e, node, e->now))) {
+			p->incarnation = (uint32_t)inc;
+			swim_queue(e, node, PEER_ALIVE, (uint32_t)inc, true);
 			return;
-		p = peer_get(e, node, e->now);
-		if (!p)
-			return;
-		p->incarnation = (uint32_t)inc;
-		swim_queue(e, node, PEER_ALIVE, (uint32_t)inc, true);
+		}
+		/* news about a node we do not track (a partial view, or a full
+		 * table): pass a death or a departure on once, so the flood
+		 * reaches the nodes that do track it (refutations go straight to
+		 * whoever suspected, and flood among those who track the node) */
+		if ((state == PEER_DEAD || state == PEER_LEFT) && news_first(e, node, state, inc))
+			swim_forward(e, node, (enum peer_state)state, (uint32_t)inc);
 		return;
 	}
 	enum peer_state cur = p->state;

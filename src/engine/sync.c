@@ -3,10 +3,10 @@
  * Each record is a point at its keyhash (64 bits of BLAKE2b over kind,
  * origin and key: the same record key lands at the same point everywhere,
  * whatever its version). A range is a keyhash prefix of `bits` bits; its
- * fingerprint is the XOR of the first 8 bytes of the ids in it, plus a count.
+ * fingerprint is 32 bits of the XOR of the ids in it (fp_of), plus a count.
  *
- *   FP    bits prefix fp count          "this is what I hold there"
- *   SPLIT bits parent 16 × (fp count)   the 16 sub-ranges one nibble deeper
+ *   FP    bits prefix fp32 count16      "this is what I hold there"
+ *   SPLIT bits parent 16 × (fp32 count16)  the 16 sub-ranges one nibble deeper
  *   LIST  bits prefix n × (h ver id4)   "these exact records"
  *   NEED  n × h                          "send me these"
  *
@@ -131,16 +131,26 @@ static uint32_t id4_of(const struct rec *x)
 	       x->id[3];
 }
 
-static uint64_t fp_of(struct rec **r, size_t n)
+/* A range's fingerprint: 32 bits of the XOR of 8-byte slices of the ids.
+ * Which slice depends on the session, so that the (2^-32) chance of two
+ * different ranges looking equal does not repeat session after session. */
+static uint64_t fp_of(struct rec **r, size_t n, uint64_t session)
 {
+	size_t off = (size_t)(session % 4) * 8;
 	uint64_t fp = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v;
-		memcpy(&v, r[i]->id, 8);
+		memcpy(&v, r[i]->id + off, 8);
 		fp ^= v;
 	}
-	return fp;
+	return (fp ^ (fp >> 32)) & 0xffffffffu;
+}
+
+/* Counts travel as 16 bits, saturated: only small counts matter exactly. */
+static uint64_t cnt16(size_t n)
+{
+	return n > 0xffff ? 0xffff : n;
 }
 
 /* Push a record in its own stream message headed by the SYNC_PUSH marker. */
@@ -214,22 +224,22 @@ static void on_fp(struct sync_out *o, struct pusher *ps, struct rec **all, size_
 	size_t first, n;
 
 	range_of(all, total, bits, prefix, &first, &n);
-	if (n == cnt && fp_of(all + first, n) == fp)
+	if (cnt16(n) == cnt && fp_of(all + first, n, o->session) == fp)
 		return;
 	if (cnt == 0) {
 		for (size_t i = 0; i < n; i++)
 			push(ps, all[first + i]);
 	} else if (n <= LEAF || cnt <= LEAF || bits >= 64) {
 		put_list(o, bits, prefix, all + first, n);
-	} else if (room(o, 1 + 1 + 8 + 16 * 12)) {
+	} else if (room(o, 1 + 1 + 8 + 16 * 6)) {
 		put(o, E_SPLIT, 1);
 		put(o, bits + 4, 1);
 		put(o, prefix, 8);
 		for (uint64_t c = 0; c < 16; c++) {
 			size_t f2, n2;
 			range_of(all, total, bits + 4, (prefix << 4) | c, &f2, &n2);
-			put(o, fp_of(all + f2, n2), 8);
-			put(o, n2, 4);
+			put(o, fp_of(all + f2, n2, o->session), 4);
+			put(o, cnt16(n2), 2);
 		}
 	}
 }
@@ -319,7 +329,7 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 		switch (type) {
 		case E_FP:
 			if (get(&c, 1, &bits) || bits > 64 || bits % 4 || get(&c, 8, &prefix) ||
-			    get(&c, 8, &v) || get(&c, 4, &cnt)) {
+			    get(&c, 4, &v) || get(&c, 2, &cnt)) {
 				bad = 1;
 				break;
 			}
@@ -340,7 +350,7 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 				break;
 			}
 			for (uint64_t ch = 0; ch < 16 && !bad; ch++) {
-				if (get(&c, 8, &v) || get(&c, 4, &cnt)) {
+				if (get(&c, 4, &v) || get(&c, 2, &cnt)) {
 					bad = 1;
 					break;
 				}
@@ -383,8 +393,8 @@ void sync_start(struct engine *e, struct peer *p)
 	put(&o, E_FP, 1);
 	put(&o, 0, 1);
 	put(&o, 0, 8);
-	put(&o, fp_of(all, total), 8);
-	put(&o, total, 4);
+	put(&o, fp_of(all, total, o.session), 4);
+	put(&o, cnt16(total), 2);
 	flush_out(&o);
 }
 

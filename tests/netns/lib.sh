@@ -101,8 +101,9 @@ ns_heal() {
 ns_move() {
 	local i=$1 new=$2 old
 	old=$(ns_exec "$i" ip -4 -o addr show dev "u$i" | awk '{print $4}')
-	ns_exec "$i" ip addr add "$NS_UNDERLAY.$new/24" dev "u$i"
+	# delete first: deleting a primary address also deletes the secondaries
 	ns_exec "$i" ip addr del "$old" dev "u$i"
+	ns_exec "$i" ip addr add "$NS_UNDERLAY.$new/24" dev "u$i"
 }
 
 ns_netem() { local i=$1; shift; ns_exec "$i" tc qdisc replace dev "u$i" root netem "$@"; }

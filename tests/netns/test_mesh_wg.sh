@@ -65,7 +65,15 @@ for i in $(seq 1 "$K"); do
 		echo "wg_interface $(ns_if "$i")"
 		echo "wg_endpoint $NS_UNDERLAY.$i:51820"
 		echo "wg_keepalive_s 10"
-		if [ "$i" = 1 ]; then echo "role master"; else
+		# until onboarding (issue #6) hands over WireGuard keys, the root is
+		# provisioned with every member's and the members with the root's;
+		# members find each other through the node records the root relays
+		if [ "$i" = 1 ]; then
+			echo "role master"
+			for j in $(seq 2 "$K"); do
+				echo "wg_peer $(jq -r .did "$T/h$j/id.json") $(jq -r .wireguard_public_key "$T/h$j/id.json") $NS_UNDERLAY.$j:51820 10.42.0.$j"
+			done
+		else
 			echo "cert $T/h$i/node.cert"
 			echo "wg_peer $ROOT $ROOTWG $NS_UNDERLAY.1:51820 10.42.0.1"
 		fi
@@ -90,7 +98,7 @@ on 2 publish svc mail --body '{"service":"mail","endpoint":"mx.host2.example.io"
 wait_for 30 "a record published on host 2 reaches all $K hosts" all_have svc mail
 echo "  (in $(( ($(date +%s%N) - ts) / 1000000 )) ms, including the CLI's polling)"
 wait "$CAP" 2>/dev/null
-if [ -s "$T/capture.txt" ]; then
+if grep -q " IP" "$T/capture.txt"; then
 	no "the underlay carried something else than WireGuard:"; head -5 "$T/capture.txt"
 else
 	grep -q "listening on br0" "$T/capture.err" && ok "the underlay carries only WireGuard (tcpdump on the bridge)" ||
