@@ -18,6 +18,7 @@
 #include "src/ctl.h"
 #include "src/body_json.h"
 #include "src/store.h"
+#include "src/addrplan.h"
 #include "crypto/chain.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
@@ -266,6 +267,79 @@ int ctl_record(int argc, char **argv)
 	return CTL_USAGE;
 }
 
+struct used_addrs {
+	char (*a)[MN_MAX_ADDR + 1];
+	size_t n, cap;
+	union body b;
+};
+
+static int collect_addr(void *ctx, const uint8_t *wire, size_t len)
+{
+	struct used_addrs *u = ctx;
+	struct record r;
+	const char *addr = NULL;
+
+	if (record_decode(wire, len, &r, &u->b) < 0 || record_is_tombstone(&r))
+		return 0;
+	if (r.kind == KIND_CERT)
+		addr = u->b.cert.mesh_addr;
+	else if (r.kind == KIND_NODE)
+		addr = u->b.node.mesh_addr;
+	if (!addr || !addr[0])
+		return 0;
+	if (u->n == u->cap) {
+		size_t nc = u->cap ? u->cap * 2 : 64;
+		void *na = realloc(u->a, nc * sizeof *u->a);
+		if (!na)
+			return -ENOMEM;
+		u->a = na;
+		u->cap = nc;
+	}
+	snprintf(u->a[u->n++], sizeof u->a[0], "%s", addr);
+	return 0;
+}
+
+/* --addr auto: the lowest address of the subnet that no certificate or node
+ * record in the store holds. */
+static int next_mesh_addr(const char *subnet, const char *dbpath, char *out, size_t cap)
+{
+	struct addrplan plan;
+	struct store *s;
+	char msg[256];
+	int rc;
+
+	if (addrplan_parse(subnet, &plan) < 0) {
+		ctl_err("cert issue: --subnet '%s' is not a subnet (e.g. 10.42.0.0/16, fd42:4242::/64)", subnet);
+		return CTL_USAGE;
+	}
+	if (!dbpath) {
+		ctl_err("cert issue: --addr auto needs --db STORE (the certificates already issued)");
+		return CTL_USAGE;
+	}
+	if ((rc = store_open(dbpath, &s, msg, sizeof msg)) < 0) {
+		ctl_err("%s: %s", dbpath, msg);
+		return CTL_FAIL;
+	}
+	struct used_addrs *u = calloc(1, sizeof *u);
+	rc = u ? store_each(s, 0, NULL, false, collect_addr, u) : -ENOMEM;
+	store_close(s);
+	if (rc >= 0) {
+		const char **ptrs = calloc(u->n + 1, sizeof *ptrs);
+		for (size_t i = 0; ptrs && i < u->n; i++)
+			ptrs[i] = u->a[i];
+		rc = ptrs ? addrplan_next(&plan, ptrs, u->n, out, cap) : -ENOMEM;
+		free(ptrs);
+	}
+	if (u)
+		free(u->a);
+	free(u);
+	if (rc == -ENOSPC) {
+		ctl_err("cert issue: no free address left in %s", subnet);
+		return CTL_FAIL;
+	}
+	return rc < 0 ? CTL_FAIL : CTL_OK;
+}
+
 static int parse_small(const char *s, unsigned max, uint8_t *out)
 {
 	uint64_t v;
@@ -283,10 +357,12 @@ static int cert_issue_cmd(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' }, { "role", required_argument, NULL, 'r' },
 		{ "depth", required_argument, NULL, 'd' }, { "max-depth", required_argument, NULL, 'm' },
 		{ "scope", required_argument, NULL, 'z' }, { "addr", required_argument, NULL, 'a' },
+		{ "subnet", required_argument, NULL, 'S' }, { "db", required_argument, NULL, 'D' },
 		{ "ttl", required_argument, NULL, 'l' }, { "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *keyfile = NULL, *out = NULL;
+	const char *keyfile = NULL, *out = NULL, *subnet = ADDRPLAN_DEFAULT, *dbpath = NULL;
+	bool addr_auto = false;
 	union body b;
 	struct cert_body *cb = &b.cert;
 	bool have_subject = false, json = false;
@@ -342,12 +418,18 @@ static int cert_issue_cmd(int argc, char **argv)
 			}
 			break;
 		case 'a':
+			if (!strcmp(optarg, "auto")) {
+				addr_auto = true;
+				break;
+			}
 			snprintf(cb->mesh_addr, sizeof cb->mesh_addr, "%s", optarg);
 			if (strlen(optarg) >= sizeof cb->mesh_addr || !addr_valid(optarg, true)) {
-				ctl_err("cert issue: --addr '%s' is not an IP address", optarg);
+				ctl_err("cert issue: --addr '%s' is not an IP address (or auto)", optarg);
 				return CTL_USAGE;
 			}
 			break;
+		case 'S': subnet = optarg; break;
+		case 'D': dbpath = optarg; break;
 		case 'l':
 			if ((ttl = ctl_parse_duration(optarg)) < 0) {
 				ctl_err("cert issue: --ttl wants a duration like 3600, 12h, 365d");
@@ -359,12 +441,18 @@ static int cert_issue_cmd(int argc, char **argv)
 	}
 	if (optind != argc || !keyfile || !out || !have_subject) {
 		ctl_err("usage: cert issue --key ISSUER_KEYFILE --subject DID --out FILE [--role R] "
-			"[--depth N] [--max-depth N] [--scope DOMAIN] [--addr ADDR] [--ttl DURATION]");
+			"[--depth N] [--max-depth N] [--scope DOMAIN] [--addr ADDR | --addr auto --db STORE "
+			"[--subnet CIDR]] [--ttl DURATION]");
 		return CTL_USAGE;
 	}
 	if (cb->depth > cb->max_depth) {
 		ctl_err("cert issue: --depth %u is above --max-depth %u", cb->depth, cb->max_depth);
 		return CTL_USAGE;
+	}
+	if (addr_auto) {
+		int rc = next_mesh_addr(subnet, dbpath, cb->mesh_addr, sizeof cb->mesh_addr);
+		if (rc != CTL_OK)
+			return rc;
 	}
 	if (cb->role == ROLE_MASTER && cb->depth != 0) {
 		ctl_err("cert issue: only the mesh root (depth 0) is a master");

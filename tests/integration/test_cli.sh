@@ -98,6 +98,17 @@ has "scope message" 'scope'
 expect 2 "depth above max" "$B" cert issue --key "$T/r.key" --subject "$SUB" --depth 4 --max-depth 3 --out "$T/x.cert"
 expect 2 "bad scope" "$B" cert issue --key "$T/r.key" --subject "$SUB" --scope 'Bad_Name.' --out "$T/x.cert"
 
+# mesh addresses handed out from the address plan, no collisions
+expect 0 "auto address 1" "$B" cert issue --key "$T/r.key" --subject "$SUB" --addr auto --db "$T/plan.db" --out "$T/a1.cert" --json
+has "first address" '"mesh_addr": "10.42.0.1"'
+"$B" store put --db "$T/plan.db" "$T/a1.cert" >/dev/null
+expect 0 "auto address 2" "$B" cert issue --key "$T/r.key" --subject "$PEER" --addr auto --db "$T/plan.db" --out "$T/a2.cert" --json
+has "next address" '"mesh_addr": "10.42.0.2"'
+expect 0 "auto address, v6 plan" "$B" cert issue --key "$T/r.key" --subject "$PEER" --addr auto --subnet fd42:4242::/64 --db "$T/plan.db" --out "$T/a3.cert" --json
+has "v6 address" '"mesh_addr": "fd42:4242::1"'
+expect 2 "auto without a store" "$B" cert issue --key "$T/r.key" --subject "$PEER" --addr auto --out "$T/a4.cert"
+expect 2 "bad subnet" "$B" cert issue --key "$T/r.key" --subject "$PEER" --addr auto --subnet 10.42.0.1/16 --db "$T/plan.db" --out "$T/a4.cert"
+
 # the offline store
 expect 0 "store put" "$B" store put --db "$T/s.db" "$T/mail.rec" "$T/web.rec" "$T/sub.cert"
 has "inserted" 'inserted'
