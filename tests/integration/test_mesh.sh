@@ -10,7 +10,8 @@ B=${MN_BUILD:?}
 S=${MN_SOURCE:?}
 T=$(mktemp -d /tmp/mn-mesh-test.XXXXXX)
 N=10
-BASE=$(( 20000 + ($$ % 2000) * 10 ))
+# below the ephemeral port range (32768+), where our own connections live
+BASE=$(( 20000 + ($$ % 1000) * 10 ))
 ctl="$B/mirrornetctl"
 mesh() { MN_BUILD=$B "$S/tools/mesh" "$@" -d "$T" -b "$B"; }
 cleanup() { mesh stop >/dev/null 2>&1; rm -rf "$T"; }
@@ -102,6 +103,32 @@ for i in $(seq 1 $N); do
 	kill -0 "$(cat "$T/node$i/pid")" 2>/dev/null || { no "node$i died"; continue; }
 done
 ok "all daemons still running"
+
+# configuration: -n names the bad line; SIGHUP with a bad file keeps the old one
+C9=$T/node9/mirrornetd.conf
+cp "$C9" "$T/good.conf"
+echo "mesh_degree lots" >> "$C9"
+if "$B/mirrornetd" -n -c "$C9" > "$T/n.out" 2>&1; then no "-n accepted a bad file"; else
+	grep -q "mirrornetd.conf:[0-9]*: mesh_degree" "$T/n.out" && ok "-n names the bad line" || no "-n said: $(cat "$T/n.out")"
+fi
+kill -HUP "$(cat "$T/node9/pid")"
+wait_for 10 "SIGHUP with a bad file is refused and counted" \
+	bash -c "MIRRORNET_SOCKET=$T/node9/api.sock $ctl status --json | jq -e '.counters.reload_failures == 1'"
+kill -0 "$(cat "$T/node9/pid")" && ok "node9 still runs on its old configuration" || no "node9 died on a bad reload"
+cp "$T/good.conf" "$C9"
+echo "log_level debug" >> "$C9"
+kill -HUP "$(cat "$T/node9/pid")"
+wait_for 10 "SIGHUP with a good file reloads" \
+	bash -c "MIRRORNET_SOCKET=$T/node9/api.sock $ctl status --json | jq -e '.counters.reloads == 2 and .counters.reload_failures == 1'"
+# SIGTERM: leaves the mesh cleanly, exit 0, the others see it left
+P9=$(cat "$T/node9/pid")
+kill -TERM "$P9"
+for _ in $(seq 50); do kill -0 "$P9" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$P9" 2>/dev/null && no "node9 did not stop on SIGTERM" || ok "node9 stops on SIGTERM"
+rm -f "$T/node9/pid"
+D9=$(cat "$T/node9/did")
+wait_for 10 "the others see node9 as left" state_is 1 "$D9" left
+"$ctl" store check --db "$T/node9/store.db" >/dev/null && ok "node9's store is intact after SIGTERM" || no "node9's store check failed"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -139,6 +139,11 @@ gone() {
 wait_for 30 "host $V's WireGuard peer is removed everywhere" gone
 
 if [ "${MN_BENCH:-0}" = 1 ]; then
+	# delivery times over WireGuard: mn_bench subscribes on every host's API
+	# (Unix sockets: the file system is shared) and publishes on host 1
+	socks=()
+	for i in $(seq 1 $((K - 1))); do socks+=("$T/h$i/api.sock"); done
+	echo "delivery over WireGuard: $("$B/mn_bench" --burst 20 "${socks[@]}")"
 	# idle traffic: WireGuard bytes sent per host over 30 s, keepalives included
 	for i in $(seq 1 $((K - 1))); do ns_exec "$i" wg show "$(ns_if "$i")" transfer; done | awk '{s+=$3} END {print s}' > "$T/tx0"
 	sleep 30
