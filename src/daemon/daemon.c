@@ -266,14 +266,15 @@ static void on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size
 {
 	struct daemon *d = ctx;
 
+	uint8_t owner[32];
 	if (d->wg) {
-		/* WireGuard authenticated the source address: it must be the
-		 * mesh address of the key the message claims */
-		uint8_t owner[32];
-		if (!from || !wgsync_node_of_addr(d->wg, from, owner) || memcmp(owner, pk, 32)) {
+		/* WireGuard authenticated the source address: it names the sender
+		 * (messages carry no key in this mode) */
+		if (!from || !wgsync_node_of_addr(d->wg, from, owner) || (pk && memcmp(owner, pk, 32))) {
 			d->spoofed++;
 			return;
 		}
+		pk = owner;
 	} else if (from && from->sa_family && !stream) {
 		/* a datagram tells us where the peer is (on this transport) */
 		transport_set_addr(d->tr, pk, from);
@@ -795,7 +796,7 @@ static int run(struct daemon *d)
 	if (uv_loop_init(&d->loop) < 0)
 		return 1;
 	if ((rc = transport_open(&d->loop, (struct sockaddr *)&d->cfg.listen_sa, d->key.pk,
-				 on_message, d, &d->tr, err, sizeof err)) < 0) {
+				 d->cfg.wg_interface[0] != 0, on_message, d, &d->tr, err, sizeof err)) < 0) {
 		log_err("listen %s: %s", d->cfg.listen, err);
 		goto fail;
 	}

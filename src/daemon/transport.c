@@ -47,6 +47,7 @@ struct transport {
 	uv_tcp_t listener;
 	uv_timer_t sweep;
 	uint8_t self[32];
+	size_t keylen;              /* 32: messages carry the sender's key; 0: anonymous */
 	transport_recv_fn recv;
 	void *ctx;
 	struct conn *conns;
@@ -140,20 +141,20 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct s
 		return;
 	t->st.dgram_in++;
 	t->st.bytes_in += (uint64_t)n;
-	if ((flags & UV_UDP_PARTIAL) || (size_t)n > 32 + ENGINE_MTU) {
+	if ((flags & UV_UDP_PARTIAL) || (size_t)n > t->keylen + ENGINE_MTU) {
 		t->st.oversize_frames++;
 		return;
 	}
-	if (n < 34) {
+	if ((size_t)n < t->keylen + 2) {
 		t->st.bad_datagrams++;
 		return;
 	}
 	const uint8_t *p = (const uint8_t *)buf->base;
-	if (memcmp(p, t->self, 32) == 0) {   /* claims to be us */
+	if (t->keylen && memcmp(p, t->self, 32) == 0) {   /* claims to be us */
 		t->st.bad_datagrams++;
 		return;
 	}
-	t->recv(t->ctx, p, p + 32, (size_t)n - 32, addr, false);
+	t->recv(t->ctx, t->keylen ? p : NULL, p + t->keylen, (size_t)n - t->keylen, addr, false);
 }
 
 /* ---- TCP ---- */
@@ -223,7 +224,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	while (c->rlen - off >= 4) {
 		const uint8_t *p = c->rbuf + off;
 		uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		if (flen > MAX_FRAME || flen < 34) {
+		if (flen > MAX_FRAME || flen < t->keylen + 2) {
 			t->st.oversize_frames++;
 			conn_close(c);
 			return;
@@ -231,8 +232,9 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (c->rlen - off - 4 < flen)
 			break;
 		t->st.stream_in++;
-		if (memcmp(p + 4, t->self, 32) != 0)
-			t->recv(t->ctx, p + 4, p + 36, flen - 32, (struct sockaddr *)&c->peer_sa, true);
+		if (!t->keylen || memcmp(p + 4, t->self, 32) != 0)
+			t->recv(t->ctx, t->keylen ? p + 4 : NULL, p + 4 + t->keylen, flen - t->keylen,
+				(struct sockaddr *)&c->peer_sa, true);
 		else
 			t->st.bad_datagrams++;
 		if (c->closing)
@@ -366,17 +368,18 @@ static int stream_send(struct transport *t, const uint8_t pk[32], const struct s
 				      : c->queued_bytes;
 	if (pending + len > MAX_WRITE_QUEUE)
 		return -ENOBUFS;
-	struct wreq *w = malloc(sizeof *w + 36 + len);
+	size_t kl = t->keylen;
+	struct wreq *w = malloc(sizeof *w + 4 + kl + len);
 	if (!w)
 		return -ENOMEM;
-	uint32_t flen = (uint32_t)(32 + len);
+	uint32_t flen = (uint32_t)(kl + len);
 	w->data[0] = (uint8_t)(flen >> 24);
 	w->data[1] = (uint8_t)(flen >> 16);
 	w->data[2] = (uint8_t)(flen >> 8);
 	w->data[3] = (uint8_t)flen;
-	memcpy(w->data + 4, t->self, 32);
-	memcpy(w->data + 36, msg, len);
-	w->len = 36 + len;
+	memcpy(w->data + 4, t->self, kl);
+	memcpy(w->data + 4 + kl, msg, len);
+	w->len = 4 + kl + len;
 	w->next = NULL;
 	c->last_active = uv_now(t->loop);
 	t->st.stream_out++;
@@ -403,11 +406,13 @@ int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg
 	if (chan == CHAN_STREAM || len > ENGINE_MTU) {
 		rc = stream_send(t, pk, (const struct sockaddr *)&a->sa, msg, len);
 	} else {
-		uv_buf_t b[2] = { uv_buf_init((char *)t->self, 32), uv_buf_init((char *)(uintptr_t)msg, (unsigned)len) };
-		rc = uv_udp_try_send(&t->udp, b, 2, (const struct sockaddr *)&a->sa);
+		uv_buf_t b[2] = { uv_buf_init((char *)t->self, (unsigned)t->keylen),
+				  uv_buf_init((char *)(uintptr_t)msg, (unsigned)len) };
+		rc = t->keylen ? uv_udp_try_send(&t->udp, b, 2, (const struct sockaddr *)&a->sa)
+			       : uv_udp_try_send(&t->udp, b + 1, 1, (const struct sockaddr *)&a->sa);
 		if (rc >= 0) {
 			t->st.dgram_out++;
-			t->st.bytes_out += 32 + len;
+			t->st.bytes_out += t->keylen + len;
 			rc = 0;
 		}
 	}
@@ -434,8 +439,8 @@ static void sweep_cb(uv_timer_t *h)
 }
 
 int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
-		   transport_recv_fn recv, void *ctx, struct transport **out, char *err,
-		   size_t errcap)
+		   bool anonymous, transport_recv_fn recv, void *ctx, struct transport **out,
+		   char *err, size_t errcap)
 {
 	struct transport *t = calloc(1, sizeof *t);
 	int rc;
@@ -445,6 +450,7 @@ int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t
 		return -ENOMEM;
 	t->loop = loop;
 	memcpy(t->self, self_pk, 32);
+	t->keylen = anonymous ? 0 : 32;
 	t->recv = recv;
 	t->ctx = ctx;
 	uv_udp_init(loop, &t->udp);

@@ -5,6 +5,10 @@
  *   datagram:  sender_pk(32) ‖ engine message (<= ENGINE_MTU)
  *   stream:    u32 length (big-endian) ‖ sender_pk(32) ‖ engine message
  *
+ * Anonymous mode (over WireGuard) drops the key: the tunnel has already
+ * authenticated the source address, which names the sender (32 bytes less
+ * per packet — most of the idle traffic is small probes).
+ *
  * The key prefix is a claim, not a proof: on this transport control
  * messages are not authenticated (records are signed, so a forger gains
  * nothing but a graylisting). Over WireGuard the tunnel authenticates the
@@ -29,13 +33,13 @@ struct transport_stats {
 
 /* Called for every message that arrives; `from` is the source address of
  * the datagram, or of the stream's other end (stream = true: its port is
- * not where the peer listens). */
+ * not where the peer listens). pk is NULL in anonymous mode. */
 typedef void (*transport_recv_fn)(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, bool stream);
 
 int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
-		   transport_recv_fn recv, void *ctx, struct transport **out, char *err,
-		   size_t errcap);
+		   bool anonymous, transport_recv_fn recv, void *ctx, struct transport **out,
+		   char *err, size_t errcap);
 /* Close every handle (asynchronously; run the loop to finish) and free. */
 void transport_close(struct transport *t);
 /* Send to a peer whose address is known; -EHOSTUNREACH if it is not,

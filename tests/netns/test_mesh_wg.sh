@@ -65,6 +65,8 @@ for i in $(seq 1 "$K"); do
 		echo "wg_interface $(ns_if "$i")"
 		echo "wg_endpoint $NS_UNDERLAY.$i:51820"
 		echo "wg_keepalive_s 10"
+		# extra lines for every host (measurements: MN_EXTRA_CONF="probe_ms 2000")
+		[ -n "${MN_EXTRA_CONF:-}" ] && echo "$MN_EXTRA_CONF"
 		# until onboarding (issue #6) hands over WireGuard keys, the root is
 		# provisioned with every member's and the members with the root's;
 		# members find each other through the node records the root relays
