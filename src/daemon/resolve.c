@@ -270,6 +270,8 @@ int resolver_lookup(struct resolver *r, const char *hostport, struct sockaddr_st
 		return 0;   /* numeric */
 	if (split(hostport, host, sizeof host, &port) < 0)
 		return -EINVAL;
+	if (!r)
+		return -ENOENT;   /* no resolver: numeric endpoints only */
 	r->now = now_ms;
 	struct res_entry *e = find(r, host, port);
 	if (e) {
@@ -321,7 +323,7 @@ void resolver_forget(struct resolver *r, const char *hostport)
 	char host[256];
 	uint16_t port;
 
-	if (split(hostport, host, sizeof host, &port) < 0)
+	if (!r || split(hostport, host, sizeof host, &port) < 0)
 		return;
 	struct res_entry *e = find(r, host, port);
 	if (e && e->status != -EAGAIN)

@@ -17,7 +17,8 @@ struct resolver *resolver_new(uv_loop_t *loop, void (*on_done)(void *ctx), void 
 /* Close (asynchronously); pending lookups are cancelled. */
 void resolver_free(struct resolver *r);
 /* "host:port" or "[v6]:port" → sa. 0, -EAGAIN (lookup started or running),
- * -EINVAL (not host:port), -ENOENT (the name does not resolve). */
+ * -EINVAL (not host:port), -ENOENT (the name does not resolve). r may be
+ * NULL: numeric endpoints only. */
 int resolver_lookup(struct resolver *r, const char *hostport, struct sockaddr_storage *sa,
 		    uint64_t now_ms);
 /* Forget the cached answer for this name (a peer stopped answering). */

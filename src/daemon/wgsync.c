@@ -57,7 +57,9 @@ struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 
 	if (!ws)
 		return NULL;
-	if (!strcmp(cfg->wg_backend, "netlink"))
+	if (!strcmp(cfg->wg_backend, "fake"))
+		ws->be = wg_fake_new();
+	else if (!strcmp(cfg->wg_backend, "netlink"))
 		ws->be = wg_netlink_new(cfg->wg_interface, err, errcap);
 	else
 		ws->be = wg_uapi_new(cfg->wg_interface, err, errcap);
@@ -463,4 +465,9 @@ bool wgsync_observed(const struct wgsync *ws, union body *b, uint64_t now_ms)
 void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st)
 {
 	*st = ws->st;
+}
+
+struct wg_backend *wgsync_backend(struct wgsync *ws)
+{
+	return ws->be;
 }

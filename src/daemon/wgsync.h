@@ -63,4 +63,7 @@ struct wgsync_stats {
 };
 void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st);
 
+/* The backend in use (tests drive the fake one: cfg->wg_backend "fake"). */
+struct wg_backend *wgsync_backend(struct wgsync *ws);
+
 #endif
