@@ -10,7 +10,7 @@ const char *proto_strerror(int err)
 	case PROTO_ERR_TRAILING: return "trailing bytes";
 	case PROTO_ERR_VERSION: return "unknown format version";
 	case PROTO_ERR_KIND: return "unknown record kind";
-	case PROTO_ERR_FIELD_SIZE: return "field too large";
+	case PROTO_ERR_FIELD_SIZE: return "field size out of its limits (too long, or empty where a value is required)";
 	case PROTO_ERR_RECORD_SIZE: return "record too large";
 	case PROTO_ERR_RANGE: return "number out of range";
 	case PROTO_ERR_ARITY: return "wrong number of fields";

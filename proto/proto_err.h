@@ -12,7 +12,7 @@ enum proto_err {
 	PROTO_ERR_TRAILING = -4,     /* bytes after the last value */
 	PROTO_ERR_VERSION = -5,      /* unknown format version */
 	PROTO_ERR_KIND = -6,         /* unknown record kind */
-	PROTO_ERR_FIELD_SIZE = -7,   /* a string, binary or list over its limit */
+	PROTO_ERR_FIELD_SIZE = -7,   /* a string, binary or list over (or under) its limits */
 	PROTO_ERR_RECORD_SIZE = -8,  /* the whole record over MN_MAX_RECORD */
 	PROTO_ERR_RANGE = -9,        /* a number outside its allowed range */
 	PROTO_ERR_ARITY = -10,       /* an array with the wrong number of fields */

@@ -690,20 +690,30 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 	}
 	rc = engine_publish(d->eng, kind, key, b, ttl_s, now_ms(), id, &perr);
 	if (rc < 0) {
-		snprintf(err, errcap, "%s", perr ? proto_strerror(perr) : strerror(-rc));
+		static const char *const why[KIND_MAX + 1] = {
+			[KIND_NODE] = "a node record's key must be \"self\"",
+			[KIND_CERT] = "the certificate does not make a valid chain from the mesh root "
+				      "(issuer rights, depth, DNS scope, key = the subject in hex)",
+			[KIND_REVOKE] = "only the root or an ancestor of the subject may revoke it, "
+					"and the key must be the subject in hex",
+			[KIND_DNS] = "the zone must lie strictly inside our certificate's DNS scope, "
+				     "and the key must be the zone",
+		};
+		if (perr)
+			snprintf(err, errcap, "%s", proto_strerror(perr));
+		else if (rc == -EACCES)
+			snprintf(err, errcap, "not allowed: %s", why[kind] ? why[kind] :
+				 "our certificate chain does not validate");
+		else
+			snprintf(err, errcap, "%s", strerror(-rc));
 		free(b);
 		return rc == -EINVAL ? -EINVAL : rc;
 	}
 	batch_commit(d);   /* acknowledged means committed */
-	uint8_t pk[32];
-	memcpy(pk, d->key.pk, 32);
 	struct rec_filter *f = calloc(1, sizeof *f);
 	if (f) {
-		f->kind = kind;
-		f->origin = pk;
-		f->key = key;
 		f->arr = json_object_new_array();
-		engine_each_record(d->eng, add_record, f);
+		engine_find(d->eng, id, add_record, f);
 		if (json_object_array_length(f->arr))
 			*result = json_object_get(json_object_array_get_idx(f->arr, 0));
 		json_object_put(f->arr);

@@ -553,3 +553,14 @@ bool engine_is_revoked(const struct engine *e, const uint8_t pk[32])
 {
 	return trust_is_revoked(e, pk);
 }
+
+int engine_find(const struct engine *e, const uint8_t id[32],
+		int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
+{
+	struct rec *x = index_find_id(&e->ix, id, 32);
+	struct record r;
+
+	if (!x || record_decode_envelope(x->wire, x->wire_len, &r) < 0)
+		return -ENOENT;
+	return fn(ctx, &r, x->id);
+}

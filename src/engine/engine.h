@@ -152,6 +152,10 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s);
  * returns non-zero. */
 int engine_each_record(const struct engine *e, int (*fn)(void *, const struct record *,
 							  const uint8_t id[32]), void *ctx);
+/* The record with this id, if held: fn is called with it (return its
+ * result), else -ENOENT. */
+int engine_find(const struct engine *e, const uint8_t id[32],
+		int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
 /* Order-independent digest of the records held (XOR of ids). */
 void engine_digest(const struct engine *e, uint8_t out[32]);
 /* Has this node been revoked (a revoke record for it was accepted)? */

@@ -93,6 +93,8 @@ struct pending {
 
 /* ---- peers (peers.c) ---- */
 #define IDW_CAP 32                  /* IDONTWANT ids remembered per peer */
+#define IWANT_PER_HEARTBEAT 192     /* ids we may ask one peer for per heartbeat */
+#define SERVE_PER_HEARTBEAT 256     /* records we serve one peer per heartbeat */
 struct peer {
 	uint8_t pk[32];
 	enum peer_state state;

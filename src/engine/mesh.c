@@ -24,8 +24,6 @@
 #include "src/engine/engine_int.h"
 
 #define OPPORTUNISTIC_EVERY 30
-#define IWANT_PER_HEARTBEAT 192
-#define SERVE_PER_HEARTBEAT 256
 
 static bool idontwant_has(const struct peer *p, const uint8_t *id)
 {

@@ -84,6 +84,8 @@ struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now)
 	p->state_since = now;
 	p->tokens = 2.0 * e->cfg.peer_msgs_per_s;
 	p->tokens_at = now;
+	p->iwant_budget = IWANT_PER_HEARTBEAT;   /* usable before the first heartbeat */
+	p->served_budget = SERVE_PER_HEARTBEAT;
 	e->peers[e->npeers++] = p;
 	size_t i = hash_pk(pk, e->peer_hash_cap);
 	while (e->peer_hash[i])
