@@ -61,7 +61,15 @@ check() {   # check WHAT CMD...
 fatal() { bad "$1"; echo "$pass passed, $fail failed"; exit 1; }
 
 randkey() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-b64() { printf '%s' "$1" | xxd -r -p | base64; }
+# hex → base64 (wg prints keys in base64), with POSIX printf octal escapes: no xxd needed
+b64() {
+	h=$1 out=""
+	while [ -n "$h" ]; do
+		out="$out\\$(printf %o "0x${h%"${h#??}"}")"
+		h=${h#??}
+	done
+	printf "$out" | base64
+}
 in_a() { ip netns exec "$nsa" "$@"; }
 in_b() { ip netns exec "$nsb" "$@"; }
 # The get line of peer KEY as read through the tool on interface IF.
@@ -144,7 +152,7 @@ else
 fi
 
 # ---- the same as wg show ----
-if command -v wg >/dev/null 2>&1 && command -v xxd >/dev/null 2>&1; then
+if command -v wg >/dev/null 2>&1; then
 	in_a wg show "$ifa" dump >"$tmp/dump" 2>&1
 	line=$(peer_line "$ifa" "$pubB")
 	# device: private public port fwmark; peer: public psk endpoint allowed handshake rx tx keepalive
@@ -162,7 +170,7 @@ if command -v wg >/dev/null 2>&1 && command -v xxd >/dev/null 2>&1; then
 		bad "wg show vs get"; sed 's/^/    /' "$tmp/dump"; echo "    $line"
 	fi
 else
-	echo "note: wg or xxd missing, no wg show comparison"
+	echo "note: wg missing, no wg show comparison"
 fi
 
 # ---- update: endpoint kept, allowed IPs replaced ----
