@@ -72,6 +72,36 @@ int config_parse_addr(const char *s, struct sockaddr_storage *sa, size_t *salen)
 	return -EINVAL;
 }
 
+void config_addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
+	} else if (cap) {
+		buf[0] = 0;
+	}
+}
+
+int config_mesh_sa(const char *mesh_addr, unsigned port, struct sockaddr_storage *sa)
+{
+	char a[MN_MAX_ADDR + 16];
+	size_t salen;
+	size_t n = strcspn(mesh_addr, "/");
+
+	if (!n || n > MN_MAX_ADDR)
+		return -EINVAL;
+	snprintf(a, sizeof a, memchr(mesh_addr, ':', n) ? "[%.*s]:%u" : "%.*s:%u", (int)n, mesh_addr,
+		 port);
+	return config_parse_addr(a, sa, &salen);
+}
+
 static int parse_pk(const char *s, uint8_t pk[32])
 {
 	if (!strncmp(s, "did:", 4))
@@ -331,11 +361,10 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 ok:
 	/* with WireGuard, gossip listens on the mesh address only, by default */
 	if (c->wg_interface[0] && !c->listen_set) {
-		if (strchr(c->mesh_addr, ':'))
-			snprintf(c->listen, sizeof c->listen, "[%s]:%u", c->mesh_addr, c->gossip_port);
-		else
-			snprintf(c->listen, sizeof c->listen, "%s:%u", c->mesh_addr, c->gossip_port);
-		config_parse_addr(c->listen, &c->listen_sa, &c->listen_salen);
+		config_mesh_sa(c->mesh_addr, c->gossip_port, &c->listen_sa);
+		c->listen_salen = c->listen_sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								      : sizeof(struct sockaddr_in);
+		config_addr_text(&c->listen_sa, c->listen, sizeof c->listen);
 	}
 	return 0;
 }

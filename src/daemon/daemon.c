@@ -40,7 +40,6 @@
 
 #define BATCH_MAX 4096
 #define MAINT_MS 30000
-#define PEERS_MAX 4096
 
 struct batched {
 	uint8_t id[32];
@@ -138,14 +137,7 @@ static void learn_node(struct daemon *d, const struct record *r)
 	if (memcmp(r->origin, d->key.pk, 32) != 0 && body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
 		if (d->wg) {
 			/* inside the tunnel: its mesh address, our gossip port */
-			char a[MN_MAX_ADDR + 8];
-			char *slash;
-			snprintf(a, sizeof a, strchr(b->node.mesh_addr, ':') ? "[%s" : "%s", b->node.mesh_addr);
-			if ((slash = strchr(a, '/')))
-				*slash = 0;
-			size_t n = strlen(a);
-			snprintf(a + n, sizeof a - n, "%s:%u", a[0] == '[' ? "]" : "", d->cfg.gossip_port);
-			if (b->node.mesh_addr[0] && config_parse_addr(a, &sa, &salen) == 0) {
+			if (config_mesh_sa(b->node.mesh_addr, d->cfg.gossip_port, &sa) == 0) {
 				transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
 				engine_peer_add(d->eng, r->origin, now_ms());
 			}
@@ -577,15 +569,13 @@ static int collect_names(void *ctx, const struct record *r, const uint8_t id[32]
 
 struct json_object *daemon_peers(struct daemon *d)
 {
-	struct engine_peer_info *pi = calloc(PEERS_MAX, sizeof *pi);
 	struct json_object *arr = json_object_new_array();
 	struct name_ctx nc = { d, json_object_new_object() };
+	size_t n;
+	struct engine_peer_info *pi = engine_peers_alloc(d->eng, &n);
 
-	if (!pi)
-		return arr;
 	engine_each_record(d->eng, collect_names, &nc);
-	size_t n = engine_peers(d->eng, pi, PEERS_MAX);
-	for (size_t i = 0; i < n && i < PEERS_MAX; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object(), *nm;
 		char did[DID_KEY_MAX], addr[64];
 		did_key_encode(DID_ED25519, pi[i].pk, did, sizeof did);
@@ -825,12 +815,8 @@ static int run(struct daemon *d)
 		}
 		/* the bootstrap peers, inside the tunnel */
 		for (size_t i = 0; i < d->cfg.nwg_peers; i++) {
-			char a[MN_MAX_ADDR + 8];
 			struct sockaddr_storage sa;
-			size_t salen;
-			const char *m = d->cfg.wg_peers[i].mesh_addr;
-			snprintf(a, sizeof a, strchr(m, ':') ? "[%s]:%u" : "%s:%u", m, d->cfg.gossip_port);
-			if (config_parse_addr(a, &sa, &salen) == 0) {
+			if (config_mesh_sa(d->cfg.wg_peers[i].mesh_addr, d->cfg.gossip_port, &sa) == 0) {
 				transport_set_addr(d->tr, d->cfg.wg_peers[i].pk, (struct sockaddr *)&sa);
 				engine_peer_add(d->eng, d->cfg.wg_peers[i].pk, now_ms());
 			}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "src/daemon/transport.h"
+#include "src/daemon/config.h"
 #include "src/log.h"
 
 #define MAX_CONNS 256
@@ -98,20 +99,11 @@ void transport_forget(struct transport *t, const uint8_t pk[32])
 void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *buf, size_t cap)
 {
 	const struct addr_entry *a = addr_find(t, pk);
-	char ip[INET6_ADDRSTRLEN] = "";
 
-	buf[0] = 0;
-	if (!a)
-		return;
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->sa;
-		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
-		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
-	} else {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->sa;
-		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
-	}
+	if (a)
+		config_addr_text(&a->sa, buf, cap);
+	else if (cap)
+		buf[0] = 0;
 }
 
 void transport_get_stats(const struct transport *t, struct transport_stats *st)

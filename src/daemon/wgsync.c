@@ -130,22 +130,8 @@ static struct member *member_get(struct wgsync *ws, const uint8_t pk[32])
 
 static void set_mesh_sa(struct wgsync *ws, struct member *x)
 {
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&x->mesh_sa;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&x->mesh_sa;
-	char a[MN_MAX_ADDR + 1];
-
-	snprintf(a, sizeof a, "%s", x->mesh_addr);
-	char *slash = strchr(a, '/');
-	if (slash)
-		*slash = 0;
-	memset(&x->mesh_sa, 0, sizeof x->mesh_sa);
-	if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)ws->gossip_port);
-	} else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)ws->gossip_port);
-	}
+	if (config_mesh_sa(x->mesh_addr, ws->gossip_port, &x->mesh_sa) < 0)
+		memset(&x->mesh_sa, 0, sizeof x->mesh_sa);
 }
 
 struct collect {
@@ -233,23 +219,6 @@ static size_t candidates(const struct wgsync *ws, const struct member *x, const 
 	return n;
 }
 
-static void sa_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
-		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
-	} else if (sa->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
-	} else {
-		buf[0] = 0;
-	}
-}
-
 /* The engine's view of a member: -1 if it is not a peer (yet). */
 static int peer_state_of(const struct engine_peer_info *pi, size_t n, const uint8_t pk[32])
 {
@@ -293,10 +262,8 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 	}
 	/* members that left the mesh (gracefully) lose their peer; members that
 	 * are merely unreachable keep it */
-	struct engine_peer_info *pi = calloc(MAX_MEMBERS, sizeof *pi);
-	size_t npi = pi ? engine_peers(eng, pi, MAX_MEMBERS) : 0;
-	if (npi > MAX_MEMBERS)
-		npi = MAX_MEMBERS;
+	size_t npi;
+	struct engine_peer_info *pi = engine_peers_alloc(eng, &npi);
 	size_t k = 0;
 	for (size_t i = 0; i < ws->nm; i++) {
 		struct member *x = &ws->m[i];
@@ -363,7 +330,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		x->view.tx_bytes = cur ? cur->tx_bytes : 0;
 		x->view.endpoint[0] = 0;
 		if (cur && cur->has_endpoint)
-			sa_text(&cur->endpoint, x->view.endpoint, sizeof x->view.endpoint);
+			config_addr_text(&cur->endpoint, x->view.endpoint, sizeof x->view.endpoint);
 		bool allowed_ok = cur && cur->nallowed == 1 && !strcmp(cur->allowed[0], want.allowed[0]);
 		bool keep_ok = cur && cur->keepalive_s == want.keepalive_s;
 		bool retry = !fresh && now_ms >= x->tried_at + RETRY_MS;

@@ -224,15 +224,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		goto out;
 	}
 	/* 8. hold it */
-	if (old && old->kind == KIND_CERT) {
-		/* the cert it replaces no longer vouches for anyone */
-		for (size_t i = 0; i < e->origin_buckets; i++)
-			for (struct origin *x = e->origins[i]; x; x = x->next)
-				if (x->cert == old) {
-					x->cert = NULL;
-					e->trust_gen++;
-				}
-	}
+	if (old)
+		origins_forget_cert(e, old);   /* the cert it replaces vouches for no one */
 	struct rec *x = index_put(&e->ix, old, &r, id, kh, own);
 	if (!x) {
 		rc = -ENOMEM;
@@ -367,12 +360,7 @@ static void sweep(struct engine *e)
 		struct origin *o = origin_find(e, rec_origin(victims[i]));
 		if (o && o->records)
 			o->records--;
-		for (size_t b = 0; b < e->origin_buckets; b++)
-			for (struct origin *x = e->origins[b]; x; x = x->next)
-				if (x->cert == victims[i]) {
-					x->cert = NULL;
-					e->trust_gen++;
-				}
+		origins_forget_cert(e, victims[i]);
 		index_remove(&e->ix, victims[i]);
 	}
 	free(victims);
@@ -505,6 +493,14 @@ size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t
 		pi->records = o ? o->records : 0;
 	}
 	return e->npeers;
+}
+
+struct engine_peer_info *engine_peers_alloc(const struct engine *e, size_t *n)
+{
+	struct engine_peer_info *pi = e->npeers ? calloc(e->npeers, sizeof *pi) : NULL;
+
+	*n = pi ? engine_peers(e, pi, e->npeers) : 0;
+	return pi;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *s)

@@ -134,6 +134,9 @@ struct engine_peer_info {
 };
 /* Fill up to cap entries; returns the number of peers. */
 size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t cap);
+/* All of them in a new array (caller frees; NULL and *n = 0 on ENOMEM or
+ * when there are none). */
+struct engine_peer_info *engine_peers_alloc(const struct engine *e, size_t *n);
 
 struct engine_stats {
 	uint64_t rx_msgs, rx_bytes, tx_msgs, tx_bytes;

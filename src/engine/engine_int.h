@@ -252,6 +252,8 @@ bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);
 void pending_retry(struct engine *e);
 void origins_free(struct engine *e);
+/* x (about to go) no longer names anyone's certificate. */
+void origins_forget_cert(struct engine *e, const struct rec *x);
 
 /* engine.c: the one path every record takes */
 enum rec_source { SRC_PEER, SRC_SYNC, SRC_LOCAL, SRC_STORE, SRC_PENDING };

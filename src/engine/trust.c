@@ -92,6 +92,18 @@ void origins_free(struct engine *e)
 		free(e->pending[i].wire);
 }
 
+void origins_forget_cert(struct engine *e, const struct rec *x)
+{
+	if (x->kind != KIND_CERT)
+		return;
+	for (size_t i = 0; i < e->origin_buckets; i++)
+		for (struct origin *o = e->origins[i]; o; o = o->next)
+			if (o->cert == x) {
+				o->cert = NULL;
+				e->trust_gen++;
+			}
+}
+
 bool trust_is_revoked(const struct engine *e, const uint8_t pk[32])
 {
 	const struct origin *o = origin_find(e, pk);
@@ -296,8 +308,7 @@ void trust_revoke(struct engine *e, const uint8_t subject[32])
 		if (memcmp(rec_origin(all[i]), subject, 32) == 0)
 			victims[nv++] = all[i];
 	for (size_t i = 0; i < nv; i++) {
-		if (o->cert == victims[i])
-			o->cert = NULL;
+		origins_forget_cert(e, victims[i]);
 		index_remove(&e->ix, victims[i]);
 	}
 	free(victims);

@@ -607,8 +607,6 @@ void scen_event(struct sim *s, const struct ev *ev)
 /* Pairs (crashed node, honest observer that had it as a peer). */
 static void detect_pairs(struct sim *s)
 {
-	size_t cap = 0;
-	struct engine_peer_info *pi = NULL;
 
 	s->detect = malloc((size_t)s->ncrashed * s->n * sizeof *s->detect);
 	if (!s->detect)
@@ -619,24 +617,17 @@ static void detect_pairs(struct sim *s)
 		struct sim_node *obs = &s->nodes[o];
 		if (!obs->e || !sim_honest(obs))
 			continue;
-		size_t np = engine_peers(obs->e, pi, cap);
-		if (np > cap) {
-			struct engine_peer_info *p2 = realloc(pi, np * sizeof *pi);
-			if (!p2)
-				continue;
-			pi = p2;
-			cap = np;
-			np = engine_peers(obs->e, pi, cap);
-		}
-		for (size_t j = 0; j < np && j < cap; j++) {
+		size_t np;
+		struct engine_peer_info *pi = engine_peers_alloc(obs->e, &np);
+		for (size_t j = 0; j < np; j++) {
 			int64_t p = sim_map_get(&s->pkmap, pi[j].pk);
 			if (p < 0 || s->nodes[p].slot == SIM_NONE || pi[j].state == PEER_DEAD)
 				continue;
 			s->detect[(size_t)s->nodes[p].slot * s->n + o] = 0;
 			s->res.detect_pairs++;
 		}
+		free(pi);
 	}
-	free(pi);
 }
 
 void scen_measure_start(struct sim *s)

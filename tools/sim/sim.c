@@ -1258,8 +1258,6 @@ static void finish(struct sim *s)
 	r->wire_overhead = s->overhead[2];
 
 	/* what the engines say about their peers */
-	size_t cap = 0;
-	struct engine_peer_info *pi = NULL;
 	for (unsigned i = 0; i < s->n; i++) {
 		struct sim_node *n = &s->nodes[i];
 		struct engine_stats st;
@@ -1272,16 +1270,9 @@ static void finish(struct sim *s)
 			r->max_records = st.records;
 		if (st.mesh > r->max_mesh)
 			r->max_mesh = st.mesh;
-		size_t np = engine_peers(n->e, pi, cap);
-		if (np > cap) {
-			struct engine_peer_info *p2 = realloc(pi, np * sizeof *pi);
-			if (!p2)
-				continue;
-			pi = p2;
-			cap = np;
-			np = engine_peers(n->e, pi, cap);
-		}
-		for (size_t j = 0; j < np && j < cap; j++) {
+		size_t np;
+		struct engine_peer_info *pi = engine_peers_alloc(n->e, &np);
+		for (size_t j = 0; j < np; j++) {
 			int64_t p = sim_map_get(&s->pkmap, pi[j].pk);
 			if (p < 0 || !pi[j].graylisted)
 				continue;
@@ -1290,8 +1281,8 @@ static void finish(struct sim *s)
 			else
 				r->graylisted_byz++;
 		}
+		free(pi);
 	}
-	free(pi);
 	/* belt and braces: forged ids held by an honest engine (when cheap enough) */
 	if ((s->badmap.n + s->scopemap.n) * (uint64_t)s->n <= 50000000) {
 		const struct sim_map *maps[2] = { &s->badmap, &s->scopemap };
