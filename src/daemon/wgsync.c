@@ -37,9 +37,13 @@ struct wgsync {
 	uint8_t self[32];
 	uint8_t pub[32];
 	unsigned keepalive_s;
+	char declared[MN_MAX_ENDPOINT + 1];   /* our wg_endpoint, "" if none */
+	bool behind_nat;                      /* we may be: see nat_suspect() */
 	unsigned gossip_port;
 	struct config_wg_peer boot[CONFIG_MAX_PEERS];
 	size_t nboot;
+	struct config_wg_peer *local;   /* wgsync_set_local(): invitations, new members */
+	size_t nlocal;
 	struct member *m;
 	size_t nm;
 	struct wgsync_stats st;
@@ -79,6 +83,7 @@ struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 	memcpy(ws->self, key->pk, 32);
 	ws->res = res;
 	ws->keepalive_s = cfg->wg_keepalive_s;
+	snprintf(ws->declared, sizeof ws->declared, "%s", cfg->wg_endpoint);
 	ws->gossip_port = cfg->gossip_port;
 	memcpy(ws->boot, cfg->wg_peers, sizeof ws->boot);
 	ws->nboot = cfg->nwg_peers;
@@ -92,7 +97,24 @@ void wgsync_free(struct wgsync *ws)
 	ws->be->free(ws->be);
 	free(ws->m);
 	free(ws->seen);
+	free(ws->local);
 	free(ws);
+}
+
+int wgsync_set_local(struct wgsync *ws, const struct config_wg_peer *p, size_t n)
+{
+	struct config_wg_peer *c = NULL;
+
+	if (n > WGSYNC_MAX_LOCAL)
+		return -E2BIG;
+	if (n && !(c = malloc(n * sizeof *c)))
+		return -ENOMEM;
+	if (n)
+		memcpy(c, p, n * sizeof *c);
+	free(ws->local);
+	ws->local = c;
+	ws->nlocal = n;
+	return 0;
 }
 
 const uint8_t *wgsync_public_key(const struct wgsync *ws)
@@ -171,8 +193,8 @@ static int collect(void *ctx, const struct record *r, const uint8_t id[32])
 	}
 	for (unsigned i = 0; i < c->b.endpoint.n_seen; i++) {
 		const struct seen_endpoint *s = &c->b.endpoint.seen[i];
-		if (s->at + SEEN_MAX_AGE_S < c->now_s || !memcmp(s->node, ws->self, 32))
-			continue;
+		if (s->at + SEEN_MAX_AGE_S < c->now_s)
+			continue;   /* observations of us are kept too: nat_suspect() */
 		if (ws->nseen == ws->seen_cap) {
 			size_t nc = ws->seen_cap ? ws->seen_cap * 2 : 64;
 			if (nc > 4 * MAX_MEMBERS)
@@ -219,6 +241,32 @@ static size_t candidates(const struct wgsync *ws, const struct member *x, const 
 	return n;
 }
 
+/* Is a node (we, or a member) perhaps behind NAT? Yes if it declares no
+ * endpoint, or if a member saw it at an address or port other than the one
+ * it declares. A declared DNS name not resolved yet is no evidence. */
+static bool nat_suspect(const struct wgsync *ws, const uint8_t node[32], const char *declared,
+			uint64_t now_ms)
+{
+	struct sockaddr_storage sa;
+	char want[64], got[64];
+	size_t salen;
+
+	if (!declared[0])
+		return true;
+	if (resolver_lookup(ws->res, declared, &sa, now_ms) < 0)
+		return false;
+	config_addr_text(&sa, want, sizeof want);
+	for (size_t i = 0; i < ws->nseen; i++) {
+		const struct seen_endpoint *s = &ws->seen[i];
+		if (memcmp(s->node, node, 32) || config_parse_addr(s->endpoint, &sa, &salen) < 0)
+			continue;
+		config_addr_text(&sa, got, sizeof got);
+		if (strcmp(got, want))
+			return true;
+	}
+	return false;
+}
+
 /* The engine's view of a member: -1 if it is not a peer (yet). */
 static int peer_state_of(const struct engine_peer_info *pi, size_t n, const uint8_t pk[32])
 {
@@ -247,17 +295,19 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 	c->now_s = now_s;
 	engine_each_record(eng, collect, c);
 	free(c);
-	for (size_t i = 0; i < ws->nboot; i++) {
-		struct member *x = member_find(ws, ws->boot[i].pk);
+	ws->behind_nat = nat_suspect(ws, ws->self, ws->declared, now_ms);
+	for (size_t i = 0; i < ws->nboot + ws->nlocal; i++) {
+		const struct config_wg_peer *bp = i < ws->nboot ? &ws->boot[i] : &ws->local[i - ws->nboot];
+		struct member *x = member_find(ws, bp->pk);
 		if (x && x->present && !x->from_config)
 			continue;   /* its node record speaks for it now */
-		if (!x && !(x = member_get(ws, ws->boot[i].pk)))
+		if (!x && !(x = member_get(ws, bp->pk)))
 			continue;
 		x->from_config = true;
 		x->present = true;
-		memcpy(x->wg_key, ws->boot[i].wg_key, 32);
-		snprintf(x->declared, sizeof x->declared, "%s", ws->boot[i].endpoint);
-		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", ws->boot[i].mesh_addr);
+		memcpy(x->wg_key, bp->wg_key, 32);
+		snprintf(x->declared, sizeof x->declared, "%s", bp->endpoint);
+		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", bp->mesh_addr);
 		set_mesh_sa(ws, x);
 	}
 	/* members that left the mesh (gracefully) lose their peer; members that
@@ -309,7 +359,9 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		struct wg_peer want;
 		memset(&want, 0, sizeof want);
 		memcpy(want.key, x->wg_key, 32);
-		want.keepalive_s = (uint16_t)ws->keepalive_s;
+		/* keepalives hold a NAT mapping open: ours, or the peer's */
+		if (ws->keepalive_s && (ws->behind_nat || nat_suspect(ws, x->pk, x->declared, now_ms)))
+			want.keepalive_s = (uint16_t)ws->keepalive_s;
 		want.nallowed = 1;
 		bool v6 = strchr(x->mesh_addr, ':') != NULL;
 		char a[MN_MAX_ADDR + 1];

@@ -14,7 +14,15 @@
  * records, newest first), one candidate per retry period. DNS names are
  * resolved asynchronously (resolve.h) and re-resolved when a peer stops
  * answering. Our own observations (peers with a recent handshake) are
- * published as our endpoint record. */
+ * published as our endpoint record.
+ *
+ * Persistent keepalive (wg_keepalive_s) only where a NAT may sit, to keep
+ * its mapping open. A node may be behind NAT if it declares no endpoint
+ * (our wg_endpoint; a member's node record) or if a member saw it (endpoint
+ * records, at most 10 minutes old) at an address or port other than the
+ * one it declares (compared as addresses; a DNS name not resolved yet is
+ * no evidence). If we may be: keepalive on every peer. Otherwise: on the
+ * peers that may be. wg_keepalive_s 0: never. */
 #ifndef MN_WGSYNC_H
 #define MN_WGSYNC_H
 #include <stdbool.h>
@@ -31,6 +39,15 @@ struct resolver;
 struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 			   struct resolver *res, char *err, size_t errcap);
 void wgsync_free(struct wgsync *ws);
+
+/* Peers the daemon itself vouches for, on top of the configured wg_peer
+ * lines and with the same meaning (until a node record speaks for the
+ * node): an open invitation's temporary key (pk = that key), a member we
+ * certified (so that it can reach us even before its node record is out,
+ * or once its certificate has lapsed and it comes to renew). Replaces the
+ * previous list; at most WGSYNC_MAX_LOCAL. 0 or a negative errno. */
+#define WGSYNC_MAX_LOCAL 4096
+int wgsync_set_local(struct wgsync *ws, const struct config_wg_peer *p, size_t n);
 
 /* Our WireGuard public key (goes in our node record). */
 const uint8_t *wgsync_public_key(const struct wgsync *ws);

@@ -2,7 +2,7 @@
  * records and the configuration, applied as diffs; endpoint candidates
  * (declared, then observed by others); roaming kept; observations
  * reported; mesh addresses name senders; a revoked member loses its peer
- * even when configured. */
+ * even when configured; persistent keepalive only where a NAT may sit. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -55,7 +55,7 @@ static void node_record(struct engine *e, int who, const char *endpoint, const c
 	snprintf(b.node.name, sizeof b.node.name, "n%d", who);
 	memcpy(b.node.wg_key, wgpub[who], 32);
 	snprintf(b.node.endpoints[0].addr, sizeof b.node.endpoints[0].addr, "%s", endpoint);
-	b.node.n_endpoints = 1;
+	b.node.n_endpoints = endpoint[0] ? 1 : 0;
 	snprintf(b.node.mesh_addr, sizeof b.node.mesh_addr, "%s", mesh);
 	insert(e, who, KIND_NODE, "self", &b, now);
 }
@@ -75,6 +75,107 @@ static void endpoint_text(const struct wg_peer *p, char *buf, size_t cap)
 
 	inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
 	snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
+}
+
+/* An endpoint record of `who`: it saw node[i] at ep[i]. */
+static void seen_record(struct engine *e, int who, const int *node, const char *const *ep,
+			unsigned n, uint64_t now)
+{
+	union body b;
+
+	memset(&b, 0, sizeof b);
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(b.endpoint.seen[i].node, k[node[i]].pk, 32);
+		snprintf(b.endpoint.seen[i].endpoint, sizeof b.endpoint.seen[i].endpoint, "%s", ep[i]);
+		b.endpoint.seen[i].at = now / 1000;
+	}
+	b.endpoint.n_seen = n;
+	insert(e, who, KIND_ENDPOINT, "seen", &b, now);
+}
+
+/* The keepalive each peer has after an apply at `now` (-1: no such peer). */
+static void keepalives(struct wgsync *ws, const struct engine *e, uint64_t now, int ka[4])
+{
+	struct wg_backend *be = wgsync_backend(ws);
+	struct wg_device dev;
+
+	CHECK_INT(wgsync_apply(ws, e, now), 0);
+	memset(&dev, 0, sizeof dev);
+	CHECK_INT(be->get(be, &dev), 0);
+	for (int i = 0; i < 4; i++) {
+		const struct wg_peer *p = peer_of(&dev, i);
+		ka[i] = p ? p->keepalive_s : -1;
+	}
+	wg_device_free(&dev);
+}
+
+/* Persistent keepalive where a NAT may sit: on every peer if we may be
+ * behind one (no wg_endpoint, or others see us elsewhere), else only on
+ * peers that may be (no declared endpoint, or seen elsewhere); never with
+ * wg_keepalive_s 0. */
+static void test_keepalive(void)
+{
+	uint64_t now = 1800000000000ull;
+	struct engine_config ec;
+	struct engine_ops ops = { .send = nosend, .random = rnd };
+	struct config cfg;
+	char err[128];
+	int ka[4];
+
+	engine_config_default(&ec);
+	ec.root = k[0].pk;
+	struct engine *e = engine_new(&ec, &k[0], &ops, NULL, now);
+	CHECK(e != NULL);
+	if (!e)
+		return;
+	node_record(e, 1, "[2001:db8::1]:51820", "10.42.0.1", now);   /* A: public */
+	node_record(e, 2, "", "10.42.0.2", now);                      /* B: no endpoint */
+	node_record(e, 3, "192.0.2.3:51820", "10.42.0.3", now);       /* C: declares one... */
+	/* ...but A sees C elsewhere (C's NAT); B sees A where A declares
+	 * (written differently: compared as addresses, not as text) */
+	seen_record(e, 1, (const int[]){ 3 }, (const char *const[]){ "198.51.100.3:40000" }, 1, now);
+	seen_record(e, 2, (const int[]){ 1 }, (const char *const[]){ "[2001:db8:0::1]:51820" }, 1, now);
+
+	config_defaults(&cfg);
+	snprintf(cfg.wg_interface, sizeof cfg.wg_interface, "mnfake");
+	snprintf(cfg.wg_backend, sizeof cfg.wg_backend, "fake");
+	snprintf(cfg.wg_endpoint, sizeof cfg.wg_endpoint, "192.0.2.100:51820");
+	struct wgsync *ws = wgsync_open(&cfg, &k[0], NULL, err, sizeof err);
+	cfg.wg_keepalive_s = 0;
+	struct wgsync *off = wgsync_open(&cfg, &k[0], NULL, err, sizeof err);
+	CHECK(ws != NULL && off != NULL);
+	if (!ws || !off)
+		goto out;
+
+	/* we are public: keepalive only to B (no endpoint) and C (seen elsewhere) */
+	keepalives(ws, e, now, ka);
+	CHECK_INT(ka[1], 0);
+	CHECK_INT(ka[2], 25);
+	CHECK_INT(ka[3], 25);
+	/* seen where we declare: still public */
+	seen_record(e, 3, (const int[]){ 0 }, (const char *const[]){ "192.0.2.100:51820" }, 1, now + 1000);
+	keepalives(ws, e, now + 1000, ka);
+	CHECK_INT(ka[1], 0);
+	/* B sees us at another port (a NAT in front of us): keepalive to all */
+	seen_record(e, 2, (const int[]){ 0, 1 },
+		    (const char *const[]){ "192.0.2.100:40123", "[2001:db8::1]:51820" }, 2, now + 2000);
+	keepalives(ws, e, now + 2000, ka);
+	CHECK_INT(ka[1], 25);
+	CHECK_INT(ka[2], 25);
+	CHECK_INT(ka[3], 25);
+	/* that observation ages out (10 min): A's peer goes back to none */
+	keepalives(ws, e, now + 2000 + 601000, ka);
+	CHECK_INT(ka[1], 0);
+	CHECK_INT(ka[2], 25);
+	/* wg_keepalive_s 0: off everywhere, NAT or not */
+	keepalives(off, e, now + 3000, ka);
+	CHECK_INT(ka[1], 0);
+	CHECK_INT(ka[2], 0);
+	CHECK_INT(ka[3], 0);
+out:
+	wgsync_free(ws);
+	wgsync_free(off);
+	engine_free(e);
 }
 
 int main(void)
@@ -123,7 +224,8 @@ int main(void)
 		return check_exit();
 	struct wg_backend *be = wgsync_backend(ws);
 
-	/* first pass: three peers, declared endpoints, mesh addresses, keepalive */
+	/* first pass: three peers, declared endpoints, mesh addresses, keepalive
+	 * (no wg_endpoint: we may be behind NAT, so on every peer) */
 	CHECK_INT(wgsync_apply(ws, e, now), 0);
 	memset(&dev, 0, sizeof dev);
 	CHECK_INT(be->get(be, &dev), 0);
@@ -220,6 +322,7 @@ int main(void)
 
 	wgsync_free(ws);
 	engine_free(e);
+	test_keepalive();
 	for (int i = 0; i < 4; i++)
 		node_key_wipe(&k[i]);
 	return check_exit();
