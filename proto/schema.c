@@ -102,9 +102,9 @@ static int read_field(const struct schema_field *f, struct mp_reader *r, uint8_t
 		size_t n;
 		if ((err = mp_read_bin(r, &b, &n)) < 0)
 			return err;
-		if (n != 32)
+		if (n != f->max)
 			return PROTO_ERR_FIELD_SIZE;
-		memcpy(base + f->off, b, 32);
+		memcpy(base + f->off, b, n);
 		return 0;
 	}
 	case SF_LIST: {
@@ -173,7 +173,7 @@ static int write_field(const struct schema_field *f, struct mp_writer *w, const 
 		return 0;
 	}
 	case SF_KEY:
-		mp_write_bin(w, base + f->off, 32);
+		mp_write_bin(w, base + f->off, (size_t)f->max);
 		return 0;
 	case SF_LIST: {
 		uint8_t n = base[f->count_off];

@@ -12,7 +12,8 @@
  *   SF_BOOL  bool
  *   SF_STR   char[max+1], NUL-terminated; UTF-8, no NUL, length <= max
  *            (and >= min)
- *   SF_KEY   uint8_t[32] as a 32-byte bin
+ *   SF_KEY   uint8_t[N] as an N-byte bin (N = max = the array's size: keys,
+ *            secrets, signatures)
  *   SF_LIST  an array of at most max elements of `sub`, stored as
  *            `elem[max]` at off and a uint8_t count at count_off; a sub
  *            schema with one field is encoded flat (the element itself,
@@ -40,7 +41,8 @@ struct schema_field {
 	uint16_t count_off;      /* SF_LIST: offsetof() the uint8_t count */
 	uint16_t elem_size;      /* SF_LIST: sizeof one element */
 	uint32_t min;            /* SF_STR: minimum length */
-	uint64_t max;            /* SF_UINT max value; SF_STR max length; SF_LIST max count */
+	uint64_t max;            /* SF_UINT max value; SF_STR max length; SF_LIST max count;
+				    SF_KEY the exact length (<= 64) */
 	const struct schema *sub;/* SF_LIST element schema */
 	const char *const *names;/* SF_UINT enums: names by value, for JSON/docs */
 };
@@ -72,7 +74,7 @@ bool utf8_valid(const char *s, size_t n);
 #define SF_E(T, f, mx, nm) { #f, SF_UINT, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, 0, (mx), NULL, (nm) }
 #define SF_B(T, f) { #f, SF_BOOL, offsetof(T, f), 0, 0, 0, 0, 0, NULL, NULL }
 #define SF_S(T, f, mn) { #f, SF_STR, offsetof(T, f), 0, 0, 0, (mn), sizeof(((T *)0)->f) - 1, NULL, NULL }
-#define SF_K(T, f) { #f, SF_KEY, offsetof(T, f), 0, 0, 0, 0, 0, NULL, NULL }
+#define SF_K(T, f) { #f, SF_KEY, offsetof(T, f), 0, 0, 0, 0, sizeof(((T *)0)->f), NULL, NULL }
 #define SF_L(T, f, cnt, sc) { #f, SF_LIST, offsetof(T, f), 0, offsetof(T, cnt), \
 	sizeof(((T *)0)->f[0]), 0, sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0]), (sc), NULL }
 #define SCHEMA(T, nm, tbl, chk) { nm, tbl, sizeof(tbl) / sizeof(tbl[0]), sizeof(T), chk }

@@ -65,8 +65,8 @@ static struct json_object *field_to_json(const struct schema_field *f, const uin
 	case SF_STR:
 		return json_object_new_string((const char *)base + f->off);
 	case SF_KEY: {
-		char hex[65];
-		hex_encode(base + f->off, 32, hex);
+		char hex[129];
+		hex_encode(base + f->off, (size_t)f->max, hex);
 		return json_object_new_string(hex);
 	}
 	case SF_LIST: {
@@ -149,8 +149,8 @@ static int field_from_json(const struct schema_field *f, struct json_object *v, 
 	}
 	case SF_KEY: {
 		if (!json_object_is_type(v, json_type_string) ||
-		    hex_decode(json_object_get_string(v), base + f->off, 32) < 0)
-			FAIL("%s: expected 64 hex digits", path);
+		    hex_decode(json_object_get_string(v), base + f->off, (size_t)f->max) < 0)
+			FAIL("%s: expected %u hex digits", path, (unsigned)f->max * 2);
 		return 0;
 	}
 	case SF_LIST: {

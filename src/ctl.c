@@ -26,6 +26,11 @@ static const struct {
 	{ "records", ctl_records, "records [KIND] [--origin DID] [--key KEY]   the records it holds" },
 	{ "publish", ctl_publish, "publish KIND KEY --body JSON|--file F|...   the daemon signs and publishes a record" },
 	{ "watch", ctl_watch, "watch [KIND...] [--json]                    print records as the daemon accepts them" },
+	{ "mesh", ctl_mesh, "mesh init --dir DIR --name NAME ...          create a mesh: root key, certificate, config" },
+	{ "invite", ctl_invite, "invite create|list|revoke ...               invitations to join (master, sub-master)" },
+	{ "join", ctl_join, "join TOKEN|--invite-file F | list|approve|reject|status   join a mesh; approve joins" },
+	{ "revoke", ctl_revoke, "revoke NODE [--reason TEXT]                 withdraw a member, everywhere, for good" },
+	{ "key", ctl_key, "key rotate | cert-renew                     a new node key / certificate from the parent" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 

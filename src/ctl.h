@@ -29,6 +29,21 @@ int ctl_publish(int argc, char **argv);
 int ctl_watch(int argc, char **argv);
 int ctl_api_raw(int argc, char **argv);
 
+/* Onboarding (src/ctl_onboard.c): mesh init, invite, join, revoke, key. */
+int ctl_mesh(int argc, char **argv);
+int ctl_invite(int argc, char **argv);
+int ctl_join(int argc, char **argv);
+int ctl_revoke(int argc, char **argv);
+int ctl_key(int argc, char **argv);
+
+/* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
+ * CTL_OK with *result (caller owns it), or an exit code after a message.
+ * socket_opt NULL: $MIRRORNET_SOCKET or the default path. */
+struct json_object;
+int ctl_call(const char *socket_opt, const char *cmd, struct json_object *req,
+	     struct json_object **result);
+void ctl_print_json(struct json_object *o);
+
 /* Helpers shared by the commands. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Read a whole file of at most max bytes into a new buffer (caller frees).

@@ -1012,3 +1012,17 @@ out:
 	conn_close(&cn);
 	return rc;
 }
+
+int ctl_call(const char *socket_opt, const char *cmd, struct json_object *req,
+	     struct json_object **result)
+{
+	if (!req)
+		req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return call_once(socket_path(socket_opt), cmd, req, result);
+}
+
+void ctl_print_json(struct json_object *o)
+{
+	print_pretty(o);
+}

@@ -36,7 +36,7 @@
 
 #define STORE_APP_ID 0x4d4e4554u        /* "MNET" */
 #define STORE_APP_ID_DEC 1296975188     /* the same, for the PRAGMA text */
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2
 #define STORE_BUSY_MS 5000
 _Static_assert(KIND_REVOKE == 3, "ST_EXPIRE spells KIND_REVOKE as 3");
 
@@ -57,6 +57,10 @@ enum stmt {
 	ST_DEL_ORIGIN,
 	ST_COUNT,
 	ST_DIGEST,
+	ST_STATE_PUT,
+	ST_STATE_GET,
+	ST_STATE_EACH,
+	ST_STATE_DEL,
 	ST__N
 };
 
@@ -83,7 +87,19 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_DEL_ORIGIN] = "DELETE FROM records WHERE origin = ?1",
 	[ST_COUNT] = "SELECT count(*) FROM records",
 	[ST_DIGEST] = "SELECT id FROM records",
+	[ST_STATE_PUT] = "INSERT OR REPLACE INTO state (ns, key, value) VALUES (?1, ?2, ?3)",
+	[ST_STATE_GET] = "SELECT value FROM state WHERE ns = ?1 AND key = ?2",
+	[ST_STATE_EACH] = "SELECT key, value FROM state WHERE ns = ?1 ORDER BY key",
+	[ST_STATE_DEL] = "DELETE FROM state WHERE ns = ?1 AND key = ?2",
 };
+
+/* Schema 2: the node's own state beside the records (invitations, the
+ * members it certified: docs/onboarding.md). Also the migration from 1. */
+#define STATE_SQL \
+	"CREATE TABLE state (" \
+	" ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL," \
+	" PRIMARY KEY (ns, key));"
+static const char migrate_1_2[] = STATE_SQL "PRAGMA user_version = 2;";
 
 /* Constant text only: no data is ever formatted into SQL. */
 static const char schema_sql[] =
@@ -98,6 +114,7 @@ static const char schema_sql[] =
 	" wire BLOB NOT NULL,"
 	" PRIMARY KEY (kind, origin, key));"
 	"CREATE INDEX records_expires ON records (expires);"
+	STATE_SQL
 	"PRAGMA application_id = " STR(STORE_APP_ID_DEC) ";"
 	"PRAGMA user_version = " STR(STORE_SCHEMA) ";";
 
@@ -243,7 +260,7 @@ static int query_text(struct store *s, const char *sql, char *out, size_t cap)
 	return err;
 }
 
-enum identity { ID_NEW, ID_OURS };
+enum identity { ID_NEW, ID_OURS, ID_OLD };
 
 /* Which database is this? Reads only. Returns enum identity or -errno. */
 static int identify(struct store *s)
@@ -268,7 +285,7 @@ static int identify(struct store *s)
 			    (long long)ver, STORE_SCHEMA);
 	if (ver < 1)
 		return fail(s, -EILSEQ, "MirrorNet store with schema version %lld", (long long)ver);
-	return ID_OURS;
+	return ver < STORE_SCHEMA ? ID_OLD : ID_OURS;
 }
 
 /* Identify the database and create the schema if it is new, all under
@@ -281,9 +298,9 @@ static int identify_or_create(struct store *s)
 	if ((err = exec_stmt(s, ST_BEGIN, "sqlite")) < 0)
 		return err;
 	id = identify(s);
-	if (id == ID_NEW) {
+	if (id == ID_NEW || id == ID_OLD) {
 		char *msg = NULL;
-		int rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
+		int rc = sqlite3_exec(s->db, id == ID_NEW ? schema_sql : migrate_1_2, NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
 			id = fail(s, errno_of(s->db, rc), "create schema: %s", msg ? msg : "?");
 		} else {
@@ -706,4 +723,119 @@ int64_t store_digest(struct store *s, uint8_t digest[32], uint8_t (*buckets)[32]
 out:
 	done(st);
 	return n;
+}
+
+/* ---- local state ---- */
+
+static int bind_state(struct store *s, sqlite3_stmt *st, const char *ns, const char *key)
+{
+	int rc;
+
+	if (!ns || !*ns || strlen(ns) > 32 || (key && (!*key || strlen(key) > MN_MAX_RKEY)))
+		return fail(s, -EINVAL, "state: bad namespace or key");
+	if ((rc = sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (key && (rc = sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC)) != SQLITE_OK))
+		return sql_fail(s, rc, "state");
+	return 0;
+}
+
+int store_state_put(struct store *s, const char *ns, const char *key, const uint8_t *val,
+		    size_t len)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if (!s || !val || len == 0 || len > STORE_STATE_MAX)
+		return s ? fail(s, -EINVAL, "state: value of %zu bytes", len) : -EINVAL;
+	if (s->walking)
+		return fail(s, -EBUSY, "state: put inside store_each()");
+	st = s->st[ST_STATE_PUT];
+	if ((err = bind_state(s, st, ns, key)) < 0)
+		goto out;
+	if ((rc = sqlite3_bind_blob(st, 3, val, (int)len, SQLITE_STATIC)) != SQLITE_OK) {
+		err = sql_fail(s, rc, "state put");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_DONE ? 0 : sql_fail(s, rc, "state put");
+out:
+	done(st);
+	return err;
+}
+
+int store_state_get(struct store *s, const char *ns, const char *key, uint8_t *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rc, res;
+
+	if (!s || !buf)
+		return -EINVAL;
+	st = s->st[ST_STATE_GET];
+	if ((res = bind_state(s, st, ns, key)) < 0)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *v = sqlite3_column_blob(st, 0);
+		if ((size_t)n > cap)
+			res = fail(s, -ENOSPC, "state get: %d bytes do not fit", n);
+		else {
+			if (n)
+				memcpy(buf, v, (size_t)n);
+			res = n;
+		}
+	} else {
+		res = rc == SQLITE_DONE ? -ENOENT : sql_fail(s, rc, "state get");
+	}
+out:
+	done(st);
+	return res;
+}
+
+int store_state_each(struct store *s, const char *ns,
+		     int (*fn)(void *ctx, const char *key, const uint8_t *val, size_t len), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc, res = 0;
+
+	if (!s || !fn)
+		return -EINVAL;
+	if (s->walking)
+		return fail(s, -EBUSY, "state: nested walk");
+	st = s->st[ST_STATE_EACH];
+	if ((res = bind_state(s, st, ns, NULL)) < 0)
+		goto out;
+	s->walking = true;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const uint8_t *v = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		if (!k || !v)
+			continue;
+		if ((res = fn(ctx, k, v, (size_t)n)) != 0)
+			break;
+	}
+	s->walking = false;
+	if (res == 0 && rc != SQLITE_DONE)
+		res = sql_fail(s, rc, "state walk");
+out:
+	done(st);
+	return res;
+}
+
+int store_state_del(struct store *s, const char *ns, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if (!s)
+		return -EINVAL;
+	st = s->st[ST_STATE_DEL];
+	if ((err = bind_state(s, st, ns, key)) < 0)
+		goto out;
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_DONE ? (sqlite3_changes(s->db) ? 0 : -ENOENT) : sql_fail(s, rc, "state del");
+out:
+	done(st);
+	return err;
 }

@@ -101,4 +101,18 @@ int64_t store_count(struct store *s);
  * the count, or a negative errno. */
 int64_t store_digest(struct store *s, uint8_t digest[32], uint8_t (*buckets)[32]);
 
+/* The node's own state (not gossiped): small blobs under (namespace, key),
+ * e.g. ("invite", id). Durable like records (one transaction each outside
+ * store_begin()). put replaces; get returns the length, -ENOENT or -ENOSPC
+ * (cap too small); each walks one namespace in key order (fn returns
+ * non-zero to stop; no other store call from fn); del returns 0 or
+ * -ENOENT. */
+#define STORE_STATE_MAX 65536
+int store_state_put(struct store *s, const char *ns, const char *key, const uint8_t *val,
+		    size_t len);
+int store_state_get(struct store *s, const char *ns, const char *key, uint8_t *buf, size_t cap);
+int store_state_each(struct store *s, const char *ns,
+		     int (*fn)(void *ctx, const char *key, const uint8_t *val, size_t len), void *ctx);
+int store_state_del(struct store *s, const char *ns, const char *key);
+
 #endif

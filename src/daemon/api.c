@@ -36,6 +36,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "src/daemon/api.h"
+#include "src/daemon/onboard.h"
 #include "src/daemon/daemon.h"
 #include "src/log.h"
 #include "proto/body.h"
@@ -289,6 +290,8 @@ struct request {
 typedef void cmd_fn(struct request *r);
 
 static cmd_fn cmd_ping, cmd_status, cmd_peers, cmd_records, cmd_publish, cmd_subscribe;
+static cmd_fn cmd_invite_create, cmd_invite_list, cmd_invite_revoke, cmd_join_approve,
+	cmd_join_reject, cmd_key_rotate, cmd_cert_renew;
 
 #define MAX_ARGS 6
 static const struct command {
@@ -306,6 +309,16 @@ static const struct command {
 	  { { "kind", json_type_string }, { "key", json_type_string }, { "body", json_type_object },
 	    { "tombstone", json_type_boolean }, { "ttl_s", json_type_int }, { NULL, 0 } } },
 	{ "subscribe", cmd_subscribe, { { "kinds", json_type_array }, { NULL, 0 } } },
+	{ "invite_create", cmd_invite_create,
+	  { { "name", json_type_string }, { "role", json_type_string }, { "ttl_s", json_type_int },
+	    { "auto_approve", json_type_boolean }, { "zone", json_type_string }, { NULL, 0 } } },
+	{ "invite_list", cmd_invite_list, { { "state", json_type_string }, { NULL, 0 } } },
+	{ "invite_revoke", cmd_invite_revoke, { { "invitation", json_type_string }, { NULL, 0 } } },
+	{ "join_approve", cmd_join_approve, { { "invitation", json_type_string }, { NULL, 0 } } },
+	{ "join_reject", cmd_join_reject,
+	  { { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
+	{ "key_rotate", cmd_key_rotate, { { NULL, 0 } } },
+	{ "cert_renew", cmd_cert_renew, { { NULL, 0 } } },
 };
 
 static const char *type_word(enum json_type t)
@@ -455,6 +468,44 @@ static void cmd_publish(struct request *r)
 	else
 		send_result(r->c, r->id, result);
 }
+
+/* The onboarding calls share one shape: onboard.c does the work. */
+typedef int onboard_fn(struct onboard *o, struct json_object *req, struct json_object **res,
+		       char *err, size_t errcap);
+
+static void onboard_call(struct request *r, onboard_fn *fn)
+{
+	struct onboard *o = daemon_onboard(r->c->api->d);
+	struct json_object *res = NULL;
+	char err[256] = "";
+	int rc;
+
+	if (!o) {
+		send_error(r->c, r->id, "internal", "onboarding is not running");
+		return;
+	}
+	rc = fn(o, r->req, &res, err, sizeof err);
+	if (rc == 0)
+		send_result(r->c, r->id, res);
+	else if (rc == -EINVAL)
+		send_error(r->c, r->id, "invalid", "%s", err);
+	else if (rc == -EPERM || rc == -EACCES)
+		send_error(r->c, r->id, "forbidden", "%s", err);
+	else if (rc == -ENOENT)
+		send_error(r->c, r->id, "not_found", "%s", err);
+	else if (rc == -EALREADY)
+		send_error(r->c, r->id, "conflict", "%s", err);
+	else
+		send_error(r->c, r->id, "internal", "%s", err[0] ? err : strerror(-rc));
+}
+
+static void cmd_invite_create(struct request *r) { onboard_call(r, onboard_invite_create); }
+static void cmd_invite_list(struct request *r) { onboard_call(r, onboard_invite_list); }
+static void cmd_invite_revoke(struct request *r) { onboard_call(r, onboard_invite_revoke); }
+static void cmd_join_approve(struct request *r) { onboard_call(r, onboard_join_approve); }
+static void cmd_join_reject(struct request *r) { onboard_call(r, onboard_join_reject); }
+static void cmd_key_rotate(struct request *r) { onboard_call(r, onboard_key_rotate); }
+static void cmd_cert_renew(struct request *r) { onboard_call(r, onboard_renew); }
 
 static void cmd_subscribe(struct request *r)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "src/daemon/config.h"
+#include "src/addrplan.h"
 #include "src/log.h"
 #include "proto/body.h"
 #include "proto/hex.h"
@@ -27,6 +28,9 @@ void config_defaults(struct config *c)
 	c->wg_port = 51820;
 	c->wg_keepalive_s = 25;
 	c->gossip_port = 7332;
+	c->join_port = 7333;
+	snprintf(c->subnet, sizeof c->subnet, "%s", ADDRPLAN_DEFAULT);
+	c->cert_lifetime_s = 90 * 86400;
 	engine_config_default(&c->engine);
 }
 
@@ -193,6 +197,18 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 	} else if (!strcmp(opt, "gossip_port")) {
 		if (parse_uint(val, 1, 65535, &c->gossip_port) < 0)
 			BAD("gossip_port: 1..65535");
+	} else if (!strcmp(opt, "join_port")) {
+		if (parse_uint(val, 1, 65535, &c->join_port) < 0)
+			BAD("join_port: 1..65535");
+	} else if (!strcmp(opt, "subnet")) {
+		struct addrplan ap;
+		if (copy_str(c->subnet, sizeof c->subnet, val) < 0 || addrplan_parse(val, &ap) < 0)
+			BAD("subnet: a CIDR such as 10.42.0.0/16 or fd42:4242::/64 (host bits zero)");
+	} else if (!strcmp(opt, "cert_lifetime_s")) {
+		unsigned v;
+		if (parse_uint(val, 3600, 3650u * 86400, &v) < 0)
+			BAD("cert_lifetime_s: 3600 (an hour) .. 315360000 (ten years)");
+		c->cert_lifetime_s = v;
 	} else if (!strcmp(opt, "wg_endpoint")) {
 		if (copy_str(c->wg_endpoint, sizeof c->wg_endpoint, val) < 0 || !strrchr(val, ':'))
 			BAD("wg_endpoint: HOST:PORT (a DNS name or an address) where peers reach our WireGuard");
@@ -403,7 +419,8 @@ void config_print(const struct config *c, FILE *f)
 				c->wg_peers[i].mesh_addr);
 		}
 	}
-	fprintf(f, "gossip_port %u\n", c->gossip_port);
+	fprintf(f, "gossip_port %u\njoin_port %u\nsubnet %s\ncert_lifetime_s %llu\n", c->gossip_port,
+		c->join_port, c->subnet, (unsigned long long)c->cert_lifetime_s);
 	for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
 		fprintf(f, "%s %u\n", knobs[i].name,
 			*(const unsigned *)((const char *)&c->engine + knobs[i].off));

@@ -59,6 +59,10 @@ struct config {
 	unsigned gossip_port;        /* inside the tunnel, on every mesh address */
 	struct config_wg_peer wg_peers[CONFIG_MAX_PEERS];
 	size_t nwg_peers;
+	/* onboarding (docs/onboarding.md) */
+	unsigned join_port;          /* our join service, on the mesh address */
+	char subnet[MN_MAX_ADDR + 1];/* the mesh address plan we hand addresses from */
+	uint64_t cert_lifetime_s;    /* of the certificates we issue */
 	bool listen_set;
 	struct engine_config engine; /* engine knobs (root filled at start) */
 };

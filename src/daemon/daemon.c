@@ -29,6 +29,7 @@
 #include "src/daemon/transport.h"
 #include "src/daemon/resolve.h"
 #include "src/daemon/wgsync.h"
+#include "src/daemon/onboard.h"
 #include "src/body_json.h"
 #include "src/log.h"
 #include "src/store.h"
@@ -58,6 +59,8 @@ struct daemon {
 	struct api *api;
 	struct resolver *res;
 	struct wgsync *wg;          /* NULL: plain transport only */
+	struct onboard *ob;
+	bool restart;               /* execute ourselves again once stopped */
 	uv_timer_t tick, maint, wg_timer;
 	uint64_t endpoint_published_ms;
 	char endpoint_last[MN_MAX_SEEN * 80];
@@ -74,12 +77,19 @@ struct daemon {
 	uint64_t rng[2];
 };
 
+static int64_t time_offset_ms;   /* MIRRORNET_TIME_OFFSET_S, for tests */
+
 static uint64_t now_ms(void)
 {
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+	return (uint64_t)((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 + time_offset_ms);
+}
+
+uint64_t daemon_now_ms(void)
+{
+	return now_ms();
 }
 
 static void short_did(const uint8_t pk[32], char *out, size_t cap)
@@ -343,6 +353,8 @@ static void wg_timer_cb(uv_timer_t *h)
 
 	if (!d->wg || d->stopping)
 		return;
+	if (d->ob)
+		onboard_tick(d->ob, now_ms());
 	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
 		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
 	publish_endpoints(d);
@@ -388,6 +400,7 @@ static void stop(struct daemon *d)
 	if (d->api)
 		api_close(d->api);
 	d->api = NULL;
+	onboard_close(d->ob);
 	transport_close(d->tr);
 	d->tr = NULL;
 	uv_timer_stop(&d->tick);
@@ -538,6 +551,8 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
 		json_object_object_add(o, "wireguard", w);
 	}
+	if (d->ob)
+		json_object_object_add(o, "onboarding", onboard_status(d->ob));
 	return o;
 }
 
@@ -719,6 +734,40 @@ void daemon_count_api_error(struct daemon *d)
 	d->api_errors++;
 }
 
+struct engine *daemon_engine(struct daemon *d) { return d->eng; }
+struct store *daemon_store(struct daemon *d) { return d->store; }
+const struct config *daemon_config(struct daemon *d) { return &d->cfg; }
+const struct node_key *daemon_key(struct daemon *d) { return &d->key; }
+struct wgsync *daemon_wg(struct daemon *d) { return d->wg; }
+struct onboard *daemon_onboard(struct daemon *d) { return d->ob; }
+
+int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const union body *b,
+			uint64_t ttl_s, uint8_t id[32], int *perr)
+{
+	int rc = engine_publish(d->eng, kind, key, b, ttl_s, now_ms(), id, perr);
+
+	if (rc == 0) {
+		batch_commit(d);
+		arm_tick(d, now_ms());
+	}
+	return rc;
+}
+
+int daemon_insert(struct daemon *d, const uint8_t *wire, size_t len)
+{
+	int rc = engine_insert(d->eng, wire, len, false, now_ms());
+
+	batch_commit(d);
+	arm_tick(d, now_ms());
+	return rc;
+}
+
+void daemon_restart(struct daemon *d)
+{
+	d->restart = true;
+	stop(d);
+}
+
 /* ---- start ---- */
 
 static int load_one(void *ctx, const uint8_t *wire, size_t len)
@@ -747,6 +796,10 @@ static int insert_cert_files(struct daemon *d)
 		n = fread(buf, 1, sizeof buf, f);
 		fclose(f);
 		int rc = engine_insert(d->eng, buf, n, false, now_ms());
+		if (rc == -ESTALE) {
+			log_warn("cert %s has expired: asking the parent for a new one", d->cfg.certs[i]);
+			continue;
+		}
 		if (rc == -EBADMSG || rc == -EACCES) {
 			log_err("cert %s: %s", d->cfg.certs[i], rc == -EBADMSG ?
 				"not a valid signed record" : "does not chain to the mesh root");
@@ -836,6 +889,8 @@ static int run(struct daemon *d)
 		log_err("api %s: %s", d->cfg.api, err);
 		goto fail;
 	}
+	if (!(d->ob = onboard_new(d, &d->loop, err, sizeof err)))
+		goto fail;
 	uv_timer_init(&d->loop, &d->tick);
 	uv_timer_init(&d->loop, &d->maint);
 	uv_prepare_init(&d->loop, &d->flush);
@@ -866,6 +921,7 @@ fail:
 	d->res = NULL;
 	if (d->api)
 		api_close(d->api);
+	onboard_close(d->ob);
 	transport_close(d->tr);
 	uv_walk(&d->loop, close_walk, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -919,15 +975,27 @@ int daemon_main(int argc, char **argv)
 		return 0;
 	}
 	snprintf(d->cfg_path, sizeof d->cfg_path, "%s", path);
+	const char *off = getenv("MIRRORNET_TIME_OFFSET_S");
+	if (off)
+		time_offset_ms = strtoll(off, NULL, 10) * 1000;
 	rc = run(d);
 	uv_loop_close(&d->loop);
 	for (size_t i = 0; i < d->nbatch; i++)
 		free(d->batch[i].wire);
 	engine_free(d->eng);
 	wgsync_free(d->wg);
+	onboard_free(d->ob);
 	store_close(d->store);
 	node_key_wipe(&d->key);
+	bool again = d->restart;
 	free(d);
+	if (again) {
+		/* a new key: start over with it, same PID, same arguments */
+		log_info("restarting");
+		execv("/proc/self/exe", argv);
+		log_err("cannot restart: %s", strerror(errno));
+		return 1;
+	}
 	log_info("stopped");
 	return rc;
 }

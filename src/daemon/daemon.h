@@ -26,6 +26,33 @@ struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_
 int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,
 		   uint64_t ttl_s, struct json_object **result, char *err, size_t errcap);
 
+/* The daemon's parts, for the onboarding module (onboard.c). */
+struct engine;
+struct store;
+struct config;
+struct node_key;
+struct wgsync;
+struct onboard;
+union body;
+struct engine *daemon_engine(struct daemon *d);
+struct store *daemon_store(struct daemon *d);
+const struct config *daemon_config(struct daemon *d);
+const struct node_key *daemon_key(struct daemon *d);
+struct wgsync *daemon_wg(struct daemon *d);
+struct onboard *daemon_onboard(struct daemon *d);
+/* Unix ms: the wall clock, shifted by MIRRORNET_TIME_OFFSET_S (seconds,
+ * may be negative; read at start) so tests can run a daemon in the future. */
+uint64_t daemon_now_ms(void);
+/* Sign and publish a record of ours from a struct body; committed to the
+ * store when it returns 0. Else as engine_publish(). */
+int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const union body *b,
+			uint64_t ttl_s, uint8_t id[32], int *perr);
+/* Insert a signed record from elsewhere (checked like a received one),
+ * committed: as engine_insert(). */
+int daemon_insert(struct daemon *d, const uint8_t *wire, size_t len);
+/* Stop cleanly, then execute ourselves again (a new key after rotation). */
+void daemon_restart(struct daemon *d);
+
 /* Counters the API reports in status. */
 void daemon_count_api_error(struct daemon *d);
 

@@ -163,6 +163,15 @@ int engine_find(const struct engine *e, const uint8_t id[32],
 void engine_digest(const struct engine *e, uint8_t out[32]);
 /* Has this node been revoked (a revoke record for it was accepted)? */
 bool engine_is_revoked(const struct engine *e, const uint8_t pk[32]);
+/* pk's certificate chain as held, root first (pk's own cert last; the
+ * root: its depth-0 cert if any, else an empty chain), validated at now
+ * (unix ms): up to cap links' wire bytes (borrowed: valid until the engine
+ * changes) in wire/len, *n links, and what the chain grants in *res.
+ * 0, -ENOENT (a link is missing), -EACCES (invalid: expired, revoked...),
+ * -ENOSPC (more than cap links). */
+struct chain_result;
+int engine_chain(struct engine *e, const uint8_t pk[32], const uint8_t **wire, size_t *len,
+		 size_t cap, size_t *n, struct chain_result *res, uint64_t now);
 /* Is the record with this id held? */
 bool engine_has(const struct engine *e, const uint8_t id[32]);
 

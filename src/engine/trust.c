@@ -370,3 +370,44 @@ void pending_retry(struct engine *e)
 	}
 	free(q);
 }
+
+int engine_chain(struct engine *e, const uint8_t pk[32], const uint8_t **wire, size_t *len,
+		 size_t cap, size_t *n, struct chain_result *res, uint64_t now)
+{
+	struct record recs[MN_MAX_DEPTH + 2];
+	const struct record *ptrs[MN_MAX_DEPTH + 3];
+	size_t k = 0;
+	int err;
+
+	e->now = now;
+	*n = 0;
+	if (memcmp(pk, e->root, 32) == 0) {
+		/* the root: its own depth-0 cert if there is one, else nothing */
+		struct origin *ro = origin_find(e, pk);
+		if (ro && ro->cert && memcmp(rec_origin(ro->cert), pk, 32) == 0 &&
+		    record_decode_envelope(ro->cert->wire, ro->cert->wire_len, &recs[0]) == 0) {
+			ptrs[0] = &recs[0];
+			k = 1;
+		}
+		memset(res, 0, sizeof *res);
+		res->role = ROLE_MASTER;
+		res->max_depth = MN_MAX_DEPTH;
+		res->not_after = UINT64_MAX;
+	} else if ((err = collect_chain(e, pk, recs, ptrs, &k)) < 0) {
+		return err;
+	}
+	if (k > cap)
+		return -ENOSPC;
+	struct chain_policy pol = {
+		.root = e->root, .now = now / 1000, .is_revoked = revoked_cb,
+		.revoked_ctx = e, .links_verified = true,
+	};
+	if (k && chain_validate(&pol, pk, ptrs, k, res) < 0)
+		return -EACCES;
+	for (size_t i = 0; i < k; i++) {
+		wire[i] = ptrs[i]->wire;
+		len[i] = ptrs[i]->wire_len;
+	}
+	*n = k;
+	return 0;
+}

@@ -56,6 +56,11 @@ struct wg_backend *wg_uapi_new(const char *ifname, char *err, size_t errcap);
 struct wg_backend *wg_netlink_new(const char *ifname, char *err, size_t errcap);
 struct wg_backend *wg_fake_new(void);
 
+/* Put address/prefix on the interface (replacing the same address) and
+ * bring it up, over rtnetlink; works for wireguard-go's TUN device and the
+ * kernel's interface alike. 0 or a negative errno with err filled. */
+int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errcap);
+
 /* (The X25519 public key of a private key: x25519_public() in crypto/key.h.) */
 
 #endif

@@ -546,6 +546,15 @@ static void sql_text(const char *path, const char *text, char *out, size_t cap)
 
 /* A failed open returns the error, a message, no store, and leaves the
  * file byte for byte as it was (and no -wal/-journal behind). */
+static int count_state(void *ctx, const char *key, const uint8_t *val, size_t len)
+{
+	(void)key;
+	(void)val;
+	(void)len;
+	(*(int *)ctx)++;
+	return 0;
+}
+
 static void open_fails(const char *path, int expect, const char *needle)
 {
 	static uint8_t before[1 << 20], after[1 << 20];
@@ -594,7 +603,7 @@ static void test_reopen(void)
 	store_close(s);
 
 	CHECK_INT(sql_int(path, "PRAGMA application_id"), 0x4d4e4554);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
 	char mode[16];
 	sql_text(path, "PRAGMA journal_mode", mode, sizeof mode);
 	CHECK_STR(mode, "wal");
@@ -659,15 +668,47 @@ static void test_bad_files(void)
 	mk(&a, KIND_SVC, origin_a, "mail", 1, 2000000000, 25);
 	CHECK_INT(put(s, &a), STORE_INSERTED);
 	store_close(s);
-	sql(path, "PRAGMA user_version = 2;");
+	sql(path, "PRAGMA user_version = 3;");
 	open_fails(path, -ENOTSUP, "created by a newer mirrornet");
 	open_fails(path, -ENOTSUP, "newer");   /* still the same after a failed open */
 
 	/* our header, someone else's tables */
 	path_in(path, sizeof path, "mismatch.db");
-	sql(path, "PRAGMA application_id = 1296975188; PRAGMA user_version = 1;"
+	sql(path, "PRAGMA application_id = 1296975188; PRAGMA user_version = 2;"
 		  "CREATE TABLE records (x);");
 	open_fails(path, -EILSEQ, "schema does not match");
+
+	/* schema 1 (before the state table): migrated, records kept */
+	path_in(path, sizeof path, "v1.db");
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	mk(&a, KIND_SVC, origin_a, "mail", 1, 2000000000, 25);
+	CHECK_INT(put(s, &a), STORE_INSERTED);
+	store_close(s);
+	sql(path, "DROP TABLE state; PRAGMA user_version = 1;");
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
+	CHECK_INT(store_count(s), 1);
+	/* the state table: put, replace, get, walk, delete */
+	uint8_t v[64];
+	CHECK_INT(store_state_put(s, "invite", "b", (const uint8_t *)"two", 3), 0);
+	CHECK_INT(store_state_put(s, "invite", "a", (const uint8_t *)"one", 3), 0);
+	CHECK_INT(store_state_put(s, "invite", "a", (const uint8_t *)"uno!", 4), 0);
+	CHECK_INT(store_state_put(s, "other", "a", (const uint8_t *)"x", 1), 0);
+	CHECK_INT(store_state_get(s, "invite", "a", v, sizeof v), 4);
+	CHECK(memcmp(v, "uno!", 4) == 0);
+	CHECK_INT(store_state_get(s, "invite", "a", v, 2), -ENOSPC);
+	CHECK_INT(store_state_get(s, "invite", "zz", v, sizeof v), -ENOENT);
+	CHECK_INT(store_state_put(s, "", "a", v, 1), -EINVAL);
+	CHECK_INT(store_state_put(s, "invite", "a", v, 0), -EINVAL);
+	int walked = 0;
+	CHECK_INT(store_state_each(s, "invite", count_state, &walked), 0);
+	CHECK_INT(walked, 2);
+	CHECK_INT(store_state_del(s, "invite", "a"), 0);
+	CHECK_INT(store_state_del(s, "invite", "a"), -ENOENT);
+	walked = 0;
+	CHECK_INT(store_state_each(s, "invite", count_state, &walked), 0);
+	CHECK_INT(walked, 1);
+	store_close(s);
 
 	/* random garbage, large and tiny */
 	uint64_t x = 0x2545f4914f6cdd1dull;
@@ -729,7 +770,7 @@ static void rm_dir(void)
 {
 	const char *names[] = { "store.db", "empty.db", "foreign.db", "foreign-id.db",
 				"foreign-uv.db", "newer.db", "garbage.db", "tiny.db", "good.db",
-				"truncated.db", "scribbled.db", "mismatch.db" };
+				"truncated.db", "scribbled.db", "mismatch.db", "v1.db" };
 	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
 	char p[160];
 

@@ -1,0 +1,44 @@
+/* The join service's framing, shared by its server (src/daemon/onboard.c)
+ * and its clients (mirrornetctl join; the daemon renewing or rotating).
+ *
+ * One TCP connection inside the WireGuard tunnel, one exchange: the client
+ * sends one frame (a join_req), the server answers with one frame (a
+ * join_resp) followed, when the answer is JOIN_OK, by nrec frames each
+ * holding one signed cert record: the chain from the root down, the
+ * requester's certificate last. A frame is a 4-byte big-endian length (1 ..
+ * JOIN_MAX_FRAME) and that many bytes. */
+#ifndef MN_JOIN_MSG_H
+#define MN_JOIN_MSG_H
+#include <stddef.h>
+#include <stdint.h>
+#include "proto/invite.h"
+#include "crypto/chain.h"
+
+struct join_chain {
+	const uint8_t *rec[JOIN_MAX_CHAIN];    /* borrowed from the parsed buffer */
+	size_t len[JOIN_MAX_CHAIN];
+	size_t n;
+};
+
+/* Encode a request as one frame. 0 or a negative error. */
+int join_req_frame(const struct join_req *q, uint8_t *out, size_t cap, size_t *outlen);
+/* The first frame of buf, if complete: 0 with *payload, *plen and *used set,
+ * -EAGAIN (need more bytes), -EMSGSIZE (length 0 or over the limit). */
+int join_frame_get(const uint8_t *buf, size_t len, const uint8_t **payload, size_t *plen,
+		   size_t *used);
+/* Encode a response and the chain records as frames. */
+int join_resp_frames(const struct join_resp *r, const struct join_chain *c, uint8_t *out,
+		     size_t cap, size_t *outlen);
+/* Parse a whole response (buf holds every byte the server sent): 0,
+ * -EAGAIN if incomplete, -EBADMSG if malformed (message in err). */
+int join_resp_parse(const uint8_t *buf, size_t len, struct join_resp *r, struct join_chain *c,
+		    char *err, size_t errcap);
+/* Check a JOIN_OK answer: every record a valid signed cert, the chain
+ * valid from r->root at now_s (no revocations known), ending with a cert
+ * for `me` issued by `issuer` (the pinned inviter or our parent). The
+ * grant goes into *res. 0 or -EACCES with the reason in err. */
+int join_chain_verify(const struct join_resp *r, const struct join_chain *c, const uint8_t me[32],
+		      const uint8_t issuer[32], uint64_t now_s, struct chain_result *res,
+		      char *err, size_t errcap);
+
+#endif
