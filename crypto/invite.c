@@ -9,6 +9,8 @@
 #include "proto/hex.h"
 #include "proto/proto_err.h"
 
+#define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
 static void keyed(const uint8_t secret[INVITE_SECRET_LEN], const char *label, uint8_t *out,
 		  size_t outlen)
 {
@@ -39,8 +41,12 @@ int invite_token_format(const struct invite_token *t, char *out, size_t cap)
 	size_t n, pre = sizeof INVITE_SCHEME - 1;
 	int rc;
 
+	/* a proto error is not an errno (PROTO_ERR_NOSPACE is -13, -EACCES) */
 	if ((rc = schema_encode(&invite_token_schema, t, bin, sizeof bin, &n)) < 0)
-		return rc;
+		return rc == PROTO_ERR_NOSPACE ? -EMSGSIZE : -EINVAL;
+	/* never make a token invite_token_parse() would call too long */
+	if (sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1 > INVITE_TEXT_MAX)
+		return -EMSGSIZE;
 	if (cap < pre + sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		return -ENOSPC;
 	memcpy(out, INVITE_SCHEME, pre);
@@ -71,15 +77,20 @@ int invite_token_parse(const char *text, struct invite_token *t, char *err, size
 		snprintf(err, errcap, "not an invitation: too long");
 		return -EINVAL;
 	}
-	if (sodium_base642bin(bin, sizeof bin, text + pre, len - pre, NULL, &n, &end,
+	/* the alphabet first: libsodium 1.0.18 decodes any byte >= 0x80 as '_',
+	 * which would give one token many spellings */
+	if (strspn(text + pre, B64URL) != len - pre ||
+	    sodium_base642bin(bin, sizeof bin, text + pre, len - pre, NULL, &n, &end,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != text + len) {
 		snprintf(err, errcap, "invitation damaged: not base64url (was it cut or re-typed?)");
 		return -EINVAL;
 	}
 	rc = schema_decode(&invite_token_schema, bin, n, t);
+	/* 0x9b: an array of the 11 fields of this version */
+	bool ours = n && bin[0] == 0x9b;
 	sodium_memzero(bin, sizeof bin);
 	if (rc < 0) {
-		if (n && bin[0] != 0x9b)
+		if (!ours)
 			snprintf(err, errcap, "invitation damaged or from another version (%s)",
 				 proto_strerror(rc));
 		else
