@@ -767,6 +767,7 @@ static int do_join(int argc, char **argv)
 							     : wg_uapi_new(ifname, err, sizeof err);
 	uint8_t priv[32], tmp_pub[32];
 	struct wg_peer p;
+	bool addr_set = false;
 	memset(&p, 0, sizeof p);
 	if (!be) {
 		ctl_err("join: WireGuard interface %s: %s", ifname, err);
@@ -783,6 +784,7 @@ static int do_join(int argc, char **argv)
 		ctl_err("join: %s", err);
 		goto out;
 	}
+	addr_set = true;
 	memcpy(p.key, t.inviter_wg, 32);
 	p.keepalive_s = 25;
 	p.nallowed = 1;
@@ -936,6 +938,8 @@ out:
 		/* nothing half-done: the inviter's peer goes, and a key we made */
 		if (be && p.nallowed)
 			be->remove_peer(be, p.key);
+		if (addr_set)
+			wg_if_del_addr(ifname, t.addr, err, sizeof err);
 		if (created)
 			unlink(keyp);
 	}

@@ -310,9 +310,11 @@ static int publish_node(struct daemon *d)
 	snprintf(b->node.sw_version, sizeof b->node.sw_version, "%s", MN_VERSION);
 	rc = engine_publish(d->eng, KIND_NODE, "self", b, d->cfg.node_ttl_s, now_ms(), NULL, &perr);
 	free(b);
-	if (rc < 0)
-		log_err("cannot publish our node record: %s", proto_strerror(perr));
-	d->node_published_ms = now_ms();
+	if (rc < 0)   /* e.g. our certificate expired: tried again at the next maintenance */
+		log_err("cannot publish our node record: %s", perr ? proto_strerror(perr) :
+			rc == -EACCES ? "our certificate chain is not valid now" : strerror(-rc));
+	else
+		d->node_published_ms = now_ms();
 	batch_commit(d);
 	return rc;
 }
@@ -353,10 +355,10 @@ static void wg_timer_cb(uv_timer_t *h)
 
 	if (!d->wg || d->stopping)
 		return;
-	if (d->ob)
-		onboard_tick(d->ob, now_ms());
 	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
 		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
+	if (d->ob)
+		onboard_tick(d->ob, now_ms());
 	publish_endpoints(d);
 }
 
@@ -760,6 +762,11 @@ int daemon_insert(struct daemon *d, const uint8_t *wire, size_t len)
 	batch_commit(d);
 	arm_tick(d, now_ms());
 	return rc;
+}
+
+void daemon_chain_changed(struct daemon *d)
+{
+	publish_node(d);
 }
 
 void daemon_restart(struct daemon *d)

@@ -50,6 +50,8 @@ int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const 
 /* Insert a signed record from elsewhere (checked like a received one),
  * committed: as engine_insert(). */
 int daemon_insert(struct daemon *d, const uint8_t *wire, size_t len);
+/* Our certificate was renewed: publish our node record again. */
+void daemon_chain_changed(struct daemon *d);
 /* Stop cleanly, then execute ourselves again (a new key after rotation). */
 void daemon_restart(struct daemon *d);
 

@@ -978,6 +978,7 @@ static void client_done(struct jclient *cl, const struct join_resp *r, const str
 	o->renew_backoff_ms = 0;
 	if (cl->op != JOIN_OP_ROTATE) {
 		log_info("certificate renewed until %llu", (unsigned long long)res.not_after);
+		daemon_chain_changed(o->d);
 		return;
 	}
 	/* rotation: our records signed again by the new key, the new key in
@@ -1207,6 +1208,9 @@ void onboard_tick(struct onboard *o, uint64_t now_ms)
 		uint64_t life = cb.not_after > cb.not_before ? cb.not_after - cb.not_before : 0;
 		if (now >= cb.not_before + life / 3 * 2) {
 			char err[256];
+			if (now > cb.not_after)
+				log_warn("our certificate has expired (%llu s ago): asking the parent for a new one",
+					 (unsigned long long)(now - cb.not_after));
 			if (client_start(o, JOIN_OP_RENEW, err, sizeof err) < 0) {
 				snprintf(o->last_error, sizeof o->last_error, "%s", err);
 				o->renew_next_ms = now_ms + RENEW_MIN_BACKOFF_MS;

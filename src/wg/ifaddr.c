@@ -4,6 +4,7 @@
  * comes with the invitation) and by the daemon at start. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ static int talk(int fd, struct nlreq *r)
 	}
 }
 
-int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errcap)
+static int if_addr(const char *ifname, const char *cidr, bool add, char *err, size_t errcap)
 {
 	char a[64];
 	unsigned char bin[16];
@@ -91,16 +92,18 @@ int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errca
 	struct nlreq r;
 	memset(&r, 0, sizeof r);
 	r.h.nlmsg_len = NLMSG_LENGTH(sizeof r.u.a);
-	r.h.nlmsg_type = RTM_NEWADDR;
-	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	r.h.nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
 	r.h.nlmsg_seq = 1;
 	r.u.a.ifa_family = (unsigned char)af;
 	r.u.a.ifa_prefixlen = (unsigned char)prefix;
 	r.u.a.ifa_index = idx;
 	add_attr(&r, IFA_LOCAL, bin, af == AF_INET6 ? 16 : 4);
 	add_attr(&r, IFA_ADDRESS, bin, af == AF_INET6 ? 16 : 4);
-	if ((rc = talk(fd, &r)) < 0) {
-		snprintf(err, errcap, "cannot put %s on %s: %s", cidr, ifname, strerror(-rc));
+	if ((rc = talk(fd, &r)) < 0 || !add) {
+		if (rc < 0)
+			snprintf(err, errcap, "cannot %s %s %s %s: %s", add ? "put" : "remove", cidr,
+				 add ? "on" : "from", ifname, strerror(-rc));
 		close(fd);
 		return rc;
 	}
@@ -117,4 +120,14 @@ int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errca
 		snprintf(err, errcap, "cannot bring %s up: %s", ifname, strerror(-rc));
 	close(fd);
 	return rc < 0 ? rc : 0;
+}
+
+int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errcap)
+{
+	return if_addr(ifname, cidr, true, err, errcap);
+}
+
+int wg_if_del_addr(const char *ifname, const char *cidr, char *err, size_t errcap)
+{
+	return if_addr(ifname, cidr, false, err, errcap);
 }

@@ -60,6 +60,8 @@ struct wg_backend *wg_fake_new(void);
  * bring it up, over rtnetlink; works for wireguard-go's TUN device and the
  * kernel's interface alike. 0 or a negative errno with err filled. */
 int wg_if_set_addr(const char *ifname, const char *cidr, char *err, size_t errcap);
+/* Take it away again (a join that failed). */
+int wg_if_del_addr(const char *ifname, const char *cidr, char *err, size_t errcap);
 
 /* (The X25519 public key of a private key: x25519_public() in crypto/key.h.) */
 

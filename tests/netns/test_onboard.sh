@@ -17,6 +17,7 @@ set -u
 B=${MN_BUILD:?MN_BUILD not set}
 CTL=$B/mirrornetctl
 K=6
+[ -n "${MN_BENCH:-}" ] && K=7   # host 7: the join benchmark
 T=$(mktemp -d /tmp/mn-onboard.XXXXXX)
 NS_RMDIR=$T
 NS_LOGDIR=$T
@@ -38,17 +39,17 @@ cleanup_dirs() { [ -f "$T/made" ] && while read -r d; do rmdir "$d" 2>/dev/null;
 trap 'ns_cleanup; cleanup_dirs' EXIT
 
 # host I: a shell in its namespace with its own /etc/mirrornet etc.
-hsh() {
+hscript() {
 	local i=$1; shift
-	ip netns exec "$(ns_host "$i")" unshare -m sh -c "
-		mount --make-rprivate / 2>/dev/null
+	echo "mount --make-rprivate / 2>/dev/null
 		mount --bind '$T/h$i/etc' /etc/mirrornet && mount --bind '$T/h$i/run' /var/run/mirrornet &&
 		mount --bind '$T/h$i/log' /var/log && export PATH='$B':\$PATH MIRRORNET_SOCKET=/var/run/mirrornet/api.sock \
 		MIRRORNET_WG_INTERFACE=$(ns_if "$i") && $*"
 }
-hbg() {   # background, PID remembered for cleanup
+hsh() { local i=$1; shift; ip netns exec "$(ns_host "$i")" unshare -m sh -c "$(hscript "$i" "$@")"; }
+hbg() {   # background; $! is the process itself (ip, unshare and sh exec into it)
 	local i=$1 log=$2; shift 2
-	hsh "$i" "$*" >>"$log" 2>&1 &
+	ip netns exec "$(ns_host "$i")" unshare -m sh -c "$(hscript "$i" "$@")" >>"$log" 2>&1 &
 	NS_PIDS+=($!)
 }
 wg_start() {
@@ -57,7 +58,17 @@ wg_start() {
 	wait_for 10 test -S "/var/run/wireguard/$ifn.sock"
 }
 ctl() { local i=$1; shift; hsh "$i" "mirrornetctl $*"; }
-start_daemon() { hbg "$1" "$T/d$1.log" "exec mirrornetd -c /etc/mirrornet/mirrornetd.conf"; }
+start_daemon() {   # start_daemon HOST [ENV=VALUE...]; its PID in $T/pidHOST
+	local i=$1; shift
+	hbg "$i" "$T/d$i.log" "$* exec mirrornetd -c /etc/mirrornet/mirrornetd.conf"
+	echo $! >"$T/pid$i"
+}
+stop_daemon() {
+	local pid; pid=$(cat "$T/pid$1")
+	kill -TERM "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
 # opkg's way: outer tar, data.tar.gz into /, then postinst on a live system
 opkg_install() {
 	local i=$1 ipk=$2 x="$T/h$1/pkg"
@@ -80,6 +91,8 @@ for i in $(seq 1 $K); do need wg_start "$i"; done
 need ctl 1 mesh init --name master --domain example.io --endpoint "$NS_UNDERLAY.1:51820" \
 	--wg-interface "$(ns_if 1)" >/dev/null
 ns_exec 1 ip addr add 10.42.0.1/16 dev "$(ns_if 1)"; ns_exec 1 ip link set "$(ns_if 1)" up
+# the master's certificates last 20 days: a month offline is fatal without renewal
+echo "cert_lifetime_s 1728000" >>"$T/h1/etc/mirrornetd.conf"
 start_daemon 1
 wait_for 10 status_json 1 || { bad "master daemon starts"; cat "$T/d1.log"; exit 1; }
 ok "mesh init + master daemon"
@@ -150,6 +163,25 @@ for i in 1 2 3 4; do
 		bad "record at host $i"
 done
 
+# ---- benchmark: postinst to the full state of a mesh of 10,000 records ----
+if [ -n "${MN_BENCH:-}" ]; then
+	gen() { awk -v p="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++)
+		printf "{\"cmd\":\"publish\",\"kind\":\"svc\",\"key\":\"%s%d\",\"body\":{\"service\":\"b\",\"endpoint\":\"x:1\",\"port\":1,\"attrs\":[]}}\n", p, i }'; }
+	gen m 5000 | ctl 1 api-raw --until-eof >/dev/null
+	gen s 5000 | ctl 2 api-raw --until-eof >/dev/null
+	wait_for 120 records_ge 1 10000
+	total=$(ctl 1 records --json | jq length)
+	invite 1 bench7 --auto-approve >/dev/null
+	t0=$(date +%s.%N)
+	need opkg_install 7 "$T/bench7.ipk"
+	wait_for 60 joined 7
+	t1=$(date +%s.%N)
+	start_daemon 7
+	wait_for 300 records_ge 7 "$total" && t2=$(date +%s.%N) &&
+		echo "bench: mesh of $total records: postinst -> joined $(echo "$t1 - $t0" | bc) s, -> full state $(echo "$t2 - $t0" | bc) s" ||
+		echo "bench: host 7 has $(ctl 7 records --json | jq length) of $total records after 300 s"
+fi
+
 # ---- refusals ----
 # a used invitation, again, from another node: refused in words
 hsh 6 "mirrornetctl join '$tok3' --wg-interface $(ns_if 6) --timeout 20s" >"$T/j6a.log" 2>&1
@@ -198,6 +230,21 @@ for i in 1 2 4 5; do
 	wait_for 30 no_wg_peer "$i" "$wg3b" &&
 		ok "host $i removed peer3's WireGuard peer" || bad "host $i still has peer3"
 done
+
+# ---- a month offline: the certificate expired, the node renews it by itself ----
+# (clocks moved with MIRRORNET_TIME_OFFSET_S; only the master and peer5 take part)
+month=$((30 * 86400))
+before=$(status_json 5 | jq .onboarding.cert_not_after)
+need stop_daemon 5
+need stop_daemon 1
+start_daemon 1 MIRRORNET_TIME_OFFSET_S=$month
+start_daemon 5 MIRRORNET_TIME_OFFSET_S=$month
+renewed() { [ "$(status_json 5 | jq .onboarding.cert_not_after)" -gt $((before + month)) ]; }
+wait_for 90 renewed && ok "after 30 days offline peer5 renewed its expired certificate by itself" ||
+	{ bad "no renewal after a month offline"; tail -15 "$T/d5.log"; tail -15 "$T/d1.log"; }
+grep -q "has expired" "$T/d5.log" && ok "  ...it said its certificate had expired" || bad "no expiry message"
+master_sees_5() { ctl 1 peers --json | jq -e "[.[] | select(.name==\"peer5\" and .state==\"alive\")] | length == 1" >/dev/null; }
+wait_for 60 master_sees_5 && ok "  ...and the master sees it alive again" || bad "master does not see peer5"
 
 echo "$fails failure(s)"
 [ $fails = 0 ]
