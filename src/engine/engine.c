@@ -235,6 +235,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		o->records++;
 	seen_put(&e->seen, id, 1);
 	e->st.records_accepted++;
+	if (src != SRC_STORE)
+		e->sync_busy = true;   /* anti-entropy back to its full rate (sync.c) */
 	mesh_promise_kept(e, id);
 	if (from)
 		peer_reward(from, 1.0);

@@ -100,7 +100,10 @@ struct peer {
 	enum peer_state state;
 	uint64_t state_since;
 	uint32_t incarnation;
-	uint64_t last_seen;
+	uint64_t last_seen;         /* last message from it (evidence that it lives) */
+	uint64_t swim_at;           /* last PING, ACK or PINGREQ from it (swim.c) */
+	uint64_t acked_at;          /* last ACK from it (evidence that it hears us) */
+	uint32_t inc_told;          /* our incarnation, as far as it has acknowledged it */
 	uint32_t rtt_ms;
 	double score_pos, score_neg;
 	bool in_mesh;
@@ -143,6 +146,8 @@ int out_ids(struct engine *e, struct peer *p, enum wire_type t, const uint8_t *i
 	    enum out_class cls);
 int out_simple(struct engine *e, struct peer *p, enum wire_type t, uint64_t a, uint64_t b,
 	       const uint8_t *key, enum out_class cls);
+int out_sync(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
+	     const uint8_t *data, size_t len);   /* a SYNC frame in p's datagram */
 void out_stream(struct engine *e, struct peer *p, const uint8_t *buf, size_t len,
 		enum out_class cls);
 void engine_flush(struct engine *e);
@@ -170,7 +175,7 @@ struct member_update {
 	uint32_t inc;
 	uint8_t sends_left;
 };
-#define INDIRECT_CAP 64
+#define INDIRECT_CAP 64           /* probe seqs 64..127 are the slots' (swim.c) */
 struct indirect {
 	uint8_t requester[32];
 	uint8_t target[32];
@@ -218,7 +223,10 @@ struct engine {
 		bool active;
 		uint8_t target[32];
 		uint64_t seq, sent_at, indirect_at, deadline;
+		uint32_t inc;       /* the incarnation the PING carried, 0 none */
 		bool acked;
+		uint8_t nhelpers;
+		struct peer *helpers[16];   /* asked to probe it (PINGREQ) */
 	} probe;
 	uint64_t next_suspect_notice;
 #define NEWS_CAP 2048
@@ -233,6 +241,9 @@ struct engine {
 	uint64_t next_sync;
 	uint64_t sync_session;
 	uint64_t last_triggered_sync;
+	unsigned sync_quiet;        /* own rounds in a row that found nothing (sync.c) */
+	bool sync_opened;           /* a round was opened at the last sync tick */
+	bool sync_busy;             /* a difference since: a record accepted, ranges differed */
 
 	uint64_t next_sweep;
 	struct engine_stats st;
@@ -282,8 +293,9 @@ void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, ui
 		bool flood);
 void swim_piggyback(struct engine *e, struct peer *p);
 
-/* sync.c */
-void sync_start(struct engine *e, struct peer *p);
+/* sync.c: open a round with p; its first message goes by chan (a quiet
+ * background round by datagram, the others on the stream path) */
+void sync_start(struct engine *e, struct peer *p, enum engine_chan chan);
 void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
 		   const uint8_t *data, size_t len);
 void sync_tick(struct engine *e);

@@ -188,7 +188,7 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 	    now >= e->last_triggered_sync + e->cfg.sync_ms / 4 &&
 	    eng_rand_below(e, e->npeers > 4 ? e->npeers : 4) < 4) {
 		e->last_triggered_sync = now;
-		sync_start(e, p);
+		sync_start(e, p, CHAN_STREAM);
 	}
 }
 
@@ -320,6 +320,13 @@ int out_simple(struct engine *e, struct peer *p, enum wire_type t, uint64_t a, u
 	       const uint8_t *key, enum out_class cls)
 {
 	return OUT_FRAME(e, p, cls, PRIO_CONTROL, 48, wire_add_simple(&p->ob, t, a, b, key));
+}
+
+int out_sync(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
+	     const uint8_t *data, size_t len)
+{
+	return OUT_FRAME(e, p, OC_SYNC, PRIO_CONTROL, len,
+			 wire_add_sync(&p->ob, session, step, data, len));
 }
 
 void out_stream(struct engine *e, struct peer *p, const uint8_t *buf, size_t len,

@@ -23,12 +23,40 @@
  * Dead peers stay known (until revoked or gone): every second probe goes
  * to a random dead peer if there is one, so the two sides of a healed
  * partition find each other again; a dead peer that answers is told it was
- * declared dead and refutes. */
+ * declared dead and refutes.
+ *
+ * Fewer probes of the living: a member that sent us a PING, ACK or
+ * PINGREQ within about a round (n members × probe_ms, drawn in [½, 1½)
+ * rounds per exchange) is skipped and the next one in the order is taken;
+ * a period with nobody due sends no probe. A PING is evidence for both ends
+ * (the ACK for the prober, the PING itself for the probed), so the two
+ * members of a pair share one exchange per round instead of making one
+ * each: half the probes. A dead member sends nothing, so everyone's window
+ * for it runs out within a round and a half of its death, spread over that
+ * time (hence the random window). A member must still answer one of our
+ * own pings every ACKED_ROUNDS rounds, so one that sends but no longer
+ * hears is found too. Gossip does not count: a mesh peer hears from a
+ * member all the time, and under loss (refutations flooding) that left
+ * half the probers of a small mesh silent about a fresh death. While
+ * membership news waits in the piggyback queue, nobody is skipped.
+ *
+ * Small frames: in steady state PING and ACK are [type, seq], 4 bytes with
+ * the version byte — inside WireGuard with an IPv4 header that is one
+ * 32-byte block, where a random 64-bit seq and the incarnation made two.
+ * Seqs are 7 bits: 0..63 our own probe (one at a time), 64..127 the
+ * indirect-probe slots; an ACK for our probe counts only from its target or
+ * a helper we asked. Our incarnation rides on PINGs and ACKs to a member
+ * until it has acknowledged a PING that carried it (after a start or a
+ * refutation). */
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
 
 #define PIGGYBACK_MAX 4
+#define ACKED_ROUNDS 3          /* rounds a member may go without answering us */
+#define SEQ_INDIRECT 64         /* seqs from here on name indirect-probe slots */
+_Static_assert(INDIRECT_CAP <= SEQ_INDIRECT && SEQ_INDIRECT + INDIRECT_CAP <= 128,
+	       "probe seqs fit a msgpack positive fixint");
 
 const char *peer_state_name(enum peer_state s)
 {
@@ -165,7 +193,15 @@ static void refute(struct engine *e, uint64_t inc)
 		out_simple(e, e->from, W_MEMBER, PEER_ALIVE, e->incarnation, e->self.pk, OC_MEMBER);
 }
 
-/* Direct evidence that p lives (it sent us a ping or an ack). */
+/* Our incarnation for a PING or ACK to p: 0 (left out) once p has
+ * acknowledged it. */
+static uint32_t inc_for(const struct engine *e, const struct peer *p)
+{
+	return p->inc_told == e->incarnation ? 0 : e->incarnation;
+}
+
+/* Direct evidence that p lives (it sent us a ping or an ack; an absent
+ * incarnation is 0: no news). */
 static void alive_evidence(struct engine *e, struct peer *p, uint64_t inc)
 {
 	if (p->state == PEER_LEFT && inc <= p->incarnation)
@@ -183,28 +219,44 @@ static void alive_evidence(struct engine *e, struct peer *p, uint64_t inc)
 
 void swim_on_ping(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 {
-	out_simple(e, p, W_ACK, seq, e->incarnation, NULL, OC_MEMBER);
+	p->swim_at = e->now;
+	out_simple(e, p, W_ACK, seq, inc_for(e, p), NULL, OC_MEMBER);
 	swim_piggyback(e, p);
 	alive_evidence(e, p, inc);
 }
 
+/* May an ACK from p answer our probe: is p its target or a helper we asked? */
+static bool probe_answerer(const struct engine *e, const struct peer *p, const struct peer *t)
+{
+	if (p == t)
+		return true;
+	for (size_t i = 0; i < e->probe.nhelpers; i++)
+		if (e->probe.helpers[i] == p)
+			return true;
+	return false;
+}
+
 void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 {
+	struct peer *t = e->probe.active ? peer_find(e, e->probe.target) : NULL;
+
+	p->acked_at = p->swim_at = e->now;   /* it got a PING or PINGREQ of ours */
 	/* our probe, answered directly or through a helper */
-	if (e->probe.active && seq == e->probe.seq && !e->probe.acked) {
-		struct peer *t = peer_find(e, e->probe.target);
+	if (t && seq == e->probe.seq && !e->probe.acked && probe_answerer(e, p, t)) {
 		e->probe.acked = true;
 		if (t == p) {
 			uint32_t sample = (uint32_t)(e->now - e->probe.sent_at);
 			p->rtt_ms = p->rtt_ms ? (7 * p->rtt_ms + sample) / 8 : (sample ? sample : 1);
+			if (e->probe.inc)
+				p->inc_told = e->probe.inc;
 		}
-		if (t && t != p && t->state == PEER_SUSPECT)
+		if (t != p && t->state == PEER_SUSPECT)
 			peer_set_state(e, t, PEER_ALIVE, e->now);
 	}
 	/* an ack for a probe we made for someone else: relay it */
-	for (size_t i = 0; i < INDIRECT_CAP; i++) {
-		struct indirect *in = &e->indirect[i];
-		if (in->used && in->my_seq == seq && memcmp(in->target, p->pk, 32) == 0) {
+	if (seq >= SEQ_INDIRECT && seq < SEQ_INDIRECT + INDIRECT_CAP) {
+		struct indirect *in = &e->indirect[seq - SEQ_INDIRECT];
+		if (in->used && memcmp(in->target, p->pk, 32) == 0) {
 			struct peer *req = peer_find(e, in->requester);
 			if (req)
 				out_simple(e, req, W_ACK, in->req_seq, inc, NULL, OC_MEMBER);
@@ -217,22 +269,24 @@ void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8_t target[32])
 {
 	struct peer *t = peer_find(e, target);
-	struct indirect *slot = NULL;
+	size_t i;
 
+	p->swim_at = e->now;
 	if (!t || t == p || t->state == PEER_LEFT)
 		return;
-	for (size_t i = 0; i < INDIRECT_CAP && !slot; i++)
+	for (i = 0; i < INDIRECT_CAP; i++)
 		if (!e->indirect[i].used || e->indirect[i].deadline < e->now)
-			slot = &e->indirect[i];
-	if (!slot)
+			break;
+	if (i == INDIRECT_CAP)
 		return;   /* full: the requester has other helpers */
+	struct indirect *slot = &e->indirect[i];
 	slot->used = true;
 	memcpy(slot->requester, p->pk, 32);
 	memcpy(slot->target, target, 32);
 	slot->req_seq = seq;
-	slot->my_seq = eng_rand(e);
+	slot->my_seq = SEQ_INDIRECT + i;
 	slot->deadline = e->now + e->cfg.probe_ms;
-	out_simple(e, t, W_PING, slot->my_seq, e->incarnation, NULL, OC_MEMBER);
+	out_simple(e, t, W_PING, slot->my_seq, inc_for(e, t), NULL, OC_MEMBER);
 }
 
 void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32], unsigned state,
@@ -295,6 +349,25 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 	swim_queue(e, node, (enum peer_state)state, (uint32_t)inc, state != PEER_SUSPECT);
 }
 
+/* Is a probe of p due (see the top of this file)? `round` is n × probe_ms.
+ * While membership news waits to ride on pings, every member is (classic
+ * SWIM: the news spreads at the full rate). */
+static bool probe_due(const struct engine *e, const struct peer *p, uint64_t round)
+{
+	if (p->state == PEER_SUSPECT || (p->state == PEER_ALIVE && e->mq_n))
+		return true;
+	if (p->state != PEER_ALIVE)
+		return false;
+	if (!p->swim_at || !p->acked_at || e->now >= p->acked_at + ACKED_ROUNDS * round)
+		return true;
+	/* a pseudo-random window in [round/2, 3·round/2) per exchange, so that
+	 * windows do not run out together: a dead member becomes due somewhere
+	 * soon after its death, as in a random order */
+	uint64_t h = (p->swim_at ^ ((uint64_t)p->pk[0] << 8 | p->pk[1])) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	return e->now >= p->swim_at + round / 2 + (h >> 32) % (round + 1);
+}
+
 static struct peer *next_target(struct engine *e)
 {
 	size_t ndead = 0, nlive = 0;
@@ -312,7 +385,9 @@ static struct peer *next_target(struct engine *e)
 	}
 	if (!nlive)
 		return NULL;
-	/* round robin over a shuffled order, reshuffled each pass (SWIM §4.3) */
+	uint64_t round = (uint64_t)nlive * e->cfg.probe_ms;
+	/* round robin over a shuffled order, reshuffled each pass (SWIM §4.3),
+	 * skipping members we have heard from */
 	for (size_t tries = 0; tries < 2 * e->npeers + 2; tries++) {
 		if (e->probe_pos >= e->probe_n || e->probe_n != e->npeers) {
 			size_t *o = realloc(e->probe_order, (e->npeers + 1) * sizeof *o);
@@ -330,7 +405,7 @@ static struct peer *next_target(struct engine *e)
 			e->probe_pos = 0;
 		}
 		struct peer *p = e->peers[e->probe_order[e->probe_pos++]];
-		if (p->state == PEER_ALIVE || p->state == PEER_SUSPECT)
+		if (probe_due(e, p, round))
 			return p;
 	}
 	return NULL;
@@ -357,7 +432,9 @@ void swim_tick(struct engine *e)
 			for (size_t i = 0; i < n; i++) {
 				out_simple(e, helpers[i], W_PINGREQ, e->probe.seq, 0, t->pk, OC_MEMBER);
 				swim_piggyback(e, helpers[i]);
+				e->probe.helpers[i] = helpers[i];
 			}
+			e->probe.nhelpers = (uint8_t)n;
 			e->probe.indirect_at = 0;
 		}
 		if (t && now >= e->probe.deadline) {
@@ -377,12 +454,14 @@ void swim_tick(struct engine *e)
 		if (t) {
 			e->probe.active = true;
 			e->probe.acked = false;
+			e->probe.nhelpers = 0;
 			memcpy(e->probe.target, t->pk, 32);
-			e->probe.seq = eng_rand(e);
+			e->probe.seq = e->probe_seq % SEQ_INDIRECT;
+			e->probe.inc = inc_for(e, t);
 			e->probe.sent_at = now;
 			e->probe.indirect_at = now + e->cfg.ack_timeout_ms;
 			e->probe.deadline = now + e->cfg.probe_ms - 1;
-			out_simple(e, t, W_PING, e->probe.seq, e->incarnation, NULL, OC_MEMBER);
+			out_simple(e, t, W_PING, e->probe.seq, e->probe.inc, NULL, OC_MEMBER);
 			swim_piggyback(e, t);
 		}
 	}

@@ -21,7 +21,19 @@
  *
  * Payload encoding (inside a SYNC frame, step SYNC_RANGES): a sequence of
  * entries, big-endian, each starting with its type byte. Step SYNC_PUSH
- * marks the REC frames that follow in the same message as sync pushes. */
+ * marks the REC frames that follow in the same message as sync pushes.
+ *
+ * Background rounds, every sync_ms (±25 %) to a random peer, go on the
+ * stream path while there is something to repair. Once a round of ours has
+ * found nothing (no answer: the fingerprints matched), the next ones open
+ * with a datagram — one FP entry, nothing else is sent when the stores are
+ * equal, where a TCP exchange cost a handshake and acknowledgements — and
+ * after QUIET_ROUNDS such rounds in a row the period doubles per quiet
+ * round, up to STRETCH_MAX × sync_ms. Any difference (a record accepted
+ * from anywhere, ranges that differ in any round, ours or a peer's) brings
+ * back sync_ms and the stream path. A node that starts, or a peer back from
+ * the dead, gets its round at once on the stream path (engine.c, peers.c),
+ * whatever the period. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +45,8 @@ enum { E_FP = 1, E_SPLIT = 2, E_LIST = 3, E_NEED = 4 };
 #define LIST_ITEM 20
 #define MAX_LIST 4096
 #define PUSH_BUDGET (4u << 20)   /* bytes pushed per incoming sync message */
+#define QUIET_ROUNDS 3           /* quiet rounds at sync_ms before stretching */
+#define STRETCH_MAX 4            /* the longest period, in sync_ms */
 
 struct cursor {
 	const uint8_t *p;
@@ -226,6 +240,7 @@ static void on_fp(struct sync_out *o, struct pusher *ps, struct rec **all, size_
 	range_of(all, total, bits, prefix, &first, &n);
 	if (cnt16(n) == cnt && fp_of(all + first, n, o->session) == fp)
 		return;
+	o->e->sync_busy = true;
 	if (cnt == 0) {
 		for (size_t i = 0; i < n; i++)
 			push(ps, all[first + i]);
@@ -344,6 +359,7 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 			on_fp(&o, &ps, all, total, (unsigned)bits, prefix, v, cnt);
 			break;
 		case E_SPLIT:
+			e->sync_busy = true;
 			if (get(&c, 1, &bits) || bits == 0 || bits > 64 || bits % 4 ||
 			    get(&c, 8, &prefix)) {
 				bad = 1;
@@ -358,12 +374,14 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 			}
 			break;
 		case E_LIST:
+			e->sync_busy = true;
 			if (get(&c, 1, &bits) || bits > 64 || bits % 4 || get(&c, 8, &prefix) ||
 			    get(&c, 2, &n) || n > MAX_LIST ||
 			    on_list(&o, &ps, all, total, &c, (unsigned)bits, prefix, n) < 0)
 				bad = 1;
 			break;
 		case E_NEED:
+			e->sync_busy = true;
 			if (get(&c, 2, &n) || n > MAX_LIST || on_need(&ps, all, total, &c, n) < 0)
 				bad = 1;
 			break;
@@ -381,7 +399,7 @@ out:
 	free(o.buf);
 }
 
-void sync_start(struct engine *e, struct peer *p)
+void sync_start(struct engine *e, struct peer *p, enum engine_chan chan)
 {
 	size_t total;
 	struct rec **all = index_sorted(&e->ix, &total);
@@ -395,23 +413,37 @@ void sync_start(struct engine *e, struct peer *p)
 	put(&o, 0, 8);
 	put(&o, fp_of(all, total, o.session), 4);
 	put(&o, cnt16(total), 2);
+	if (chan == CHAN_DGRAM) {
+		if (out_sync(e, p, o.session, SYNC_RANGES, o.buf, o.len) == 0)
+			e->st.sync_bytes += o.len;
+		return;
+	}
 	flush_out(&o);
 }
 
 void sync_tick(struct engine *e)
 {
-	struct peer *cand[8];
-	size_t n = 0;
-
 	if (e->now < e->next_sync)
 		return;
-	uint64_t jitter = eng_rand_below(e, e->cfg.sync_ms / 2 + 1);
-	e->next_sync = e->now + e->cfg.sync_ms * 3 / 4 + jitter;
-	for (size_t tries = 0; tries < 16 && n < 1 && e->npeers; tries++) {
+	/* did the last round we opened find nothing? (an equal round gets no
+	 * answer; a lost datagram looks the same and costs one period) */
+	if (e->sync_busy || !e->sync_opened)
+		e->sync_quiet = 0;
+	else if (e->sync_quiet < QUIET_ROUNDS + 8)
+		e->sync_quiet++;
+	e->sync_busy = false;
+	unsigned stretch = 1;
+	for (unsigned q = QUIET_ROUNDS; q < e->sync_quiet && stretch < STRETCH_MAX; q++)
+		stretch *= 2;
+	uint64_t period = (uint64_t)e->cfg.sync_ms * stretch;
+	e->next_sync = e->now + period * 3 / 4 + eng_rand_below(e, period / 2 + 1);
+	e->sync_opened = false;
+	for (size_t tries = 0; tries < 16 && e->npeers; tries++) {
 		struct peer *p = e->peers[eng_rand_below(e, e->npeers)];
-		if (peer_usable(p))
-			cand[n++] = p;
+		if (peer_usable(p)) {
+			sync_start(e, p, e->sync_quiet ? CHAN_DGRAM : CHAN_STREAM);
+			e->sync_opened = true;
+			break;
+		}
 	}
-	if (n)
-		sync_start(e, cand[0]);
 }

@@ -65,9 +65,11 @@ int wire_next(struct wire_iter *it, struct wire_frame *f)
 		return (err = mp_read_uint(r, &f->a)) < 0 ? err : 1;
 	case W_PING:
 	case W_ACK:
-		if (n != 3)
+		/* the incarnation is optional (absent: 0) */
+		if (n != 2 && n != 3)
 			return PROTO_ERR_ARITY;
-		if ((err = mp_read_uint(r, &f->a)) < 0 || (err = mp_read_uint(r, &f->b)) < 0)
+		if ((err = mp_read_uint(r, &f->a)) < 0 ||
+		    (n == 3 && (err = mp_read_uint(r, &f->b)) < 0))
 			return err;
 		return 1;
 	case W_PINGREQ:
@@ -158,10 +160,11 @@ int wire_add_simple(struct wire_buf *w, enum wire_type t, uint64_t a, uint64_t b
 			break;
 		case W_PING:
 		case W_ACK:
-			mp_write_array(&mw, 3);
+			mp_write_array(&mw, b ? 3 : 2);
 			mp_write_uint(&mw, t);
 			mp_write_uint(&mw, a);
-			mp_write_uint(&mw, b);
+			if (b)
+				mp_write_uint(&mw, b);
 			break;
 		case W_PINGREQ:
 			mp_write_array(&mw, 3);

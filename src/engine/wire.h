@@ -10,8 +10,8 @@
  *   [IDONTWANT, ids(bin n*12)]         don't send me these, I have them
  *   [GRAFT]                            add me to your mesh
  *   [PRUNE, backoff_s]                 you are out of my mesh; wait before GRAFT
- *   [PING, seq, incarnation]           SWIM probe
- *   [ACK, seq, incarnation]            SWIM answer
+ *   [PING, seq(, incarnation)]         SWIM probe
+ *   [ACK, seq(, incarnation)]          SWIM answer
  *   [PINGREQ, seq, target(bin32)]      probe target for me
  *   [MEMBER, node(bin32), state, inc]  membership gossip (alive/suspect/dead/left)
  *   [SYNC, session, kind, ranges(bin)] anti-entropy (sync.c)
@@ -41,8 +41,8 @@ struct wire_frame {
 	enum wire_type type;
 	const uint8_t *data;       /* REC: the record; IHAVE/IWANT/IDONTWANT: ids; SYNC: ranges */
 	size_t len;                /* bytes (ids: a multiple of WIRE_ID_LEN) */
-	uint64_t a, b;             /* PRUNE: backoff; PING/ACK/PINGREQ: seq, inc; MEMBER: state, inc;
-				      SYNC: session, kind */
+	uint64_t a, b;             /* PRUNE: backoff; PING/ACK: seq, inc (0: absent); PINGREQ: seq;
+				      MEMBER: state, inc; SYNC: session, kind */
 	const uint8_t *key;        /* PINGREQ target, MEMBER node (32 bytes) */
 };
 
@@ -54,7 +54,8 @@ int wire_begin(struct wire_iter *it, const uint8_t *buf, size_t len);
 int wire_next(struct wire_iter *it, struct wire_frame *f);
 
 /* Building messages: a bounded buffer that starts with the version byte.
- * wire_add_* return 0 or PROTO_ERR_NOSPACE (nothing added). */
+ * wire_add_* return 0 or PROTO_ERR_NOSPACE (nothing added). wire_add_simple
+ * leaves a PING's or ACK's incarnation out when b is 0. */
 struct wire_buf {
 	uint8_t *buf;
 	size_t cap, len;

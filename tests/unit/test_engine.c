@@ -36,7 +36,35 @@ static struct {
 	int accepted[MAXN];
 	int dead_seen[MAXN][MAXN];   /* observer, subject: transitions to DEAD */
 	int revoked_cb[MAXN];
+	/* what went on the wire (counted in op_send) */
+	int pings, pingacks, pingacks_small, streams, sync_dgrams;
 } net;
+
+/* Count PINGs, datagrams of PINGs and ACKs only (and how many of them are
+ * the 4-byte steady-state form), stream messages, SYNC frames in datagrams. */
+static void count_wire(const uint8_t *buf, size_t len, enum engine_chan chan)
+{
+	struct wire_iter it;
+	struct wire_frame f;
+	bool only_swim = true;
+	int rc;
+
+	if (chan == CHAN_STREAM) {
+		net.streams++;
+		return;
+	}
+	if (wire_begin(&it, buf, len) < 0)
+		return;
+	while ((rc = wire_next(&it, &f)) == 1) {
+		net.pings += f.type == W_PING;
+		net.sync_dgrams += f.type == W_SYNC;
+		only_swim &= f.type == W_PING || f.type == W_ACK;
+	}
+	if (rc == 0 && only_swim) {
+		net.pingacks++;
+		net.pingacks_small += len == 4;
+	}
+}
 
 static int node_of(const uint8_t pk[32])
 {
@@ -50,7 +78,7 @@ static void op_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 		    enum engine_chan chan)
 {
 	int from = (int)(intptr_t)ctx, to = node_of(peer);
-	(void)chan;
+	count_wire(buf, len, chan);
 	if (to < 0 || net.qn == QCAP)
 		return;
 	struct msg *m = &net.q[(net.qhead + net.qn++) % QCAP];
@@ -376,6 +404,59 @@ static void test_failure_detection(void)
 	teardown();
 }
 
+static void count_reset(void)
+{
+	net.pings = net.pingacks = net.pingacks_small = net.streams = net.sync_dgrams = 0;
+}
+
+/* Idle: members that ping us are not pinged back within the round, so the
+ * five nodes send fewer PINGs than one per node per period; PING and ACK
+ * are 4-byte datagrams; anti-entropy opens with datagrams and slows down.
+ * A crash is still found by everyone. */
+static void test_idle_traffic(void)
+{
+	setup(5, false);
+	run(60000);
+	count_reset();
+	run(100000);   /* 100 periods of 5 nodes: 500 PINGs without the skipping */
+	CHECK(net.pings > 0 && net.pings < 400);
+	CHECK(net.pingacks > 0);
+	CHECK_INT(net.pingacks_small, net.pingacks);
+	CHECK_INT(net.streams, 0);
+	/* rounds every 10 s would be 50; stretched to 40 s about 13 */
+	CHECK(net.sync_dgrams > 0 && net.sync_dgrams < 25);
+	net.down[2] = true;
+	run(20000);
+	for (int i = 0; i < 5; i++)
+		if (i != 2)
+			CHECK_INT(net.dead_seen[i][2], 1);
+	teardown();
+}
+
+/* A PING without an incarnation (the steady-state form) is answered with
+ * an ACK of the same seq; our ACK for a PING carries our incarnation until
+ * the peer has acknowledged it. */
+static void test_ping_short_form(void)
+{
+	static const uint8_t ping[] = { WIRE_VERSION, 0x92, W_PING, 0x05 };
+	struct wire_iter it;
+	struct wire_frame f;
+	bool acked = false;
+
+	setup(3, false);
+	CHECK_INT(engine_recv(net.e[0], net.k[1].pk, ping, sizeof ping, net.now), 0);
+	for (size_t i = 0; i < net.qn; i++) {
+		struct msg *m = &net.q[(net.qhead + i) % QCAP];
+		if (m->from != 0 || m->to != 1 || wire_begin(&it, m->buf, m->len) < 0)
+			continue;
+		while (wire_next(&it, &f) == 1)
+			if (f.type == W_ACK && f.a == 5 && f.b != 0)
+				acked = true;
+	}
+	CHECK(acked);
+	teardown();
+}
+
 static void test_sync_catches_up(void)
 {
 	union body b;
@@ -458,6 +539,8 @@ int main(void)
 	test_forged_and_untrusted();
 	test_revocation();
 	test_failure_detection();
+	test_idle_traffic();
+	test_ping_short_form();
 	test_sync_catches_up();
 	test_bad_input();
 	return check_exit();
