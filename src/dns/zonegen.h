@@ -1,0 +1,201 @@
+/* Vortex DNS generation layer (issue #7): from a model of the mesh's
+ * zones — the mesh domain and the delegations carried by signed `dns`
+ * records, plus the `expose` records of each zone's delegate — write
+ * RFC 1035 master files, a knot.conf, a named.conf and dnsmasq forwarding
+ * lines. Pure text generation: no daemon, no sockets, no clock (the caller
+ * passes serials and times). docs/dns.md describes the rules.
+ *
+ * Life of a model (OpenBGPD style: build, validate, then use):
+ *   zonegen_new(domain)  → empty model for the mesh domain
+ *   zonegen_add(deleg)   → copies one zone; checks its own fields
+ *   zonegen_seal()       → checks the zones against each other (duplicates,
+ *                          parents); after it the model is read-only
+ *   zonegen_zone(), zonegen_*_conf() on the sealed model, any number of times
+ *   zonegen_free()
+ *
+ * Nothing invalid is ever written: every name, address and path is
+ * re-validated here (whatever checked it before), and an item that fails is
+ * skipped and reported, never written. Names are lower-case LDH labels
+ * (letters, digits, '-' not at either end), 1..63 per label, at most 253
+ * in all, no trailing dot; '_' appears only in the SRV owner names this
+ * module builds. Addresses are IPv4 or IPv6 (no prefix), printed in
+ * inet_ntop's spelling.
+ *
+ * Error convention (src/): a function returns a negative errno on failure;
+ * otherwise the output and report functions return the number (>= 0) of
+ * items they rejected. Rejections are added to an optional report. */
+#ifndef MN_ZONEGEN_H
+#define MN_ZONEGEN_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "proto/body.h"
+
+#define ZONEGEN_MAX_ZONES    4096   /* delegations (and the apex) in a model */
+#define ZONEGEN_MAX_EXPOSES  32     /* exposed services per zone */
+#define ZONEGEN_MAX_ADDRS    2      /* mesh addresses of a delegate (v4, v6) */
+#define ZONEGEN_MAX_LISTEN   8      /* addresses a server listens on */
+#define ZONEGEN_DIR_MAX      200    /* a zone directory path */
+#define ZONEGEN_PATH_MAX     (ZONEGEN_DIR_MAX + 1 + 255 + 1)
+#define ZONEGEN_MSG_MAX      200    /* one rejection message */
+#define ZONEGEN_DEFAULT_TTL  3600   /* a zone whose ttl is 0 */
+#define ZONEGEN_MAX_TTL      2147483647u   /* RFC 2181 §8 */
+
+/* One exposed service of the zone's delegate (an `expose` record). It
+ * becomes <service>.<zone> A/AAAA (the delegate's mesh addresses) and, with
+ * a port, _<first label>._tcp.<rest>.<zone> SRV 0 0 <port> <service>.<zone>.
+ * Only exposures on the mesh channel (CH_MESH) are written; the others are
+ * ignored without a rejection. Withdrawing the record (not adding it to
+ * the next model) removes the names. */
+struct zonegen_expose {
+	char service[MN_MAX_NAME + 1];   /* a name relative to the zone */
+	uint16_t port;                   /* 0: A/AAAA only */
+	uint8_t channels;                /* enum expose_channel bits */
+};
+
+/* One zone: a delegation (a `dns` record) or, with zone == the mesh domain
+ * and parent "", the apex held by the root master. All storage inline; the
+ * model keeps its own copy. */
+struct zonegen_deleg {
+	char zone[MN_MAX_DOMAIN + 1];     /* e.g. "node1.example.io" */
+	char parent[MN_MAX_DOMAIN + 1];   /* the zone that delegates it (the
+	                                   * signer's); "" for the apex */
+	char delegate[MN_MAX_NAME + 1];   /* its node's name (a label), or "";
+	                                   * only written in a comment */
+	struct dns_ns ns[MN_MAX_NS];      /* host: absolute name; addr: an IP, or
+	                                   * "" for a host outside the mesh domain */
+	uint8_t n_ns;
+	uint32_t ttl;                     /* seconds; 0 = ZONEGEN_DEFAULT_TTL */
+	struct dns_name names[MN_MAX_DNS_NAMES];   /* first-peek names: label
+	                                   * relative to the zone ("" = apex),
+	                                   * addr, port (SRV when the label is
+	                                   * not empty) */
+	uint8_t n_names;
+	char delegate_addr[ZONEGEN_MAX_ADDRS][MN_MAX_ADDR + 1];   /* the delegate's
+	                                   * mesh addresses for its exposures; "" = none */
+	struct zonegen_expose exposes[ZONEGEN_MAX_EXPOSES];
+	uint8_t n_exposes;
+};
+
+/* Rejections, accumulated over calls (zero it before the first). Messages
+ * are printable ASCII (a hostile name is shown with \xNN escapes and cut
+ * short); they are for logs and never reach a generated file. */
+struct zonegen_report {
+	unsigned rejected;
+	char first[ZONEGEN_MSG_MAX];     /* the first message, "" if none */
+	void (*each)(void *arg, const char *msg);   /* optional: every message */
+	void *arg;
+};
+
+/* Where text goes: into file if it is set, else into buf[cap] (always
+ * NUL-terminated when cap > 0). Output is appended; len counts every byte
+ * produced, also those that did not fit, so after -ENOSPC len + 1 is the
+ * buffer size needed. err is sticky (-ENOSPC, -EIO); a function returns
+ * it. E.g. `struct zonegen_out o = { .file = f };` */
+struct zonegen_out {
+	FILE *file;
+	char *buf;
+	size_t cap;
+	size_t len;
+	int err;
+};
+
+/* Server settings shared by the config writers; borrowed for the call. */
+struct zonegen_conf {
+	const char *dir;        /* absolute directory of the zone files:
+	                         * [A-Za-z0-9._+-] and '/', no "." or ".."
+	                         * component, no trailing '/', <= ZONEGEN_DIR_MAX */
+	const char *listen[ZONEGEN_MAX_LISTEN];   /* IPs to listen on; none = all */
+	size_t n_listen;
+	uint16_t port;          /* 0 = 53 */
+};
+
+struct zonegen;
+
+/* A new empty model for the mesh domain (a valid name, see above).
+ * 0, -EINVAL (bad domain; *out is NULL) or -ENOMEM. */
+int zonegen_new(const char *domain, struct zonegen **out);
+/* Accepts NULL. */
+void zonegen_free(struct zonegen *m);
+
+/* Copy one zone into the model and check its own fields: the zone name,
+ * inside the mesh domain; the parent, the zone lying strictly inside it (or
+ * "" for the apex); the delegate label; the ttl; at least one valid name
+ * server (an NS host inside the mesh domain needs an address). A zone that
+ * fails is kept out of every output; a name server, name or exposure that
+ * fails is left out alone. Returns the number of rejected items, or
+ * -EINVAL (model sealed, n_* over its bound), -ENOSPC (ZONEGEN_MAX_ZONES),
+ * -ENOMEM. */
+int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d,
+		struct zonegen_report *rep);
+
+/* Check the zones against each other and make the model read-only: a zone
+ * given twice is rejected (every copy, whatever the order); a zone's
+ * parent must be the closest enclosing accepted zone (the mesh domain
+ * always counts as one), so no delegation hides below another's cut.
+ * Returns the number of zones rejected here, or -EINVAL if already sealed. */
+int zonegen_seal(struct zonegen *m, struct zonegen_report *rep);
+
+/* The master file of an accepted zone:
+ *   $ORIGIN <zone>. / $TTL <ttl>
+ *   SOA  mname = its first valid NS host, rname hostmaster.<zone> (or
+ *        hostmaster.<domain> when too long), the serial, 3600 900 1209600 300
+ *   NS   its name servers, and A/AAAA for those inside the zone
+ *   A/AAAA (+ SRV) for its names and mesh exposures
+ *   for each child zone directly below it: NS, and glue A/AAAA for the NS
+ *   hosts inside this zone (RFC 1034 §4.2.1); nothing for grandchildren
+ * Owner names are relative to $ORIGIN ("@" for the apex), names in RDATA
+ * absolute with the final dot. Records sorted in DNSSEC canonical order
+ * (RFC 4034 §6), then type, then data; duplicates once; one TTL per RRset
+ * (the lowest). Names at or below a child's cut are rejected (only glue
+ * may be there). Same model and serial ⇒ the same bytes.
+ * Returns the rejections in this zone and its children, -EINVAL (model not
+ * sealed, invalid zone name), -ENOENT (no such accepted zone), -ENOMEM, or
+ * out's error. */
+int zonegen_zone(const struct zonegen *m, const char *zone, uint32_t serial,
+		 struct zonegen_out *out, struct zonegen_report *rep);
+
+/* The file of a zone under dir into buf[cap]: "<dir>/<zone>.zone", or
+ * "<dir>/<zone>.z" for a zone over 250 characters (a file name stays within
+ * NAME_MAX, 255; the endings differ, so no two zones share a file).
+ * 0, -EINVAL (bad dir or zone), -ENOSPC. */
+int zonegen_zone_path(const char *dir, const char *zone, char *buf, size_t cap);
+
+/* Config files for the zones served (zones[n_zones], NULL = every accepted
+ * zone of the model; names that are invalid or not accepted zones are
+ * rejected), in canonical order, each once, each with the file
+ * zonegen_zone_path(conf->dir, zone). Listen addresses that fail are
+ * rejected. Return the rejections, -EINVAL (model not sealed, bad dir),
+ * -ENOMEM, or out's error. */
+
+/* knot.conf (Knot DNS 3.x): server listen, a default template (storage =
+ * dir, zone files never rewritten by Knot, no journal), one zone: entry
+ * each. No ACL/NOTIFY: every server generates each zone from the same
+ * signed records, so each is a primary of identical content. */
+int zonegen_knot_conf(const struct zonegen *m, const char *const *zones, size_t n_zones,
+		      const struct zonegen_conf *conf, struct zonegen_out *out,
+		      struct zonegen_report *rep);
+
+/* named.conf (BIND 9): options { directory; listen-on(-v6); recursion no;
+ * allow-transfer none; notify no; } and zone "<z>" { type master; file; }. */
+int zonegen_bind_conf(const struct zonegen *m, const char *const *zones, size_t n_zones,
+		      const struct zonegen_conf *conf, struct zonegen_out *out,
+		      struct zonegen_report *rep);
+
+/* dnsmasq forwarding for a box where dnsmasq resolves: server=/<zone>/<addr>
+ * for every address of every NS of the zones (dnsmasq picks the longest
+ * match, so a child's servers win inside the child), and
+ * rebind-domain-ok=/<domain>/ so OpenWrt's rebind protection lets private
+ * mesh answers through. */
+int zonegen_dnsmasq_conf(const struct zonegen *m, const char *const *zones, size_t n_zones,
+			 struct zonegen_out *out, struct zonegen_report *rep);
+
+/* The next SOA serial, unix-time style: `now` (unix seconds; pass the
+ * newest version time of the records in the zone so every server computes
+ * the same serial) if it is greater than previous in RFC 1982 serial
+ * arithmetic, else previous + 1 modulo 2^32 — which RFC 1982 also counts
+ * as greater, so the result is always greater than previous, across the
+ * 2106 wrap too. Call it only when the zone's content changed. */
+uint32_t zonegen_serial(uint32_t previous, uint64_t now);
+
+#endif
