@@ -572,6 +572,15 @@ static long exchange(const struct sockaddr_storage *sa, const struct sockaddr_st
 			rc = -EMSGSIZE;
 			goto fail;
 		}
+		/* the whole answer: ack it (the inviter then swaps our tunnel) */
+		struct join_resp jr;
+		struct join_chain jc;
+		char perr[64];
+		if (join_resp_parse(in, got, &jr, &jc, perr, sizeof perr) == 0) {
+			static const uint8_t ack[5] = { 0, 0, 0, 1, 0 };
+			(void)!send(fd, ack, sizeof ack, MSG_NOSIGNAL);
+			break;
+		}
 	}
 	close(fd);
 	return (long)got;

@@ -93,6 +93,8 @@ struct jconn {
 	size_t inlen;
 	uint8_t *out;
 	bool answered;
+	char swap_id[INVITE_ID_LEN + 1];   /* a tunnel to swap once the requester acks */
+	bool waiting_ack;
 	int open_handles;
 };
 
@@ -110,7 +112,8 @@ struct jclient {
 	size_t outlen;
 	uint8_t *in;
 	size_t inlen;
-	bool failed;
+	bool failed, acked;
+	uv_write_t ackreq;
 	int open_handles;
 };
 
@@ -517,7 +520,7 @@ static bool addr_is(const struct sockaddr_storage *sa, const char *addr)
 		       &((const struct sockaddr_in6 *)&x)->sin6_addr, 16);
 }
 
-static void do_join(struct onboard *o, const struct jconn *cn, const struct join_req *q,
+static void do_join(struct onboard *o, struct jconn *cn, const struct join_req *q,
 		    struct join_resp *r, struct join_chain *c)
 {
 	struct inv v;
@@ -608,6 +611,7 @@ static void do_join(struct onboard *o, const struct jconn *cn, const struct join
 	r->status = JOIN_OK;
 	r->nrec = (uint8_t)c->n;
 	snprintf(r->message, sizeof r->message, "welcome, %s", v.node_name);
+	snprintf(cn->swap_id, sizeof cn->swap_id, "%s", v.id);
 }
 
 /* The member row for a key we certified (state used), by its current key. */
@@ -638,7 +642,7 @@ static bool member_row(struct onboard *o, const uint8_t pk[32], struct inv *v)
 	return f.found;
 }
 
-static void do_renew(struct onboard *o, const struct jconn *cn, const struct join_req *q,
+static void do_renew(struct onboard *o, struct jconn *cn, const struct join_req *q,
 		     struct join_resp *r, struct join_chain *c)
 {
 	struct inv v;
@@ -683,6 +687,7 @@ static void do_renew(struct onboard *o, const struct jconn *cn, const struct joi
 		memcpy(v.node, q->new_node, 32);
 		memcpy(v.wg, q->new_wg, 32);
 		v.prev_revoke_at = now + ROTATE_GRACE_S;
+		snprintf(cn->swap_id, sizeof cn->swap_id, "%s", v.id);
 		o->st.rotated++;
 		log_info("%s rotated its key to %s", v.node_name, did);
 	} else {
@@ -698,6 +703,27 @@ static void do_renew(struct onboard *o, const struct jconn *cn, const struct joi
 	r->status = JOIN_OK;
 	r->nrec = (uint8_t)c->n;
 	snprintf(r->message, sizeof r->message, "certificate renewed");
+}
+
+/* The requester has our answer (it acked): the temporary or old tunnel
+ * can go now rather than after the grace. */
+static void swap_now(struct onboard *o, const char *id)
+{
+	static const uint8_t zero[INVITE_SECRET_LEN];
+	uint64_t now = now_s();
+	struct inv v;
+
+	if (inv_get(o, id, &v) < 0 || v.state != INV_USED)
+		return;
+	if (memcmp(v.secret, zero, sizeof zero))
+		crypto_wipe(v.secret, sizeof v.secret);
+	else if (v.prev_revoke_at && now + ROTATE_GRACE_S < v.prev_revoke_at + SWAP_GRACE_S)
+		v.prev_revoke_at = now + ROTATE_GRACE_S - SWAP_GRACE_S;
+	else
+		return;
+	inv_put(o, &v);
+	crypto_wipe(&v, sizeof v);
+	refresh_wg(o);
 }
 
 static void conn_closed(uv_handle_t *h)
@@ -724,10 +750,23 @@ static void conn_close(struct jconn *cn)
 	uv_close((uv_handle_t *)&cn->tcp, conn_closed);
 }
 
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void conn_timeout(uv_timer_t *t);
+
 static void conn_written(uv_write_t *w, int status)
 {
-	(void)status;
-	conn_close(w->data);
+	struct jconn *cn = w->data;
+
+	/* a tunnel to swap: wait (bounded) for the requester's ack */
+	if (status == 0 && cn->swap_id[0]) {
+		cn->inlen = 0;
+		cn->waiting_ack = true;
+		uv_timer_start(&cn->timer, conn_timeout, CONN_TIMEOUT_MS, 0);
+		if (uv_read_start((uv_stream_t *)&cn->tcp, conn_alloc, conn_read) == 0)
+			return;
+	}
+	conn_close(cn);
 }
 
 static void conn_answer(struct jconn *cn, const uint8_t *payload, size_t n)
@@ -784,8 +823,14 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	size_t n, used;
 
 	(void)b;
-	if (nread == 0 || cn->answered)
+	if (nread == 0)
 		return;
+	if (cn->answered) {   /* the ack (any byte, or the end) */
+		if (cn->swap_id[0])
+			swap_now(cn->o, cn->swap_id);
+		conn_close(cn);
+		return;
+	}
 	if (nread < 0) {
 		conn_close(cn);
 		return;
@@ -806,8 +851,8 @@ static void conn_timeout(uv_timer_t *t)
 {
 	struct jconn *cn = t->data;
 
-	if (!cn->answered)
-		conn_close(cn);
+	if (!cn->answered || cn->waiting_ack)
+		conn_close(cn);   /* (no ack: the grace period swaps the tunnel later) */
 }
 
 static void on_conn(uv_stream_t *srv, int status)
@@ -1052,31 +1097,50 @@ static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init((char *)cl->in + cl->inlen, (unsigned)(OUT_MAX - cl->inlen));
 }
 
+static void client_acked(uv_write_t *w, int status)
+{
+	struct jclient *cl = w->data;
+	struct join_resp r;
+	struct join_chain c;
+	char err[256];
+
+	(void)status;   /* without the ack the parent swaps after its grace */
+	if (join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err) == 0)
+		client_done(cl, &r, &c);
+	client_finish(cl, NULL);
+}
+
 static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct jclient *cl = s->data;
 	struct join_resp r;
 	struct join_chain c;
 	char err[256];
+	static uint8_t ack[5] = { 0, 0, 0, 1, 0 };
 
 	(void)b;
-	if (nread > 0) {
-		cl->inlen += (size_t)nread;
-		if (cl->inlen < OUT_MAX)
-			return;
-	}
-	if (nread < 0 && nread != UV_EOF) {
-		client_finish(cl, uv_strerror((int)nread));
+	if (nread == 0 || cl->acked)
+		return;
+	if (nread < 0) {
+		client_finish(cl, nread == UV_EOF ? "the parent's answer is incomplete"
+						  : uv_strerror((int)nread));
 		return;
 	}
-	if (nread == 0)
+	cl->inlen += (size_t)nread;
+	int rc = join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err);
+	if (rc == -EAGAIN && cl->inlen < OUT_MAX)
 		return;
-	if (join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err) < 0) {
-		client_finish(cl, "the parent's answer is incomplete or malformed");
+	if (rc < 0) {
+		client_finish(cl, "the parent's answer is malformed");
 		return;
 	}
-	client_done(cl, &r, &c);
-	client_finish(cl, NULL);
+	/* the whole answer: tell the parent (it swaps our tunnel), then act */
+	cl->acked = true;
+	uv_read_stop(s);
+	uv_buf_t ab = uv_buf_init((char *)ack, sizeof ack);
+	cl->ackreq.data = cl;
+	if (uv_write(&cl->ackreq, s, &ab, 1, client_acked) < 0)
+		client_acked(&cl->ackreq, -1);
 }
 
 static void client_written(uv_write_t *w, int status)
