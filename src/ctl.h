@@ -35,6 +35,9 @@ int ctl_invite(int argc, char **argv);
 int ctl_join(int argc, char **argv);
 int ctl_revoke(int argc, char **argv);
 int ctl_key(int argc, char **argv);
+/* Vortex DNS (src/ctl_dns.c; check: src/ctl_dnscheck.c). */
+int ctl_dns(int argc, char **argv);
+int ctl_dns_check(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include "src/daemon/api.h"
 #include "src/daemon/onboard.h"
+#include "src/daemon/vortex.h"
 #include "src/daemon/daemon.h"
 #include "src/log.h"
 #include "proto/body.h"
@@ -291,7 +292,8 @@ typedef void cmd_fn(struct request *r);
 
 static cmd_fn cmd_ping, cmd_status, cmd_peers, cmd_records, cmd_publish, cmd_subscribe;
 static cmd_fn cmd_invite_create, cmd_invite_list, cmd_invite_revoke, cmd_join_approve,
-	cmd_join_reject, cmd_key_rotate, cmd_cert_renew;
+	cmd_join_reject, cmd_key_rotate, cmd_cert_renew, cmd_dns_init, cmd_dns_delegate,
+	cmd_dns_leave, cmd_dns_show;
 
 #define MAX_ARGS 6
 static const struct command {
@@ -319,6 +321,13 @@ static const struct command {
 	  { { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
 	{ "key_rotate", cmd_key_rotate, { { NULL, 0 } } },
 	{ "cert_renew", cmd_cert_renew, { { NULL, 0 } } },
+	{ "dns_init", cmd_dns_init,
+	  { { "domain", json_type_string }, { "ns_addr", json_type_string }, { NULL, 0 } } },
+	{ "dns_delegate", cmd_dns_delegate,
+	  { { "label", json_type_string }, { "to", json_type_string }, { "ns_addr", json_type_string },
+	    { "ttl_s", json_type_int }, { NULL, 0 } } },
+	{ "dns_leave", cmd_dns_leave, { { NULL, 0 } } },
+	{ "dns_show", cmd_dns_show, { { "zone", json_type_string }, { NULL, 0 } } },
 };
 
 static const char *type_word(enum json_type t)
@@ -469,22 +478,10 @@ static void cmd_publish(struct request *r)
 		send_result(r->c, r->id, result);
 }
 
-/* The onboarding calls share one shape: onboard.c does the work. */
-typedef int onboard_fn(struct onboard *o, struct json_object *req, struct json_object **res,
-		       char *err, size_t errcap);
-
-static void onboard_call(struct request *r, onboard_fn *fn)
+/* The onboarding and DNS calls share one shape: onboard.c and vortex.c
+ * do the work on their own object; reply() turns the outcome into a line. */
+static void reply(struct request *r, int rc, struct json_object *res, const char *err)
 {
-	struct onboard *o = daemon_onboard(r->c->api->d);
-	struct json_object *res = NULL;
-	char err[256] = "";
-	int rc;
-
-	if (!o) {
-		send_error(r->c, r->id, "internal", "onboarding is not running");
-		return;
-	}
-	rc = fn(o, r->req, &res, err, sizeof err);
 	if (rc == 0)
 		send_result(r->c, r->id, res);
 	else if (rc == -EINVAL)
@@ -499,13 +496,26 @@ static void onboard_call(struct request *r, onboard_fn *fn)
 		send_error(r->c, r->id, "internal", "%s", err[0] ? err : strerror(-rc));
 }
 
-static void cmd_invite_create(struct request *r) { onboard_call(r, onboard_invite_create); }
-static void cmd_invite_list(struct request *r) { onboard_call(r, onboard_invite_list); }
-static void cmd_invite_revoke(struct request *r) { onboard_call(r, onboard_invite_revoke); }
-static void cmd_join_approve(struct request *r) { onboard_call(r, onboard_join_approve); }
-static void cmd_join_reject(struct request *r) { onboard_call(r, onboard_join_reject); }
-static void cmd_key_rotate(struct request *r) { onboard_call(r, onboard_key_rotate); }
-static void cmd_cert_renew(struct request *r) { onboard_call(r, onboard_renew); }
+#define SUB_CALL(obj, fn) do { \
+	struct json_object *res_ = NULL; \
+	char err_[256] = "that part of the daemon is not running"; \
+	int rc_ = -ENOSYS; \
+	if (obj) { err_[0] = 0; rc_ = fn(obj, r->req, &res_, err_, sizeof err_); } \
+	reply(r, rc_, res_, err_); \
+} while (0)
+#define ONBOARD(fn) SUB_CALL(daemon_onboard(r->c->api->d), fn)
+#define VORTEX(fn) SUB_CALL(daemon_vortex(r->c->api->d), fn)
+static void cmd_invite_create(struct request *r) { ONBOARD(onboard_invite_create); }
+static void cmd_invite_list(struct request *r) { ONBOARD(onboard_invite_list); }
+static void cmd_invite_revoke(struct request *r) { ONBOARD(onboard_invite_revoke); }
+static void cmd_join_approve(struct request *r) { ONBOARD(onboard_join_approve); }
+static void cmd_join_reject(struct request *r) { ONBOARD(onboard_join_reject); }
+static void cmd_key_rotate(struct request *r) { ONBOARD(onboard_key_rotate); }
+static void cmd_cert_renew(struct request *r) { ONBOARD(onboard_renew); }
+static void cmd_dns_init(struct request *r) { VORTEX(vortex_api_init); }
+static void cmd_dns_delegate(struct request *r) { VORTEX(vortex_api_delegate); }
+static void cmd_dns_leave(struct request *r) { VORTEX(vortex_api_leave); }
+static void cmd_dns_show(struct request *r) { VORTEX(vortex_api_show); }
 
 static void cmd_subscribe(struct request *r)
 {

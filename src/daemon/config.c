@@ -31,6 +31,9 @@ void config_defaults(struct config *c)
 	c->join_port = 7333;
 	snprintf(c->subnet, sizeof c->subnet, "%s", ADDRPLAN_DEFAULT);
 	c->cert_lifetime_s = 90 * 86400;
+	snprintf(c->dns_server, sizeof c->dns_server, "none");
+	snprintf(c->dns_dir, sizeof c->dns_dir, "/var/lib/mirrornet/dns");
+	c->dns_port = 53;
 	engine_config_default(&c->engine);
 }
 
@@ -209,6 +212,24 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 		if (parse_uint(val, 3600, 3650u * 86400, &v) < 0)
 			BAD("cert_lifetime_s: 3600 (an hour) .. 315360000 (ten years)");
 		c->cert_lifetime_s = v;
+	} else if (!strcmp(opt, "dns_server")) {
+		if (strcmp(val, "none") && strcmp(val, "knot") && strcmp(val, "bind") && strcmp(val, "dnsmasq"))
+			BAD("dns_server: none, knot, bind or dnsmasq");
+		snprintf(c->dns_server, sizeof c->dns_server, "%s", val);
+	} else if (!strcmp(opt, "dns_dir")) {
+		if (val[0] != '/' || copy_str(c->dns_dir, sizeof c->dns_dir, val) < 0 ||
+		    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
+		    strstr(val, "/../") || strstr(val, "/./") || (strlen(val) > 1 && val[strlen(val) - 1] == '/'))
+			BAD("dns_dir: an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'");
+	} else if (!strcmp(opt, "dns_listen")) {
+		if (copy_str(c->dns_listen, sizeof c->dns_listen, val) < 0 || !addr_valid(val, false))
+			BAD("dns_listen: an IP address");
+	} else if (!strcmp(opt, "dns_port")) {
+		if (parse_uint(val, 1, 65535, &c->dns_port) < 0)
+			BAD("dns_port: 1..65535");
+	} else if (!strcmp(opt, "dns_reload")) {
+		if (copy_str(c->dns_reload, sizeof c->dns_reload, val) < 0)
+			BAD("dns_reload: a command of at most %zu bytes", sizeof c->dns_reload - 1);
 	} else if (!strcmp(opt, "wg_endpoint")) {
 		if (copy_str(c->wg_endpoint, sizeof c->wg_endpoint, val) < 0 || !strrchr(val, ':'))
 			BAD("wg_endpoint: HOST:PORT (a DNS name or an address) where peers reach our WireGuard");
@@ -421,6 +442,11 @@ void config_print(const struct config *c, FILE *f)
 	}
 	fprintf(f, "gossip_port %u\njoin_port %u\nsubnet %s\ncert_lifetime_s %llu\n", c->gossip_port,
 		c->join_port, c->subnet, (unsigned long long)c->cert_lifetime_s);
+	fprintf(f, "dns_server %s\ndns_dir %s\ndns_port %u\n", c->dns_server, c->dns_dir, c->dns_port);
+	if (c->dns_listen[0])
+		fprintf(f, "dns_listen %s\n", c->dns_listen);
+	if (c->dns_reload[0])
+		fprintf(f, "dns_reload %s\n", c->dns_reload);
 	for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
 		fprintf(f, "%s %u\n", knobs[i].name,
 			*(const unsigned *)((const char *)&c->engine + knobs[i].off));

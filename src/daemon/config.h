@@ -63,6 +63,12 @@ struct config {
 	unsigned join_port;          /* our join service, on the mesh address */
 	char subnet[MN_MAX_ADDR + 1];/* the mesh address plan we hand addresses from */
 	uint64_t cert_lifetime_s;    /* of the certificates we issue */
+	/* Vortex DNS (docs/dns.md) */
+	char dns_server[16];         /* none | knot | bind | dnsmasq */
+	char dns_dir[CONFIG_PATH_MAX];
+	char dns_listen[MN_MAX_ADDR + 1];   /* "" = the server's default */
+	unsigned dns_port;
+	char dns_reload[512];        /* a shell command, run after files changed */
 	bool listen_set;
 	struct engine_config engine; /* engine knobs (root filled at start) */
 };

@@ -30,6 +30,7 @@
 #include "src/daemon/resolve.h"
 #include "src/daemon/wgsync.h"
 #include "src/daemon/onboard.h"
+#include "src/daemon/vortex.h"
 #include "src/body_json.h"
 #include "src/log.h"
 #include "src/store.h"
@@ -60,6 +61,7 @@ struct daemon {
 	struct resolver *res;
 	struct wgsync *wg;          /* NULL: plain transport only */
 	struct onboard *ob;
+	struct vortex *dns;
 	bool restart;               /* execute ourselves again once stopped */
 	uv_timer_t tick, maint, wg_timer;
 	uint64_t endpoint_published_ms;
@@ -175,6 +177,9 @@ static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 		memcpy(bt->id, id, 32);
 		d->nbatch++;
 	}
+	if (r->kind == KIND_NODE || r->kind == KIND_DNS || r->kind == KIND_EXPOSE ||
+	    r->kind == KIND_CERT || r->kind == KIND_REVOKE)
+		vortex_dirty(d->dns);
 	if (r->kind == KIND_NODE && !record_is_tombstone(r))
 		learn_node(d, r);
 	else if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
@@ -403,6 +408,7 @@ static void stop(struct daemon *d)
 		api_close(d->api);
 	d->api = NULL;
 	onboard_close(d->ob);
+	vortex_close(d->dns);
 	transport_close(d->tr);
 	d->tr = NULL;
 	uv_timer_stop(&d->tick);
@@ -555,6 +561,8 @@ struct json_object *daemon_status(struct daemon *d)
 	}
 	if (d->ob)
 		json_object_object_add(o, "onboarding", onboard_status(d->ob));
+	if (d->dns)
+		json_object_object_add(o, "dns", vortex_status(d->dns));
 	return o;
 }
 
@@ -742,6 +750,7 @@ const struct config *daemon_config(struct daemon *d) { return &d->cfg; }
 const struct node_key *daemon_key(struct daemon *d) { return &d->key; }
 struct wgsync *daemon_wg(struct daemon *d) { return d->wg; }
 struct onboard *daemon_onboard(struct daemon *d) { return d->ob; }
+struct vortex *daemon_vortex(struct daemon *d) { return d->dns; }
 
 int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const union body *b,
 			uint64_t ttl_s, uint8_t id[32], int *perr)
@@ -896,7 +905,7 @@ static int run(struct daemon *d)
 		log_err("api %s: %s", d->cfg.api, err);
 		goto fail;
 	}
-	if (!(d->ob = onboard_new(d, &d->loop, err, sizeof err)))
+	if (!(d->ob = onboard_new(d, &d->loop, err, sizeof err)) || !(d->dns = vortex_new(d, &d->loop)))
 		goto fail;
 	uv_timer_init(&d->loop, &d->tick);
 	uv_timer_init(&d->loop, &d->maint);
@@ -929,6 +938,7 @@ fail:
 	if (d->api)
 		api_close(d->api);
 	onboard_close(d->ob);
+	vortex_close(d->dns);
 	transport_close(d->tr);
 	uv_walk(&d->loop, close_walk, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -992,6 +1002,7 @@ int daemon_main(int argc, char **argv)
 	engine_free(d->eng);
 	wgsync_free(d->wg);
 	onboard_free(d->ob);
+	vortex_free(d->dns);
 	store_close(d->store);
 	node_key_wipe(&d->key);
 	bool again = d->restart;

@@ -40,6 +40,8 @@ const struct config *daemon_config(struct daemon *d);
 const struct node_key *daemon_key(struct daemon *d);
 struct wgsync *daemon_wg(struct daemon *d);
 struct onboard *daemon_onboard(struct daemon *d);
+struct vortex;
+struct vortex *daemon_vortex(struct daemon *d);
 /* Unix ms: the wall clock, shifted by MIRRORNET_TIME_OFFSET_S (seconds,
  * may be negative; read at start) so tests can run a daemon in the future. */
 uint64_t daemon_now_ms(void);

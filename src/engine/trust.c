@@ -266,9 +266,16 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return -EACCES;
 		if (memcmp(r->origin, e->root, 32) == 0 && !o->chain.dns_scope[0])
 			return 0;   /* a root without its own cert: any zone */
-		if (!dns_scope_contains(o->chain.dns_scope, b->dns.zone) ||
-		    strcmp(o->chain.dns_scope, b->dns.zone) == 0)
+		if (!dns_scope_contains(o->chain.dns_scope, b->dns.zone))
 			return -EACCES;
+		if (strcmp(o->chain.dns_scope, b->dns.zone) == 0) {
+			/* its own zone: the root's record of the apex, or a delegate
+			 * giving its zone back (no name servers) — docs/dns.md */
+			if (memcmp(b->dns.delegate, r->origin, 32) != 0)
+				return -EACCES;
+			if (memcmp(r->origin, e->root, 32) != 0 && b->dns.n_ns != 0)
+				return -EACCES;
+		}
 		return 0;
 	default:
 		return 0;
