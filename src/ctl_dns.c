@@ -97,7 +97,8 @@ int ctl_dns(int argc, char **argv)
 		if (o.ns_addr)
 			json_object_object_add(req, "ns_addr", json_object_new_string(o.ns_addr));
 		snprintf(text, sizeof text, "%s is served by this master", argv[optind]);
-		return done(&o, ctl_call(NULL, "dns_init", req, &res), res, text);
+		rc = ctl_call(NULL, "dns_init", req, &res);   /* before done(): argument order is unspecified */
+		return done(&o, rc, res, text);
 	}
 	if (!strcmp(sub, "delegate")) {
 		if ((rc = parse(argc, argv, &o, "dns delegate LABEL --to NODE [--ns-addr ADDR] [--ttl D] [--json]")))
@@ -135,13 +136,15 @@ int ctl_dns(int argc, char **argv)
 		json_object_object_add(req, "key", json_object_new_string(argv[optind]));
 		json_object_object_add(req, "tombstone", json_object_new_boolean(true));
 		snprintf(text, sizeof text, "delegation of %s withdrawn", argv[optind]);
-		return done(&o, ctl_call(NULL, "publish", req, &res), res, text);
+		rc = ctl_call(NULL, "publish", req, &res);   /* before done(): argument order is unspecified */
+		return done(&o, rc, res, text);
 	}
 	if (!strcmp(sub, "leave")) {
 		if ((rc = parse(argc, argv, &o, "dns leave [--json]")))
 			return rc > 0 ? CTL_OK : CTL_USAGE;
 		snprintf(text, sizeof text, "our zone is given back to its parent");
-		return done(&o, ctl_call(NULL, "dns_leave", NULL, &res), res, text);
+		rc = ctl_call(NULL, "dns_leave", NULL, &res);   /* before done(): argument order is unspecified */
+		return done(&o, rc, res, text);
 	}
 	if (!strcmp(sub, "list")) {
 		if ((rc = parse(argc, argv, &o, "dns list [--json]")))

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,12 +119,14 @@ static int ask(struct check *c, const struct server *s, const char *name, uint16
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		struct pollfd pf[ARES_GETSOCK_MAXNUM];
 		int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM), n = 0;
+		/* (c-ares' ARES_GETSOCK_* macros shift a signed 1 into bit 31: UB) */
+		unsigned ub = (unsigned)bits;
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) && !ARES_GETSOCK_WRITABLE(bits, i))
+			bool rd = (ub >> i) & 1u, wr = (ub >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+			if (!rd && !wr)
 				continue;
 			pf[n].fd = socks[i];
-			pf[n].events = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-					       (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			pf[n].events = (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			pf[n].revents = 0;
 			n++;
 		}

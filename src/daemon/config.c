@@ -32,6 +32,7 @@ void config_defaults(struct config *c)
 	snprintf(c->subnet, sizeof c->subnet, "%s", ADDRPLAN_DEFAULT);
 	c->cert_lifetime_s = 90 * 86400;
 	snprintf(c->dns_server, sizeof c->dns_server, "none");
+	snprintf(c->dns_zones, sizeof c->dns_zones, "all");
 	snprintf(c->dns_dir, sizeof c->dns_dir, "/var/lib/mirrornet/dns");
 	c->dns_port = 53;
 	engine_config_default(&c->engine);
@@ -216,6 +217,10 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 		if (strcmp(val, "none") && strcmp(val, "knot") && strcmp(val, "bind") && strcmp(val, "dnsmasq"))
 			BAD("dns_server: none, knot, bind or dnsmasq");
 		snprintf(c->dns_server, sizeof c->dns_server, "%s", val);
+	} else if (!strcmp(opt, "dns_zones")) {
+		if (strcmp(val, "all") && strcmp(val, "own"))
+			BAD("dns_zones: all (serve every mesh zone) or own (only the zones delegated to us)");
+		snprintf(c->dns_zones, sizeof c->dns_zones, "%s", val);
 	} else if (!strcmp(opt, "dns_dir")) {
 		if (val[0] != '/' || copy_str(c->dns_dir, sizeof c->dns_dir, val) < 0 ||
 		    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
@@ -442,7 +447,8 @@ void config_print(const struct config *c, FILE *f)
 	}
 	fprintf(f, "gossip_port %u\njoin_port %u\nsubnet %s\ncert_lifetime_s %llu\n", c->gossip_port,
 		c->join_port, c->subnet, (unsigned long long)c->cert_lifetime_s);
-	fprintf(f, "dns_server %s\ndns_dir %s\ndns_port %u\n", c->dns_server, c->dns_dir, c->dns_port);
+	fprintf(f, "dns_server %s\ndns_zones %s\ndns_dir %s\ndns_port %u\n", c->dns_server, c->dns_zones,
+		c->dns_dir, c->dns_port);
 	if (c->dns_listen[0])
 		fprintf(f, "dns_listen %s\n", c->dns_listen);
 	if (c->dns_reload[0])

@@ -65,6 +65,7 @@ struct config {
 	uint64_t cert_lifetime_s;    /* of the certificates we issue */
 	/* Vortex DNS (docs/dns.md) */
 	char dns_server[16];         /* none | knot | bind | dnsmasq */
+	char dns_zones[8];           /* all (every mesh zone) | own (those delegated to us) */
 	char dns_dir[CONFIG_PATH_MAX];
 	char dns_listen[MN_MAX_ADDR + 1];   /* "" = the server's default */
 	unsigned dns_port;

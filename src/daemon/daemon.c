@@ -461,6 +461,7 @@ static void reload(struct daemon *d)
 	free(nc);
 	if (republish)
 		publish_node(d);
+	vortex_dirty(d->dns);   /* dns_* options may have changed */
 	log_info("configuration reloaded");
 }
 

@@ -357,6 +357,8 @@ struct conf_arg {
 	const struct zonegen *m;
 	struct zonegen_conf zc;
 	struct zonegen_report *rep;
+	const char *const *zones;   /* dns_zones own: ours only; NULL: every zone */
+	size_t nzones;
 };
 
 static int gen_conf(void *arg, struct zonegen_out *o)
@@ -365,21 +367,25 @@ static int gen_conf(void *arg, struct zonegen_out *o)
 	const char *srv = daemon_config(a->v->d)->dns_server;
 
 	if (!strcmp(srv, "knot"))
-		return zonegen_knot_conf(a->m, NULL, 0, &a->zc, o, a->rep);
+		return zonegen_knot_conf(a->m, a->zones, a->nzones, &a->zc, o, a->rep);
 	if (!strcmp(srv, "bind"))
-		return zonegen_bind_conf(a->m, NULL, 0, &a->zc, o, a->rep);
+		return zonegen_bind_conf(a->m, a->zones, a->nzones, &a->zc, o, a->rep);
 	return zonegen_dnsmasq_conf(a->m, NULL, 0, o, a->rep);
 }
 
-/* The zones of the model, via the knot config's zone list would be
- * indirect: walk the names we added instead. */
-static size_t zone_names(const struct collect *c, const char *domain, const char **out, size_t cap)
+/* The zones we serve: every zone of the mesh (dns_zones all), or only
+ * those delegated to us — the apex for the root (dns_zones own). */
+static size_t zone_names(const struct vortex *v, const struct collect *c, const char **out,
+			 size_t cap)
 {
+	const uint8_t *me = daemon_key(v->d)->pk;
+	bool own = !strcmp(daemon_config(v->d)->dns_zones, "own");
 	size_t n = 0;
 
-	out[n++] = domain;
+	if (!own || !memcmp(me, daemon_config(v->d)->root, 32))
+		out[n++] = v->domain;
 	for (size_t i = 0; i < c->ndl && n < cap; i++) {
-		bool dup = false;
+		bool dup = own && memcmp(c->signer[i], me, 32) != 0;   /* (signer[]: the delegate) */
 		for (size_t k = 0; k < n; k++)
 			dup |= !strcmp(out[k], c->dl[i].zone);
 		if (!dup)
@@ -473,7 +479,9 @@ static void generate(struct vortex *v)
 	}
 	mkdir(cfg->dns_dir, 0755);
 	const char **names = calloc(c.ndl + 1, sizeof *names);
-	size_t nz = names ? zone_names(&c, v->domain, names, c.ndl + 1) : 0;
+	size_t nz = names ? zone_names(v, &c, names, c.ndl + 1) : 0;
+	const char **served = calloc(nz + 1, sizeof *served);
+	size_t nserved = 0;
 	v->zones = 0;
 	for (size_t i = 0; i < nz; i++) {
 		uint8_t sb[8];
@@ -487,6 +495,8 @@ static void generate(struct vortex *v)
 		    gen_text(gen_zone, &za, &text, &n) < 0)
 			continue;   /* not an accepted zone (rejected and reported) */
 		v->zones++;
+		if (served)
+			served[nserved++] = names[i];
 		/* same content with the old serial: nothing to do */
 		size_t on;
 		char *old = slurp(path, &on);
@@ -513,7 +523,12 @@ static void generate(struct vortex *v)
 		free(text);
 	}
 	/* the server's configuration */
-	struct conf_arg ca = { v, m, { .dir = cfg->dns_dir, .port = (uint16_t)cfg->dns_port }, &rep };
+	struct conf_arg ca = { v, m, { .dir = cfg->dns_dir, .port = (uint16_t)cfg->dns_port }, &rep,
+			       NULL, 0 };
+	if (!strcmp(cfg->dns_zones, "own")) {
+		ca.zones = served;
+		ca.nzones = nserved;
+	}
 	if (cfg->dns_listen[0]) {
 		ca.zc.listen[0] = cfg->dns_listen;
 		ca.zc.n_listen = 1;
@@ -534,6 +549,7 @@ static void generate(struct vortex *v)
 		free(text);
 	}
 	v->rejected = rep.rejected;
+	free(served);
 	free(names);
 	zonegen_free(m);
 	collect_free(&c);

@@ -10,7 +10,8 @@
 # Each host has a private mount namespace over test directories (as in
 # test_onboard.sh) so its /etc/mirrornet, /var/run/mirrornet, /run/knot and
 # /run/named are its own; each server listens on its mesh address, port 53,
-# and is reloaded by the daemon's dns_reload command. Checked: names under a
+# and is reloaded by the daemon's dns_reload command (the master ends with
+# dns_zones own, serving only the apex: referrals). Checked: names under a
 # slave's zone resolve at the master's server and along the delegation chain
 # (kdig, dig, and `mirrornetctl dns check` through c-ares); exposures appear
 # and disappear; a stopped slave's zone is still answered by the others; a
@@ -217,6 +218,25 @@ ctl 5 dns check node2.example.io --server "$(addr_of 1)" --name web >"$T/check-w
 ctl 1 dns check >"$T/check-all.txt" 2>&1 && [ "$(grep -c '=> ok' "$T/check-all.txt")" -ge 4 ] &&
 	ok "dns check (every zone of dns list): $(grep -c '=> ok' "$T/check-all.txt") zones ok" ||
 	{ bad "dns check of every zone"; cat "$T/check-all.txt"; }
+
+# ---- a master that serves only its own zone: names below are referrals ----
+echo "dns_zones own" >>"$T/h1/etc/mirrornetd.conf"
+kill -HUP "$(cat "$T/pid1")"
+refers() {
+	local out
+	out=$(ns_exec 1 kdig +norec +time=2 +retry=0 @"$(addr_of 1)" app.lab.node1.example.io A 2>/dev/null)
+	! echo "$out" | grep -q "flags: qr aa" &&
+		echo "$out" | grep -Eq 'node1\.example\.io\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+NS[[:space:]]+ns\.node1\.example\.io\.'
+}
+wait_for 30 refers && ok "dns_zones own: the master refers app.lab.node1.example.io to node1's server (NS + glue, not authoritative)" ||
+	{ bad "no referral from the master"; ns_exec 1 kdig +norec @"$(addr_of 1)" app.lab.node1.example.io A; }
+ctl 1 dns check lab.node1.example.io --name app >"$T/check-own.txt" 2>&1 && grep -q "$A4" "$T/check-own.txt" &&
+	ok "  ...and the name resolves from the master's server by following the referral (dns check)" ||
+	{ bad "dns check after dns_zones own"; cat "$T/check-own.txt"; }
+# back to serving every zone, for what follows
+sed -i '/^dns_zones own$/d' "$T/h1/etc/mirrornetd.conf"
+kill -HUP "$(cat "$T/pid1")"
+wait_for 30 holds_zone 1 lab.node1.example.io || bad "the master serves every zone again"
 
 # ---- exposures: names appear and disappear ----
 need expose 3 api 8443
