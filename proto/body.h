@@ -57,6 +57,8 @@ struct cert_body {
 	char mesh_addr[MN_MAX_ADDR + 1];
 	uint64_t not_before;                 /* unix seconds */
 	uint64_t not_after;
+	uint8_t node_id[MN_KEY_LEN];         /* the node's first key: its id across key
+					        rotations; zero = the subject itself */
 };
 
 /* revoke — signed by any ancestor of the subject; key = subject hex. */

@@ -29,5 +29,6 @@ static const struct schema_field cert_f[] = {
 	SF_S(struct cert_body, mesh_addr, 0),
 	SF_U(struct cert_body, not_before, UINT64_MAX),
 	SF_U(struct cert_body, not_after, UINT64_MAX),
+	SF_K(struct cert_body, node_id),
 };
 const struct schema cert_schema = SCHEMA(struct cert_body, "cert", cert_f, cert_check);

@@ -579,8 +579,23 @@ static int collect_names(void *ctx, const struct record *r, const uint8_t id[32]
 	char did[DID_KEY_MAX];
 
 	(void)id;
-	if (r->kind != KIND_NODE || record_is_tombstone(r) || !(b = malloc(sizeof *b)))
+	if ((r->kind != KIND_NODE && r->kind != KIND_CERT) || record_is_tombstone(r) ||
+	    !(b = malloc(sizeof *b)))
 		return 0;
+	if (r->kind == KIND_CERT) {
+		/* a rotated key: its node id (the first key) for the peers view */
+		static const uint8_t zero[32];
+		char key[DID_KEY_MAX + 4];
+		if (body_decode(KIND_CERT, r->body, r->body_len, b) == 0 &&
+		    memcmp(b->cert.node_id, zero, 32)) {
+			did_key_encode(DID_ED25519, b->cert.subject, did, sizeof did);
+			snprintf(key, sizeof key, "id:%s", did);
+			did_key_encode(DID_ED25519, b->cert.node_id, did, sizeof did);
+			json_object_object_add(nc->names, key, json_object_new_string(did));
+		}
+		free(b);
+		return 0;
+	}
 	if (body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
 		struct json_object *o = json_object_new_object();
 		did_key_encode(DID_ED25519, r->origin, did, sizeof did);
@@ -614,6 +629,11 @@ struct json_object *daemon_peers(struct daemon *d)
 			known ? json_object_get_string(json_object_object_get(nm, "role")) : ""));
 		json_object_object_add(o, "mesh_addr", json_object_new_string(
 			known ? json_object_get_string(json_object_object_get(nm, "mesh_addr")) : ""));
+		char idkey[DID_KEY_MAX + 4];
+		struct json_object *nid;
+		snprintf(idkey, sizeof idkey, "id:%s", did);
+		json_object_object_add(o, "node_id", json_object_new_string(
+			json_object_object_get_ex(nc.names, idkey, &nid) ? json_object_get_string(nid) : did));
 		json_object_object_add(o, "addr", json_object_new_string(addr));
 		json_object_object_add(o, "state", json_object_new_string(peer_state_name(pi[i].state)));
 		json_object_object_add(o, "state_since_ms", json_object_new_uint64(pi[i].state_since));

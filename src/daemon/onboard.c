@@ -57,6 +57,7 @@ struct inv {
 	char reason[MN_MAX_TEXT + 1];
 	uint8_t prev[32];                       /* its key before the last rotation */
 	uint8_t prev_wg[32];                    /* and that key's WireGuard key */
+	uint8_t first[32];                      /* its first key: its node id for good */
 	uint64_t prev_revoke_at;                /* unix s; 0 = nothing due */
 };
 
@@ -78,6 +79,7 @@ static const struct schema_field inv_f[] = {
 	SF_S(struct inv, reason, 0),
 	SF_K(struct inv, prev),
 	SF_K(struct inv, prev_wg),
+	SF_K(struct inv, first),
 	SF_U(struct inv, prev_revoke_at, UINT64_MAX),
 };
 static const struct schema inv_schema = SCHEMA(struct inv, "invitation_row", inv_f, NULL);
@@ -394,8 +396,9 @@ static int addr_taken(void *ctx, const struct record *r, const uint8_t id[32])
 }
 
 /* Certify subject (committed and gossiped); the chain for the answer. */
-static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *prev, uint8_t role,
-		 const char *zone, const char *addr, struct join_chain *c, char *err, size_t cap)
+static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *prev,
+		 const uint8_t *node_id, uint8_t role, const char *zone, const char *addr,
+		 struct join_chain *c, char *err, size_t cap)
 {
 	const struct config *cfg = daemon_config(o->d);
 	struct chain_result g;
@@ -429,6 +432,8 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 	snprintf(b->cert.mesh_addr, sizeof b->cert.mesh_addr, "%s", a);
 	b->cert.not_before = now > CLOCK_SKEW_S ? now - CLOCK_SKEW_S : 0;
 	b->cert.not_after = now + cfg->cert_lifetime_s;
+	if (node_id && memcmp(node_id, subject, 32))
+		memcpy(b->cert.node_id, node_id, 32);   /* a rotated key: the id stays */
 	hex_encode(subject, 32, hex);
 	rc = daemon_publish_body(o->d, KIND_CERT, hex, b, cfg->cert_lifetime_s, NULL, &perr);
 	free(b);
@@ -585,12 +590,13 @@ static void do_join(struct onboard *o, struct jconn *cn, const struct join_req *
 			o->st.pending++;
 			return;
 		}
-		if (issue(o, q->node, NULL, v.role, v.zone, v.addr, NULL, err, sizeof err) < 0) {
+		if (issue(o, q->node, NULL, NULL, v.role, v.zone, v.addr, NULL, err, sizeof err) < 0) {
 			refuse(r, "%s", err);
 			return;
 		}
 		v.state = INV_USED;   /* the secret goes after SWAP_GRACE_S (refresh_wg) */
 		memcpy(v.node, q->node, 32);
+		memcpy(v.first, q->node, 32);
 		memcpy(v.wg, q->wg, 32);
 		snprintf(v.node_name, sizeof v.node_name, "%s", q->name);
 		if (inv_put(o, &v) < 0) {
@@ -676,7 +682,7 @@ static void do_renew(struct onboard *o, struct jconn *cn, const struct join_req 
 		refuse(r, "the new key was revoked");
 		return;
 	}
-	if (issue(o, subject, q->node, v.role, v.zone, v.addr, c, err, sizeof err) < 0) {
+	if (issue(o, subject, q->node, v.first, v.role, v.zone, v.addr, c, err, sizeof err) < 0) {
 		refuse(r, "%s", err);
 		return;
 	}
@@ -1524,9 +1530,10 @@ int onboard_join_approve(struct onboard *o, struct json_object *req, struct json
 		snprintf(err, errcap, "invitation %s expired; make a new one", v.id);
 		return -EALREADY;
 	}
-	if ((rc = issue(o, v.node, NULL, v.role, v.zone, v.addr, NULL, err, errcap)) < 0)
+	if ((rc = issue(o, v.node, NULL, NULL, v.role, v.zone, v.addr, NULL, err, errcap)) < 0)
 		return rc;
 	v.state = INV_USED;   /* the secret goes after SWAP_GRACE_S (refresh_wg) */
+	memcpy(v.first, v.node, 32);
 	if (inv_put(o, &v) < 0) {
 		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
 		return -EIO;

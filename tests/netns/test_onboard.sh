@@ -216,6 +216,10 @@ old4=$(did_of 4)
 ctl 4 key rotate >"$T/rot.log" 2>&1 && ok "key rotate: $(tail -1 "$T/rot.log")" || { bad "key rotate"; cat "$T/rot.log"; tail -20 "$T/d4.log"; tail -20 "$T/d2.log"; }
 new4=$(did_of 4)
 [ -n "$new4" ] && [ "$new4" != "$old4" ] && ok "peer4 has a new key" || bad "peer4 key unchanged"
+node_id_kept() { ctl 1 peers --json | jq -e --arg n "$new4" --arg o "$old4" \
+	'[.[] | select(.did == $n and .node_id == $o and .name == "peer4")] | length == 1' >/dev/null; }
+wait_for 30 node_id_kept && ok "  ...its node id (first key), name and address stay: the master's peers view says so" ||
+	{ bad "node id after rotation"; ctl 1 peers --json | jq -c '.[] | {did, node_id, name}'; }
 ctl 1 publish svc after-rotation --file "$(svc r1)" >/dev/null
 wait_for 30 has_svc 4 after-rotation &&
 	ok "gossip reaches the rotated node" || bad "no gossip to the rotated node"
