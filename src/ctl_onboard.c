@@ -577,8 +577,16 @@ static long exchange(const struct sockaddr_storage *sa, const struct sockaddr_st
 		struct join_chain jc;
 		char perr[64];
 		if (join_resp_parse(in, got, &jr, &jc, perr, sizeof perr) == 0) {
+			/* then give the inviter a moment to swap our tunnel (it does on
+			 * the ack; its closing FIN may itself be routed to the new
+			 * tunnel, so it is not waited for) before our real key speaks */
 			static const uint8_t ack[5] = { 0, 0, 0, 1, 0 };
+			uint8_t sink[64];
+			struct pollfd q = { .fd = fd, .events = POLLIN };
 			(void)!send(fd, ack, sizeof ack, MSG_NOSIGNAL);
+			for (int k = 0; k < 2 && poll(&q, 1, 100) >= 0; k++)
+				if ((q.revents & (POLLIN | POLLHUP | POLLERR)) && recv(fd, sink, sizeof sink, 0) <= 0)
+					break;
 			break;
 		}
 	}

@@ -282,6 +282,12 @@ static void on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size
 			return;
 		}
 		pk = owner;
+		/* and where to answer it (its mesh address, our gossip port): a
+		 * member we just certified is known to WireGuard before its node
+		 * record reaches us, and must not wait for that to be answered */
+		struct sockaddr_storage gsa;
+		if (wgsync_gossip_addr(d->wg, owner, &gsa))
+			transport_set_addr(d->tr, owner, (struct sockaddr *)&gsa);
 	} else if (from && from->sa_family && !stream) {
 		/* a datagram tells us where the peer is (on this transport) */
 		transport_set_addr(d->tr, pk, from);

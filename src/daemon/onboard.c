@@ -1082,8 +1082,12 @@ static void client_finish(struct jclient *cl, const char *why)
 	}
 	if (cl->failed) {
 		o->renew_backoff_ms = o->renew_backoff_ms ? o->renew_backoff_ms * 2 : RENEW_MIN_BACKOFF_MS;
-		if (o->renew_backoff_ms > RENEW_MAX_BACKOFF_MS)
-			o->renew_backoff_ms = RENEW_MAX_BACKOFF_MS;
+		/* an expired member has nothing better to do: at most a minute */
+		struct cert_body cb;
+		uint8_t parent[32];
+		uint64_t cap = my_cert(o, &cb, parent) && now_s() > cb.not_after ? 60000 : RENEW_MAX_BACKOFF_MS;
+		if (o->renew_backoff_ms > cap)
+			o->renew_backoff_ms = cap;
 		o->renew_next_ms = daemon_now_ms() + o->renew_backoff_ms;
 		if (cl->op == JOIN_OP_ROTATE)
 			snprintf(o->rotation, sizeof o->rotation, "failed");

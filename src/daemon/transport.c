@@ -12,7 +12,9 @@
 #define MAX_WRITE_QUEUE (1u << 20)
 #define IDLE_MS 60000          /* an open connection with no traffic */
 #define PARTIAL_MS 10000       /* a frame started and not finished */
-#define SWEEP_MS 5000
+#define CONNECT_MS 3000        /* a connection attempt: then a fresh one (a SYN lost
+				  before the tunnel was up backs off for half a minute) */
+#define SWEEP_MS 1000
 #define MAX_ADDRS 4096
 
 struct addr_entry {
@@ -37,7 +39,7 @@ struct conn {
 	struct sockaddr_storage peer_sa;   /* the other end's address */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
-	uint64_t last_active, partial_since;
+	uint64_t last_active, partial_since, connect_at;
 	struct wreq *queued;        /* writes waiting for the connection */
 	size_t queued_bytes;
 };
@@ -351,6 +353,7 @@ static int stream_send(struct transport *t, const uint8_t pk[32], const struct s
 		memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 								  : sizeof(struct sockaddr_in));
 		c->creq.data = c;
+		c->connect_at = uv_now(t->loop);
 		if (uv_tcp_connect(&c->creq, &c->h, sa, on_connect) < 0) {
 			conn_close(c);
 			return -EHOSTUNREACH;
@@ -423,7 +426,7 @@ static void sweep_cb(uv_timer_t *h)
 		n = c->next;
 		if (now - c->last_active > IDLE_MS ||
 		    (c->partial_since && now - c->partial_since > PARTIAL_MS) ||
-		    (!c->connected && c->outgoing && now - c->last_active > PARTIAL_MS)) {
+		    (!c->connected && c->outgoing && now - c->connect_at > CONNECT_MS)) {
 			t->st.conns_timed_out++;
 			conn_close(c);
 		}

@@ -287,15 +287,21 @@ int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, si
 	}
 	/* rate: one token per message (a stream message counts as the
 	 * datagrams it replaces) and one per record in it (records cost a
-	 * signature check); control frames within a message are free, bounded
-	 * by the message size */
+	 * signature check; in an anti-entropy push, one per SYNC_PUSH_PER_TOKEN
+	 * records); control frames within a message are free, bounded by the
+	 * message size */
 	for (size_t cost = (len + ENGINE_MTU - 1) / ENGINE_MTU; cost > 0; cost--)
 		if (!peer_rate_ok(e, p, now))
 			goto out;
+	unsigned sync_recs = 0;
 	while ((rc = wire_next(&it, &f)) == 1) {
 		if (peer_graylisted(p))
 			break;
-		if (f.type == W_REC && !peer_rate_ok(e, p, now))
+		/* records pushed by anti-entropy (a joiner catching up on 10 000)
+		 * cost a token per SYNC_PUSH_PER_TOKEN: still bounded, but a
+		 * catch-up is not spread over minutes of rate-limited rounds */
+		if (f.type == W_REC && (!sync_push || sync_recs++ % SYNC_PUSH_PER_TOKEN == 0) &&
+		    !peer_rate_ok(e, p, now))
 			continue;
 		used = true;
 		switch (f.type) {

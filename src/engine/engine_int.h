@@ -84,6 +84,7 @@ struct origin {
 
 /* Records waiting for their origin's certificate. */
 #define PENDING_CAP 512
+#define SYNC_PUSH_PER_TOKEN 8   /* anti-entropy records per rate token */
 struct pending {
 	uint8_t *wire;
 	uint16_t len;

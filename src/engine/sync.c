@@ -174,6 +174,8 @@ struct pusher {
 	uint8_t *msg;
 	struct wire_buf w;
 	size_t budget;
+	struct rec **q;             /* what to push, sent by push_done() */
+	size_t nq, qcap;
 };
 
 static void push_flush(struct pusher *ps)
@@ -188,10 +190,8 @@ static void push_flush(struct pusher *ps)
 		wire_add_sync(&ps->w, 0, SYNC_PUSH, NULL, 0);
 }
 
-static void push(struct pusher *ps, struct rec *x)
+static void push_now(struct pusher *ps, struct rec *x)
 {
-	if (x->wire_len > ps->budget)
-		return;
 	if (!ps->msg) {
 		ps->msg = malloc(ENGINE_MAX_STREAM);
 		if (!ps->msg)
@@ -204,15 +204,44 @@ static void push(struct pusher *ps, struct rec *x)
 		if (wire_add_record(&ps->w, x->wire, x->wire_len) < 0)
 			return;
 	}
-	ps->budget -= x->wire_len;
 	ps->e->st.sync_records_pushed++;
+}
+
+/* Queue a record the peer lacks (within the byte budget). */
+static void push(struct pusher *ps, struct rec *x)
+{
+	if (x->wire_len > ps->budget)
+		return;
+	if (ps->nq == ps->qcap) {
+		size_t nc = ps->qcap ? ps->qcap * 2 : 256;
+		struct rec **q = realloc(ps->q, nc * sizeof *q);
+		if (!q)
+			return;
+		ps->q = q;
+		ps->qcap = nc;
+	}
+	ps->q[ps->nq++] = x;
+	ps->budget -= x->wire_len;
+}
+
+/* Certificates and revocations first, then node records, then the rest:
+ * a peer far behind (a joiner) can then trust each origin as its records
+ * arrive, instead of parking them in its small pending queue. */
+static int push_rank(const struct rec *x)
+{
+	return x->kind == KIND_CERT || x->kind == KIND_REVOKE ? 0 : x->kind == KIND_NODE ? 1 : 2;
 }
 
 static void push_done(struct pusher *ps)
 {
+	for (int rank = 0; rank < 3; rank++)
+		for (size_t i = 0; i < ps->nq; i++)
+			if (push_rank(ps->q[i]) == rank)
+				push_now(ps, ps->q[i]);
 	if (ps->msg && ps->w.len > 3)
 		push_flush(ps);
 	free(ps->msg);
+	free(ps->q);
 }
 
 static void put_list(struct sync_out *o, unsigned bits, uint64_t prefix, struct rec **r, size_t n)
@@ -322,7 +351,7 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 {
 	struct cursor c = { data, len };
 	struct sync_out o = { e, p, session, NULL, 0, ENGINE_MAX_STREAM - 64, false };
-	struct pusher ps = { e, p, NULL, { 0 }, PUSH_BUDGET };
+	struct pusher ps = { e, p, NULL, { 0 }, PUSH_BUDGET, NULL, 0, 0 };
 	size_t total;
 	int bad = 0;
 
