@@ -2,7 +2,6 @@
  * become zone files and a server configuration (src/dns/zonegen.h), written
  * atomically when their content changed, then one reload. See vortex.h and
  * docs/dns.md. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -462,40 +461,6 @@ static void reload(struct vortex *v)
 	uv_timer_start(&v->reload_timer, reload_timeout, RELOAD_TIMEOUT_MS, 0);
 }
 
-/* Zone files of zones we no longer serve (revoked, given back, or not
- * ours under dns_zones own) go: no config names them, but a stale file
- * should not outlive its delegation. Only names that zonegen_zone_path()
- * could have made are touched. */
-static void prune(struct vortex *v, const char *const *served, size_t n)
-{
-	const char *dir = daemon_config(v->d)->dns_dir;
-	char path[CONFIG_PATH_MAX + 260], mine[ZONEGEN_PATH_MAX];
-	DIR *dh = opendir(dir);
-	struct dirent *de;
-
-	if (!dh)
-		return;
-	while ((de = readdir(dh))) {
-		size_t len = strlen(de->d_name);
-		bool zone = (len > 5 && !strcmp(de->d_name + len - 5, ".zone")) ||
-			    (len > 2 && !strcmp(de->d_name + len - 2, ".z"));
-		if (!zone)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		bool keep = false;
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = zonegen_zone_path(dir, served[i], mine, sizeof mine) == 0 && !strcmp(mine, path);
-		char zname[MN_MAX_DOMAIN + 8];
-		snprintf(zname, sizeof zname, "%.*s", (int)(len - (de->d_name[len - 1] == 'e' ? 5 : 2)),
-			 de->d_name);
-		/* only a file of a valid zone name inside our domain is ours */
-		if (!keep && dns_name_valid(zname, false) && dns_scope_contains(v->domain, zname) &&
-		    unlink(path) == 0)
-			v->writes++;
-	}
-	closedir(dh);
-}
-
 static void generate(struct vortex *v)
 {
 	const struct config *cfg = daemon_config(v->d);
@@ -584,8 +549,6 @@ static void generate(struct vortex *v)
 		free(text);
 	}
 	v->rejected = rep.rejected;
-	if (served)
-		prune(v, served, nserved);
 	free(served);
 	free(names);
 	zonegen_free(m);

@@ -137,8 +137,7 @@ ask_rcode() {
 # the SOA of Z from host I's server is Z's own, authoritative
 holds_zone() { ns_exec "$1" dig +norec +time=2 +tries=1 @"$(addr_of "$1")" "$2" SOA 2>/dev/null |
 	grep -q "flags: qr aa" && [ "$(ask "$1" "$2" SOA)" != "" ]; }
-lacks_zone() { [ -z "$(ask "$1" "$2" SOA)" ] && ! grep -q "\"$2\"\|domain: $2\." "$T/h$1/dns/"*.conf &&
-	[ ! -e "$T/h$1/dns/$2.zone" ]; }   # and its file is gone
+lacks_zone() { [ -z "$(ask "$1" "$2" SOA)" ] && ! grep -q "\"$2\"\|domain: $2\." "$T/h$1/dns/"*.conf; }
 all_files() { cat "$T"/h[1-5]/dns/*.zone "$T"/h[1-5]/dns/*.conf 2>/dev/null; }
 
 for i in $(seq 1 $K); do need wg_start "$i"; done
