@@ -103,13 +103,13 @@ start_server() {   # once the daemon wrote its server's config
 	local i=$1 d="$T/h$1/dns"
 	case ${SERVER[$i]} in
 	knot)
-		wait_for 20 test -s "$d/knot.conf" || return 1
+		wait_for 60 test -s "$d/knot.conf" || return 1
 		hbg "$i" "$T/srv$i.log" "exec knotd -c $d/knot.conf"; echo $! >"$T/h$i/server.pid" ;;
 	bind)
-		wait_for 20 test -s "$d/named.conf" || return 1
+		wait_for 60 test -s "$d/named.conf" || return 1
 		hbg "$i" "$T/srv$i.log" "exec named -g -c $d/named.conf"; echo $! >"$T/h$i/server.pid" ;;
 	dnsmasq)   # a bounded supervisor, as procd would be
-		wait_for 20 test -s "$d/dnsmasq.conf" || return 1
+		wait_for 60 test -s "$d/dnsmasq.conf" || return 1
 		hbg "$i" "$T/srv$i.log" "for n in \$(seq 500); do
 			dnsmasq -k --conf-file=$d/dnsmasq.conf --listen-address=127.0.0.1 --bind-interfaces \
 				--port=53 --no-resolv --no-hosts --user=root --pid-file= & echo \$! >$T/h$i/server.pid
