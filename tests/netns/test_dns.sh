@@ -163,6 +163,9 @@ need join 4 "$(invite 2 lab --auto-approve)"
 for i in 3 4 5; do dns_conf $i >>"$T/h$i/etc/mirrornetd.conf"; start_daemon $i; done
 for i in 2 3 4 5; do wait_for 20 status_json $i || bad "daemon $i starts"; done
 ok "mesh: master $(addr_of 1), node1 $(addr_of 2), node2 $(addr_of 3), lab $(addr_of 4), node3 $(addr_of 5)"
+# a new member writes its server's files once it holds the root's node record (the
+# apex's name server); the first anti-entropy round after a join can take a while
+for i in 2 3 4 5; do wait_for 120 knows_node $i master || bad "host $i has no record of the master"; done
 for i in 2 3 4 5; do need start_server $i; done
 
 # ---- delegations and exposures ----
