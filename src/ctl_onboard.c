@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 #include "src/ctl.h"
 #include "src/addrplan.h"
+#include "src/daemon/config.h"
 #include "src/ipk.h"
 #include "src/join_msg.h"
 #include "src/wg/wg.h"
@@ -495,7 +496,7 @@ static void join_state(struct joiner *j, const char *state, const char *msg, con
 	json_object_put(o);
 }
 
-/* One exchange with the inviter: connect (bounded), send, read to EOF.
+/* One exchange with the inviter: connect (bounded), send, read the answer.
  * Returns bytes read, or -errno with a message. */
 static long exchange(const struct sockaddr_storage *sa, const struct sockaddr_storage *src,
 		     const uint8_t *req, size_t reqlen, uint8_t *in, size_t cap, char *err, size_t errcap)
@@ -521,7 +522,7 @@ static long exchange(const struct sockaddr_storage *sa, const struct sockaddr_st
 		goto fail;
 	}
 	time_t deadline = time(NULL) + 8;
-	while (off < reqlen || !(p.events & POLLIN) || 1) {
+	for (;;) {
 		int left = (int)(deadline - time(NULL));
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
@@ -807,34 +808,16 @@ static int do_join(int argc, char **argv)
 	p.nallowed = 1;
 	snprintf(p.allowed[0], sizeof p.allowed[0], "%s/%d", t.inviter_addr,
 		 strchr(t.inviter_addr, ':') ? 128 : 32);
+	/* from our reserved address, to the inviter's service inside the tunnel */
 	struct sockaddr_storage gsa, src;
-	{
-		int plen = (int)strcspn(t.addr, "/");
-		memset(&src, 0, sizeof src);
-		if (strchr(t.addr, ':')) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
-			char a6[INET6_ADDRSTRLEN];
-			snprintf(a6, sizeof a6, "%.*s", plen, t.addr);
-			s6->sin6_family = AF_INET6;
-			inet_pton(AF_INET6, a6, &s6->sin6_addr);
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
-			char a4[INET_ADDRSTRLEN];
-			snprintf(a4, sizeof a4, "%.*s", plen, t.addr);
-			s4->sin_family = AF_INET;
-			inet_pton(AF_INET, a4, &s4->sin_addr);
-		}
+	if (config_mesh_sa(t.addr, 1, &src) < 0 || config_mesh_sa(t.inviter_addr, t.port, &gsa) < 0) {
+		ctl_err("join: bad address in the invitation");
+		goto out;
 	}
-	/* the inviter's service inside the tunnel */
-	{
-		char hp[MN_MAX_ADDR + 16];
-		snprintf(hp, sizeof hp, strchr(t.inviter_addr, ':') ? "[%s]:%u" : "%s:%u", t.inviter_addr,
-			 t.port);
-		if (resolve_endpoint(hp, &gsa) < 0) {
-			ctl_err("join: bad inviter address %s", t.inviter_addr);
-			goto out;
-		}
-	}
+	if (src.ss_family == AF_INET)   /* any local port */
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
 	/* the request */
 	struct join_req q;
 	memset(&q, 0, sizeof q);

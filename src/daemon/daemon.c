@@ -366,10 +366,12 @@ static void wg_timer_cb(uv_timer_t *h)
 
 	if (!d->wg || d->stopping)
 		return;
-	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
-		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
+	/* onboarding first (the peers it vouches for), then one apply for both
+	 * (members are known from the apply at start, for renewals) */
 	if (d->ob)
 		onboard_tick(d->ob, now_ms());
+	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
+		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
 	publish_endpoints(d);
 }
 

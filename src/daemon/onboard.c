@@ -218,7 +218,7 @@ static void strip_prefix(const char *in, char *out, size_t cap)
 
 /* The WireGuard peers we vouch for: open invitations' temporary keys at
  * their reserved address, and the members we certified. */
-static void refresh_wg(struct onboard *o)
+static void refresh_wg_apply(struct onboard *o, bool apply)
 {
 	struct wgsync *ws = daemon_wg(o->d);
 	struct walk w;
@@ -258,10 +258,16 @@ static void refresh_wg(struct onboard *o)
 		strip_prefix(v->addr, p[k].mesh_addr, sizeof p[k].mesh_addr);
 		k++;
 	}
-	if (p && wgsync_set_local(ws, p, k) == 0)
+	if (p && wgsync_set_local(ws, p, k) == 0 && apply)
 		wgsync_apply(ws, daemon_engine(o->d), daemon_now_ms());   /* at once: a joiner may be waiting */
 	free(p);
 	walk_free(&w);
+}
+
+/* After a change an invitee or member is waiting for: applied at once. */
+static void refresh_wg(struct onboard *o)
+{
+	refresh_wg_apply(o, true);
 }
 
 /* ---- what we may do ---- */
@@ -894,34 +900,32 @@ static bool my_cert(struct onboard *o, struct cert_body *cb, uint8_t parent[32])
 {
 	const struct config *cfg = daemon_config(o->d);
 	const uint8_t *me = daemon_key(o->d)->pk;
-	uint8_t id[32];
-	bool found = false;
-
-	for (size_t i = 0; i < cfg->ncerts; i++) {
-		FILE *f = fopen(cfg->certs[i], "rb");
-		uint8_t buf[MN_MAX_RECORD + 1];
-		struct record r;
-		union body b;
-		if (!f)
-			continue;
-		size_t n = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		if (record_decode(buf, n, &r, &b) == 0 && r.kind == KIND_CERT &&
-		    !memcmp(b.cert.subject, me, 32) && record_verify(&r, id) == 0 &&
-		    (!found || b.cert.not_after > cb->not_after)) {
-			*cb = b.cert;
-			memcpy(parent, r.origin, 32);
-			found = true;
-		}
-	}
 	const uint8_t *wire[JOIN_MAX_CHAIN];
 	size_t len[JOIN_MAX_CHAIN], n;
 	struct chain_result g;
+	struct record r;
+	union body b;
+	uint8_t id[32];
+	bool found = false;
+
+	/* the engine's valid chain (the usual case: no file read, no check) */
 	if (engine_chain(daemon_engine(o->d), me, wire, len, JOIN_MAX_CHAIN, &n, &g,
-			 daemon_now_ms()) == 0 && n > 0) {
-		struct record r;
-		union body b;
-		if (record_decode(wire[n - 1], len[n - 1], &r, &b) == 0 &&
+			 daemon_now_ms()) == 0 && n > 0 &&
+	    record_decode(wire[n - 1], len[n - 1], &r, &b) == 0) {
+		*cb = b.cert;
+		memcpy(parent, r.origin, 32);
+		return memcmp(parent, me, 32) != 0;
+	}
+	/* none valid now (expired while we were away): the files */
+	for (size_t i = 0; i < cfg->ncerts; i++) {
+		FILE *f = fopen(cfg->certs[i], "rb");
+		uint8_t buf[MN_MAX_RECORD + 1];
+		if (!f)
+			continue;
+		size_t k = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if (record_decode(buf, k, &r, &b) == 0 && r.kind == KIND_CERT &&
+		    !memcmp(b.cert.subject, me, 32) && record_verify(&r, id) == 0 &&
 		    (!found || b.cert.not_after > cb->not_after)) {
 			*cb = b.cert;
 			memcpy(parent, r.origin, 32);
@@ -1273,7 +1277,7 @@ void onboard_tick(struct onboard *o, uint64_t now_ms)
 		}
 		walk_free(&w);
 	}
-	refresh_wg(o);
+	refresh_wg_apply(o, false);   /* the WireGuard timer applies it */
 	renew_root_cert(o);
 	/* our own certificate: renew once two thirds of its life are over */
 	struct cert_body cb;

@@ -54,9 +54,8 @@ struct collect {
 	struct node_info *nodes;
 	size_t nnodes, ncap;
 	struct zonegen_deleg *dl;
-	uint8_t (*signer)[32];      /* the delegate of each zone */
-	uint8_t (*origin)[32];      /* who signed its record */
-	uint64_t *version;
+	struct { uint8_t delegate[32], origin[32]; } *src;   /* of dl[i]: its delegate and
+							       who signed its record */
 	size_t ndl, dcap;
 	struct { uint8_t node[32]; char zone[MN_MAX_DOMAIN + 1]; } *back;
 	size_t nback, bcap;
@@ -132,20 +131,12 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		return -ENOMEM;
 	c->dl = q;
 	if (c->dcap != cap0) {
-		size_t keep = cap0;
-		uint8_t (*s)[32] = realloc(c->signer, c->dcap * sizeof *s);
-		if (s)
-			c->signer = s;
-		uint8_t (*og)[32] = realloc(c->origin, c->dcap * sizeof *og);
-		if (og)
-			c->origin = og;
-		uint64_t *vv = realloc(c->version, c->dcap * sizeof *vv);
-		if (vv)
-			c->version = vv;
-		if (!s || !og || !vv) {
-			c->dcap = keep;
+		void *sv = realloc(c->src, c->dcap * sizeof *c->src);
+		if (!sv) {
+			c->dcap = cap0;
 			return -ENOMEM;
 		}
+		c->src = sv;
 	}
 	struct zonegen_deleg *d = &c->dl[c->ndl];
 	memset(d, 0, sizeof *d);
@@ -155,10 +146,8 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	d->ttl = b.dns.ttl;
 	memcpy(d->names, b.dns.names, sizeof d->names);
 	d->n_names = b.dns.n_names;
-	/* the delegate's key goes in the parent slot for now; resolved below */
-	memcpy(c->signer[c->ndl], b.dns.delegate, 32);
-	memcpy(c->origin[c->ndl], r->origin, 32);
-	c->version[c->ndl] = r->version;
+	memcpy(c->src[c->ndl].delegate, b.dns.delegate, 32);
+	memcpy(c->src[c->ndl].origin, r->origin, 32);
 	c->ndl++;
 	return 0;
 }
@@ -222,7 +211,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 		struct zonegen_deleg *dl = &c->dl[i];
 		bool given_back = false;
 		for (size_t k = 0; k < c->nback; k++)
-			given_back |= !memcmp(c->back[k].node, c->signer[i], 32) &&
+			given_back |= !memcmp(c->back[k].node, c->src[i].delegate, 32) &&
 				      !strcmp(c->back[k].zone, dl->zone);
 		if (given_back)
 			continue;
@@ -233,18 +222,18 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 		dl->parent[0] = 0;
 		if (strcmp(dl->zone, v->domain)) {
 			struct chain_result sg;
-			if (engine_chain(daemon_engine(d), c->origin[i], wire, len, 32, &n, &sg,
+			if (engine_chain(daemon_engine(d), c->src[i].origin, wire, len, 32, &n, &sg,
 					 daemon_now_ms()) < 0)
 				continue;
 			snprintf(dl->parent, sizeof dl->parent, "%s",
 				 sg.dns_scope[0] ? sg.dns_scope : v->domain);
 		}
-		const struct node_info *del = node_of(c, c->signer[i]);
+		const struct node_info *del = node_of(c, c->src[i].delegate);
 		if (del) {
 			snprintf(dl->delegate, sizeof dl->delegate, "%s", del->name);
 			snprintf(dl->delegate_addr[0], sizeof dl->delegate_addr[0], "%s", del->addr);
 			for (size_t k = 0; k < c->nex && dl->n_exposes < ZONEGEN_MAX_EXPOSES; k++)
-				if (!memcmp(c->ex[k].node, c->signer[i], 32))
+				if (!memcmp(c->ex[k].node, c->src[i].delegate, 32))
 					dl->exposes[dl->n_exposes++] = c->ex[k].e;
 		}
 		zonegen_add(m, dl, rep);
@@ -257,46 +246,43 @@ static void collect_free(struct collect *c)
 {
 	free(c->nodes);
 	free(c->dl);
-	free(c->signer);
-	free(c->origin);
-	free(c->version);
+	free(c->src);
 	free(c->back);
 	free(c->ex);
 }
 
 /* ---- files ---- */
 
-static char *slurp(const char *path, size_t *n)
+/* Does path hold exactly text[n]? (size first, then 64 KiB at a time) */
+static bool file_holds(const char *path, const char *text, size_t n)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
+	char buf[65536];
+	struct stat st;
+	size_t off = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool same;
 
-	*n = 0;
-	if (!f)
-		return NULL;
-	if (!(buf = malloc(FILE_MAX + 1))) {
-		fclose(f);
-		return NULL;
+	if (fd < 0)
+		return false;
+	same = fstat(fd, &st) == 0 && (size_t)st.st_size == n;
+	while (same && off < n) {
+		ssize_t k = read(fd, buf, sizeof buf);
+		same = k > 0 && (size_t)k <= n - off && !memcmp(buf, text + off, (size_t)k);
+		off += k > 0 ? (size_t)k : 0;
 	}
-	*n = fread(buf, 1, FILE_MAX, f);
-	fclose(f);
-	return buf;
+	close(fd);
+	return same;
 }
 
 /* Write text to path atomically unless it already holds exactly that:
  * 1 written, 0 unchanged, negative errno. */
 static int put_file(const char *path, const char *text, size_t n)
 {
-	size_t old;
-	char *cur = slurp(path, &old);
 	char tmp[ZONEGEN_PATH_MAX + 16];
 	int fd, rc = 0;
 
-	if (cur && old == n && !memcmp(cur, text, n)) {
-		free(cur);
+	if (file_holds(path, text, n))
 		return 0;
-	}
-	free(cur);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
 		return -errno;
@@ -385,7 +371,7 @@ static size_t zone_names(const struct vortex *v, const struct collect *c, const 
 	if (!own || !memcmp(me, daemon_config(v->d)->root, 32))
 		out[n++] = v->domain;
 	for (size_t i = 0; i < c->ndl && n < cap; i++) {
-		bool dup = own && memcmp(c->signer[i], me, 32) != 0;   /* (signer[]: the delegate) */
+		bool dup = own && memcmp(c->src[i].delegate, me, 32) != 0;
 		for (size_t k = 0; k < n; k++)
 			dup |= !strcmp(out[k], c->dl[i].zone);
 		if (!dup)
@@ -498,11 +484,7 @@ static void generate(struct vortex *v)
 		if (served)
 			served[nserved++] = names[i];
 		/* same content with the old serial: nothing to do */
-		size_t on;
-		char *old = slurp(path, &on);
-		bool same = old && on == n && !memcmp(old, text, n);
-		free(old);
-		if (!same) {
+		if (!file_holds(path, text, n)) {
 			free(text);
 			za.serial = zonegen_serial(prev, c.newest);
 			za.rep = &rep;
