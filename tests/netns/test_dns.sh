@@ -16,7 +16,10 @@
 # (kdig, dig, and `mirrornetctl dns check` through c-ares); exposures appear
 # and disappear; a stopped slave's zone is still answered by the others; a
 # revoked delegation leaves every server; delegations without the scope are
-# refused and reach no server; hostile names reach no file.
+# refused and reach no server; hostile names reach no file; a revoked or
+# given-back zone's file leaves every dns_dir (files not ours stay); a steady
+# stream of delegations is rate-limited and does not hold a change back. A
+# wait fails at once when a daemon or server the test started died.
 # MN_BENCH=1: delegate-to-answer times and 1,000 delegations.
 set -u
 . "$(dirname "$0")/lib.sh"
