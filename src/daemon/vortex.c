@@ -2,6 +2,7 @@
  * become zone files and a server configuration (src/dns/zonegen.h), written
  * atomically when their content changed, then one reload. See vortex.h and
  * docs/dns.md. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,7 +22,11 @@
 #include "proto/hex.h"
 #include "proto/proto_err.h"
 
-#define DEBOUNCE_MS 500
+#define DEBOUNCE_MS 500        /* quiet time after a change (vortex_dirty) */
+#define MAX_WAIT_MS 5000       /* a change waits at most this for quiet */
+#define MIN_INTERVAL_MS 6000   /* between two generations: at most 10 a minute */
+#define COST_FACTOR 4          /* ...and at least 4x the last one's time */
+#define MAX_INTERVAL_MS 60000
 #define RELOAD_TIMEOUT_MS 30000
 #define FILE_MAX (8u << 20)
 #define NS_SERIAL "dns-serial"
@@ -39,6 +44,15 @@ struct vortex {
 	uint64_t generate_ms, reload_ms;   /* how long the last generation that
 	                                    * wrote files / the last reload took */
 	uint64_t reload_start_ns;
+	/* the rate limit (vortex_dirty) */
+	bool pending, started;
+	uint64_t first_dirty_ms, last_start_ms, last_cost_ms;   /* uv_now, ms */
+	/* the prune: the zones the config last written names (sorted), and
+	 * whether the server loaded that config */
+	char **keep;
+	size_t nkeep;
+	bool keep_valid, loaded;
+	unsigned pruned;
 };
 
 /* ---- the model from the records ---- */
@@ -53,14 +67,22 @@ struct collect {
 	struct vortex *v;
 	struct node_info *nodes;
 	size_t nnodes, ncap;
-	struct zonegen_deleg *dl;
-	struct { uint8_t delegate[32], origin[32]; } *src;   /* of dl[i]: its delegate and
-							       who signed its record */
+	/* the dns records (delegations): the zone, the record (engine_find
+	 * reads its body again when the zone goes into the model, so a record
+	 * costs this much here, not a whole zonegen_deleg), its delegate and
+	 * who signed it */
+	struct dl_ref {
+		char zone[MN_MAX_DOMAIN + 1];
+		uint8_t id[32], delegate[32], origin[32];
+	} *dl;
 	size_t ndl, dcap;
 	struct { uint8_t node[32]; char zone[MN_MAX_DOMAIN + 1]; } *back;
 	size_t nback, bcap;
 	struct { uint8_t node[32]; struct zonegen_expose e; } *ex;
 	size_t nex, ecap;
+	size_t *mine;    /* dns_zones own: dl[mine[k]] is delegated to us */
+	size_t nmine;
+	bool filter;     /* dns_zones own and we are not the root: relevant() */
 	uint64_t newest;
 };
 
@@ -81,7 +103,6 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	union body b;
 	void *q;
 
-	(void)id;
 	if (record_is_tombstone(r) || (r->kind != KIND_NODE && r->kind != KIND_DNS &&
 				       r->kind != KIND_EXPOSE))
 		return 0;
@@ -126,19 +147,26 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		c->nback++;
 		return 0;
 	}
-	size_t cap0 = c->dcap;
 	if (!(q = grow(c->dl, &c->dcap, c->ndl, sizeof *c->dl)))
 		return -ENOMEM;
 	c->dl = q;
-	if (c->dcap != cap0) {
-		void *sv = realloc(c->src, c->dcap * sizeof *c->src);
-		if (!sv) {
-			c->dcap = cap0;
-			return -ENOMEM;
-		}
-		c->src = sv;
-	}
-	struct zonegen_deleg *d = &c->dl[c->ndl];
+	struct dl_ref *d = &c->dl[c->ndl++];
+	snprintf(d->zone, sizeof d->zone, "%s", b.dns.zone);
+	memcpy(d->id, id, 32);
+	memcpy(d->delegate, b.dns.delegate, 32);
+	memcpy(d->origin, r->origin, 32);
+	return 0;
+}
+
+/* A delegation record's fields into the zonegen_deleg given as ctx. */
+static int deleg_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct zonegen_deleg *d = ctx;
+	union body b;
+
+	(void)id;
+	if (r->kind != KIND_DNS || body_decode(r->kind, r->body, r->body_len, &b) < 0)
+		return -ENOENT;
 	memset(d, 0, sizeof *d);
 	snprintf(d->zone, sizeof d->zone, "%s", b.dns.zone);
 	memcpy(d->ns, b.dns.ns, sizeof d->ns);
@@ -146,9 +174,6 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	d->ttl = b.dns.ttl;
 	memcpy(d->names, b.dns.names, sizeof d->names);
 	d->n_names = b.dns.n_names;
-	memcpy(c->src[c->ndl].delegate, b.dns.delegate, 32);
-	memcpy(c->src[c->ndl].origin, r->origin, 32);
-	c->ndl++;
 	return 0;
 }
 
@@ -164,6 +189,23 @@ static void report_each(void *arg, const char *msg)
 {
 	(void)arg;
 	log_warn("dns: %s", msg);
+}
+
+/* Does the zone go into the model? With dns_zones all (or at the root,
+ * which serves the apex), every zone; with dns_zones own, only the zones
+ * delegated to us (c->mine), those above them (which decide whether ours
+ * are accepted) and those below them (our delegations and glue): memory
+ * follows the zones served, not the mesh. */
+static bool relevant(const struct collect *c, const char *zone)
+{
+	if (!c->filter)
+		return true;
+	for (size_t k = 0; k < c->nmine; k++) {
+		const char *z = c->dl[c->mine[k]].zone;
+		if (dns_scope_contains(zone, z) || dns_scope_contains(z, zone))
+			return true;
+	}
+	return false;
 }
 
 /* Build and seal the model; NULL if the mesh has no domain. */
@@ -207,37 +249,54 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 			}
 		}
 	}
-	for (size_t i = 0; i < c->ndl; i++) {
-		struct zonegen_deleg *dl = &c->dl[i];
+	const uint8_t *me = daemon_key(d)->pk;
+	bool own = !strcmp(cfg->dns_zones, "own");
+	if (own && !(c->mine = calloc(c->ndl + 1, sizeof *c->mine)))
+		return m;   /* unsealed: generates nothing */
+	for (size_t i = 0; own && i < c->ndl; i++)
+		if (!memcmp(c->dl[i].delegate, me, 32))
+			c->mine[c->nmine++] = i;
+	c->filter = own && memcmp(me, cfg->root, 32) != 0;
+	struct zonegen_deleg *dl = malloc(sizeof *dl);   /* one at a time */
+	struct { const uint8_t *origin; char scope[MN_MAX_DOMAIN + 1]; bool ok; } sg = { NULL, "", false };
+	for (size_t i = 0; dl && i < c->ndl; i++) {
 		bool given_back = false;
 		for (size_t k = 0; k < c->nback; k++)
-			given_back |= !memcmp(c->back[k].node, c->src[i].delegate, 32) &&
-				      !strcmp(c->back[k].zone, dl->zone);
-		if (given_back)
+			given_back |= !memcmp(c->back[k].node, c->dl[i].delegate, 32) &&
+				      !strcmp(c->back[k].zone, c->dl[i].zone);
+		if (given_back || !relevant(c, c->dl[i].zone) ||
+		    engine_find(daemon_engine(d), c->dl[i].id, deleg_cb, dl) < 0)
 			continue;
 		/* the parent: the signer's zone (its certificate's DNS scope), so
 		 * a member that holds a scope but was never delegated it cannot
 		 * hang zones directly below the domain: zonegen_seal rejects a
-		 * parent that is not the closest accepted zone (docs/dns.md) */
+		 * parent that is not the closest accepted zone (docs/dns.md).
+		 * The records of one signer usually come together: its chain is
+		 * checked once for them. */
 		dl->parent[0] = 0;
 		if (strcmp(dl->zone, v->domain)) {
-			struct chain_result sg;
-			if (engine_chain(daemon_engine(d), c->src[i].origin, wire, len, 32, &n, &sg,
-					 daemon_now_ms()) < 0)
+			if (!sg.origin || memcmp(sg.origin, c->dl[i].origin, 32)) {
+				struct chain_result cr = { 0 };
+				sg.origin = c->dl[i].origin;
+				sg.ok = engine_chain(daemon_engine(d), sg.origin, wire, len, 32, &n, &cr,
+						     daemon_now_ms()) >= 0;
+				snprintf(sg.scope, sizeof sg.scope, "%s", cr.dns_scope[0] ? cr.dns_scope : v->domain);
+			}
+			if (!sg.ok)
 				continue;
-			snprintf(dl->parent, sizeof dl->parent, "%s",
-				 sg.dns_scope[0] ? sg.dns_scope : v->domain);
+			snprintf(dl->parent, sizeof dl->parent, "%s", sg.scope);
 		}
-		const struct node_info *del = node_of(c, c->src[i].delegate);
+		const struct node_info *del = node_of(c, c->dl[i].delegate);
 		if (del) {
 			snprintf(dl->delegate, sizeof dl->delegate, "%s", del->name);
 			snprintf(dl->delegate_addr[0], sizeof dl->delegate_addr[0], "%s", del->addr);
 			for (size_t k = 0; k < c->nex && dl->n_exposes < ZONEGEN_MAX_EXPOSES; k++)
-				if (!memcmp(c->ex[k].node, c->src[i].delegate, 32))
+				if (!memcmp(c->ex[k].node, c->dl[i].delegate, 32))
 					dl->exposes[dl->n_exposes++] = c->ex[k].e;
 		}
 		zonegen_add(m, dl, rep);
 	}
+	free(dl);
 	zonegen_seal(m, rep);
 	return m;
 }
@@ -246,7 +305,7 @@ static void collect_free(struct collect *c)
 {
 	free(c->nodes);
 	free(c->dl);
-	free(c->src);
+	free(c->mine);
 	free(c->back);
 	free(c->ex);
 }
@@ -297,29 +356,35 @@ static int put_file(const char *path, const char *text, size_t n)
 	return rc < 0 ? rc : 1;
 }
 
-/* Generate into a growing buffer: 0 and *text (caller frees). */
+/* Generate into b, one buffer for every file of a generation (it grows
+ * to the largest; the caller frees b->p): 0 with the text in b->p[0..*n). */
 typedef int gen_fn(void *arg, struct zonegen_out *o);
+struct gbuf {
+	char *p;
+	size_t cap;
+};
 
-static int gen_text(gen_fn *fn, void *arg, char **text, size_t *n)
+static int gen_text(gen_fn *fn, void *arg, struct gbuf *b, size_t *n)
 {
-	size_t cap = 65536;
-
 	for (int tries = 0; tries < 3; tries++) {
-		struct zonegen_out o = { .buf = malloc(cap), .cap = cap };
-		if (!o.buf)
-			return -ENOMEM;
+		if (!b->p) {
+			b->cap = b->cap ? b->cap : 4096;
+			if (!(b->p = malloc(b->cap)))
+				return -ENOMEM;
+		}
+		struct zonegen_out o = { .buf = b->p, .cap = b->cap };
 		int rc = fn(arg, &o);
 		if (rc >= 0 && !o.err) {
-			*text = o.buf;
 			*n = o.len;
 			return 0;
 		}
-		free(o.buf);
 		if (o.err != -ENOSPC && rc != -ENOSPC)
 			return rc < 0 ? rc : o.err;
-		cap = o.len + 1 > cap * 2 ? o.len + 1 : cap * 2;
-		if (cap > FILE_MAX)
+		if (o.len + 1 > FILE_MAX)
 			return -EFBIG;
+		free(b->p);
+		b->p = NULL;
+		b->cap = o.len + 1 > b->cap * 2 ? o.len + 1 : b->cap * 2;
 	}
 	return -ENOSPC;
 }
@@ -359,25 +424,94 @@ static int gen_conf(void *arg, struct zonegen_out *o)
 	return zonegen_dnsmasq_conf(a->m, NULL, 0, o, a->rep);
 }
 
-/* The zones we serve: every zone of the mesh (dns_zones all), or only
- * those delegated to us — the apex for the root (dns_zones own). */
-static size_t zone_names(const struct vortex *v, const struct collect *c, const char **out,
-			 size_t cap)
+/* The zones we serve, into out[zonegen_count(m)] (borrowed from m): every
+ * accepted zone of the mesh (dns_zones all), or only those delegated to
+ * us — and the apex for the root (dns_zones own). */
+static size_t zone_names(const struct vortex *v, const struct collect *c, const struct zonegen *m,
+			 const char **out)
 {
-	const uint8_t *me = daemon_key(v->d)->pk;
 	bool own = !strcmp(daemon_config(v->d)->dns_zones, "own");
+	bool root = !memcmp(daemon_key(v->d)->pk, daemon_config(v->d)->root, 32);
 	size_t n = 0;
 
-	if (!own || !memcmp(me, daemon_config(v->d)->root, 32))
-		out[n++] = v->domain;
-	for (size_t i = 0; i < c->ndl && n < cap; i++) {
-		bool dup = own && memcmp(c->src[i].delegate, me, 32) != 0;
-		for (size_t k = 0; k < n; k++)
-			dup |= !strcmp(out[k], c->dl[i].zone);
-		if (!dup)
-			out[n++] = c->dl[i].zone;
+	for (size_t i = 0; i < zonegen_count(m); i++) {
+		const char *z = zonegen_name(m, i);
+		bool mine = !own || (root && !strcmp(z, v->domain));
+		for (size_t k = 0; !mine && k < c->nmine; k++)
+			mine = !strcmp(c->dl[c->mine[k]].zone, z);
+		if (mine)
+			out[n++] = z;
 	}
 	return n;
+}
+
+/* ---- removing the files of zones no longer served ---- */
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void keep_free(struct vortex *v)
+{
+	for (size_t i = 0; i < v->nkeep; i++)
+		free(v->keep[i]);
+	free(v->keep);
+	v->keep = NULL;
+	v->nkeep = 0;
+}
+
+/* The zones the config just written names: their files stay. false (and
+ * no prune until the next config) when out of memory. */
+static bool keep_set(struct vortex *v, const char *const *names, size_t n)
+{
+	keep_free(v);
+	if (!(v->keep = calloc(n + 1, sizeof *v->keep)))
+		return false;
+	for (; v->nkeep < n; v->nkeep++)
+		if (!(v->keep[v->nkeep] = strdup(names[v->nkeep]))) {
+			keep_free(v);
+			return false;
+		}
+	qsort(v->keep, v->nkeep, sizeof *v->keep, str_cmp);
+	return true;
+}
+
+/* Zone files that the config the server has loaded no longer names go
+ * (zones revoked, given back, or not ours under dns_zones own). Called
+ * only once the server loaded that config (the reload command succeeded,
+ * or there is none), so a running server never loses a file its config
+ * names. Only files MirrorNet wrote are touched: a name zonegen_zone_path()
+ * gives a zone inside the domain, a regular file, beginning with the line
+ * zonegen_zone writes first; anything else in dns_dir is left alone. */
+static void prune(struct vortex *v)
+{
+	const char *dir = daemon_config(v->d)->dns_dir;
+	DIR *dh;
+	struct dirent *de;
+
+	if (!v->keep_valid || !(dh = opendir(dir)))
+		return;
+	while ((de = readdir(dh))) {
+		char zone[MN_MAX_DOMAIN + 1], path[ZONEGEN_PATH_MAX], head[MN_MAX_DOMAIN + 128];
+		const char *key = zone;
+		struct stat st;
+		ssize_t k = -1;
+		if (zonegen_file_zone(v->domain, de->d_name, zone, sizeof zone) < 0 ||
+		    bsearch(&key, v->keep, v->nkeep, sizeof *v->keep, str_cmp) ||
+		    zonegen_zone_path(dir, zone, path, sizeof path) < 0)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			k = read(fd, head, sizeof head);
+		if (fd >= 0)
+			close(fd);
+		if (k > 0 && zonegen_file_is_ours(zone, head, (size_t)k) && unlink(path) == 0) {
+			v->pruned++;
+			log_info("dns: removed %s (zone no longer served)", path);
+		}
+	}
+	closedir(dh);
 }
 
 static void reload_exit(uv_process_t *p, int64_t status, int sig)
@@ -388,6 +522,8 @@ static void reload_exit(uv_process_t *p, int64_t status, int sig)
 	v->reload_ms = (uv_hrtime() - v->reload_start_ns) / 1000000;
 	if (status == 0 && sig == 0) {
 		snprintf(v->reload_status, sizeof v->reload_status, "ok");
+		v->loaded = true;
+		prune(v);
 	} else {
 		v->reload_failures++;
 		snprintf(v->reload_status, sizeof v->reload_status, "failed: %s %d",
@@ -452,8 +588,10 @@ static void generate(struct vortex *v)
 	const struct config *cfg = daemon_config(v->d);
 	struct zonegen_report rep = { .each = report_each };
 	struct collect c;
+	struct gbuf buf = { 0 };
 	char path[ZONEGEN_PATH_MAX];
 	bool changed = false;
+	size_t n;
 
 	uint64_t t0 = uv_hrtime();
 	v->generations++;
@@ -464,82 +602,89 @@ static void generate(struct vortex *v)
 		return;
 	}
 	mkdir(cfg->dns_dir, 0755);
-	const char **names = calloc(c.ndl + 1, sizeof *names);
-	size_t nz = names ? zone_names(v, &c, names, c.ndl + 1) : 0;
-	const char **served = calloc(nz + 1, sizeof *served);
-	size_t nserved = 0;
+	const char **names = calloc(zonegen_count(m) + 1, sizeof *names);
+	size_t nz = names ? zone_names(v, &c, m, names) : 0;
 	v->zones = 0;
+	/* the serials of the zones written: one store transaction (one sync),
+	 * not one each */
+	bool txn = store_begin(daemon_store(v->d)) == 0;
 	for (size_t i = 0; i < nz; i++) {
 		uint8_t sb[8];
 		uint32_t prev = 0;
 		if (store_state_get(daemon_store(v->d), NS_SERIAL, names[i], sb, sizeof sb) == 4)
 			prev = (uint32_t)sb[0] << 24 | (uint32_t)sb[1] << 16 | (uint32_t)sb[2] << 8 | sb[3];
 		struct zone_arg za = { m, names[i], prev, NULL };
-		char *text;
-		size_t n;
 		if (zonegen_zone_path(cfg->dns_dir, names[i], path, sizeof path) < 0 ||
-		    gen_text(gen_zone, &za, &text, &n) < 0)
-			continue;   /* not an accepted zone (rejected and reported) */
+		    gen_text(gen_zone, &za, &buf, &n) < 0)
+			continue;
 		v->zones++;
-		if (served)
-			served[nserved++] = names[i];
 		/* same content with the old serial: nothing to do */
-		if (!file_holds(path, text, n)) {
-			free(text);
-			za.serial = zonegen_serial(prev, c.newest);
-			za.rep = &rep;
-			if (gen_text(gen_zone, &za, &text, &n) < 0)
-				continue;
-			int rc = put_file(path, text, n);
-			if (rc < 0) {
-				snprintf(v->last_error, sizeof v->last_error, "%s: %s", path, strerror(-rc));
-				log_err("dns: cannot write %s", v->last_error);
-			} else {
-				uint32_t s = za.serial;
-				uint8_t o[4] = { (uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s };
-				store_state_put(daemon_store(v->d), NS_SERIAL, names[i], o, 4);
-				changed = true;
-				v->writes++;
-			}
+		if (file_holds(path, buf.p, n))
+			continue;
+		za.serial = zonegen_serial(prev, c.newest);
+		za.rep = &rep;
+		if (gen_text(gen_zone, &za, &buf, &n) < 0)
+			continue;
+		int rc = put_file(path, buf.p, n);
+		if (rc < 0) {
+			snprintf(v->last_error, sizeof v->last_error, "%s: %s", path, strerror(-rc));
+			log_err("dns: cannot write %s", v->last_error);
+		} else {
+			uint32_t s = za.serial;
+			uint8_t o[4] = { (uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s };
+			store_state_put(daemon_store(v->d), NS_SERIAL, names[i], o, 4);
+			changed = true;
+			v->writes++;
 		}
-		free(text);
 	}
-	/* the server's configuration */
+	if (txn && store_commit(daemon_store(v->d)) < 0)
+		log_err("dns: zone serials not saved: %s", store_last_error(daemon_store(v->d)));
+	/* the server's configuration: the zones of names (dns_zones own), or
+	 * every accepted zone, which names then are too */
 	struct conf_arg ca = { v, m, { .dir = cfg->dns_dir, .port = (uint16_t)cfg->dns_port }, &rep,
 			       NULL, 0 };
 	if (!strcmp(cfg->dns_zones, "own")) {
-		ca.zones = served;
-		ca.nzones = nserved;
+		ca.zones = names;
+		ca.nzones = nz;
 	}
 	if (cfg->dns_listen[0]) {
 		ca.zc.listen[0] = cfg->dns_listen;
 		ca.zc.n_listen = 1;
 	}
-	char *text;
-	size_t n;
-	if (gen_text(gen_conf, &ca, &text, &n) == 0) {
+	v->keep_valid = false;
+	if (names && gen_text(gen_conf, &ca, &buf, &n) == 0) {
 		const char *file = !strcmp(cfg->dns_server, "knot") ? "knot.conf" :
 				   !strcmp(cfg->dns_server, "bind") ? "named.conf" : "dnsmasq.conf";
 		snprintf(path, sizeof path, "%s/%s", cfg->dns_dir, file);
-		int rc = put_file(path, text, n);
+		int rc = put_file(path, buf.p, n);
 		if (rc > 0) {
 			changed = true;
 			v->writes++;
 		} else if (rc < 0) {
 			snprintf(v->last_error, sizeof v->last_error, "%s: %s", path, strerror(-rc));
 		}
-		free(text);
+		if (rc >= 0)
+			v->keep_valid = keep_set(v, names, nz);
 	}
 	v->rejected = rep.rejected;
-	free(served);
+	free(buf.p);
 	free(names);
 	zonegen_free(m);
 	collect_free(&c);
 	if (changed) {
 		v->generate_ms = (uv_hrtime() - t0) / 1000000;
+		v->loaded = false;
 		reload(v);
 	}
+	/* no reload command: the operator's server reads the config when it
+	 * will; the files it no longer names can go now */
+	if (!cfg->dns_reload[0])
+		v->loaded = true;
+	if (v->loaded)
+		prune(v);
 }
+
+/* ---- when to generate: debounced and rate-limited ---- */
 
 static void timer_cb(uv_timer_t *t)
 {
@@ -549,14 +694,41 @@ static void timer_cb(uv_timer_t *t)
 		v->dirty_again = true;   /* after this reload */
 		return;
 	}
+	v->pending = false;
+	v->last_start_ms = uv_now(v->loop);
+	v->started = true;
+	uint64_t t0 = uv_hrtime();
 	generate(v);
+	v->last_cost_ms = (uv_hrtime() - t0) / 1000000;
 }
 
+/* A change: generate once things are quiet for DEBOUNCE_MS, but at most
+ * MAX_WAIT_MS after the first change not yet generated (a steady stream
+ * cannot hold it back), and never sooner than the interval after the start
+ * of the last generation: MIN_INTERVAL_MS (so at most 60000 /
+ * MIN_INTERVAL_MS generations, and reloads, a minute) or COST_FACTOR times
+ * what the last one took, up to MAX_INTERVAL_MS (generation uses at most
+ * about 1/COST_FACTOR of the CPU). So a change reaches the files within
+ * max(MAX_WAIT_MS, interval) plus a generation (and a running reload). */
 void vortex_dirty(struct vortex *v)
 {
 	if (!v || v->closing || !strcmp(daemon_config(v->d)->dns_server, "none"))
 		return;
-	uv_timer_start(&v->timer, timer_cb, DEBOUNCE_MS, 0);
+	uint64_t now = uv_now(v->loop);
+	if (!v->pending) {
+		v->pending = true;
+		v->first_dirty_ms = now;
+	}
+	uint64_t due = now + DEBOUNCE_MS;
+	if (due > v->first_dirty_ms + MAX_WAIT_MS)
+		due = v->first_dirty_ms + MAX_WAIT_MS;
+	if (v->started) {
+		uint64_t iv = v->last_cost_ms * COST_FACTOR;
+		iv = iv < MIN_INTERVAL_MS ? MIN_INTERVAL_MS : iv > MAX_INTERVAL_MS ? MAX_INTERVAL_MS : iv;
+		if (due < v->last_start_ms + iv)
+			due = v->last_start_ms + iv;
+	}
+	uv_timer_start(&v->timer, timer_cb, due > now ? due - now : 0, 0);
 }
 
 /* ---- API ---- */
@@ -578,7 +750,13 @@ int vortex_show(struct vortex *v, const char *zone, char **text, char *err, size
 	if (store_state_get(daemon_store(v->d), NS_SERIAL, zone, sb, sizeof sb) == 4)
 		serial = (uint32_t)sb[0] << 24 | (uint32_t)sb[1] << 16 | (uint32_t)sb[2] << 8 | sb[3];
 	struct zone_arg za = { m, zone, serial ? serial : zonegen_serial(0, c.newest), &rep };
-	int rc = gen_text(gen_zone, &za, text, &n);
+	struct gbuf b = { 0 };
+	int rc = gen_text(gen_zone, &za, &b, &n);
+	*text = b.p;   /* the caller frees it */
+	if (rc < 0) {
+		free(b.p);
+		*text = NULL;
+	}
 	if (rc < 0)
 		snprintf(err, errcap, rc == -ENOENT ? "no zone %s in the mesh (see dns list)" :
 			 "zone %s cannot be generated: %s", zone, rep.first[0] ? rep.first : strerror(-rc));
@@ -610,6 +788,7 @@ struct json_object *vortex_status(struct vortex *v)
 	json_object_object_add(j, "reload", json_object_new_string(v->reload_status));
 	json_object_object_add(j, "generate_ms", json_object_new_int64((int64_t)v->generate_ms));
 	json_object_object_add(j, "reload_ms", json_object_new_int64((int64_t)v->reload_ms));
+	json_object_object_add(j, "pruned", json_object_new_int((int)v->pruned));
 	if (v->last_error[0])
 		json_object_object_add(j, "last_error", json_object_new_string(v->last_error));
 	return j;
@@ -644,6 +823,8 @@ void vortex_close(struct vortex *v)
 
 void vortex_free(struct vortex *v)
 {
+	if (v)
+		keep_free(v);
 	free(v);
 }
 

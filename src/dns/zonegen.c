@@ -1,7 +1,10 @@
 /* Zone and server-config generation for the mesh's DNS (docs/dns.md).
  *
- * The model is an array of entries (a copy of each zonegen_deleg, a status
- * and, for a rejected zone, why). zonegen_add checks an entry's own
+ * The model is an array of entries (each zonegen_deleg packed: its strings
+ * end to end and only the n_* items it has, so a zone costs about what it
+ * holds, not the ~9 KiB of the struct; a status and, for a rejected zone,
+ * why). Output unpacks one zone at a time into a scratch struct.
+ * zonegen_add checks an entry's own
  * fields; zonegen_seal sorts the accepted zones in DNSSEC canonical order
  * (RFC 4034 §6.1: labels compared right to left), rejects duplicates and
  * wrong parents, and keeps the accepted ones in `ok`. In that order every
@@ -27,9 +30,10 @@
 enum status { ST_OK, ST_BAD, ST_DUP, ST_PARENT };
 
 struct entry {
-	struct zonegen_deleg d;
+	char *packed;                /* the zone's fields (pack()), or NULL */
+	const char *zone, *parent;   /* inside packed, or "" */
 	enum status status;
-	char why[ZONEGEN_MSG_MAX];   /* for a rejected zone */
+	char *why;                   /* for a rejected zone (owned; NULL if no memory) */
 };
 
 struct zonegen {
@@ -367,6 +371,130 @@ static bool terminated(const struct zonegen_deleg *d)
 	return ok;
 }
 
+/* --- packed entries ---------------------------------------------------- */
+
+/* A writer that only counts when buf is NULL (the first pass of pack). */
+struct pk {
+	char *buf;
+	size_t len;
+};
+
+static void pk_put(struct pk *w, const void *p, size_t n)
+{
+	if (w->buf)
+		memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void pk_str(struct pk *w, const char *s)
+{
+	pk_put(w, s, strlen(s) + 1);
+}
+
+/* d (terminated()) into w: zone, parent, delegate, ttl, then each list as
+ * its count and its items only. */
+static void pack_into(struct pk *w, const struct zonegen_deleg *d)
+{
+	pk_str(w, d->zone);
+	pk_str(w, d->parent);
+	pk_str(w, d->delegate);
+	pk_put(w, &d->ttl, sizeof d->ttl);
+	pk_put(w, &d->n_ns, 1);
+	for (unsigned i = 0; i < d->n_ns; i++) {
+		pk_str(w, d->ns[i].host);
+		pk_str(w, d->ns[i].addr);
+	}
+	pk_put(w, &d->n_names, 1);
+	for (unsigned i = 0; i < d->n_names; i++) {
+		pk_str(w, d->names[i].label);
+		pk_str(w, d->names[i].addr);
+		pk_put(w, &d->names[i].port, sizeof d->names[i].port);
+	}
+	for (unsigned i = 0; i < ZONEGEN_MAX_ADDRS; i++)
+		pk_str(w, d->delegate_addr[i]);
+	pk_put(w, &d->n_exposes, 1);
+	for (unsigned i = 0; i < d->n_exposes; i++) {
+		pk_str(w, d->exposes[i].service);
+		pk_put(w, &d->exposes[i].port, sizeof d->exposes[i].port);
+		pk_put(w, &d->exposes[i].channels, 1);
+	}
+}
+
+/* A new packed copy of d (the caller frees), or NULL. */
+static char *pack(const struct zonegen_deleg *d)
+{
+	struct pk w = { 0 };
+
+	pack_into(&w, d);
+	if (!(w.buf = malloc(w.len)))
+		return NULL;
+	w.len = 0;
+	pack_into(&w, d);
+	return w.buf;
+}
+
+/* The reader of our own packed bytes (made by pack() from terminated
+ * fields, so every string fits its field). */
+static const char *up_str(const char **p, char *dst, size_t cap)
+{
+	size_t n = strlen(*p) + 1;
+	const char *s = *p;
+
+	if (dst)
+		snprintf(dst, cap, "%s", s);
+	*p += n;
+	return s;
+}
+
+static void up_get(const char **p, void *dst, size_t n)
+{
+	memcpy(dst, *p, n);
+	*p += n;
+}
+
+/* The zone of e as a whole struct, into d. */
+static void unpack(const struct entry *e, struct zonegen_deleg *d)
+{
+	const char *p = e->packed;
+
+	memset(d, 0, sizeof *d);
+	up_str(&p, d->zone, sizeof d->zone);
+	up_str(&p, d->parent, sizeof d->parent);
+	up_str(&p, d->delegate, sizeof d->delegate);
+	up_get(&p, &d->ttl, sizeof d->ttl);
+	up_get(&p, &d->n_ns, 1);
+	for (unsigned i = 0; i < d->n_ns; i++) {
+		up_str(&p, d->ns[i].host, sizeof d->ns[i].host);
+		up_str(&p, d->ns[i].addr, sizeof d->ns[i].addr);
+	}
+	up_get(&p, &d->n_names, 1);
+	for (unsigned i = 0; i < d->n_names; i++) {
+		up_str(&p, d->names[i].label, sizeof d->names[i].label);
+		up_str(&p, d->names[i].addr, sizeof d->names[i].addr);
+		up_get(&p, &d->names[i].port, sizeof d->names[i].port);
+	}
+	for (unsigned i = 0; i < ZONEGEN_MAX_ADDRS; i++)
+		up_str(&p, d->delegate_addr[i], sizeof d->delegate_addr[i]);
+	up_get(&p, &d->n_exposes, 1);
+	for (unsigned i = 0; i < d->n_exposes; i++) {
+		up_str(&p, d->exposes[i].service, sizeof d->exposes[i].service);
+		up_get(&p, &d->exposes[i].port, sizeof d->exposes[i].port);
+		up_get(&p, &d->exposes[i].channels, 1);
+	}
+}
+
+/* Why e was rejected: the message, kept (e->why NULL if out of memory). */
+static void set_why(struct entry *e, const char *msg)
+{
+	free(e->why);
+	e->why = strdup(msg);
+}
+
+static const char *why_of(const struct entry *e)
+{
+	return e->why ? e->why : "a zone was rejected (its reason did not fit in memory)";
+}
+
 /* --- the model -------------------------------------------------------- */
 
 int zonegen_new(const char *domain, struct zonegen **out)
@@ -387,6 +515,10 @@ void zonegen_free(struct zonegen *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->e[i].packed);
+		free(m->e[i].why);
+	}
 	free(m->e);
 	free(m->ok);
 	free(m);
@@ -396,6 +528,7 @@ int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d, struct zonegen
 {
 	struct rj r = { rep, 0 };
 	struct entry *e;
+	char why[ZONEGEN_MSG_MAX];
 
 	if (m->sealed || d->n_ns > MN_MAX_NS || d->n_names > MN_MAX_DNS_NAMES ||
 	    d->n_exposes > ZONEGEN_MAX_EXPOSES)
@@ -410,26 +543,34 @@ int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d, struct zonegen
 		m->e = ne;
 		m->cap = cap;
 	}
-	e = &m->e[m->n++];
+	e = &m->e[m->n];
 	memset(e, 0, sizeof *e);
+	e->zone = e->parent = "";
 	if (!terminated(d)) {
 		/* never used again: keep nothing of it */
+		m->n++;
 		e->status = ST_BAD;
-		snprintf(e->why, sizeof e->why, "a zone with a string field that is not terminated");
-		reject(&r, "%s", e->why);
+		set_why(e, "a zone with a string field that is not terminated");
+		reject(&r, "%s", why_of(e));
 		return (int)r.n;
 	}
-	e->d = *d;
-	if (!zone_check(m, &e->d, e->why)) {
+	if (!(e->packed = pack(d)))
+		return -ENOMEM;
+	m->n++;
+	e->zone = e->packed;
+	e->parent = e->zone + strlen(e->zone) + 1;
+	if (!zone_check(m, d, why)) {
 		e->status = ST_BAD;
-		reject(&r, "%s", e->why);
+		set_why(e, why);
+		reject(&r, "%s", why_of(e));
 		return (int)r.n;
 	}
-	if (items_check(m, &e->d, &r) == 0) {
+	if (items_check(m, d, &r) == 0) {
 		e->status = ST_BAD;
 		char a[SHOWN];
-		snprintf(e->why, sizeof e->why, "zone %s: no valid name server", shown(e->d.zone, a));
-		reject(&r, "%s", e->why);
+		snprintf(why, sizeof why, "zone %s: no valid name server", shown(e->zone, a));
+		set_why(e, why);
+		reject(&r, "%s", why_of(e));
 	}
 	return (int)r.n;
 }
@@ -437,7 +578,7 @@ int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d, struct zonegen
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
-	int c = name_cmp(x->d.zone, y->d.zone);
+	int c = name_cmp(x->zone, y->zone);
 
 	/* ties (duplicates) by position, so the order is total */
 	return c ? c : (x < y ? -1 : x > y);
@@ -450,13 +591,13 @@ static long find_ok(const struct entry *const *sorted, size_t n, const char *nam
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = name_cmp(sorted[mid]->d.zone, name);
+		int c = name_cmp(sorted[mid]->zone, name);
 		if (c == 0) {
 			/* duplicates sit together; any accepted one of them */
 			size_t i = mid;
-			while (i > 0 && name_cmp(sorted[i - 1]->d.zone, name) == 0)
+			while (i > 0 && name_cmp(sorted[i - 1]->zone, name) == 0)
 				i--;
-			for (; i < n && name_cmp(sorted[i]->d.zone, name) == 0; i++)
+			for (; i < n && name_cmp(sorted[i]->zone, name) == 0; i++)
 				if (sorted[i]->status == ST_OK)
 					return (long)i;
 			return -1;
@@ -485,33 +626,34 @@ int zonegen_seal(struct zonegen *m, struct zonegen_report *rep)
 	qsort(s, n, sizeof *s, entry_cmp);
 	/* a zone given more than once: every copy out, whatever came first */
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && strcmp(s[j]->d.zone, s[i]->d.zone) == 0; j++)
+		for (j = i + 1; j < n && strcmp(s[j]->zone, s[i]->zone) == 0; j++)
 			;
 		for (size_t k = i; j - i > 1 && k < j; k++) {
 			struct entry *e = &m->e[s[k] - m->e];
-			char a[SHOWN];
+			char a[SHOWN], why[ZONEGEN_MSG_MAX];
 			e->status = ST_DUP;
-			snprintf(e->why, sizeof e->why, "zone %s: given %zu times", shown(e->d.zone, a),
-				 j - i);
-			reject(&r, "%s", e->why);
+			snprintf(why, sizeof why, "zone %s: given %zu times", shown(e->zone, a), j - i);
+			set_why(e, why);
+			reject(&r, "%s", why_of(e));
 		}
 	}
 	/* parents: canonical order puts ancestors first, so theirs are final */
 	for (i = 0; i < n; i++) {
 		struct entry *e = &m->e[s[i] - m->e];
-		const char *up = e->d.zone;
-		char a[SHOWN], b[SHOWN], c[SHOWN];
+		const char *up = e->zone;
+		char a[SHOWN], b[SHOWN], c[SHOWN], why[ZONEGEN_MSG_MAX];
 		if (e->status != ST_OK || strcmp(up, m->domain) == 0)
 			continue;
 		do
 			up = strchr(up, '.') + 1;
 		while (strcmp(up, m->domain) != 0 && find_ok(s, i, up) < 0);
-		if (strcmp(up, e->d.parent) != 0) {
+		if (strcmp(up, e->parent) != 0) {
 			e->status = ST_PARENT;
-			snprintf(e->why, sizeof e->why,
+			snprintf(why, sizeof why,
 				 "zone %s: delegated by %s, but the closest zone above it is %s",
-				 shown(e->d.zone, a), shown(e->d.parent, b), shown(up, c));
-			reject(&r, "%s", e->why);
+				 shown(e->zone, a), shown(e->parent, b), shown(up, c));
+			set_why(e, why);
+			reject(&r, "%s", why_of(e));
 		}
 	}
 	for (i = j = 0; i < n; i++)
@@ -521,6 +663,16 @@ int zonegen_seal(struct zonegen *m, struct zonegen_report *rep)
 	m->n_ok = j;
 	m->sealed = true;
 	return (int)r.n;
+}
+
+size_t zonegen_count(const struct zonegen *m)
+{
+	return m->sealed ? m->n_ok : 0;
+}
+
+const char *zonegen_name(const struct zonegen *m, size_t i)
+{
+	return m->ok[i]->zone;
 }
 
 /* --- output ----------------------------------------------------------- */
@@ -696,16 +848,18 @@ static void own_records(const struct zonegen *m, const struct zonegen_deleg *d, 
 	}
 }
 
-/* The delegations directly below ok[at]: NS and glue (RFC 1034 §4.2.1). */
-static void child_records(const struct zonegen *m, size_t at, struct zb *z, struct rj *r)
+/* The delegations directly below ok[at]: NS and glue (RFC 1034 §4.2.1);
+ * each child is unpacked into c (scratch). */
+static void child_records(const struct zonegen *m, size_t at, struct zonegen_deleg *c,
+			  struct zb *z, struct rj *r)
 {
-	const char *zone = m->ok[at]->d.zone;
+	const char *zone = m->ok[at]->zone;
 	struct ip ip;
 
-	for (size_t j = at + 1; j < m->n_ok && strictly_inside(m->ok[j]->d.zone, zone); j++) {
-		const struct zonegen_deleg *c = &m->ok[j]->d;
-		if (strcmp(c->parent, zone) != 0)
+	for (size_t j = at + 1; j < m->n_ok && strictly_inside(m->ok[j]->zone, zone); j++) {
+		if (strcmp(m->ok[j]->parent, zone) != 0)
 			continue;   /* a grandchild: its parent delegates it */
+		unpack(m->ok[j], c);
 		for (unsigned i = 0; i < c->n_ns; i++) {
 			if (!ns_item(m, c, i, &ip, r))
 				continue;
@@ -716,8 +870,8 @@ static void child_records(const struct zonegen *m, size_t at, struct zb *z, stru
 	}
 	/* the delegations of this zone that were refused, for the report */
 	for (size_t i = 0; i < m->n; i++)
-		if (m->e[i].status != ST_OK && strcmp(m->e[i].d.parent, zone) == 0)
-			reject(r, "%s", m->e[i].why);
+		if (m->e[i].status != ST_OK && strcmp(m->e[i].parent, zone) == 0)
+			reject(r, "%s", why_of(&m->e[i]));
 }
 
 static void write_records(struct zb *z, const char *zone, struct zonegen_out *out)
@@ -755,23 +909,25 @@ int zonegen_zone(const struct zonegen *m, const char *zone, uint32_t serial,
 {
 	struct rj r = { rep, 0 };
 	struct zb z = { 0 };
-	const struct zonegen_deleg *d;
+	struct zonegen_deleg *d;   /* [0] the zone, [1] scratch for its children */
 	long at;
 
 	if (!m->sealed || !name_ok(zone))
 		return -EINVAL;
 	if ((at = find_ok(m->ok, m->n_ok, zone)) < 0)
 		return -ENOENT;
-	d = &m->ok[at]->d;
+	if (!(d = malloc(2 * sizeof *d)))
+		return -ENOMEM;
+	unpack(m->ok[at], d);
 	own_records(m, d, serial, &z, &r);
-	child_records(m, (size_t)at, &z, &r);
+	child_records(m, (size_t)at, &d[1], &z, &r);
 	if (z.nomem) {
 		free(z.rr);
 		free(z.text);
+		free(d);
 		return -ENOMEM;
 	}
-	emit(out, "; zone %s, generated by mirrornet zonegen from signed mesh records; do not edit\n",
-	     d->zone);
+	emit(out, ZONEGEN_HEAD, d->zone);
 	if (d->delegate[0])
 		emit(out, "; delegated to node %s by %s\n", d->delegate,
 		     d->parent[0] ? d->parent : "the mesh root");
@@ -779,6 +935,7 @@ int zonegen_zone(const struct zonegen *m, const char *zone, uint32_t serial,
 	write_records(&z, d->zone, out);
 	free(z.rr);
 	free(z.text);
+	free(d);
 	return out->err ? out->err : (int)r.n;
 }
 
@@ -821,6 +978,40 @@ int zonegen_zone_path(const char *dir, const char *zone, char *buf, size_t cap)
 		return -EINVAL;
 	n = snprintf(buf, cap, "%s/%s%s", dir, zone, zone_suffix(zone));
 	return n > 0 && (size_t)n < cap ? 0 : -ENOSPC;
+}
+
+int zonegen_file_zone(const char *domain, const char *file, char *zone, size_t cap)
+{
+	size_t n = strnlen(file, 256), sl;
+
+	if (n > 5 && !strcmp(file + n - 5, ".zone"))
+		sl = 5;
+	else if (n > 2 && !strcmp(file + n - 2, ".z"))
+		sl = 2;
+	else
+		return -EINVAL;
+	if (n - sl > MN_MAX_DOMAIN)
+		return -EINVAL;
+	if (n - sl + 1 > cap)
+		return -ENOSPC;
+	memcpy(zone, file, n - sl);
+	zone[n - sl] = 0;
+	/* exactly the name zonegen_zone_path gives it: a valid zone inside
+	 * the domain, with the ending its length calls for */
+	if (!name_ok(domain) || !name_ok(zone) || !inside(zone, domain) ||
+	    strcmp(zone_suffix(zone), file + n - sl)) {
+		zone[0] = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool zonegen_file_is_ours(const char *zone, const char *head, size_t n)
+{
+	char line[MN_MAX_DOMAIN + sizeof ZONEGEN_HEAD];
+	int k = snprintf(line, sizeof line, ZONEGEN_HEAD, zone);
+
+	return k > 0 && (size_t)k < sizeof line && n >= (size_t)k && !memcmp(head, line, (size_t)k);
 }
 
 static int pos_cmp(const void *a, const void *b)
@@ -941,7 +1132,7 @@ static void knot_body(const struct zonegen *m, const size_t *zones, size_t n,
 	if (n)
 		emit(out, "\nzone:\n");
 	for (size_t i = 0; i < n; i++) {
-		const char *z = m->ok[zones[i]]->d.zone;
+		const char *z = m->ok[zones[i]]->zone;
 		emit(out, "  - domain: %s.\n    file: %s/%s%s\n", z, conf->dir, z, zone_suffix(z));
 	}
 }
@@ -977,7 +1168,7 @@ static void bind_body(const struct zonegen *m, const size_t *zones, size_t n,
 	bind_listen(out, "listen-on-v6", port, AF_INET6, ips, n_ips, conf->n_listen);
 	emit(out, "\trecursion no;\n\tallow-transfer { none; };\n\tnotify no;\n};\n");
 	for (size_t i = 0; i < n; i++) {
-		const char *z = m->ok[zones[i]]->d.zone;
+		const char *z = m->ok[zones[i]]->zone;
 		emit(out, "\nzone \"%s\" {\n\ttype master;\n\tfile \"%s/%s%s\";\n};\n", z,
 		     conf->dir, z, zone_suffix(z));
 	}
@@ -1006,21 +1197,26 @@ int zonegen_dnsmasq_conf(const struct zonegen *m, const char *const *zones, size
 			 struct zonegen_out *out, struct zonegen_report *rep)
 {
 	struct rj r = { rep, 0 };
+	struct zonegen_deleg *d;
 	size_t *p, n;
 	int err;
 
 	if (!m->sealed)
 		return -EINVAL;
-	if ((err = served(m, zones, n_zones, &p, &n, &r)) < 0)
+	if (!(d = malloc(sizeof *d)))
+		return -ENOMEM;
+	if ((err = served(m, zones, n_zones, &p, &n, &r)) < 0) {
+		free(d);
 		return err;
+	}
 	emit(out, "# dnsmasq forwarding for the mesh domain %s, generated by mirrornet zonegen;\n"
 	     "# do not edit. Each zone goes to its name servers; the longest match wins.\n",
 	     m->domain);
 	emit(out, "rebind-domain-ok=/%s/\n", m->domain);
 	for (size_t i = 0; i < n; i++) {
-		const struct zonegen_deleg *d = &m->ok[p[i]]->d;
 		struct ip ips[MN_MAX_NS];
 		size_t k = 0;
+		unpack(m->ok[p[i]], d);
 		for (unsigned j = 0; j < d->n_ns; j++)
 			if (ns_item(m, d, j, &ips[k], &r) && ips[k].af)
 				k++;
@@ -1030,6 +1226,7 @@ int zonegen_dnsmasq_conf(const struct zonegen *m, const char *const *zones, size
 				emit(out, "server=/%s/%s\n", d->zone, ips[j].text);
 	}
 	free(p);
+	free(d);
 	return out->err ? out->err : (int)r.n;
 }
 

@@ -16,7 +16,10 @@
 # (kdig, dig, and `mirrornetctl dns check` through c-ares); exposures appear
 # and disappear; a stopped slave's zone is still answered by the others; a
 # revoked delegation leaves every server; delegations without the scope are
-# refused and reach no server; hostile names reach no file.
+# refused and reach no server; hostile names reach no file; a revoked or
+# given-back zone's file leaves every dns_dir (files not ours stay); a steady
+# stream of delegations is rate-limited and does not hold a change back. A
+# wait fails at once when a daemon or server the test started died.
 # MN_BENCH=1: delegate-to-answer times and 1,000 delegations.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -30,9 +33,24 @@ fails=0
 ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 need() { "$@" || { bad "setup: $*"; exit 1; }; }
+# the daemons and servers the test started and expects running ("PID LOG WHAT"
+# lines): a wait fails the test at once, with the log, when one of them died,
+# rather than crawling through every bounded wait that follows
+watch_pid() { echo "$1 $2 $3" >>"$T/alive"; }
+unwatch_pid() { sed -i "/^$1 /d" "$T/alive"; }
+check_alive() {
+	local pid log what
+	[ -f "$T/alive" ] || return 0
+	while read -r pid log what; do
+		kill -0 "$pid" 2>/dev/null && continue
+		bad "$what (pid $pid) is not running any more; the end of $log:"
+		tail -15 "$log"
+		exit 1
+	done <"$T/alive"
+}
 wait_for() {   # wait_for SECONDS CMD...: true once CMD succeeds
 	local s=$1; shift
-	for _ in $(seq $((s * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	for _ in $(seq $((s * 5))); do check_alive; "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
 	return 1
 }
 for t in knotd knotc named dnsmasq kdig dig jq wireguard-go; do
@@ -71,7 +89,10 @@ wg_start() {
 	wait_for 10 test -S "/var/run/wireguard/$ifn.sock"
 }
 ctl() { local i=$1; shift; hsh "$i" "mirrornetctl $*"; }
-start_daemon() { hbg "$1" "$T/d$1.log" "exec mirrornetd -c /etc/mirrornet/mirrornetd.conf"; echo $! >"$T/pid$1"; }
+start_daemon() {
+	hbg "$1" "$T/d$1.log" "exec mirrornetd -c /etc/mirrornet/mirrornetd.conf"; echo $! >"$T/pid$1"
+	watch_pid $! "$T/d$1.log" "the daemon of host $1"
+}
 stop_pid() {
 	local pid=$1
 	kill -TERM "$pid" 2>/dev/null
@@ -115,6 +136,7 @@ start_server() {   # once the daemon wrote its server's config
 				--port=53 --no-resolv --no-hosts --user=root --pid-file= & echo \$! >$T/h$i/server.pid
 			wait; sleep 0.2; done" ;;
 	esac
+	watch_pid $! "$T/srv$i.log" "the ${SERVER[$i]} server of host $i"
 }
 
 # ask SERVER-HOST NAME TYPE: the answer section (data only), non-recursive;
@@ -137,10 +159,15 @@ ask_rcode() {
 # the SOA of Z from host I's server is Z's own, authoritative
 holds_zone() { ns_exec "$1" dig +norec +time=2 +tries=1 @"$(addr_of "$1")" "$2" SOA 2>/dev/null |
 	grep -q "flags: qr aa" && [ "$(ask "$1" "$2" SOA)" != "" ]; }
-lacks_zone() { [ -z "$(ask "$1" "$2" SOA)" ] && ! grep -q "\"$2\"\|domain: $2\." "$T/h$1/dns/"*.conf; }
+lacks_zone() { [ -z "$(ask "$1" "$2" SOA)" ] && ! grep -q "\"$2\"\|domain: $2\." "$T/h$1/dns/"*.conf &&
+	[ ! -e "$T/h$1/dns/$2.zone" ]; }   # and its file is gone
 all_files() { cat "$T"/h[1-5]/dns/*.zone "$T"/h[1-5]/dns/*.conf 2>/dev/null; }
 
 for i in $(seq 1 $K); do need wg_start "$i"; done
+# files in a dns_dir that MirrorNet did not write are never removed: one named
+# like a zone of the domain, one not
+printf 'not ours\n' >"$T/h1/dns/keep.example.io.zone"
+printf 'notes\n' >"$T/h1/dns/notes.txt"
 
 # ---- the mesh: master, sub-master, three members ----
 need ctl 1 mesh init --name master --domain example.io --endpoint "$NS_UNDERLAY.1:51820" \
@@ -317,20 +344,31 @@ ctl 2 dns revoke lab.node1.example.io >/dev/null && ok "the sub-master revokes l
 gone=0
 for i in 1 2 3 4; do wait_for 30 lacks_zone $i lab.node1.example.io && gone=$((gone + 1)); done
 wait_for 30 no_answer 5 app.lab.node1.example.io A && gone=$((gone + 1))
-[ $gone = 5 ] && ok "the revoked zone is gone from all 5 servers" || bad "revoked zone still at $((5 - gone)) servers"
+wait_for 30 test ! -e "$T/h5/dns/lab.node1.example.io.zone" && gone=$((gone + 1))
+[ $gone = 6 ] && ok "the revoked zone is gone from all 5 servers, and its file from every dns_dir" ||
+	bad "revoked zone still at $((6 - gone)) servers or dns_dirs"
 answers 1 web.node2.example.io A "$A3" && ok "  ...the other zones stay" || bad "node2 went too"
 
 # ---- give back: dns leave ----
 ctl 3 dns leave >/dev/null && ok "node2 gives its zone back (dns leave)" || bad "dns leave"
 gone=0
 for i in 1 2 4; do wait_for 30 lacks_zone $i node2.example.io && gone=$((gone + 1)); done
-[ $gone = 3 ] && ok "the given-back zone leaves the other servers" || bad "given-back zone at $((3 - gone)) servers"
+wait_for 30 test ! -e "$T/h5/dns/node2.example.io.zone" && gone=$((gone + 1))
+[ $gone = 4 ] && ok "the given-back zone leaves the other servers, and its file every dns_dir" ||
+	bad "given-back zone at $((4 - gone)) servers or dns_dirs"
+[ -e "$T/h1/dns/keep.example.io.zone" ] && [ -e "$T/h1/dns/notes.txt" ] &&
+	ok "  ...files in dns_dir that MirrorNet did not write stay" || bad "a file not ours was removed"
+n=0
+for i in 1 2 4; do holds_zone $i example.io && n=$((n + 1)); done
+[ $n = 3 ] && ok "  ...and the servers keep answering" || bad "only $n of 3 servers answer after the prune"
 ctl 1 dns revoke node2.example.io >/dev/null
 
 # ---- a stopped node: its zone is still answered by the others ----
 need ctl 1 dns delegate node2b --to node2 >/dev/null
 need expose 3 svc 25
 for i in 1 2 3 4; do wait_for 30 answers $i svc.node2b.example.io A "$A3" || bad "svc.node2b at $i"; done
+unwatch_pid "$(cat "$T/h3/server.pid")"
+unwatch_pid "$(cat "$T/pid3")"
 stop_pid "$(cat "$T/h3/server.pid")"
 stop_pid "$(cat "$T/pid3")"
 sleep 1
@@ -341,9 +379,30 @@ for i in 1 2 4; do answers $i svc.node2b.example.io A "$A3" && n=$((n + 1)); don
 ctl 1 dns check node2b.example.io >"$T/check-down.txt" 2>&1 && bad "dns check passed with the slave down" ||
 	ok "dns check reports the stopped slave: $(grep FAIL "$T/check-down.txt" | head -1 | sed 's/  */ /g')"
 
+# ---- a member that never stops publishing: generation is rate-limited, and a
+# change still reaches the server while the stream goes on ----
+g0=$(status_json 1 | jq .dns.generations)
+t0=$(date +%s)
+for i in $(seq 0 69); do   # 14 s, one delegation every 0.2 s
+	echo "{\"cmd\":\"dns_delegate\",\"label\":\"s$i\",\"to\":\"node1\"}"; sleep 0.2
+done | ctl 1 api-raw --until-eof >/dev/null &
+feeder=$!
+seen=
+while kill -0 $feeder 2>/dev/null; do
+	[ -z "$seen" ] && holds_zone 1 s0.example.io && seen=$(($(date +%s) - t0))
+	check_alive; sleep 0.2
+done
+wait $feeder
+g=$(( $(status_json 1 | jq .dns.generations) - g0 ))
+t=$(( $(date +%s) - t0 ))
+[ -n "$seen" ] && ok "a steady stream of delegations: the first is served after ${seen} s, while the stream goes on" ||
+	bad "a steady stream of delegations held back the first one for the whole ${t} s stream"
+[ "$g" -le $((t / 6 + 2)) ] && ok "  ...with $g generations in ${t} s (at most one per 6 s)" ||
+	bad "$g generations in ${t} s of stream (more than one per 6 s)"
+
 # ---- the daemons' view ----
 for i in 1 2 4 5; do
-	s=$(status_json $i | jq -c '.dns | {server, zones, writes, reloads, reload_failures}')
+	s=$(status_json $i | jq -c '.dns | {server, zones, generations, writes, reloads, reload_failures, pruned}')
 	echo "  host $i: $s"
 done
 

@@ -662,6 +662,59 @@ static void test_serial(void)
 	}
 }
 
+/* Which files of a zone directory are a zone's file that zonegen wrote
+ * (the prune of zones no longer served, docs/dns.md): the exact name
+ * zonegen_zone_path gives a valid zone inside the domain, and the first
+ * line zonegen_zone writes. */
+static void test_file_names(void)
+{
+	static const char *const notours[] = {
+		"example.org.zone", "evilexample.io.zone", "example.io.zone.tmp", "knot.conf",
+		"named.conf", "dnsmasq.conf", ".zone", "a.example.io.z", "A.example.io.zone",
+		"a_b.example.io.zone", "-a.example.io.zone", "..zone", "x..example.io.zone",
+		"a.example.io.jnl", "a.example.io.zone.jnl", "a.example.io.ZONE", "zone",
+	};
+	char zone[MN_MAX_DOMAIN + 1], file[300], path[ZONEGEN_PATH_MAX], head[400];
+	struct zonegen *m;
+	struct zonegen_deleg *d;
+	struct zonegen_out o = { .buf = head, .cap = sizeof head };
+
+	CHECK_INT(zonegen_file_zone("example.io", "example.io.zone", zone, sizeof zone), 0);
+	CHECK_STR(zone, "example.io");
+	CHECK_INT(zonegen_file_zone("example.io", "node1.example.io.zone", zone, sizeof zone), 0);
+	CHECK_STR(zone, "node1.example.io");
+	for (size_t i = 0; i < sizeof notours / sizeof notours[0]; i++)
+		CHECK_INT(zonegen_file_zone("example.io", notours[i], zone, sizeof zone), -EINVAL);
+	CHECK_INT(zonegen_file_zone("example.io", "node1.example.io.zone", zone, 5), -ENOSPC);
+	/* a zone over 250 characters has a ".z" file, and only that */
+	CHECK_INT(zonegen_zone_path("/d", long_zone, path, sizeof path), 0);
+	CHECK_INT(zonegen_file_zone("example.io", path + 3, zone, sizeof zone), 0);
+	CHECK_STR(zone, long_zone);
+	snprintf(file, sizeof file, "%s.zone", long_zone);
+	CHECK_INT(zonegen_file_zone("example.io", file, zone, sizeof zone), -EINVAL);
+
+	/* the first line of a generated zone marks it ours; nothing else does */
+	CHECK_INT(zonegen_new("example.io", &m), 0);
+	d = deleg("example.io", "", "root");
+	ns(d, "ns.example.io", "10.42.0.1");
+	CHECK_INT(zonegen_add(m, d, NULL), 0);
+	d = deleg("node1.example.io", "example.io", "node1");
+	ns(d, "ns.node1.example.io", "10.42.0.2");
+	CHECK_INT(zonegen_add(m, d, NULL), 0);
+	CHECK_INT((int)zonegen_count(m), 0);   /* not sealed yet */
+	CHECK_INT(zonegen_seal(m, NULL), 0);
+	CHECK_INT((int)zonegen_count(m), 2);
+	CHECK_STR(zonegen_name(m, 0), "example.io");
+	CHECK_STR(zonegen_name(m, 1), "node1.example.io");
+	CHECK(zonegen_zone(m, "node1.example.io", 1, &o, NULL) == -ENOSPC || o.len > 0);
+	CHECK(zonegen_file_is_ours("node1.example.io", head, strlen(head)));
+	CHECK(!zonegen_file_is_ours("example.io", head, strlen(head)));
+	CHECK(!zonegen_file_is_ours("node1.example.io", head, 20));
+	CHECK(!zonegen_file_is_ours("node1.example.io", "not ours\n", 9));
+	CHECK(!zonegen_file_is_ours("node1.example.io", "; zone node1.example.io\n", 24));
+	zonegen_free(m);
+}
+
 /* 1,000 delegations under example.io, each with an in-zone NS (glue) and
  * a name: generation time and size, then how long the tools take. */
 static void bench_1000(void)
@@ -764,6 +817,7 @@ int main(void)
 	}
 	test_determinism();
 	test_serial();
+	test_file_names();
 	if (!check_fail) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
