@@ -124,7 +124,7 @@ static void svc_for_size(union body *b, unsigned target, const char *rkey, uint6
 /* The mesh address of node i (claim mode): 10.x.y.z from its index. */
 static void sim_addr(uint32_t i, char *out, size_t cap)
 {
-	snprintf(out, cap, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, (i & 255) + 1);
+	snprintf(out, cap, "10.%u.%u.%u", 1 + ((i >> 16) & 127), (i >> 8) & 255, i & 255);
 }
 
 static int stored_sign(struct sim *s, const struct node_key *k, unsigned kind, const char *rkey,
