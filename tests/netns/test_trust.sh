@@ -130,6 +130,10 @@ done
 on 3 publish svc after-adopt --body '{"service":"after"}' >/dev/null
 wait_for 30 "a record of host 3 reaches host 1" has_key 1 svc after-adopt
 wait_for 30 "a record of host 3 reaches host 4" has_key 4 svc after-adopt
+# the root holds host 4's own node record (its cert's address), not the claim
+own4() { on 1 records node --origin "$(id 4 did)" --json | jq -e '.[0].body.mesh_addr == "10.42.0.4"'; }
+own4 >/dev/null 2>&1 && ok "the root holds host 4's node record with its own address" ||
+	no "the root took host 4's claim: $(on 1 records node --origin "$(id 4 did)" --json | jq -c '.[0].body.mesh_addr')"
 # nobody puts the root's mesh address on another peer: sampled for 10 s
 W1=$(b64 "$(id 1 wireguard_public_key)")
 stolen() {
