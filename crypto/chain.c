@@ -71,9 +71,14 @@ int chain_validate(const struct chain_policy *pol, const uint8_t node[32],
 		return CHAIN_ERR_REVOKED;
 	if (n > MN_MAX_DEPTH + 1)
 		return CHAIN_ERR_TOO_LONG;
-	if (n == 0)
-		return memcmp(node, pol->root, 32) == 0 ? (out ? (*out = res, 0) : 0)
-							: CHAIN_ERR_EMPTY;
+	if (n == 0) {
+		if (memcmp(node, pol->root, 32) != 0)
+			return CHAIN_ERR_EMPTY;
+		memcpy(res.node_id, node, 32);
+		if (out)
+			*out = res;
+		return 0;
+	}
 
 	/* An optional first link: the root's own depth-0 master cert, which
 	 * sets the mesh-wide limits (max_depth, DNS scope). */
@@ -123,9 +128,15 @@ int chain_validate(const struct chain_policy *pol, const uint8_t node[32],
 		memcpy(res.mesh_addr, cb->mesh_addr, sizeof res.mesh_addr);
 		if (cb->not_after < res.not_after)
 			res.not_after = cb->not_after;
+		if (cb->not_before > res.since)
+			res.since = cb->not_before;
+		static const uint8_t zero[32];
+		memcpy(res.node_id, memcmp(cb->node_id, zero, 32) ? cb->node_id : cb->subject, 32);
 	}
 	if (memcmp(iss.key, node, 32) != 0)
 		return CHAIN_ERR_SUBJECT;
+	if (i == 1 && n == 1)   /* the root's own cert alone: the root */
+		memcpy(res.node_id, node, 32);
 	if (out)
 		*out = res;
 	return 0;

@@ -38,6 +38,13 @@ struct chain_result {
 	char dns_scope[MN_MAX_DOMAIN + 1];
 	char mesh_addr[MN_MAX_ADDR + 1];
 	uint64_t not_after;             /* earliest not_after on the chain */
+	/* member since: the latest not_before of the links below the root's
+	 * own cert (an issuer cannot date a child before itself); 0 for the
+	 * root. Renewals and rotations keep not_before (docs/trust.md). */
+	uint64_t since;
+	/* the node's identity: the last link's node_id, or its subject when
+	 * that is all zero (a key never rotated); the root's key for the root */
+	uint8_t node_id[32];
 };
 
 /* Validate the chain for `node`. certs[i] are decoded cert records (their

@@ -207,7 +207,7 @@ static void on_revoked(void *ctx, const uint8_t origin[32])
 	if (d->wg)
 		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* its WireGuard peer goes */
 	short_did(origin, s, sizeof s);
-	log_warn("revoked: %s — its records are dropped", s);
+	log_warn("revoked (or cut off with its issuer): %s — its records are dropped", s);
 }
 
 static void on_peer_state(void *ctx, const uint8_t peer[32], enum peer_state from,
@@ -530,6 +530,9 @@ struct json_object *daemon_status(struct daemon *d)
 	C("rate_limited", st.rate_limited);
 	C("graylisted_drops", st.graylisted_drops);
 	C("revocations", st.revocations);
+	C("certs_refused", st.certs_refused);
+	C("trust_cut", st.trust_cut);
+	C("claims_refused", st.claims_refused);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("rx_messages", st.rx_msgs);

@@ -380,6 +380,8 @@ struct addr_owner {
 	const char *addr;
 	const uint8_t *subject, *prev;   /* prev: the key being rotated away, may be NULL */
 	bool taken;
+	const uint8_t *issuer;           /* we */
+	uint64_t since;                  /* not_before of our cert for prev, 0 none */
 };
 
 static int addr_taken(void *ctx, const struct record *r, const uint8_t id[32])
@@ -392,6 +394,8 @@ static int addr_taken(void *ctx, const struct record *r, const uint8_t id[32])
 	if (r->kind != KIND_CERT || record_is_tombstone(r) ||
 	    body_decode(KIND_CERT, r->body, r->body_len, &b) < 0)
 		return 0;
+	if (a->prev && !memcmp(r->origin, a->issuer, 32) && !memcmp(b.cert.subject, a->prev, 32))
+		a->since = b.cert.not_before;
 	strip_prefix(b.cert.mesh_addr, x, sizeof x);
 	if (!strcmp(x, a->addr) && memcmp(b.cert.subject, a->subject, 32) &&
 	    (!a->prev || memcmp(b.cert.subject, a->prev, 32))) {
@@ -421,7 +425,7 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 		return -EPERM;
 	}
 	strip_prefix(addr, a, sizeof a);
-	struct addr_owner ao = { a, subject, prev, false };
+	struct addr_owner ao = { a, subject, prev, false, daemon_key(o->d)->pk, 0 };
 	engine_each_record(daemon_engine(o->d), addr_taken, &ao);
 	if (ao.taken) {
 		snprintf(err, cap, "mesh address %s was given to another node meanwhile: "
@@ -437,6 +441,10 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 	snprintf(b->cert.dns_scope, sizeof b->cert.dns_scope, "%s", zone);
 	snprintf(b->cert.mesh_addr, sizeof b->cert.mesh_addr, "%s", a);
 	b->cert.not_before = now > CLOCK_SKEW_S ? now - CLOCK_SKEW_S : 0;
+	/* a renewal or rotation keeps the member's first not_before: its
+	 * "member since", which decides name and address claims (docs/trust.md) */
+	if (ao.since && ao.since < b->cert.not_before)
+		b->cert.not_before = ao.since;
 	b->cert.not_after = now + cfg->cert_lifetime_s;
 	if (node_id && memcmp(node_id, subject, 32))
 		memcpy(b->cert.node_id, node_id, 32);   /* a rotated key: the id stays */

@@ -874,7 +874,8 @@ static int find_name_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	if (r->kind != KIND_NODE || record_is_tombstone(r) ||
 	    body_decode(KIND_NODE, r->body, r->body_len, &b) < 0)
 		return 0;
-	if (f->by_key ? memcmp(r->origin, f->pk, 32) != 0 : strcmp(b.node.name, f->name) != 0)
+	/* by name: the record of the name's owner (engine_name_owner) */
+	if (memcmp(r->origin, f->pk, 32) != 0)
 		return 0;
 	memcpy(f->pk, r->origin, 32);
 	snprintf(f->addr, sizeof f->addr, "%.*s", (int)strcspn(b.node.mesh_addr, "/"), b.node.mesh_addr);
@@ -980,7 +981,8 @@ int vortex_api_delegate(struct vortex *v, struct json_object *req, struct json_o
 		snprintf(err, errcap, "to: not a did:key");
 		return -EINVAL;
 	}
-	engine_each_record(daemon_engine(v->d), find_name_cb, &f);
+	if (f.by_key || engine_name_owner(daemon_engine(v->d), to, f.pk) == 0)
+		engine_each_record(daemon_engine(v->d), find_name_cb, &f);
 	if (!f.found || !f.addr[0]) {
 		snprintf(err, errcap, "no member %s with a mesh address is known here", to);
 		return -ENOENT;

@@ -240,8 +240,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	mesh_promise_kept(e, id);
 	if (from)
 		peer_reward(from, 1.0);
-	trust_after_accept(e, x, b);
-	if (trust_is_revoked(e, r.origin)) {   /* a record revoking its own origin */
+	if (!trust_after_accept(e, x, b, src == SRC_STORE) ||
+	    trust_is_revoked(e, r.origin)) {   /* a record revoking its own origin */
 		rc = 1;
 		goto out;
 	}
@@ -555,7 +555,9 @@ bool engine_has(const struct engine *e, const uint8_t id[32])
 
 bool engine_is_revoked(const struct engine *e, const uint8_t pk[32])
 {
-	return trust_is_revoked(e, pk);
+	const struct origin *o = origin_find(e, pk);
+
+	return o && (o->revoked || o->cut);
 }
 
 int engine_find(const struct engine *e, const uint8_t id[32],

@@ -71,8 +71,10 @@ struct engine_ops {
 	/* A record newly accepted (verified, trusted, newest): store it,
 	 * notify subscribers. r borrows the engine's copy: copy what you keep. */
 	void (*accepted)(void *ctx, const struct record *r, const uint8_t id[32]);
-	/* An origin was revoked: its records are gone from the engine; drop them
-	 * from the store and from the WireGuard peers. May be NULL. */
+	/* An origin was revoked, or lost its trust with an ancestor (revoked,
+	 * downgraded, or its cert withdrawn — docs/trust.md): its records are
+	 * gone from the engine; drop them from the store and from the
+	 * WireGuard peers. May be NULL. */
 	void (*revoked)(void *ctx, const uint8_t origin[32]);
 	/* A peer changed state. May be NULL. */
 	void (*peer_state)(void *ctx, const uint8_t peer[32], enum peer_state from,
@@ -146,6 +148,11 @@ struct engine_stats {
 	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
 	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
 	uint64_t revocations;
+	uint64_t certs_refused;     /* a cert from an issuer not above the subject's chain */
+	uint64_t trust_cut;         /* origins cut off with an ancestor (records dropped) */
+	uint64_t claims_refused;    /* node records refused or dropped: a mesh address not
+				       the cert's, or a name or address held by an earlier
+				       member (docs/trust.md "Claims") */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 };
@@ -161,8 +168,13 @@ int engine_find(const struct engine *e, const uint8_t id[32],
 		int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
 /* Order-independent digest of the records held (XOR of ids). */
 void engine_digest(const struct engine *e, uint8_t out[32]);
-/* Has this node been revoked (a revoke record for it was accepted)? */
+/* Has this node been revoked (a revoke record for it was accepted), or cut
+ * off with a revoked or downgraded ancestor (until certified again)? */
 bool engine_is_revoked(const struct engine *e, const uint8_t pk[32]);
+/* The member holding `name` (docs/trust.md "Claims": the root, else the
+ * earliest member since, then the lowest node id), among the trusted
+ * origins whose node record carries it: its key in pk. 0 or -ENOENT. */
+int engine_name_owner(struct engine *e, const char *name, uint8_t pk[32]);
 /* pk's certificate chain as held, root first (pk's own cert last; the
  * root: its depth-0 cert if any, else an empty chain), validated at now
  * (unix ms): up to cap links' wire bytes (borrowed: valid until the engine

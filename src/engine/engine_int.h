@@ -79,6 +79,11 @@ struct origin {
 	uint32_t trust_gen;         /* trust valid for this generation */
 	uint8_t trust;
 	bool revoked;
+	bool cut;                   /* lost its trust with its issuer (a revoked or
+				       downgraded ancestor, a withdrawn cert): its
+				       records were dropped; cleared by a new cert */
+	uint64_t name_h, addr_h;    /* of its node record's name and mesh address
+				       (0 none): claims (trust.c) */
 	struct chain_result chain;  /* when trust == TRUST_OK */
 };
 
@@ -258,7 +263,11 @@ struct origin *origin_get(struct engine *e, const uint8_t pk[32]);
 int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out);
 /* May r (verified) be accepted under its kind's rules? 0 or -EACCES. */
 int trust_kind_check(struct engine *e, const struct record *r, const union body *b);
-void trust_after_accept(struct engine *e, struct rec *x, const union body *b);
+/* x was just held: certs, revocations and node claims take effect (a
+ * store load — from_store — applies them without re-checking what waits
+ * for links not loaded yet). false if x itself went (a node record that
+ * loses its claims, loaded from the store). */
+bool trust_after_accept(struct engine *e, struct rec *x, const union body *b, bool from_store);
 void trust_revoke(struct engine *e, const uint8_t subject[32]);
 bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);

@@ -7,10 +7,30 @@
  * counter). Signatures of cert records were checked once when they came
  * in, so chains are validated without checking them again.
  *
- * Kind rules (docs/records.md "who signs"): node — key "self"; cert —
- * issuer trusted, resulting chain valid; revoke — the root or an ancestor
- * of the subject; dns — the zone lies strictly inside the origin's DNS
- * scope; the other kinds — any trusted member.
+ * Kind rules (docs/records.md "who signs"): node — key "self", its mesh
+ * address the one its cert gives, its name and address not held by an
+ * earlier member (claims, below); cert — issuer trusted, resulting chain
+ * valid, and for a subject that has a chain already, the issuer is on it
+ * (the same issuer or one above: renewal, rotation, a re-homing by an
+ * ancestor — never a foreign sub-master adopting the member); revoke — the
+ * root or an ancestor on the subject's chain; dns — the zone lies strictly
+ * inside the origin's DNS scope; the other kinds — any trusted member.
+ *
+ * Trust changes reach records already held: a revocation, a cert that
+ * replaces a chain (a downgrade) or a withdrawn cert re-checks every origin
+ * whose chain runs through the subject; an origin whose chain no longer
+ * holds for a reason other than time (a revoked key, a role or scope it no
+ * longer has, a link withdrawn) is cut: its records are dropped and
+ * ops->revoked tells the driver (store, WireGuard peer). An expired link is
+ * not a cut: its member renews.
+ *
+ * Claims: a node record claims a name and a mesh address. Among the
+ * trusted origins claiming the same one (keys of one node id — a rotation
+ * — are one claimant), the root holds it, else the one closest to the root
+ * (depth), then the earliest `since` of the chain (crypto/chain.h: first
+ * certified), then the lowest node id: a later claimant's
+ * record is refused, an earlier one arriving later drops the held one, so
+ * every node ends with the same owner whatever the order of arrival.
  *
  * Records whose origin has no certificate yet wait in a bounded FIFO
  * (PENDING_CAP; the oldest is dropped) and are retried, unverified until
@@ -19,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
+#include "crypto/crypto.h"
 #include "crypto/record_sig.h"
 #include "proto/hex.h"
 
@@ -148,14 +169,15 @@ static int collect_chain(struct engine *e, const uint8_t pk[32], struct record *
 	return 0;
 }
 
-static int validate(struct engine *e, const uint8_t pk[32], const struct record *extra,
-		    struct chain_result *res)
+static int validate_err(struct engine *e, const uint8_t pk[32], const struct record *extra,
+			struct chain_result *res, int *cerr)
 {
 	struct record recs[MN_MAX_DEPTH + 2];
 	const struct record *ptrs[MN_MAX_DEPTH + 3];
 	size_t n = 0;
 	int err;
 
+	*cerr = 0;
 	if (extra) {
 		/* the chain of a new cert: its issuer's chain + the cert */
 		if ((err = collect_chain(e, extra->origin, recs, ptrs, &n)) < 0)
@@ -173,7 +195,16 @@ static int validate(struct engine *e, const uint8_t pk[32], const struct record 
 		.root = e->root, .now = e->now / 1000, .is_revoked = revoked_cb,
 		.revoked_ctx = e, .links_verified = true,
 	};
-	return chain_validate(&pol, pk, ptrs, n, res) < 0 ? -EACCES : 0;
+	*cerr = chain_validate(&pol, pk, ptrs, n, res);
+	return *cerr < 0 ? -EACCES : 0;
+}
+
+static int validate(struct engine *e, const uint8_t pk[32], const struct record *extra,
+		    struct chain_result *res)
+{
+	int cerr;
+
+	return validate_err(e, pk, extra, res, &cerr);
 }
 
 int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out)
@@ -230,6 +261,182 @@ static bool is_ancestor(struct engine *e, const uint8_t anc[32], const uint8_t s
 	return false;
 }
 
+/* Is anc the root, or the issuer of a link of pk's chain as held? Walks up
+ * the issuers of the current certs, decoding nothing. */
+static bool issued_under(const struct engine *e, const uint8_t anc[32], const uint8_t pk[32])
+{
+	const uint8_t *cur = pk;
+
+	if (memcmp(anc, e->root, 32) == 0)
+		return true;
+	for (unsigned k = 0; k <= MN_MAX_DEPTH; k++) {
+		const struct origin *o = origin_find(e, cur);
+		if (!o || !o->cert)
+			return false;
+		cur = rec_origin(o->cert);
+		if (memcmp(cur, anc, 32) == 0)
+			return true;
+		if (memcmp(cur, e->root, 32) == 0)
+			return false;
+	}
+	return false;
+}
+
+/* May a cert by issuer become subject's current cert? Yes if the subject
+ * has none, else only from its issuer or one above it: a different issuer
+ * never takes over a member's chain. */
+static bool cert_issuer_ok(const struct engine *e, const uint8_t issuer[32],
+			   const uint8_t subject[32])
+{
+	const struct origin *o = origin_find(e, subject);
+
+	return !o || !o->cert || issued_under(e, issuer, subject);
+}
+
+/* ---- claims: names and mesh addresses of node records ---- */
+
+static size_t addr_len(const char *a)
+{
+	return strcspn(a, "/");
+}
+
+static bool addr_same(const char *a, const char *b)
+{
+	size_t la = addr_len(a);
+
+	return la == addr_len(b) && memcmp(a, b, la) == 0;
+}
+
+static uint64_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+	return h ? h : 1;   /* 0 means "none" */
+}
+
+/* A node record's mesh address: none, or its cert's (the root without a
+ * cert of its own: any). */
+static bool node_addr_ok(const struct engine *e, const uint8_t pk[32],
+			 const struct chain_result *c, const char *addr)
+{
+	if (!addr[0])
+		return true;
+	if (memcmp(pk, e->root, 32) == 0 && !c->mesh_addr[0])
+		return true;
+	return addr_same(addr, c->mesh_addr);
+}
+
+/* o's node record as held, decoded into *b (and the record in *xp). */
+static int held_node(const struct engine *e, const struct origin *o, union body *b,
+		     struct rec **xp)
+{
+	struct rec *x = index_find_key(&e->ix, rec_keyhash(KIND_NODE, o->pk, "self"), KIND_NODE,
+				       o->pk, "self");
+	struct record r;
+
+	if (!x || record_decode_envelope(x->wire, x->wire_len, &r) < 0 || record_is_tombstone(&r) ||
+	    body_decode(KIND_NODE, r.body, r.body_len, b) < 0)
+		return -ENOENT;
+	*xp = x;
+	return 0;
+}
+
+/* Does a (chain ca) hold a claim before b (chain cb)? */
+static bool claims_before(const struct engine *e, const uint8_t a[32], const struct chain_result *ca,
+			  const uint8_t b[32], const struct chain_result *cb)
+{
+	if (memcmp(a, e->root, 32) == 0)
+		return true;
+	if (memcmp(b, e->root, 32) == 0)
+		return false;
+	if (ca->depth != cb->depth)
+		return ca->depth < cb->depth;
+	if (ca->since != cb->since)
+		return ca->since < cb->since;
+	return memcmp(ca->node_id, cb->node_id, 32) < 0;
+}
+
+/* Drop one held record of o (a claim lost). */
+static void drop_one(struct engine *e, struct origin *o, struct rec *x)
+{
+	if (o->records)
+		o->records--;
+	o->name_h = o->addr_h = 0;
+	index_remove(&e->ix, x);
+	e->trust_gen++;
+	e->st.claims_refused++;
+}
+
+/* pk's node record nb (pk's chain c) against the other trusted claimants
+ * of its name and mesh address: -EEXIST if one of them holds a claim
+ * before it; else 0, and with evict the node records of those after it
+ * are dropped. */
+static int claims(struct engine *e, const uint8_t pk[32], const struct chain_result *c,
+		  const struct node_body *nb, bool evict)
+{
+	uint64_t nh = text_hash(nb->name, strlen(nb->name));
+	size_t al = addr_len(nb->mesh_addr);
+	uint64_t ah = al ? text_hash(nb->mesh_addr, al) : 0;
+	union body *ob = malloc(sizeof *ob);
+	int rc = 0;
+
+	if (!ob)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->origin_buckets && rc == 0; i++) {
+		for (struct origin *y = e->origins[i]; y && rc == 0; y = y->next) {
+			struct origin *yo;
+			struct rec *yx;
+			if (memcmp(y->pk, pk, 32) == 0 || y->revoked || y->cut ||
+			    (y->name_h != nh && (!ah || y->addr_h != ah)))
+				continue;
+			if (held_node(e, y, ob, &yx) < 0 ||
+			    (strcmp(ob->node.name, nb->name) != 0 &&
+			     (!al || !addr_same(ob->node.mesh_addr, nb->mesh_addr))))
+				continue;
+			if (trust_origin(e, y->pk, &yo) < 0 || !yo)
+				continue;   /* not a trusted claimant */
+			if (memcmp(yo->chain.node_id, c->node_id, 32) == 0)
+				continue;   /* the same node under another key (a rotation) */
+			if (claims_before(e, y->pk, &yo->chain, pk, c))
+				rc = -EEXIST;
+			else if (evict)
+				drop_one(e, y, yx);
+		}
+	}
+	free(ob);
+	return rc;
+}
+
+int engine_name_owner(struct engine *e, const char *name, uint8_t pk[32])
+{
+	uint64_t nh = text_hash(name, strlen(name));
+	union body *b = malloc(sizeof *b);
+	struct origin *best = NULL;
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->origin_buckets; i++) {
+		for (struct origin *y = e->origins[i]; y; y = y->next) {
+			struct origin *yo;
+			struct rec *yx;
+			if (y->name_h != nh || y->revoked || y->cut || held_node(e, y, b, &yx) < 0 ||
+			    strcmp(b->node.name, name) != 0 || trust_origin(e, y->pk, &yo) < 0 || !yo)
+				continue;
+			if (!best || claims_before(e, yo->pk, &yo->chain, best->pk, &best->chain) ||
+			    (memcmp(yo->chain.node_id, best->chain.node_id, 32) == 0 &&
+			     yo->chain.not_after > best->chain.not_after))
+				best = yo;   /* of one node's keys, the newest cert's */
+		}
+	}
+	free(b);
+	if (!best)
+		return -ENOENT;
+	memcpy(pk, best->pk, 32);
+	return 0;
+}
+
 int trust_kind_check(struct engine *e, const struct record *r, const union body *b)
 {
 	char hex[65];
@@ -237,7 +444,18 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 
 	switch (r->kind) {
 	case KIND_NODE:
-		return strcmp(r->key, "self") == 0 ? 0 : -EACCES;
+		if (strcmp(r->key, "self") != 0)
+			return -EACCES;
+		if (record_is_tombstone(r))
+			return 0;
+		if (trust_origin(e, r->origin, &o) < 0 || !o)
+			return memcmp(r->origin, e->self.pk, 32) == 0 ? 0 : -EACCES;   /* ours: the others judge */
+		if (!node_addr_ok(e, r->origin, &o->chain, b->node.mesh_addr) ||
+		    claims(e, r->origin, &o->chain, &b->node, false) < 0) {
+			e->st.claims_refused++;
+			return -EACCES;
+		}
+		return 0;
 	case KIND_CERT: {
 		if (record_is_tombstone(r))
 			return 0;   /* an issuer withdrawing its cert */
@@ -247,6 +465,10 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 		/* only the root speaks for the root key */
 		if (memcmp(b->cert.subject, e->root, 32) == 0 && memcmp(r->origin, e->root, 32) != 0)
 			return -EACCES;
+		if (!cert_issuer_ok(e, r->origin, b->cert.subject)) {
+			e->st.certs_refused++;
+			return -EACCES;
+		}
 		struct chain_result res;
 		return validate(e, b->cert.subject, r, &res);
 	}
@@ -282,51 +504,170 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 	}
 }
 
-void trust_after_accept(struct engine *e, struct rec *x, const union body *b)
+/* ---- trust lost: revocations and cuts ---- */
+
+/* Drop every record signed by a revoked or cut origin (never the cert and
+ * revoke records about them: others own those). */
+static void drop_untrusted(struct engine *e)
 {
-	if (x->kind == KIND_CERT && b) {
-		struct origin *o = origin_get(e, b->cert.subject);
-		if (o) {
-			o->cert = x;
-			e->trust_gen++;
-			pending_retry(e);
+	size_t n;
+	struct rec **all = index_sorted(&e->ix, &n);
+	struct rec **victims = n ? malloc(n * sizeof *victims) : NULL;
+	size_t nv = 0;
+
+	for (size_t i = 0; all && victims && i < n; i++) {
+		const struct origin *o = origin_find(e, rec_origin(all[i]));
+		if (o && (o->revoked || o->cut))
+			victims[nv++] = all[i];
+	}
+	for (size_t i = 0; i < nv; i++) {
+		origins_forget_cert(e, victims[i]);
+		index_remove(&e->ix, victims[i]);
+	}
+	free(victims);
+}
+
+/* o's records are gone: its peer leaves, the driver is told. */
+static void gone(struct engine *e, struct origin *o, const char *what)
+{
+	struct peer *p;
+
+	o->records = 0;
+	o->name_h = o->addr_h = 0;
+	if ((p = peer_find(e, o->pk)))
+		peer_set_state(e, p, PEER_LEFT, e->now);
+	if (e->ops.revoked)
+		e->ops.revoked(e->ctx, o->pk);
+	if (e->ops.note)
+		e->ops.note(e->ctx, what, o->pk);
+}
+
+/* Trust changed at top (revoked, certified anew, its cert withdrawn): mark
+ * cut every origin whose chain runs through it (and top itself with self)
+ * and no longer holds — a revoked key, a role, depth or scope it lost, a
+ * link missing when missing_is_loss — but not an expired link (its member
+ * renews). The cut origins in *out (caller frees); how many. We are never
+ * cut in our own engine: the others are the ones who refuse us. */
+static size_t mark_cuts(struct engine *e, const uint8_t top[32], bool self, bool missing_is_loss,
+			struct origin ***out)
+{
+	struct origin **list = e->norigins ? malloc(e->norigins * sizeof *list) : NULL;
+	size_t n = 0, k = 0;
+
+	*out = list;
+	if (!list)
+		return 0;
+	for (size_t i = 0; i < e->origin_buckets; i++)
+		for (struct origin *o = e->origins[i]; o; o = o->next) {
+			if (o->revoked || o->cut || memcmp(o->pk, e->root, 32) == 0 ||
+			    memcmp(o->pk, e->self.pk, 32) == 0 || n == e->norigins)
+				continue;
+			if (memcmp(o->pk, top, 32) == 0 ? self : o->cert && issued_under(e, top, o->pk))
+				list[n++] = o;
 		}
-	} else if (x->kind == KIND_REVOKE && b) {
-		trust_revoke(e, b->revoke.subject);
+	for (size_t i = 0; i < n; i++) {
+		struct chain_result res;
+		int cerr = 0;
+		int err = list[i]->cert ? validate_err(e, list[i]->pk, NULL, &res, &cerr) : -ENOENT;
+		bool lost = (err == -EACCES && cerr != CHAIN_ERR_EXPIRED && cerr != CHAIN_ERR_NOT_YET) ||
+			    (err == -ENOENT && missing_is_loss);
+		if (lost)
+			list[k++] = list[i];
+	}
+	for (size_t i = 0; i < k; i++) {
+		list[i]->cut = true;
+		list[i]->trust = TRUST_BAD;
+		e->st.trust_cut++;
+	}
+	if (k)
+		e->trust_gen++;
+	return k;
+}
+
+static void apply_cuts(struct engine *e, struct origin **cut, size_t n)
+{
+	if (n)
+		drop_untrusted(e);
+	for (size_t i = 0; i < n; i++)
+		gone(e, cut[i], "node cut off: its issuer was revoked or its chain withdrawn");
+	free(cut);
+}
+
+bool trust_after_accept(struct engine *e, struct rec *x, const union body *b, bool from_store)
+{
+	struct origin *o, **cut;
+	struct record r;
+	size_t n;
+
+	switch (x->kind) {
+	case KIND_CERT:
+		if (!b) {
+			/* a withdrawn cert: if it was the subject's, the subject and
+			 * what it certified lose their chain */
+			uint8_t subject[32];
+			if (from_store || record_decode_envelope(x->wire, x->wire_len, &r) < 0 ||
+			    hex_decode(r.key, subject, 32) < 0 || !(o = origin_find(e, subject)) ||
+			    o->cert || !o->records)
+				return true;
+			n = mark_cuts(e, subject, true, true, &cut);
+			apply_cuts(e, cut, n);
+			return true;
+		}
+		if (!cert_issuer_ok(e, rec_origin(x), b->cert.subject))
+			return true;   /* held (from the store), but vouches for no one */
+		if (!(o = origin_get(e, b->cert.subject)))
+			return true;
+		bool had = o->records != 0;   /* a member: what it certified is checked again */
+		o->cert = x;
+		o->cut = false;
+		e->trust_gen++;
+		if (had && !from_store) {
+			n = mark_cuts(e, b->cert.subject, true, false, &cut);
+			apply_cuts(e, cut, n);
+		}
+		pending_retry(e);
+		return true;
+	case KIND_REVOKE:
+		if (b)
+			trust_revoke(e, b->revoke.subject);
+		return true;
+	case KIND_NODE:
+		if (!(o = origin_get(e, rec_origin(x))))
+			return true;
+		o->name_h = o->addr_h = 0;
+		if (!b)
+			return true;
+		struct origin *t;
+		if (trust_origin(e, o->pk, &t) == 0 && t) {
+			if (from_store && claims(e, o->pk, &t->chain, &b->node, false) == -EEXIST) {
+				drop_one(e, o, x);   /* loaded, but an earlier member holds it */
+				return false;
+			}
+			claims(e, o->pk, &t->chain, &b->node, true);
+		}
+		o->name_h = text_hash(b->node.name, strlen(b->node.name));
+		size_t al = addr_len(b->node.mesh_addr);
+		o->addr_h = al ? text_hash(b->node.mesh_addr, al) : 0;
+		return true;
+	default:
+		return true;
 	}
 }
 
 void trust_revoke(struct engine *e, const uint8_t subject[32])
 {
-	struct origin *o = origin_get(e, subject);
-	struct peer *p;
+	struct origin *o = origin_get(e, subject), **cut;
 
 	if (!o || o->revoked)
 		return;
 	o->revoked = true;
 	e->trust_gen++;
 	e->st.revocations++;
-	/* drop its records (never the cert/revoke records about it: others own them) */
-	size_t n;
-	struct rec **all = index_sorted(&e->ix, &n);
-	struct rec **victims = n ? malloc(n * sizeof *victims) : NULL;
-	size_t nv = 0;
-	for (size_t i = 0; all && victims && i < n; i++)
-		if (memcmp(rec_origin(all[i]), subject, 32) == 0)
-			victims[nv++] = all[i];
-	for (size_t i = 0; i < nv; i++) {
-		origins_forget_cert(e, victims[i]);
-		index_remove(&e->ix, victims[i]);
-	}
-	free(victims);
-	o->records = 0;
-	if ((p = peer_find(e, subject))) {
-		peer_set_state(e, p, PEER_LEFT, e->now);
-	}
-	if (e->ops.revoked)
-		e->ops.revoked(e->ctx, subject);
-	if (e->ops.note)
-		e->ops.note(e->ctx, "node revoked", subject);
+	/* its subtree: every chain through it now holds a revoked key */
+	size_t n = mark_cuts(e, subject, false, false, &cut);
+	drop_untrusted(e);
+	gone(e, o, "node revoked");
+	apply_cuts(e, cut, n);
 }
 
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32])

@@ -431,6 +431,61 @@ static void test_bad_config(void)
 	sim_free(NULL);
 }
 
+/* Hostile root-certified sub-masters certify and revoke the root's members
+ * (cert-adopt), hostile members publish node records with others' names
+ * and mesh addresses (claim): nothing of it is accepted, no honest node is
+ * revoked, cut or graylisted, every record reaches every honest node, and
+ * the honest node records are all still held. */
+static void test_trust_attacks(void)
+{
+	for (int mode = BYZ_CERT_ADOPT; mode <= BYZ_CLAIM; mode++) {
+		struct sim_config c;
+		sim_config_default(&c, SIM_BASIC);
+		c.nodes = 50;
+		c.seed = 21;
+		c.publish = 3;
+		c.byzantine = 0.1;
+		c.byz_mode = (enum sim_byz)mode;
+		c.byz_interval_ms = 100;
+		c.run_ms = 4000;
+		struct sim *s = run(&c);
+		if (!s) {
+			CHECK(s != NULL);
+			return;
+		}
+		const struct sim_results *r = sim_results(s);
+		CHECK(r->injected > 0);
+		CHECK(r->untrusted > 0);
+		CHECK(r->delivery_ratio == 1.0);
+		CHECK_INT(missing(s, -1), 0);
+		CHECK_INT(r->graylisted_honest, 0);
+		CHECK_INT(r->false_dead_nodes, 0);
+		check_invariants(s);
+		unsigned evicted = 0, nodes_held = 0;
+		uint64_t refused = 0;
+		for (unsigned i = 0; i < sim_node_count(s); i++) {
+			struct engine *e = sim_engine(s, i);
+			struct engine_stats st;
+			if (!e || !sim_node_honest(s, i))
+				continue;
+			for (unsigned j = 0; j < sim_node_count(s); j++)
+				evicted += sim_node_honest(s, j) && engine_is_revoked(e, sim_node_pk(s, j));
+			engine_get_stats(e, &st);
+			refused += mode == BYZ_CERT_ADOPT ? st.certs_refused : st.claims_refused;
+			if (mode == BYZ_CLAIM) {
+				uint8_t pk[32];
+				nodes_held += engine_name_owner(e, "root", pk) == 0 &&
+					      !memcmp(pk, sim_node_pk(s, 0), 32);
+			}
+		}
+		CHECK_INT(evicted, 0);
+		CHECK(refused > 0);
+		if (mode == BYZ_CLAIM)
+			CHECK(nodes_held > 0);
+		sim_free(s);
+	}
+}
+
 int main(void)
 {
 	test_bad_config();
@@ -445,5 +500,6 @@ int main(void)
 	test_partition();
 	test_rejoin();
 	test_detect();
+	test_trust_attacks();
 	return check_exit();
 }

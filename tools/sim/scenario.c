@@ -121,30 +121,70 @@ static void svc_for_size(union body *b, unsigned target, const char *rkey, uint6
 
 /* ---- setup ---- */
 
+/* The mesh address of node i (claim mode): 10.x.y.z from its index. */
+static void sim_addr(uint32_t i, char *out, size_t cap)
+{
+	snprintf(out, cap, "10.%u.%u.%u", 1 + ((i >> 16) & 127), (i >> 8) & 255, i & 255);
+}
+
+static int stored_sign(struct sim *s, const struct node_key *k, unsigned kind, const char *rkey,
+		       const union body *b)
+{
+	size_t len;
+
+	if (sim_sign(k, kind, rkey, 1, FAR_FUTURE_S, b, &s->certs[s->ncerts].wire, &len, NULL) < 0)
+		return -EINVAL;
+	s->certs[s->ncerts++].len = (uint32_t)len;
+	return 0;
+}
+
+/* What every engine gets at start: the publishers' certificates; with
+ * cert-adopt and claim, the byzantine nodes' too (root-certified, later
+ * than the publishers: sub-masters, or peers with a mesh address), and
+ * with claim the root's and the publishers' node records. */
 static int make_certs(struct sim *s)
 {
-	s->certs = calloc(s->npub ? s->npub : 1, sizeof *s->certs);
+	bool adopt = s->cfg.byz_mode == BYZ_CERT_ADOPT, claim = s->cfg.byz_mode == BYZ_CLAIM;
+	unsigned cap = 2 * s->npub + s->n + 1;
+
+	s->certs = calloc(cap, sizeof *s->certs);
 	if (!s->certs)
 		return -ENOMEM;
-	for (unsigned j = 0; j < s->npub; j++) {
-		const struct sim_node *p = &s->nodes[s->publishers[j]];
+	for (uint32_t i = 1; i < s->n; i++) {
+		const struct sim_node *p = &s->nodes[i];
+		bool byz = (p->flags & NF_BYZ) && (adopt || claim);
 		union body b;
 		char rkey[65];
-		size_t len;
 
+		if (!(p->flags & NF_PUBLISHER) && !byz)
+			continue;
 		memset(&b.cert, 0, sizeof b.cert);
 		memcpy(b.cert.subject, p->key.pk, 32);
-		b.cert.role = ROLE_PEER;
+		b.cert.role = byz && adopt ? ROLE_SUBMASTER : ROLE_PEER;
 		b.cert.depth = 1;
 		b.cert.max_depth = 3;
-		b.cert.not_before = 0;
+		b.cert.not_before = byz ? 1 : 0;
 		b.cert.not_after = FAR_FUTURE_S;
+		if (claim)
+			sim_addr(i, b.cert.mesh_addr, sizeof b.cert.mesh_addr);
 		hex_encode(p->key.pk, 32, rkey);
-		if (sim_sign(&s->nodes[0].key, KIND_CERT, rkey, 1, FAR_FUTURE_S, &b,
-			     &s->certs[j].wire, &len, NULL) < 0)
+		if (stored_sign(s, &s->nodes[0].key, KIND_CERT, rkey, &b) < 0)
 			return -EINVAL;
-		s->certs[j].len = (uint32_t)len;
-		s->ncerts++;
+		if (claim && !byz) {
+			memset(&b.node, 0, sizeof b.node);
+			snprintf(b.node.name, sizeof b.node.name, "node%u", i);
+			sim_addr(i, b.node.mesh_addr, sizeof b.node.mesh_addr);
+			if (stored_sign(s, &p->key, KIND_NODE, "self", &b) < 0)
+				return -EINVAL;
+		}
+	}
+	if (claim) {
+		union body b;
+		memset(&b.node, 0, sizeof b.node);
+		snprintf(b.node.name, sizeof b.node.name, "root");
+		sim_addr(0, b.node.mesh_addr, sizeof b.node.mesh_addr);
+		if (stored_sign(s, &s->nodes[0].key, KIND_NODE, "self", &b) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -422,6 +462,81 @@ static void byz_forge(struct sim *s, struct sim_node *b)
 	free(w2);
 }
 
+/* cert-adopt: a sub-master certifies a member of the root (a publisher)
+ * as its own, then revokes it; or revokes it outright. Never accepted. */
+static void byz_cert_adopt(struct sim *s, struct sim_node *b)
+{
+	uint32_t victim = s->npub ? s->publishers[sim_rand_below(s, s->npub)] : 0;
+	const struct node_key *v = &s->nodes[victim].key;
+	uint8_t buf[ENGINE_MTU], *w1 = NULL, *w2 = NULL, id[32];
+	size_t l1 = 0, l2 = 0;
+	uint64_t ver = 1000000000000000ULL + s->forge_seq++;
+	struct wire_buf w;
+	union body cert, rev;
+	char skey[65];
+	unsigned frames = 0;
+
+	memset(&cert.cert, 0, sizeof cert.cert);
+	memcpy(cert.cert.subject, v->pk, 32);
+	cert.cert.role = b->byz_phase % 2 ? ROLE_SUBMASTER : ROLE_PEER;
+	cert.cert.depth = 2;
+	cert.cert.max_depth = 3;
+	cert.cert.not_after = FAR_FUTURE_S;
+	memset(&rev.revoke, 0, sizeof rev.revoke);
+	memcpy(rev.revoke.subject, v->pk, 32);
+	snprintf(rev.revoke.reason, sizeof rev.revoke.reason, "adopted");
+	rev.revoke.time = now_s(s);
+	hex_encode(v->pk, 32, skey);
+	if (b->byz_phase++ % 3 != 2 &&
+	    sim_sign(&b->key, KIND_CERT, skey, ver, FAR_FUTURE_S, &cert, &w1, &l1, id) == 0)
+		mark(&s->scopemap, id);
+	if (sim_sign(&b->key, KIND_REVOKE, skey, ver, FAR_FUTURE_S, &rev, &w2, &l2, id) == 0)
+		mark(&s->scopemap, id);
+	wire_buf_init(&w, buf, sizeof buf);
+	if (w1 && wire_add_record(&w, w1, l1) == 0)
+		frames++;
+	if (w2 && wire_add_record(&w, w2, l2) == 0)
+		frames++;
+	if (frames)
+		byz_send(s, b, &w, frames, 4);
+	free(w1);
+	free(w2);
+}
+
+/* claim: a member's node record with a publisher's name, a publisher's
+ * mesh address, or the root's. Never accepted. */
+static void byz_claim(struct sim *s, struct sim_node *b)
+{
+	uint32_t victim = s->npub ? s->publishers[sim_rand_below(s, s->npub)] : 0;
+	uint8_t buf[ENGINE_MTU], *w1 = NULL, id[32];
+	size_t l1 = 0;
+	uint64_t ver = 1000000000000000ULL + s->forge_seq++;
+	struct wire_buf w;
+	union body nb;
+
+	memset(&nb.node, 0, sizeof nb.node);
+	snprintf(nb.node.name, sizeof nb.node.name, "byz%u", b->idx);
+	sim_addr(b->idx, nb.node.mesh_addr, sizeof nb.node.mesh_addr);
+	switch (b->byz_phase++ % 3) {
+	case 0:   /* a publisher's name (it was certified first) */
+		snprintf(nb.node.name, sizeof nb.node.name, "node%u", victim);
+		break;
+	case 1:   /* a publisher's mesh address (not the one in our cert) */
+		sim_addr(victim, nb.node.mesh_addr, sizeof nb.node.mesh_addr);
+		break;
+	default:  /* the root's */
+		sim_addr(0, nb.node.mesh_addr, sizeof nb.node.mesh_addr);
+		break;
+	}
+	if (sim_sign(&b->key, KIND_NODE, "self", ver, now_s(s) + PUBLISH_TTL_S, &nb, &w1, &l1, id) < 0)
+		return;
+	mark(&s->scopemap, id);
+	wire_buf_init(&w, buf, sizeof buf);
+	if (wire_add_record(&w, w1, l1) == 0)
+		byz_send(s, b, &w, 1, 4);
+	free(w1);
+}
+
 static void byz_replay(struct sim *s, struct sim_node *b)
 {
 	uint8_t buf[ENGINE_MTU];
@@ -480,6 +595,8 @@ static void byz_act(struct sim *s, struct sim_node *b)
 	case BYZ_FORGE: byz_forge(s, b); break;
 	case BYZ_REPLAY: byz_replay(s, b); break;
 	case BYZ_FLOOD: byz_flood(s, b); break;
+	case BYZ_CERT_ADOPT: byz_cert_adopt(s, b); break;
+	case BYZ_CLAIM: byz_claim(s, b); break;
 	default: return;
 	}
 	sim_push(s, s->now + s->cfg.byz_interval_ms, EV_BYZ, b->idx, 0);
@@ -650,7 +767,8 @@ void scen_measure_start(struct sim *s)
 		if (n->flags & NF_CHURN)
 			sim_push(s, s->now + sim_rand_below(s, 2ULL * c->churn_up_ms + 1), EV_CHURN, i, 0);
 		if ((n->flags & NF_BYZ) && (c->byz_mode == BYZ_FORGE || c->byz_mode == BYZ_REPLAY ||
-					    c->byz_mode == BYZ_FLOOD))
+					    c->byz_mode == BYZ_FLOOD || c->byz_mode == BYZ_CERT_ADOPT ||
+					    c->byz_mode == BYZ_CLAIM))
 			sim_push(s, s->now + sim_rand_below(s, c->byz_interval_ms), EV_BYZ, i, 0);
 	}
 	if (c->scenario == SIM_REJOIN && rejoin_keep(s) == 0)

@@ -39,7 +39,7 @@ static const char *const scenario_names[] = {
 	"basic", "partition", "rejoin", "revoke", "detect", NULL,
 };
 static const char *const byz_names[] = {
-	"none", "silent", "drop-forward", "forge", "replay", "flood", NULL,
+	"none", "silent", "drop-forward", "forge", "replay", "flood", "cert-adopt", "claim", NULL,
 };
 
 const char *sim_scenario_name(enum sim_scenario sc)
@@ -57,7 +57,7 @@ int sim_scenario_from_name(const char *name)
 
 const char *sim_byz_name(enum sim_byz b)
 {
-	return (unsigned)b <= BYZ_FLOOD ? byz_names[b] : "?";
+	return (unsigned)b <= BYZ_LAST ? byz_names[b] : "?";
 }
 
 int sim_byz_from_name(const char *name)

@@ -48,7 +48,10 @@ enum sim_byz {
 	BYZ_FORGE,          /* sends forged / out-of-scope records */
 	BYZ_REPLAY,         /* re-sends old valid records */
 	BYZ_FLOOD,          /* bursts far above the per-peer rate */
+	BYZ_CERT_ADOPT,     /* root-certified sub-masters certify, then revoke, honest members */
+	BYZ_CLAIM,          /* members whose node records claim others' names and mesh addresses */
 };
+#define BYZ_LAST BYZ_CLAIM
 
 const char *sim_scenario_name(enum sim_scenario sc);
 int sim_scenario_from_name(const char *name);    /* -1 if unknown */
