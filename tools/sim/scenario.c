@@ -166,6 +166,9 @@ int scen_setup(struct sim *s, char *err, size_t errlen)
 			P = 2;
 		if (c->scenario == SIM_REJOIN) {
 			unsigned per = s->ecfg.max_per_origin * 9 / 10;
+			unsigned by_bytes = s->ecfg.max_bytes_per_origin / (c->size + 64) * 9 / 10;
+			if (by_bytes < per)
+				per = by_bytes;
 			unsigned need = per ? (c->publish + per - 1) / per : 1;
 			if (need > P)
 				P = need;
