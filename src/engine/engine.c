@@ -4,10 +4,10 @@
  *   1. envelope decode (size, format, kind, key)       malformed → score -5
  *   2. id (BLAKE2b) → seen / held?                      duplicate: dropped
  *   3. expired? too far ahead? older than what we hold? dropped, no verify
- *   4. origin revoked? no certificate yet?             dropped / parked
+ *   4. origin revoked? no certificate yet? over budget? dropped / parked
  *   5. body decode                                      malformed → score -5
  *   6. signature (once per id)                          bad → score -10
- *   7. the kind's signing rule, times in the body, the budgets
+ *   7. the kind's signing rule, times in the body
  *   8. held, handed to ops->accepted, pushed or gossiped (mesh.c)
  * Each (origin, kind, key, version) is therefore verified at most once: a
  * copy is caught at 2, an older version at 3, a bad signature is
@@ -253,6 +253,12 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 			return -EACCES;
 		}
 	}
+	/* the budgets, before any verification: a record over them costs a
+	 * lookup (not remembered: it may fit once something expires) */
+	if (!o && !(o = origin_get(e, r.origin)))
+		return -ENOMEM;
+	if ((rc = budget_check(e, o, old, &r)) < 0)
+		return rc;
 	/* 5. body */
 	if (!record_is_tombstone(&r)) {
 		b = malloc(sizeof *b);
@@ -277,7 +283,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 			goto out;
 		}
 	}
-	/* 7. the kind's rule, times in the body, budgets */
+	/* 7. the kind's rule, times in the body */
 	if (src != SRC_STORE && trust_kind_check(e, &r, b) < 0) {
 		e->st.untrusted++;
 		seen_put(&e->seen, id, 1);
@@ -289,12 +295,6 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		rc = -ERANGE;
 		goto out;
 	}
-	if (!o && !(o = origin_get(e, r.origin))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = budget_check(e, o, old, &r)) < 0)
-		goto out;   /* not remembered: it may fit once something expires */
 	/* 8. hold it */
 	uint64_t old_expires = old ? old->expires : 0;
 	size_t old_len = old ? old->wire_len : 0;

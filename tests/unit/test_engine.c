@@ -660,6 +660,7 @@ static void test_budget_per_origin(void)
 	engine_get_stats(e, &st);
 	CHECK_INT(st.over_origin_budget, 1);
 	CHECK_INT(st.over_total_budget, 0);
+	CHECK_INT(st.verifies, 4);   /* the refused one cost no verification */
 	struct engine_peer_info info[8];
 	size_t n = engine_peers(e, info, 8);
 	for (size_t j = 0; j < n; j++)
