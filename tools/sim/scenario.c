@@ -121,13 +121,22 @@ static void svc_for_size(union body *b, unsigned target, const char *rkey, uint6
 
 /* ---- setup ---- */
 
+/* Certificates for the publishers, and in hog mode for the byzantine
+ * nodes too (members that publish past their budgets). */
 static int make_certs(struct sim *s)
 {
-	s->certs = calloc(s->npub ? s->npub : 1, sizeof *s->certs);
+	unsigned nhog = 0;
+
+	if (s->cfg.byz_mode == BYZ_HOG)
+		for (unsigned i = 0; i < s->n; i++)
+			nhog += (s->nodes[i].flags & NF_BYZ) != 0;
+	s->certs = calloc(s->npub + nhog + 1, sizeof *s->certs);
 	if (!s->certs)
 		return -ENOMEM;
-	for (unsigned j = 0; j < s->npub; j++) {
-		const struct sim_node *p = &s->nodes[s->publishers[j]];
+	for (unsigned j = 0, h = 0; j < s->npub + nhog; j++) {
+		while (j >= s->npub && !(s->nodes[h].flags & NF_BYZ))
+			h++;
+		const struct sim_node *p = &s->nodes[j < s->npub ? s->publishers[j] : h++];
 		union body b;
 		char rkey[65];
 		size_t len;
@@ -475,6 +484,36 @@ static void byz_flood(struct sim *s, struct sim_node *b)
 	}
 }
 
+/* A certified member publishing new ~1 KB records as fast as the
+ * per-peer rate lets them in, to its targets by the stream path: past its
+ * per-origin budget within a few actions. */
+static void byz_hog(struct sim *s, struct sim_node *b)
+{
+	static uint8_t buf[ENGINE_MAX_STREAM];
+	uint32_t to[8];
+	unsigned k = byz_targets(s, b, to, 4), frames = 0;
+	struct wire_buf w;
+	union body body;
+	size_t z;
+
+	wire_buf_init(&w, buf, sizeof buf);
+	for (unsigned i = 0; i < 32; i++) {
+		char rkey[32];
+		uint8_t *rec = NULL;
+		size_t len = 0;
+		snprintf(rkey, sizeof rkey, "hog-%llu", (unsigned long long)s->forge_seq++);
+		svc_for_size(&body, 1000, rkey, s->now * 1000, now_s(s) + PUBLISH_TTL_S, &z);
+		if (sim_sign(&b->key, KIND_SVC, rkey, s->now * 1000, now_s(s) + PUBLISH_TTL_S, &body,
+			     &rec, &len, NULL) == 0 && wire_add_record(&w, rec, len) == 0)
+			frames++;
+		free(rec);
+	}
+	for (unsigned j = 0; frames && j < k; j++) {
+		sim_net_send(s, b->idx, to[j], w.buf, w.len, CHAN_STREAM);
+		s->res.injected += frames;
+	}
+}
+
 static void byz_act(struct sim *s, struct sim_node *b)
 {
 	if (b->flags & NF_DOWN)
@@ -483,6 +522,7 @@ static void byz_act(struct sim *s, struct sim_node *b)
 	case BYZ_FORGE: byz_forge(s, b); break;
 	case BYZ_REPLAY: byz_replay(s, b); break;
 	case BYZ_FLOOD: byz_flood(s, b); break;
+	case BYZ_HOG: byz_hog(s, b); break;
 	default: return;
 	}
 	sim_push(s, s->now + s->cfg.byz_interval_ms, EV_BYZ, b->idx, 0);
@@ -653,7 +693,7 @@ void scen_measure_start(struct sim *s)
 		if (n->flags & NF_CHURN)
 			sim_push(s, s->now + sim_rand_below(s, 2ULL * c->churn_up_ms + 1), EV_CHURN, i, 0);
 		if ((n->flags & NF_BYZ) && (c->byz_mode == BYZ_FORGE || c->byz_mode == BYZ_REPLAY ||
-					    c->byz_mode == BYZ_FLOOD))
+					    c->byz_mode == BYZ_FLOOD || c->byz_mode == BYZ_HOG))
 			sim_push(s, s->now + sim_rand_below(s, c->byz_interval_ms), EV_BYZ, i, 0);
 	}
 	if (c->scenario == SIM_REJOIN && rejoin_keep(s) == 0)

@@ -48,6 +48,7 @@ enum sim_byz {
 	BYZ_FORGE,          /* sends forged / out-of-scope records */
 	BYZ_REPLAY,         /* re-sends old valid records */
 	BYZ_FLOOD,          /* bursts far above the per-peer rate */
+	BYZ_HOG,            /* certified members publishing past their budgets */
 };
 
 const char *sim_scenario_name(enum sim_scenario sc);
@@ -136,6 +137,8 @@ struct sim_results {
 	uint64_t graylisted_byz, graylisted_honest; /* honest views of peers at the end */
 	uint64_t injected;                 /* byzantine frames the simulator injected */
 	uint32_t max_peers, max_records, max_mesh; /* largest seen on an honest node at the end */
+	uint64_t max_record_bytes;         /* the same, wire bytes held */
+	uint64_t over_budget;              /* records honest nodes refused over a budget (window) */
 	uint64_t publish_errors;           /* engine_publish failures (the first is on stderr) */
 	/* partition */
 	double heal_converge_ms;
