@@ -73,7 +73,10 @@ static const char *const stmt_sql[ST__N] = {
 		"INSERT INTO records (kind, origin, key, version, expires, id, tombstone, wire)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT (kind, origin, key) DO UPDATE SET"
-		" version = excluded.version, expires = excluded.expires, id = excluded.id,"
+		" version = excluded.version, id = excluded.id,"
+		/* a tombstone is kept as long as what it deletes (docs/store.md) */
+		" expires = CASE WHEN excluded.tombstone THEN MAX(excluded.expires, records.expires)"
+		" ELSE excluded.expires END,"
 		" tombstone = excluded.tombstone, wire = excluded.wire"
 		" WHERE excluded.version > records.version"
 		" OR (excluded.version = records.version AND excluded.id > records.id)",

@@ -505,6 +505,7 @@ struct json_object *daemon_status(struct daemon *d)
 	json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t)((now_ms() - d->started_ms) / 1000)));
 	json_object_object_add(o, "rss_kib", json_object_new_int64(ru.ru_maxrss));
 	json_object_object_add(o, "records", json_object_new_int64(st.records));
+	json_object_object_add(o, "record_bytes", json_object_new_int64((int64_t)st.record_bytes));
 	uint8_t dg[32];
 	char hex[65];
 	engine_digest(d->eng, dg);
@@ -533,6 +534,9 @@ struct json_object *daemon_status(struct daemon *d)
 	C("certs_refused", st.certs_refused);
 	C("trust_cut", st.trust_cut);
 	C("claims_refused", st.claims_refused);
+	C("over_origin_budget", st.over_origin_budget);
+	C("over_total_budget", st.over_total_budget);
+	C("future", st.future);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("rx_messages", st.rx_msgs);
@@ -655,6 +659,7 @@ struct json_object *daemon_peers(struct daemon *d)
 		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
 		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
 		json_object_object_add(o, "records", json_object_new_int64(pi[i].records));
+		json_object_object_add(o, "record_bytes", json_object_new_int64(pi[i].record_bytes));
 		struct wg_view v;
 		if (d->wg && wgsync_view(d->wg, pi[i].pk, &v)) {
 			uint64_t now_s = now_ms() / 1000;
@@ -751,6 +756,11 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		else if (rc == -EACCES)
 			snprintf(err, errcap, "not allowed: %s", why[kind] ? why[kind] :
 				 "our certificate chain does not validate");
+		else if (rc == -ENOSPC)
+			snprintf(err, errcap, "over budget: max_records_per_origin, "
+				 "max_record_bytes_per_origin, max_records or max_record_bytes");
+		else if (rc == -ERANGE)
+			snprintf(err, errcap, "expires too far ahead (max_lifetime_s)");
 		else
 			snprintf(err, errcap, "%s", strerror(-rc));
 		free(b);

@@ -195,6 +195,9 @@ static int collect(void *ctx, const struct record *r, const uint8_t id[32])
 		const struct seen_endpoint *s = &c->b.endpoint.seen[i];
 		if (s->at + SEEN_MAX_AGE_S < c->now_s)
 			continue;   /* observations of us are kept too: nat_suspect() */
+		if (s->at > c->now_s + SEEN_MAX_AGE_S)
+			continue;   /* dated in the future: would never age (the engine
+				     * refuses these; a store from before it may hold one) */
 		if (ws->nseen == ws->seen_cap) {
 			size_t nc = ws->seen_cap ? ws->seen_cap * 2 : 64;
 			if (nc > 4 * MAX_MEMBERS)

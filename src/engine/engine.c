@@ -3,15 +3,31 @@
  * engine_take_record() — cheap checks first, the signature last:
  *   1. envelope decode (size, format, kind, key)       malformed → score -5
  *   2. id (BLAKE2b) → seen / held?                      duplicate: dropped
- *   3. expired? older than what we hold?               dropped, no verify
- *   4. origin revoked? no certificate yet?             dropped / parked
+ *   3. expired? too far ahead? older than what we hold? dropped, no verify
+ *   4. origin revoked? no certificate yet? over budget? dropped / parked
  *   5. body decode                                      malformed → score -5
  *   6. signature (once per id)                          bad → score -10
- *   7. the kind's signing rule, per-origin and total quotas
+ *   7. the kind's signing rule, times in the body
  *   8. held, handed to ops->accepted, pushed or gossiped (mesh.c)
  * Each (origin, kind, key, version) is therefore verified at most once: a
  * copy is caught at 2, an older version at 3, a bad signature is
- * remembered as bad. */
+ * remembered as bad.
+ *
+ * Budgets (docs/limits.md): each origin holds at most max_per_origin
+ * records and max_bytes_per_origin wire bytes (revocations and the root
+ * exempt); all records together at most max_records and max_bytes, but
+ * certificates and revocations always get in (a full mesh must still be
+ * able to admit and expel). Records from the store obey the budgets too:
+ * memory and disk are bounded by the same numbers.
+ *
+ * Time: a version is microseconds since the epoch (or any counter below
+ * that), so one more than max_skew_s ahead of our clock is refused, as is
+ * an expiry more than max_lifetime_s ahead (ENGINE_CHAIN_LIFETIME_S for
+ * cert, revoke, dns) and an endpoint observation dated in the future.
+ * Records from the store skip these rules: they passed them once, and a
+ * clock set back since must not make them vanish. A tombstone is held at
+ * least as long as the record it replaces (its expiry raised, here and in
+ * the store), so the deleted record cannot come back before it expires. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +57,11 @@ void engine_config_default(struct engine_config *c)
 	c->sync_ms = 10000;
 	c->max_peers = 1024;
 	c->max_records = 50000;
-	c->max_per_origin = 10000;
+	c->max_per_origin = 4000;
+	c->max_bytes = 16u << 20;
+	c->max_bytes_per_origin = 2u << 20;
+	c->max_skew_s = 600;
+	c->max_lifetime_s = 366u * 86400;
 	c->peer_msgs_per_s = 500;
 	c->seen_cap = 8192;
 }
@@ -58,7 +78,9 @@ static bool config_ok(const struct engine_config *c)
 	       c->gossip_windows < MCACHE_MAX_WINDOWS && c->probe_ms >= 10 &&
 	       c->ack_timeout_ms < c->probe_ms && c->suspect_ms >= c->probe_ms &&
 	       c->sync_ms >= 100 && c->max_peers >= 1 && c->max_records >= 1 &&
-	       c->max_per_origin >= 1 && c->peer_msgs_per_s >= 1 && c->seen_cap >= 64;
+	       c->max_per_origin >= 1 && c->max_bytes >= MN_MAX_RECORD &&
+	       c->max_bytes_per_origin >= MN_MAX_RECORD && c->peer_msgs_per_s >= 1 &&
+	       c->seen_cap >= 64;
 }
 
 struct engine *engine_new(const struct engine_config *cfg, const struct node_key *self,
@@ -112,6 +134,49 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
+/* Does r (envelope only) lie too far ahead of our clock? */
+static bool too_far_ahead(const struct engine *e, const struct record *r)
+{
+	uint64_t now_s = e->now / 1000, skew = e->cfg.max_skew_s;
+	uint64_t life = r->kind == KIND_CERT || r->kind == KIND_REVOKE || r->kind == KIND_DNS
+				? ENGINE_CHAIN_LIFETIME_S : e->cfg.max_lifetime_s;
+
+	return r->version > (e->now + skew * 1000) * 1000 || r->expires > now_s + skew + life;
+}
+
+/* An endpoint observation dated in the future would never age. */
+static bool body_from_future(const struct engine *e, const struct record *r,
+			     const union body *b)
+{
+	if (r->kind != KIND_ENDPOINT || !b)
+		return false;
+	for (unsigned i = 0; i < b->endpoint.n_seen; i++)
+		if (b->endpoint.seen[i].at > e->now / 1000 + e->cfg.max_skew_s)
+			return true;
+	return false;
+}
+
+/* May r (replacing old, or a new key) be held within the budgets? */
+static int budget_check(struct engine *e, const struct origin *o, const struct rec *old,
+			const struct record *r)
+{
+	int64_t grow = (int64_t)r->wire_len - (old ? old->wire_len : 0);
+	bool chain = r->kind == KIND_CERT || r->kind == KIND_REVOKE;
+
+	if (r->kind != KIND_REVOKE && memcmp(r->origin, e->root, 32) != 0 &&
+	    ((!old && o->records >= e->cfg.max_per_origin) ||
+	     (grow > 0 && o->bytes + (uint64_t)grow > e->cfg.max_bytes_per_origin))) {
+		e->st.over_origin_budget++;
+		return -ENOSPC;
+	}
+	if (!chain && ((!old && e->ix.count >= e->cfg.max_records) ||
+		       (grow > 0 && e->ix.bytes + (uint64_t)grow > e->cfg.max_bytes))) {
+		e->st.over_total_budget++;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static void penalize_from(struct engine *e, struct peer *p, double amount, const char *why)
 {
 	if (p)
@@ -150,6 +215,11 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		seen_put(&e->seen, id, 1);
 		return -ESTALE;
 	}
+	if (src != SRC_STORE && too_far_ahead(e, &r)) {
+		/* not remembered: once our clock gets there, a copy may come in */
+		e->st.future++;
+		return -ERANGE;
+	}
 	uint64_t kh = rec_keyhash(r.kind, r.origin, r.key);
 	struct rec *old = index_find_key(&e->ix, kh, r.kind, r.origin, r.key);
 	if (old && (old->version > r.version ||
@@ -183,6 +253,12 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 			return -EACCES;
 		}
 	}
+	/* the budgets, before any verification: a record over them costs a
+	 * lookup (not remembered: it may fit once something expires) */
+	if (!o && !(o = origin_get(e, r.origin)))
+		return -ENOMEM;
+	if ((rc = budget_check(e, o, old, &r)) < 0)
+		return rc;
 	/* 5. body */
 	if (!record_is_tombstone(&r)) {
 		b = malloc(sizeof *b);
@@ -207,23 +283,21 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 			goto out;
 		}
 	}
-	/* 7. the kind's rule, quotas */
+	/* 7. the kind's rule, times in the body */
 	if (src != SRC_STORE && trust_kind_check(e, &r, b) < 0) {
 		e->st.untrusted++;
 		seen_put(&e->seen, id, 1);
 		rc = -EACCES;
 		goto out;
 	}
-	if (!o && !(o = origin_get(e, r.origin))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (!old && (o->records >= e->cfg.max_per_origin || e->ix.count >= e->cfg.max_records)) {
-		e->st.untrusted++;
-		rc = -ENOSPC;
+	if (src != SRC_STORE && body_from_future(e, &r, b)) {
+		e->st.future++;
+		rc = -ERANGE;
 		goto out;
 	}
 	/* 8. hold it */
+	uint64_t old_expires = old ? old->expires : 0;
+	size_t old_len = old ? old->wire_len : 0;
 	if (old)
 		origins_forget_cert(e, old);   /* the cert it replaces vouches for no one */
 	struct rec *x = index_put(&e->ix, old, &r, id, kh, own);
@@ -233,6 +307,10 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	}
 	if (!old)
 		o->records++;
+	o->bytes = o->bytes + x->wire_len - old_len;
+	/* a tombstone outlives what it deletes (sweep() reads x->expires) */
+	if (record_is_tombstone(&r) && old_expires > x->expires)
+		x->expires = old_expires;
 	seen_put(&e->seen, id, 1);
 	e->st.records_accepted++;
 	if (src != SRC_STORE)
@@ -364,13 +442,8 @@ static void sweep(struct engine *e)
 	for (size_t i = 0; all && victims && i < n; i++)
 		if (all[i]->expires < now_s && all[i]->kind != KIND_REVOKE)
 			victims[nv++] = all[i];
-	for (size_t i = 0; i < nv; i++) {
-		struct origin *o = origin_find(e, rec_origin(victims[i]));
-		if (o && o->records)
-			o->records--;
-		origins_forget_cert(e, victims[i]);
-		index_remove(&e->ix, victims[i]);
-	}
+	for (size_t i = 0; i < nv; i++)
+		origin_drop_rec(e, NULL, victims[i]);
 	free(victims);
 }
 
@@ -430,6 +503,10 @@ int engine_publish(struct engine *e, unsigned kind, const char *key, const union
 					 e->self.pk, key);
 	if (old && old->version >= r.version)
 		r.version = old->version + 1;
+	/* a tombstone lives as long as what it deletes, everywhere: nodes that
+	 * never held the record must not drop the tombstone earlier */
+	if (!body && old && old->expires > r.expires)
+		r.expires = old->expires;
 	r.body = bbuf;
 	r.body_len = blen;
 	if ((err = record_sign(&r, &e->self, wire, sizeof wire)) < 0)
@@ -499,6 +576,7 @@ size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t
 		pi->in_mesh = p->in_mesh;
 		pi->graylisted = peer_graylisted(p);
 		pi->records = o ? o->records : 0;
+		pi->record_bytes = o ? (uint32_t)o->bytes : 0;
 	}
 	return e->npeers;
 }
@@ -515,6 +593,7 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s)
 {
 	*s = e->st;
 	s->records = (uint32_t)e->ix.count;
+	s->record_bytes = e->ix.bytes;
 	s->peers = (uint32_t)e->npeers;
 	s->mesh = s->alive = s->suspect = s->dead = 0;
 	for (size_t i = 0; i < e->npeers; i++) {

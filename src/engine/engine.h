@@ -13,9 +13,9 @@
  *
  * Peers are named by their Ed25519 node key; the driver maps keys to
  * transport addresses (and, over WireGuard, the tunnel authenticates them).
- * The engine keeps the live record set in memory (bounded: max_records,
- * max_per_origin); the driver's store keeps it durable and gives it back
- * with engine_insert(..., trusted) at start.
+ * The engine keeps the live record set in memory (bounded in count and
+ * bytes, per origin and in total: docs/limits.md); the driver's store keeps
+ * it durable and gives it back with engine_insert(..., trusted) at start.
  *
  * Errors: negative errno (src/ convention). */
 #ifndef MN_ENGINE_H
@@ -36,6 +36,9 @@ const char *peer_state_name(enum peer_state s);
 enum engine_chan { CHAN_DGRAM = 0, CHAN_STREAM = 1 };
 #define ENGINE_MTU 1280
 #define ENGINE_MAX_STREAM (64 * 1024)
+/* The longest life of a record the chain makes (cert, revoke, dns): ten
+ * years (mesh init's root certificate, revocations, delegations) and a day. */
+#define ENGINE_CHAIN_LIFETIME_S (3651ULL * 86400)
 
 /* The few knobs there are; engine_config_default() fills them. */
 struct engine_config {
@@ -55,8 +58,14 @@ struct engine_config {
 	unsigned sync_ms;
 	/* bounds */
 	unsigned max_peers;
-	unsigned max_records;
-	unsigned max_per_origin;
+	unsigned max_records;       /* records held, certs and revokes exempt */
+	unsigned max_per_origin;    /* records of one origin (the root exempt) */
+	unsigned max_bytes;         /* wire bytes held, certs and revokes exempt */
+	unsigned max_bytes_per_origin; /* wire bytes of one origin (the root exempt) */
+	/* the clock (docs/limits.md "Time") */
+	unsigned max_skew_s;        /* versions (µs) and times at most this far ahead */
+	unsigned max_lifetime_s;    /* expiry at most this far ahead (cert, revoke,
+				     * dns: ENGINE_CHAIN_LIFETIME_S) */
 	unsigned peer_msgs_per_s;   /* per-peer rate: frames per second (burst 2x) */
 	unsigned seen_cap;          /* ids remembered as seen (held, older, bad) */
 	/* test hooks: a node that does not forward (simulated byzantine) */
@@ -104,16 +113,21 @@ int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, si
 uint64_t engine_tick(struct engine *e, uint64_t now);
 
 /* Sign and publish a record of ours (body NULL = tombstone) with the next
- * version, expiring ttl_s from now. id (may be NULL) receives its id.
- * 0 or -EINVAL (bad body: proto error in *perr if non-NULL) / -ENOSPC. */
+ * version, expiring ttl_s from now (a tombstone: no earlier than what it
+ * deletes). id (may be NULL) receives its id.
+ * 0 or -EINVAL (bad body: proto error in *perr if non-NULL) / -ENOSPC
+ * (over a budget) / -ERANGE (expiry beyond the maximum lifetime). */
 int engine_publish(struct engine *e, unsigned kind, const char *key, const union body *body,
 		   uint64_t ttl_s, uint64_t now, uint8_t id[32], int *perr);
 
 /* Insert an already signed record: from the store at start (trusted: no
- * signature check, no forwarding), or from a local tool (a certificate the
- * master signed offline: checked and forwarded like a received one).
+ * signature check, no forwarding, no clock rule: it passed them when it
+ * came in, and a clock set back since must not make it vanish), or from a
+ * local tool (a certificate the master signed offline: checked and
+ * forwarded like a received one).
  * Returns 1 accepted, 0 duplicate/older, or a negative errno (-EBADMSG bad
- * signature or encoding, -EACCES untrusted origin, -ESTALE expired). */
+ * signature or encoding, -EACCES untrusted origin, -ESTALE expired,
+ * -ERANGE version, expiry or time too far ahead, -ENOSPC over a budget). */
 int engine_insert(struct engine *e, const uint8_t *wire, size_t len, bool trusted, uint64_t now);
 
 /* Bootstrap / discovery: a peer the driver knows how to reach. */
@@ -133,6 +147,7 @@ struct engine_peer_info {
 	bool in_mesh;
 	bool graylisted;
 	uint32_t records;           /* records of this origin held */
+	uint32_t record_bytes;      /* their wire bytes */
 };
 /* Fill up to cap entries; returns the number of peers. */
 size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t cap);
@@ -153,6 +168,10 @@ struct engine_stats {
 	uint64_t claims_refused;    /* node records refused or dropped: a mesh address not
 				       the cert's, or a name or address held by an earlier
 				       member (docs/trust.md "Claims") */
+	uint64_t over_origin_budget;  /* refused: the origin's count or bytes full */
+	uint64_t over_total_budget;   /* refused: max_records or max_bytes reached */
+	uint64_t future;              /* refused: version, expiry or time too far ahead */
+	uint64_t record_bytes;        /* wire bytes held */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 };

@@ -31,6 +31,7 @@ struct rec_index {
 	struct rec **by_key, **by_id;
 	size_t nbuckets;            /* power of two, both tables */
 	size_t count;
+	uint64_t bytes;             /* wire bytes of the entries */
 	uint8_t digest[32];         /* XOR of ids, kept in step */
 	/* sorted view by keyhash for anti-entropy; rebuilt when dirty */
 	struct rec **sorted;
@@ -76,6 +77,7 @@ struct origin {
 	uint8_t pk[32];
 	struct rec *cert;           /* the cert record naming it, if any */
 	uint32_t records;           /* records held with this origin */
+	uint64_t bytes;             /* their wire bytes */
 	uint32_t trust_gen;         /* trust valid for this generation */
 	uint8_t trust;
 	bool revoked;
@@ -87,8 +89,10 @@ struct origin {
 	struct chain_result chain;  /* when trust == TRUST_OK */
 };
 
-/* Records waiting for their origin's certificate. */
+/* Records waiting for their origin's certificate: unverified, from
+ * anyone, so bounded in count and in bytes (the oldest dropped). */
 #define PENDING_CAP 512
+#define PENDING_BYTES (1024 * 1024)
 #define SYNC_PUSH_PER_TOKEN 8   /* anti-entropy records per rate token */
 struct pending {
 	uint8_t *wire;
@@ -205,6 +209,7 @@ struct engine {
 	uint32_t trust_gen;
 	struct pending pending[PENDING_CAP];
 	size_t pending_head, pending_n;
+	size_t pending_bytes;
 
 	struct peer **peers;        /* grows up to cfg.max_peers */
 	size_t npeers, peers_cap;
@@ -273,6 +278,9 @@ bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);
 void pending_retry(struct engine *e);
 void origins_free(struct engine *e);
+/* x (held, of origin o or o NULL: looked up) leaves the index: the
+ * origin's count and bytes follow, then x is freed. */
+void origin_drop_rec(struct engine *e, struct origin *o, struct rec *x);
 /* x (about to go) no longer names anyone's certificate. */
 void origins_forget_cert(struct engine *e, const struct rec *x);
 

@@ -143,6 +143,7 @@ static void unlink_entry(struct rec_index *ix, struct rec *x)
 		*pp = x->next_id;
 	xor_id(ix, x->id);
 	ix->count--;
+	ix->bytes -= x->wire_len;
 	ix->dirty = true;
 }
 
@@ -176,6 +177,7 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 	ix->by_id[b] = x;
 	xor_id(ix, id);
 	ix->count++;
+	ix->bytes += x->wire_len;
 	ix->dirty = true;
 	return x;
 }

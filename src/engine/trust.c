@@ -33,7 +33,7 @@
  * every node ends with the same owner whatever the order of arrival.
  *
  * Records whose origin has no certificate yet wait in a bounded FIFO
- * (PENDING_CAP; the oldest is dropped) and are retried, unverified until
+ * (PENDING_CAP records and PENDING_BYTES; the oldest is dropped) and are retried, unverified until
  * then, when a certificate arrives. */
 #include <errno.h>
 #include <stdlib.h>
@@ -123,6 +123,19 @@ void origins_forget_cert(struct engine *e, const struct rec *x)
 				o->cert = NULL;
 				e->trust_gen++;
 			}
+}
+
+void origin_drop_rec(struct engine *e, struct origin *o, struct rec *x)
+{
+	if (!o)
+		o = origin_find(e, rec_origin(x));
+	if (o) {
+		if (o->records)
+			o->records--;
+		o->bytes = o->bytes > x->wire_len ? o->bytes - x->wire_len : 0;
+	}
+	origins_forget_cert(e, x);
+	index_remove(&e->ix, x);
 }
 
 bool trust_is_revoked(const struct engine *e, const uint8_t pk[32])
@@ -361,10 +374,8 @@ static bool claims_before(const struct engine *e, const uint8_t a[32], const str
 /* Drop one held record of o (a claim lost). */
 static void drop_one(struct engine *e, struct origin *o, struct rec *x)
 {
-	if (o->records)
-		o->records--;
 	o->name_h = o->addr_h = 0;
-	index_remove(&e->ix, x);
+	origin_drop_rec(e, o, x);
 	e->trust_gen++;
 	e->st.claims_refused++;
 }
@@ -520,10 +531,8 @@ static void drop_untrusted(struct engine *e)
 		if (o && (o->revoked || o->cut))
 			victims[nv++] = all[i];
 	}
-	for (size_t i = 0; i < nv; i++) {
-		origins_forget_cert(e, victims[i]);
-		index_remove(&e->ix, victims[i]);
-	}
+	for (size_t i = 0; i < nv; i++)
+		origin_drop_rec(e, NULL, victims[i]);
 	free(victims);
 }
 
@@ -670,15 +679,24 @@ void trust_revoke(struct engine *e, const uint8_t subject[32])
 	apply_cuts(e, cut, n);
 }
 
+/* Drop the oldest parked record. */
+static void pending_drop_oldest(struct engine *e)
+{
+	struct pending *q = &e->pending[e->pending_head];
+
+	e->pending_bytes -= q->len;
+	free(q->wire);
+	q->wire = NULL;
+	e->pending_head = (e->pending_head + 1) % PENDING_CAP;
+	e->pending_n--;
+}
+
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32])
 {
+	/* full (in count or bytes): drop the oldest */
+	while (e->pending_n && (e->pending_n == PENDING_CAP || e->pending_bytes + len > PENDING_BYTES))
+		pending_drop_oldest(e);
 	size_t slot = (e->pending_head + e->pending_n) % PENDING_CAP;
-
-	if (e->pending_n == PENDING_CAP) {   /* full: drop the oldest */
-		slot = e->pending_head;
-		e->pending_head = (e->pending_head + 1) % PENDING_CAP;
-		e->pending_n--;
-	}
 	uint8_t *copy = malloc(len);
 	if (!copy)
 		return;
@@ -689,6 +707,7 @@ void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_
 	memcpy(e->pending[slot].from, from ? from : e->self.pk, 32);
 	e->pending[slot].at = e->now;
 	e->pending_n++;
+	e->pending_bytes += len;
 	e->st.records_pending++;
 }
 
@@ -709,6 +728,7 @@ void pending_retry(struct engine *e)
 	}
 	e->pending_head = 0;
 	e->pending_n = 0;
+	e->pending_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (e->now - q[i].at < max_age) {
 			struct peer *p = peer_find(e, q[i].from);

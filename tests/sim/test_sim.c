@@ -282,6 +282,40 @@ static void test_flood(void)
 	sim_free(s);
 }
 
+/* Certified members publishing past their budgets (byz hog): honest nodes
+ * hold at most their per-origin budget of each, count the rest, still get
+ * every honest record, and nobody honest is graylisted or declared dead. */
+static void test_hog(void)
+{
+	struct sim_config c;
+
+	sim_config_default(&c, SIM_BASIC);
+	c.nodes = 40;
+	c.seed = 21;
+	c.publish = 3;
+	c.rate = 2;
+	c.byzantine = 0.1;
+	c.byz_mode = BYZ_HOG;
+	c.run_ms = 5000;
+	c.engine.max_bytes_per_origin = 16384;
+	struct sim *s = run(&c);
+	if (!s) {
+		CHECK(s != NULL);
+		return;
+	}
+	const struct sim_results *r = sim_results(s);
+	CHECK(r->injected > 4 * 16384 / 1000);
+	CHECK(r->over_budget > 0);
+	/* 4 hogs at 16 KiB each, + certs and the honest records */
+	CHECK(r->max_record_bytes <= 4 * 16384 + 8192);
+	CHECK(r->delivery_ratio == 1.0);
+	CHECK_INT(missing(s, -1), 0);
+	CHECK_INT(r->graylisted_honest, 0);
+	CHECK_INT(r->false_dead, 0);
+	check_invariants(s);
+	sim_free(s);
+}
+
 static void test_revoke(void)
 {
 	struct sim_config c;
@@ -496,6 +530,7 @@ int main(void)
 	test_replay();
 	test_silent_and_dropping();
 	test_flood();
+	test_hog();
 	test_revoke();
 	test_partition();
 	test_rejoin();

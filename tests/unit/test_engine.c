@@ -124,6 +124,13 @@ static const struct engine_ops ops = {
 	.peer_state = op_state, .random = op_random,
 };
 
+/* ten years ahead: the longest a cert, revoke or dns record may live */
+#define TEN_YEARS_S (10ull * 365 * 86400)
+static uint64_t later_s(void)
+{
+	return net.now / 1000 + TEN_YEARS_S;
+}
+
 /* a signed cert for node i by node 0 (the root) */
 static size_t make_cert(int i, uint8_t *out)
 {
@@ -141,12 +148,15 @@ static size_t make_cert(int i, uint8_t *out)
 	b.cert.not_after = UINT64_MAX;
 	body_encode(KIND_CERT, &b, body, sizeof body, &blen);
 	hex_encode(net.k[i].pk, 32, key);
-	record_init(&r, KIND_CERT, net.k[0].pk, key, 1, UINT64_MAX);
+	record_init(&r, KIND_CERT, net.k[0].pk, key, 1, later_s());
 	r.body = body;
 	r.body_len = blen;
 	record_sign(&r, &net.k[0], out, MN_MAX_RECORD);
 	return r.wire_len;
 }
+
+/* engine_config changes for the next setup() (budget tests), else NULL */
+static void (*tweak)(struct engine_config *);
 
 static void setup(int n, bool certs)
 {
@@ -166,6 +176,8 @@ static void setup(int n, bool certs)
 	cfg.d = 3;
 	cfg.d_lo = 2;
 	cfg.d_hi = 5;
+	if (tweak)
+		tweak(&cfg);
 	for (int i = 0; i < n; i++) {
 		net.e[i] = engine_new(&cfg, &net.k[i], &ops, (void *)(intptr_t)i, net.now);
 		CHECK(net.e[i] != NULL);
@@ -275,7 +287,7 @@ static void test_forged_and_untrusted(void)
 	/* a record by node 3 with a broken signature, sent by node 1 */
 	sample_body(KIND_SVC, &b, 0);
 	body_encode(KIND_SVC, &b, body, sizeof body, &blen);
-	record_init(&r, KIND_SVC, net.k[3].pk, "x", 1, UINT64_MAX / 2);
+	record_init(&r, KIND_SVC, net.k[3].pk, "x", 1, net.now / 1000 + 86400);
 	r.body = body;
 	r.body_len = blen;
 	record_sign(&r, &net.k[3], wire, sizeof wire);
@@ -295,7 +307,7 @@ static void test_forged_and_untrusted(void)
 	struct node_key stranger;
 	uint8_t seed[32] = { 0xee };
 	node_key_from_seed(&stranger, seed);
-	record_init(&r, KIND_SVC, stranger.pk, "y", 1, UINT64_MAX / 2);
+	record_init(&r, KIND_SVC, stranger.pk, "y", 1, net.now / 1000 + 86400);
 	r.body = body;
 	r.body_len = blen;
 	record_sign(&r, &stranger, wire, sizeof wire);
@@ -316,7 +328,7 @@ static void test_forged_and_untrusted(void)
 	body_encode(KIND_CERT, &cb, cbody, sizeof cbody, &blen);
 	hex_encode(stranger.pk, 32, key);
 	struct record c;
-	record_init(&c, KIND_CERT, net.k[0].pk, key, 1, UINT64_MAX);
+	record_init(&c, KIND_CERT, net.k[0].pk, key, 1, later_s());
 	c.body = cbody;
 	c.body_len = blen;
 	record_sign(&c, &net.k[0], cwire, sizeof cwire);
@@ -325,7 +337,7 @@ static void test_forged_and_untrusted(void)
 	run(3000);
 	CHECK_INT(holders(id), 4);
 	/* a cert signed by a peer (not allowed to issue) is refused */
-	record_init(&c, KIND_CERT, net.k[1].pk, key, 2, UINT64_MAX);
+	record_init(&c, KIND_CERT, net.k[1].pk, key, 2, later_s());
 	c.body = cbody;
 	c.body_len = blen;
 	cb.cert.depth = 2;
@@ -353,7 +365,7 @@ static void test_revocation(void)
 	strcpy(b.revoke.reason, "stolen");
 	char key[65];
 	hex_encode(net.k[4].pk, 32, key);
-	CHECK_INT(engine_publish(net.e[0], KIND_REVOKE, key, &b, 1ull << 40, net.now, rid, NULL), 0);
+	CHECK_INT(engine_publish(net.e[0], KIND_REVOKE, key, &b, TEN_YEARS_S, net.now, rid, NULL), 0);
 	run(3000);
 	for (int i = 0; i < 4; i++) {
 		CHECK(engine_has(net.e[i], rid));
@@ -371,7 +383,7 @@ static void test_revocation(void)
 	strcpy(b.revoke.reason, "spite");
 	hex_encode(net.k[3].pk, 32, key);
 	uint8_t bad[32];
-	engine_publish(net.e[2], KIND_REVOKE, key, &b, 1ull << 40, net.now, bad, NULL);
+	engine_publish(net.e[2], KIND_REVOKE, key, &b, TEN_YEARS_S, net.now, bad, NULL);
 	run(2000);
 	CHECK(!engine_has(net.e[1], bad));
 	teardown();
@@ -531,6 +543,327 @@ static void test_bad_input(void)
 	teardown();
 }
 
+
+/* A svc record signed by k (version, expires), its body padded with
+ * attributes to about `size` bytes (at least ~60): the wire length. */
+static size_t sign_svc(const struct node_key *k, const char *rkey, size_t size, uint64_t version,
+		       uint64_t expires, uint8_t *out, uint8_t id[32])
+{
+	union body b;
+	uint8_t body[MN_MAX_BODY];
+	size_t blen = 0;
+	struct record r;
+
+	memset(&b, 0, sizeof b);
+	strcpy(b.svc.service, "app");
+	for (size_t left = size > 80 ? size - 80 : 0; left > 8 && b.svc.n_attrs < MN_MAX_ATTRS;
+	     b.svc.n_attrs++) {
+		size_t n = left - 6 < MN_MAX_TEXT ? left - 6 : MN_MAX_TEXT;
+		snprintf(b.svc.attrs[b.svc.n_attrs].k, sizeof b.svc.attrs[0].k, "a");
+		sample_str(b.svc.attrs[b.svc.n_attrs].v, n, 'v');
+		left -= n + 6;
+	}
+	body_encode(KIND_SVC, &b, body, sizeof body, &blen);
+	record_init(&r, KIND_SVC, k->pk, rkey, version, expires);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, k, out, MN_MAX_RECORD);
+	if (id)
+		record_id(&r, id);
+	return r.wire_len;
+}
+
+/* a tombstone for (svc, rkey) of k */
+static size_t sign_tomb(const struct node_key *k, const char *rkey, uint64_t version,
+			uint64_t expires, uint8_t *out, uint8_t id[32])
+{
+	struct record r;
+
+	record_init(&r, KIND_SVC, k->pk, rkey, version, expires);
+	record_sign(&r, k, out, MN_MAX_RECORD);
+	record_id(&r, id);
+	return r.wire_len;
+}
+
+/* a cert by the root for a fresh key (seed s) */
+static size_t sign_cert_for(uint8_t s, uint8_t *out, uint8_t pk[32])
+{
+	struct node_key nk;
+	uint8_t seed[32] = { s };
+	union body b;
+	uint8_t body[MN_MAX_BODY];
+	size_t blen;
+	struct record r;
+	char key[65];
+
+	node_key_from_seed(&nk, seed);
+	memcpy(pk, nk.pk, 32);
+	memset(&b, 0, sizeof b);
+	memcpy(b.cert.subject, nk.pk, 32);
+	b.cert.depth = 1;
+	b.cert.max_depth = 3;
+	b.cert.not_after = later_s();
+	body_encode(KIND_CERT, &b, body, sizeof body, &blen);
+	hex_encode(nk.pk, 32, key);
+	record_init(&r, KIND_CERT, net.k[0].pk, key, 1, later_s());
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[0], out, MN_MAX_RECORD);
+	node_key_wipe(&nk);
+	return r.wire_len;
+}
+
+/* n svc records "<prefix><i>" of about size bytes, signed in turn by
+ * nodes a and b, inserted into e: how many were taken and refused. */
+static void flood(struct engine *e, int a, int b, const char *prefix, int n, size_t size,
+		  int *ok, int *refused)
+{
+	uint8_t w[MN_MAX_RECORD];
+	char key[32];
+
+	*ok = *refused = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "%s%d", prefix, i);
+		size_t len = sign_svc(&net.k[i % 2 ? b : a], key, size, net.now * 1000,
+				      net.now / 1000 + 3600, w, NULL);
+		int rc = engine_insert(e, w, len, false, net.now);
+		*ok += rc == 1;
+		*refused += rc == -ENOSPC;
+	}
+}
+
+static void small_origin_budget(struct engine_config *c)
+{
+	c->max_per_origin = 6;
+	c->max_bytes_per_origin = 16384;
+}
+
+/* One member publishes until refused: the per-origin byte budget stops it,
+ * the refusals are counted, other members are unaffected, a replacement
+ * that does not grow and a tombstone still get in; the count budget stops
+ * many small records. */
+static void test_budget_per_origin(void)
+{
+	uint8_t w[MN_MAX_RECORD], id[32];
+	struct engine_stats st;
+	char key[16];
+	size_t len;
+	int ok = 0, refused = 0;
+
+	tweak = small_origin_budget;
+	setup(4, true);
+	struct engine *e = net.e[2];
+	uint64_t v = net.now * 1000, exp = net.now / 1000 + 3600;
+	flood(e, 1, 1, "big", 5, 4000, &ok, &refused);   /* the fifth is over 16 KiB */
+	CHECK_INT(ok, 4);
+	CHECK_INT(refused, 1);
+	engine_get_stats(e, &st);
+	CHECK_INT(st.over_origin_budget, 1);
+	CHECK_INT(st.over_total_budget, 0);
+	CHECK_INT(st.verifies, 4);   /* the refused one cost no verification */
+	struct engine_peer_info info[8];
+	size_t n = engine_peers(e, info, 8);
+	for (size_t j = 0; j < n; j++)
+		if (memcmp(info[j].pk, net.k[1].pk, 32) == 0) {
+			CHECK_INT(info[j].records, 4);
+			CHECK(info[j].record_bytes <= 16384 && info[j].record_bytes > 15000);
+		}
+	/* growing a held record past the budget is refused; shrinking it is not */
+	len = sign_svc(&net.k[1], "big0", 7000, v + 1, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), -ENOSPC);
+	len = sign_svc(&net.k[1], "big0", 100, v + 2, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* a tombstone of a held key always gets in */
+	len = sign_tomb(&net.k[1], "big1", v + 3, exp, w, id);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* another member is not affected */
+	len = sign_svc(&net.k[3], "big0", 4000, v, exp, w, id);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* the count: small records up to 6 per origin */
+	flood(e, 3, 3, "small", 8, 60, &ok, &refused);
+	CHECK_INT(ok, 5);   /* 1 + 5 = 6 */
+	CHECK_INT(refused, 3);
+	engine_get_stats(e, &st);
+	CHECK_INT(st.over_origin_budget, 2 + 3);
+	/* our own publishes obey the budget too (others would refuse them) */
+	union body b;
+	sample_body(KIND_SVC, &b, 0);
+	for (int i = 0; i < 7; i++) {
+		snprintf(key, sizeof key, "own%d", i);
+		CHECK_INT(engine_publish(net.e[3], KIND_SVC, key, &b, 3600, net.now, NULL, NULL),
+			  i < 6 ? 0 : -ENOSPC);
+	}
+	teardown();
+	tweak = NULL;
+}
+
+static void small_total_budget(struct engine_config *c)
+{
+	c->max_records = 8;           /* 3 certs + 5 */
+	c->max_bytes = 3 * 8192;
+}
+
+/* At a full global cap, new keys are refused (and counted), but
+ * certificates and revocations still get in. */
+static void test_budget_total(void)
+{
+	uint8_t w[MN_MAX_RECORD], pk[32];
+	struct engine_stats st;
+	size_t len;
+	int ok = 0, refused = 0;
+
+	tweak = small_total_budget;
+	setup(4, true);   /* each node holds the 3 member certs */
+	struct engine *e = net.e[2];
+	uint64_t v = net.now * 1000;
+	flood(e, 1, 3, "k", 8, 60, &ok, &refused);
+	CHECK_INT(ok, 5);
+	CHECK_INT(refused, 3);
+	engine_get_stats(e, &st);
+	CHECK_INT(st.over_total_budget, 3);
+	CHECK_INT(st.over_origin_budget, 0);
+	/* a new member's certificate still gets in */
+	len = sign_cert_for(0x51, w, pk);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* and a revocation too, which drops the revoked node's records */
+	union body b;
+	uint8_t body[MN_MAX_BODY];
+	size_t blen;
+	struct record r;
+	char hex[65];
+	memset(&b, 0, sizeof b);
+	memcpy(b.revoke.subject, net.k[3].pk, 32);
+	strcpy(b.revoke.reason, "hog");
+	b.revoke.time = net.now / 1000;
+	body_encode(KIND_REVOKE, &b, body, sizeof body, &blen);
+	hex_encode(net.k[3].pk, 32, hex);
+	record_init(&r, KIND_REVOKE, net.k[0].pk, hex, v, later_s());
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[0], w, sizeof w);
+	CHECK_INT(engine_insert(e, w, r.wire_len, false, net.now), 1);
+	CHECK(engine_is_revoked(e, net.k[3].pk));
+	engine_get_stats(e, &st);
+	CHECK_INT(st.records, 3 + 3 + 2);   /* node 3's 2 records are gone */
+	teardown();
+	tweak = NULL;
+}
+
+static void small_total_bytes(struct engine_config *c)
+{
+	c->max_bytes = 2 * 8192;
+}
+
+/* The byte cap: large records from two members stop at max_bytes. */
+static void test_budget_total_bytes(void)
+{
+	struct engine_stats st;
+	int ok = 0, refused = 0;
+
+	tweak = small_total_bytes;
+	setup(4, true);
+	flood(net.e[3], 1, 2, "big", 6, 7000, &ok, &refused);
+	CHECK_INT(ok, 3);   /* 3 certs (~300 B) + 3 × ~4.2 KB <= 16 KiB */
+	CHECK_INT(refused, 3);
+	engine_get_stats(net.e[3], &st);
+	CHECK_INT(st.over_total_budget, 3);
+	CHECK(st.record_bytes <= 2 * 8192);
+	teardown();
+	tweak = NULL;
+}
+
+/* A tombstone lives at least as long as the record it deletes: at a node
+ * that held the record (its expiry raised on arrival), and everywhere when
+ * the engine makes it (engine_publish signs it with the longer expiry). */
+static void test_tombstone_outlives(void)
+{
+	uint8_t w[MN_MAX_RECORD], rid[32], tid[32], pid[32];
+	size_t len;
+
+	setup(3, true);
+	run(2000);
+	uint64_t v = net.now * 1000, now_s = net.now / 1000;
+	len = sign_svc(&net.k[1], "gone", 100, v, now_s + 86400, w, rid);
+	CHECK_INT(engine_insert(net.e[2], w, len, false, net.now), 1);
+	/* a tombstone signed to expire in 30 s */
+	len = sign_tomb(&net.k[1], "gone", v + 1, now_s + 30, w, tid);
+	CHECK_INT(engine_insert(net.e[2], w, len, false, net.now), 1);
+	/* published: a day-long record deleted by a 30 s tombstone */
+	union body b;
+	sample_body(KIND_SVC, &b, 0);
+	CHECK_INT(engine_publish(net.e[1], KIND_SVC, "pub", &b, 86400, net.now, NULL, NULL), 0);
+	run(2000);
+	CHECK_INT(engine_publish(net.e[1], KIND_SVC, "pub", NULL, 30, net.now, pid, NULL), 0);
+	run(2000);
+	CHECK_INT(holders(pid), 3);
+	run(60000);   /* past both tombstones' own expiries, several sweeps */
+	CHECK(engine_has(net.e[2], tid));
+	CHECK_INT(holders(pid), 3);
+	/* the deleted record, sent again, does not come back */
+	len = sign_svc(&net.k[1], "gone", 100, v, now_s + 86400, w, rid);
+	engine_insert(net.e[2], w, len, false, net.now);
+	CHECK(!engine_has(net.e[2], rid));
+	teardown();
+}
+
+/* Versions, expiries and endpoint observation times too far ahead are
+ * refused and counted; from the store they are taken (a clock set back
+ * must not make held records vanish). */
+static void test_future_refused(void)
+{
+	uint8_t w[MN_MAX_RECORD], pk[32];
+	struct engine_stats st;
+	size_t len;
+
+	setup(3, true);
+	struct engine *e = net.e[2];
+	uint64_t now_s = net.now / 1000, v = net.now * 1000, exp = now_s + 3600;
+	/* version an hour ahead (µs), and 2^64-1 */
+	len = sign_svc(&net.k[1], "v1", 100, (net.now + 3600000) * 1000, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), -ERANGE);
+	len = sign_svc(&net.k[1], "v2", 100, UINT64_MAX, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), -ERANGE);
+	/* a minute ahead is within the skew */
+	len = sign_svc(&net.k[1], "v3", 100, (net.now + 60000) * 1000, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* a svc record expiring in 10 years; a cert may */
+	len = sign_svc(&net.k[1], "v4", 100, v, later_s(), w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), -ERANGE);
+	len = sign_cert_for(0x52, w, pk);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	/* our own publish with too long a life is refused before it leaves */
+	union body b;
+	sample_body(KIND_SVC, &b, 0);
+	CHECK_INT(engine_publish(net.e[1], KIND_SVC, "long", &b, 5ull * 365 * 86400, net.now,
+				 NULL, NULL), -ERANGE);
+	/* endpoint observations dated an hour ahead would never age */
+	uint8_t body[MN_MAX_BODY];
+	size_t blen;
+	struct record r;
+	sample_body(KIND_ENDPOINT, &b, 0);
+	b.endpoint.seen[0].at = now_s;
+	b.endpoint.seen[1].at = now_s + 3600;
+	body_encode(KIND_ENDPOINT, &b, body, sizeof body, &blen);
+	record_init(&r, KIND_ENDPOINT, net.k[1].pk, "seen", v, exp);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[1], w, sizeof w);
+	CHECK_INT(engine_insert(e, w, r.wire_len, false, net.now), -ERANGE);
+	b.endpoint.seen[1].at = now_s - 10;
+	body_encode(KIND_ENDPOINT, &b, body, sizeof body, &blen);
+	record_init(&r, KIND_ENDPOINT, net.k[1].pk, "seen", v, exp);
+	r.body = body;
+	r.body_len = blen;
+	record_sign(&r, &net.k[1], w, sizeof w);
+	CHECK_INT(engine_insert(e, w, r.wire_len, false, net.now), 1);
+	engine_get_stats(e, &st);
+	CHECK_INT(st.future, 4);
+	/* from the store (a record taken in before the clock was set back) */
+	len = sign_svc(&net.k[1], "v5", 100, (net.now + 3600000) * 1000, exp, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, true, net.now), 1);
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -543,5 +876,10 @@ int main(void)
 	test_ping_short_form();
 	test_sync_catches_up();
 	test_bad_input();
+	test_budget_per_origin();
+	test_budget_total();
+	test_budget_total_bytes();
+	test_tombstone_outlives();
+	test_future_refused();
 	return check_exit();
 }

@@ -234,6 +234,30 @@ static void test_tombstone(void)
 	store_close(s);
 }
 
+/* A tombstone is kept as long as the record it deleted: signed to expire
+ * at 150, replacing a record that lives until 1000, it is still there at
+ * 500, so the deleted record, put again, stays deleted; a later record
+ * replacing the tombstone keeps its own expiry. */
+static void test_tombstone_outlives(void)
+{
+	struct store *s = open_mem();
+	struct rec live, dead, newer;
+
+	mk(&live, KIND_SVC, origin_a, "mail", 1, 1000, 25);
+	mk(&dead, KIND_SVC, origin_a, "mail", 2, 150, -1);
+	mk(&newer, KIND_SVC, origin_a, "mail", 3, 300, 26);
+	CHECK_INT(put(s, &live), STORE_INSERTED);
+	CHECK_INT(put(s, &dead), STORE_REPLACED);
+	CHECK_INT(store_expire(s, 500), 0);
+	CHECK_INT(put(s, &live), STORE_OLDER);
+	CHECK(holds(s, &dead, KIND_SVC, origin_a, "mail"));
+	CHECK_INT(store_expire(s, 1001), 1);
+	CHECK_INT(put(s, &dead), STORE_INSERTED);
+	CHECK_INT(put(s, &newer), STORE_REPLACED);
+	CHECK_INT(store_expire(s, 301), 1);
+	store_close(s);
+}
+
 static void test_expire(void)
 {
 	struct store *s = open_mem();
@@ -794,6 +818,7 @@ int main(void)
 	test_put_semantics();
 	test_tie_break();
 	test_tombstone();
+	test_tombstone_outlives();
 	test_expire();
 	test_filters();
 	test_get();

@@ -54,7 +54,7 @@ static int put(int i, unsigned kind, const char *key, uint64_t version, const un
 
 	if (b)
 		CHECK_INT(body_encode(kind, b, body, sizeof body, &blen), 0);
-	record_init(&r, kind, k[i].pk, key, version, UINT64_MAX / 2);
+	record_init(&r, kind, k[i].pk, key, version, now_ms / 1000 + 86400);
 	r.body = b ? body : NULL;
 	r.body_len = blen;
 	CHECK_INT(record_sign(&r, &k[i], wire, sizeof wire), 0);

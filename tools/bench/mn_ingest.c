@@ -6,7 +6,10 @@
  * first makes N new members (certificates signed by the root key K, and a
  * node record each, whose endpoints lead nowhere), so the daemon knows N
  * more peers, and spreads the records over them; --pid P adds P's RSS.
- * Prints one JSON object. */
+ * --size B pads each record to about B bytes (tools/bench-hostile: one
+ * member publishing past its budget); --wait S gives up waiting for the
+ * store after S seconds (default 120); --rate R sends at most R records
+ * per second (default: as fast as TCP takes them). Prints one JSON object. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -67,7 +70,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 int main(int argc, char **argv)
 {
 	const char *keyfile = NULL, *to = NULL, *sock = NULL, *rootfile = NULL;
-	int count = 20000, norigins = 0, pid = 0;
+	int count = 20000, norigins = 0, pid = 0, size = 0, wait_s = 120, pace = 0;
 	struct node_key k;
 	bool insecure;
 
@@ -79,6 +82,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--root-key")) rootfile = argv[i + 1];
 		else if (!strcmp(argv[i], "--origins")) norigins = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--pid")) pid = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--wait")) wait_s = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--rate")) pace = atoi(argv[i + 1]);
 	}
 	if (norigins < 0 || norigins > 100000 || (norigins && !rootfile)) {
 		fprintf(stderr, "mn_ingest: --origins N needs --root-key FILE\n");
@@ -86,7 +92,8 @@ int main(int argc, char **argv)
 	}
 	struct sockaddr_storage sa;
 	size_t salen;
-	if (!keyfile || !to || !sock || count < 1 || count > 1000000 ||
+	if (!keyfile || !to || !sock || count < 1 || count > 1000000 || size < 0 ||
+	    size > MN_MAX_RECORD || wait_s < 1 || wait_s > 3600 || pace < 0 ||
 	    config_parse_addr(to, &sa, &salen) < 0) {
 		fprintf(stderr, "usage: mn_ingest --key KEYFILE --to HOST:PORT --api SOCKET [--count N]\n");
 		return 2;
@@ -126,6 +133,13 @@ int main(int argc, char **argv)
 	strcpy(b.svc.service, "ingest");
 	strcpy(b.svc.endpoint, "ingest.example.io:443");
 	b.svc.port = 443;
+	/* padding: attributes of up to 255 bytes, about `size` in all */
+	for (int left = size - 200; left > 8 && b.svc.n_attrs < MN_MAX_ATTRS; b.svc.n_attrs++) {
+		int n = left - 6 < MN_MAX_TEXT ? left - 6 : MN_MAX_TEXT;
+		strcpy(b.svc.attrs[b.svc.n_attrs].k, "pad");
+		memset(b.svc.attrs[b.svc.n_attrs].v, 'p', (size_t)n);
+		left -= n + 6;
+	}
 	body_encode(KIND_SVC, &b, body, sizeof body, &blen);
 	uint64_t base_version = (uint64_t)time(NULL) * 1000000u;
 	for (int i = 0; i < count; i++) {
@@ -215,11 +229,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mn_ingest: send failed\n");
 			return 1;
 		}
+		/* paced: record i is not sent before t0 + i / rate */
+		while (pace && i > extra && now_s() < t0 + (double)(i - extra) / pace) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
 	}
 	long long held = before;
 	count -= extra;
 	before += extra;
-	double deadline = t0 + 120;
+	double deadline = t0 + wait_s;
 	while (held < before + count && now_s() < deadline) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

@@ -27,8 +27,10 @@ static void usage(FILE *f)
 	      "  --churn-down-s S      mean down time of a churning node (default 3)\n"
 	      "  --churn-for-s S       churn lasts this long, and while publishing (default 10)\n"
 	      "  --byzantine F         fraction of byzantine nodes (needs --byz-mode)\n"
-	      "  --byz-mode M          silent, drop-forward, forge, replay, flood, cert-adopt, claim\n"
-	      "  --byz-interval-ms MS  period of forge/replay/flood actions (default 200)\n"
+	      "  --byz-mode M          silent, drop-forward, forge, replay, flood, cert-adopt,\n"
+	      "                        claim, hog\n"
+	      "  --byz-interval-ms MS  period of forge/replay/flood/cert-adopt/claim/hog actions\n"
+	      "                        (default 200)\n"
 	      "  --size BYTES          encoded size of each published record (default 200)\n"
 	      "  --publish N           records to publish (default 1; --records is the same)\n"
 	      "  --rate R              publishes per second (default 10; rejoin 100)\n"
@@ -97,7 +99,7 @@ static const struct { const char *name; size_t off; } engine_knobs[] = {
 	K(d), K(d_lo), K(d_hi), K(d_lazy), K(heartbeat_ms), K(gossip_windows), K(large_record),
 	K(prune_backoff_ms), K(probe_ms), K(ack_timeout_ms), K(indirect_k), K(suspect_ms),
 	K(sync_ms), K(max_peers), K(max_records), K(max_per_origin), K(peer_msgs_per_s),
-	K(seen_cap),
+	K(seen_cap), K(max_bytes), K(max_bytes_per_origin), K(max_skew_s), K(max_lifetime_s),
 #undef K
 };
 

@@ -139,12 +139,14 @@ static int stored_sign(struct sim *s, const struct node_key *k, unsigned kind, c
 }
 
 /* What every engine gets at start: the publishers' certificates; with
- * cert-adopt and claim, the byzantine nodes' too (root-certified, later
- * than the publishers: sub-masters, or peers with a mesh address), and
+ * cert-adopt, claim and hog, the byzantine nodes' too (root-certified, later
+ * than the publishers: sub-masters, peers with a mesh address, or members
+ * that publish past their budgets), and
  * with claim the root's and the publishers' node records. */
 static int make_certs(struct sim *s)
 {
 	bool adopt = s->cfg.byz_mode == BYZ_CERT_ADOPT, claim = s->cfg.byz_mode == BYZ_CLAIM;
+	bool hog = s->cfg.byz_mode == BYZ_HOG;
 	unsigned cap = 2 * s->npub + s->n + 1;
 
 	s->certs = calloc(cap, sizeof *s->certs);
@@ -152,7 +154,7 @@ static int make_certs(struct sim *s)
 		return -ENOMEM;
 	for (uint32_t i = 1; i < s->n; i++) {
 		const struct sim_node *p = &s->nodes[i];
-		bool byz = (p->flags & NF_BYZ) && (adopt || claim);
+		bool byz = (p->flags & NF_BYZ) && (adopt || claim || hog);
 		union body b;
 		char rkey[65];
 
@@ -206,6 +208,9 @@ int scen_setup(struct sim *s, char *err, size_t errlen)
 			P = 2;
 		if (c->scenario == SIM_REJOIN) {
 			unsigned per = s->ecfg.max_per_origin * 9 / 10;
+			unsigned by_bytes = s->ecfg.max_bytes_per_origin / (c->size + 64) * 9 / 10;
+			if (by_bytes < per)
+				per = by_bytes;
 			unsigned need = per ? (c->publish + per - 1) / per : 1;
 			if (need > P)
 				P = need;
@@ -587,6 +592,36 @@ static void byz_flood(struct sim *s, struct sim_node *b)
 	}
 }
 
+/* A certified member publishing new ~1 KB records as fast as the
+ * per-peer rate lets them in, to its targets by the stream path: past its
+ * per-origin budget within a few actions. */
+static void byz_hog(struct sim *s, struct sim_node *b)
+{
+	static uint8_t buf[ENGINE_MAX_STREAM];
+	uint32_t to[8];
+	unsigned k = byz_targets(s, b, to, 4), frames = 0;
+	struct wire_buf w;
+	union body body;
+	size_t z;
+
+	wire_buf_init(&w, buf, sizeof buf);
+	for (unsigned i = 0; i < 32; i++) {
+		char rkey[32];
+		uint8_t *rec = NULL;
+		size_t len = 0;
+		snprintf(rkey, sizeof rkey, "hog-%llu", (unsigned long long)s->forge_seq++);
+		svc_for_size(&body, 1000, rkey, s->now * 1000, now_s(s) + PUBLISH_TTL_S, &z);
+		if (sim_sign(&b->key, KIND_SVC, rkey, s->now * 1000, now_s(s) + PUBLISH_TTL_S, &body,
+			     &rec, &len, NULL) == 0 && wire_add_record(&w, rec, len) == 0)
+			frames++;
+		free(rec);
+	}
+	for (unsigned j = 0; frames && j < k; j++) {
+		sim_net_send(s, b->idx, to[j], w.buf, w.len, CHAN_STREAM);
+		s->res.injected += frames;
+	}
+}
+
 static void byz_act(struct sim *s, struct sim_node *b)
 {
 	if (b->flags & NF_DOWN)
@@ -597,6 +632,7 @@ static void byz_act(struct sim *s, struct sim_node *b)
 	case BYZ_FLOOD: byz_flood(s, b); break;
 	case BYZ_CERT_ADOPT: byz_cert_adopt(s, b); break;
 	case BYZ_CLAIM: byz_claim(s, b); break;
+	case BYZ_HOG: byz_hog(s, b); break;
 	default: return;
 	}
 	sim_push(s, s->now + s->cfg.byz_interval_ms, EV_BYZ, b->idx, 0);
@@ -768,7 +804,7 @@ void scen_measure_start(struct sim *s)
 			sim_push(s, s->now + sim_rand_below(s, 2ULL * c->churn_up_ms + 1), EV_CHURN, i, 0);
 		if ((n->flags & NF_BYZ) && (c->byz_mode == BYZ_FORGE || c->byz_mode == BYZ_REPLAY ||
 					    c->byz_mode == BYZ_FLOOD || c->byz_mode == BYZ_CERT_ADOPT ||
-					    c->byz_mode == BYZ_CLAIM))
+					    c->byz_mode == BYZ_CLAIM || c->byz_mode == BYZ_HOG))
 			sim_push(s, s->now + sim_rand_below(s, c->byz_interval_ms), EV_BYZ, i, 0);
 	}
 	if (c->scenario == SIM_REJOIN && rejoin_keep(s) == 0)

@@ -39,7 +39,8 @@ static const char *const scenario_names[] = {
 	"basic", "partition", "rejoin", "revoke", "detect", NULL,
 };
 static const char *const byz_names[] = {
-	"none", "silent", "drop-forward", "forge", "replay", "flood", "cert-adopt", "claim", NULL,
+	"none", "silent", "drop-forward", "forge", "replay", "flood", "cert-adopt", "claim", "hog",
+	NULL,
 };
 
 const char *sim_scenario_name(enum sim_scenario sc)
@@ -1249,6 +1250,7 @@ static void finish(struct sim *s)
 	r->expired = tot.expired;
 	r->malformed = tot.malformed;
 	r->rate_limited = tot.rate_limited;
+	r->over_budget = tot.over_origin_budget + tot.over_total_budget;
 	r->graylisted_drops = tot.graylisted_drops;
 	for (int i = 0; i < 12; i++) {
 		r->wire_bytes[i] = s->frame_bytes[2][i];
@@ -1270,6 +1272,8 @@ static void finish(struct sim *s)
 			r->max_records = st.records;
 		if (st.mesh > r->max_mesh)
 			r->max_mesh = st.mesh;
+		if (st.record_bytes > r->max_record_bytes)
+			r->max_record_bytes = st.record_bytes;
 		size_t np;
 		struct engine_peer_info *pi = engine_peers_alloc(n->e, &np);
 		for (size_t j = 0; j < np; j++) {
@@ -1535,6 +1539,8 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "expired", r->expired);
 	JU(o, "malformed", r->malformed);
 	JU(o, "rate_limited", r->rate_limited);
+	JU(o, "over_budget", r->over_budget);
+	JU(o, "max_record_bytes", r->max_record_bytes);
 	JU(o, "graylisted_drops", r->graylisted_drops);
 	JU(o, "graylisted_byz", r->graylisted_byz);
 	JU(o, "graylisted_honest", r->graylisted_honest);

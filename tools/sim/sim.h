@@ -50,8 +50,9 @@ enum sim_byz {
 	BYZ_FLOOD,          /* bursts far above the per-peer rate */
 	BYZ_CERT_ADOPT,     /* root-certified sub-masters certify, then revoke, honest members */
 	BYZ_CLAIM,          /* members whose node records claim others' names and mesh addresses */
+	BYZ_HOG,            /* certified members publishing past their budgets */
 };
-#define BYZ_LAST BYZ_CLAIM
+#define BYZ_LAST BYZ_HOG
 
 const char *sim_scenario_name(enum sim_scenario sc);
 int sim_scenario_from_name(const char *name);    /* -1 if unknown */
@@ -139,6 +140,8 @@ struct sim_results {
 	uint64_t graylisted_byz, graylisted_honest; /* honest views of peers at the end */
 	uint64_t injected;                 /* byzantine frames the simulator injected */
 	uint32_t max_peers, max_records, max_mesh; /* largest seen on an honest node at the end */
+	uint64_t max_record_bytes;         /* the same, wire bytes held */
+	uint64_t over_budget;              /* records honest nodes refused over a budget (window) */
 	uint64_t publish_errors;           /* engine_publish failures (the first is on stderr) */
 	/* partition */
 	double heal_converge_ms;
