@@ -27,7 +27,7 @@ static void usage(FILE *f)
 	      "  --churn-down-s S      mean down time of a churning node (default 3)\n"
 	      "  --churn-for-s S       churn lasts this long, and while publishing (default 10)\n"
 	      "  --byzantine F         fraction of byzantine nodes (needs --byz-mode)\n"
-	      "  --byz-mode M          silent, drop-forward, forge, replay, flood\n"
+	      "  --byz-mode M          silent, drop-forward, forge, replay, flood, strangers, spoof\n"
 	      "  --byz-interval-ms MS  period of forge/replay/flood actions (default 200)\n"
 	      "  --size BYTES          encoded size of each published record (default 200)\n"
 	      "  --publish N           records to publish (default 1; --records is the same)\n"
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 		case O_BYZ_MODE: {
 			int v = sim_byz_from_name(optarg);
 			if (v <= 0)
-				return bad("--byz-mode wants silent, drop-forward, forge, replay or flood", optarg);
+				return bad("--byz-mode wants silent, drop-forward, forge, replay, flood, strangers or spoof", optarg);
 			c.byz_mode = (enum sim_byz)v;
 			break;
 		}

@@ -48,6 +48,8 @@ enum sim_byz {
 	BYZ_FORGE,          /* sends forged / out-of-scope records */
 	BYZ_REPLAY,         /* re-sends old valid records */
 	BYZ_FLOOD,          /* bursts far above the per-peer rate */
+	BYZ_STRANGERS,      /* datagrams under fresh random keys (peer-table flooding) */
+	BYZ_SPOOF,          /* garbage under honest members' keys (unauthenticated claims) */
 };
 
 const char *sim_scenario_name(enum sim_scenario sc);
