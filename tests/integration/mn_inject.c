@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 			crypto_random(msg, len);
 			msg[0] = WIRE_VERSION;
 			send_dgram(fd, (struct sockaddr *)&sa, salen, victim, msg, len);
+			usleep(2000);   /* paced: each one reaches the engine */
 		}
 	} else if (!strcmp(mode, "strangers") && argc == 4) {
 		uint8_t msg[64], pk[32];

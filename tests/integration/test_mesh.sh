@@ -42,6 +42,16 @@ state_of() {   # state_of OBSERVER DID → state
 	on "$1" peers --json | jq -r --arg d "$2" '.[] | select(.did == $d) | .state'
 }
 state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; }
+# never_for SECONDS DESCRIPTION COMMAND...: poll; fail as soon as the command succeeds
+never_for() {
+	local secs=$1 what=$2; shift 2
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		if "$@" >/dev/null 2>&1; then no "$what"; return 1; fi
+		sleep 0.3
+	done
+	ok "$what (watched ${secs}s)"
+}
 
 mesh start -n $N -p $BASE > "$T/start.log" 2>&1 || { cat "$T/start.log"; no "mesh start"; exit 1; }
 wait_for 60 "$N daemons converge (everyone sees $((N - 1)) alive)" all_alive
@@ -92,7 +102,11 @@ on 2 peers --json | jq -e --arg d "$INJDID" 'map(select(.did == $d)) | length ==
 D3=$(cat "$T/node3/did")
 addr_of() { on "$1" peers --json | jq -r --arg d "$2" '.[] | select(.did == $d) | .addr'; }
 A3=$(addr_of 2 "$D3")
+graylisted_on2() { on 2 peers --json | jq -e --arg d "$1" '.[] | select(.did == $d) | .graylisted'; }
+moved_on2() { [ "$(addr_of 2 "$D3")" != "$A3" ]; }
 "$B/tests/mn_inject" "127.0.0.1:$PORT2" spoof "$D3" 400 >/dev/null
+spoofed_effect() { graylisted_on2 "$D3" || moved_on2; }
+never_for 5 "node3 is never graylisted, its address never moved on node2, while a stranger sends garbage under its key" spoofed_effect
 wait_for 30 "garbage under node3's key is seen as unauthenticated on node2" \
 	bash -c "MIRRORNET_SOCKET=$T/node2/api.sock $ctl status --json | jq -e '.counters.unattributed_penalties > 0'"
 on 2 peers --json | jq -e --arg d "$D3" '.[] | select(.did == $d) | .graylisted == false' >/dev/null \
