@@ -70,6 +70,83 @@ int ctl_main(int argc, char **argv)
 	return CTL_USAGE;
 }
 
+/* Length of the UTF-8 character at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF, and the C1 controls */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+const char *ctl_safe(const char *s, char *buf, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
+
+	if (!cap)
+		return buf;
+	while (*p) {
+		char esc[5];
+		const char *piece = esc;
+		size_t n = utf8_len(p), k;
+		if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			k = 4;
+		} else if (n == 1 && *p == '\\') {
+			piece = "\\\\";
+			k = 2;
+		} else if (n == 0) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			k = 4;
+			n = 1;
+		} else {
+			piece = (const char *)p;
+			k = n;
+		}
+		if (k >= cap - o)
+			break;
+		memcpy(buf + o, piece, k);
+		o += k;
+		p += n;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+char *ctl_safe_dup(const char *s)
+{
+	size_t cap = 4 * strlen(s ? s : "") + 1;
+	char *buf = malloc(cap);
+
+	if (buf)
+		ctl_safe(s, buf, cap);
+	return buf;
+}
+
 void ctl_err(const char *fmt, ...)
 {
 	va_list ap;

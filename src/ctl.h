@@ -56,6 +56,13 @@ long ctl_read_file(const char *path, size_t max, uint8_t **out);
 int ctl_write_file(const char *path, const uint8_t *buf, size_t len, unsigned mode);
 /* Load a node key file, warning on stderr when others can read it. */
 int ctl_load_key(const char *path, struct node_key *k);
+/* Text from the mesh made safe for a terminal: control characters (C0,
+ * DEL, C1) and bytes that are not UTF-8 become \xNN, a backslash \\; the
+ * rest is copied. Writes at most cap bytes (NUL included, cut at a whole
+ * character or escape) into buf and returns buf. ctl_safe_dup: a new string
+ * (caller frees), NULL on ENOMEM. s NULL is "". */
+const char *ctl_safe(const char *s, char *buf, size_t cap);
+char *ctl_safe_dup(const char *s);
 /* Parse a did:key or 64 hex digits into a public key. */
 int ctl_parse_pubkey(const char *s, uint8_t pk[32]);
 /* Parse "90", "90s", "15m", "12h", "30d" into seconds; -1 if invalid. */

@@ -362,7 +362,8 @@ static size_t width(const char *s)
 
 #define MAX_COLS 12
 
-/* A table of strings printed with aligned columns. */
+/* A table of strings printed with aligned columns; every cell is made safe
+ * for the terminal (ctl_safe) as it is added. */
 struct table {
 	size_t ncols, nrows, cap;
 	const char *head[MAX_COLS];
@@ -381,7 +382,7 @@ static int table_add(struct table *t, const char *const *row)
 		t->cap = cap;
 	}
 	for (size_t i = 0; i < t->ncols; i++) {
-		char *s = strdup(row[i] ? row[i] : "");
+		char *s = ctl_safe_dup(row[i]);
 		if (!s)
 			s = strdup("?");
 		t->cells[t->nrows * t->ncols + i] = s;
@@ -597,14 +598,16 @@ static void print_records(struct json_object *arr)
 /* One line for a record: kind, origin, key, version, what. */
 static void print_record_line(const char *prefix, struct json_object *r)
 {
-	char origin[24], exp[32];
+	char origin[24], exp[32], kind[64], key[4 * MN_MAX_RKEY + 1], sid[68];
 	const char *id = get_str(r, "id");
 
 	short_did(get_str(r, "origin"), origin, sizeof origin);
 	fmt_expires(num_or(r, "expires", 0), exp, sizeof exp);
-	printf("%s%s %s %s v%llu %s, id %.16s, expires %s\n", prefix, str_or(r, "kind", "?"), origin,
-	       str_or(r, "key", ""), (unsigned long long)num_or(r, "version", 0),
-	       bool_of(r, "tombstone") ? "tombstone" : "record", id ? id : "-", exp);
+	printf("%s%s %s %s v%llu %s, id %.16s, expires %s\n", prefix,
+	       ctl_safe(str_or(r, "kind", "?"), kind, sizeof kind), origin,
+	       ctl_safe(str_or(r, "key", ""), key, sizeof key), (unsigned long long)num_or(r, "version", 0),
+	       bool_of(r, "tombstone") ? "tombstone" : "record", ctl_safe(id ? id : "-", sid, sizeof sid),
+	       exp);
 }
 
 /* --- commands ------------------------------------------------------------ */

@@ -71,9 +71,11 @@ static void print_list(struct json_object *arr)
 				back = true;
 			}
 		}
-		char nsb[300];
-		snprintf(nsb, sizeof nsb, "%s %s", host, addr);
-		printf("%-40s  %-12s  %-30s  %.24s…\n", zone, back ? "given back" : "delegated", nsb, origin);
+		char nsb[300], sz[1024], sn[1200], so[128];
+		snprintf(nsb, sizeof nsb, "%s %s", host ? host : "-", addr ? addr : "");
+		printf("%-40s  %-12s  %-30s  %.24s…\n", ctl_safe(zone, sz, sizeof sz),
+		       back ? "given back" : "delegated", ctl_safe(nsb, sn, sizeof sn),
+		       ctl_safe(origin, so, sizeof so));
 	}
 }
 

@@ -234,6 +234,7 @@ static const char postinst_fmt[] =
 	"[ -n \"$IPKG_INSTROOT\" ] && exit 0\n"
 	"f=/etc/mirrornet/invite-%s\n"
 	"[ -f \"$f\" ] || exit 0\n"
+	"chmod 700 /etc/mirrornet\n"
 	"mkdir -p /var/log\n"
 	"# in the background: a join may wait for the master's approval\n"
 	"( mirrornetctl join --invite-file \"$f\" >>/var/log/mirrornet-join.log 2>&1 &&\n"
@@ -254,6 +255,7 @@ static int write_ipk(const char *path, const char *name, const char *id, const c
 	snprintf(tok, sizeof tok, "%s\n", token);
 	f.path = fpath;
 	f.mode = 0600;
+	f.dir_mode = 0700;   /* /etc/mirrornet: keys, certificates, the invitation */
 	f.data = tok;
 	f.len = strlen(tok);
 	memset(&s, 0, sizeof s);
@@ -289,8 +291,10 @@ static void print_invites(struct json_object *arr)
 		struct json_object *o = json_object_array_get_idx(arr, i), *v;
 		const char *f[6] = { "id", "name", "role", "state", "addr", "node_name" };
 		const char *s[6];
+		char safe[6][256];
 		for (int k = 0; k < 6; k++)
-			s[k] = json_object_object_get_ex(o, f[k], &v) ? json_object_get_string(v) : "-";
+			s[k] = ctl_safe(json_object_object_get_ex(o, f[k], &v) ? json_object_get_string(v)
+									: "-", safe[k], sizeof safe[k]);
 		printf("%-16s  %-16s  %-10s  %-9s  %-18s  %s\n", s[0], s[1], s[2], s[3], s[4], s[5]);
 	}
 }

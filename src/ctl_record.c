@@ -581,10 +581,10 @@ static int list_one(void *ctx, const uint8_t *wire, size_t len)
 	if (lc->json) {
 		json_object_array_add(lc->arr, record_to_json(&r, &lc->b, id));
 	} else {
-		char did[DID_KEY_MAX], sdid[24];
+		char did[DID_KEY_MAX], sdid[24], key[4 * MN_MAX_RKEY + 1];
 		did_key_encode(DID_ED25519, r.origin, did, sizeof did);
 		did_key_short(did, sdid, sizeof sdid);
-		printf("%-7s %-18s %-32s %20llu %s\n", kind_name(r.kind), sdid, r.key,
+		printf("%-7s %-18s %-32s %20llu %s\n", kind_name(r.kind), sdid, ctl_safe(r.key, key, sizeof key),
 		       (unsigned long long)r.version, record_is_tombstone(&r) ? "tombstone" : "");
 	}
 	return 0;
@@ -637,7 +637,9 @@ static int store_cmd(const char *sub, int argc, char **argv)
 					ctl_err("%s: %s", argv[i], store_last_error(s));
 					rc = CTL_FAIL;
 				} else {
-					printf("%s: %s %s: %s\n", argv[i], kind_name(r.kind), r.key, what[put]);
+					char key[4 * MN_MAX_RKEY + 1];
+					printf("%s: %s %s: %s\n", argv[i], kind_name(r.kind),
+					       ctl_safe(r.key, key, sizeof key), what[put]);
 				}
 			}
 			free(buf);

@@ -360,9 +360,10 @@ static int check_spec(const struct ipk_spec *s, char *err, size_t errcap)
 				    "./etc/mirrornet/invite of at most %d characters "
 				    "(letters, digits, '._+@%%=,-'; no '.' or '..' components)",
 				    f->path ? f->path : "(null)", IPK_PATH_MAX);
-		if (f->mode > 07777)
-			return fail(err, errcap, -EINVAL, "data file %s: mode %o is more than "
-				    "permission bits (at most 07777)", f->path, f->mode);
+		if (f->mode > 07777 || f->dir_mode > 07777)
+			return fail(err, errcap, -EINVAL, "data file %s: mode %o (directory %o) is "
+				    "more than permission bits (at most 07777)", f->path, f->mode,
+				    f->dir_mode);
 		if (f->len && !f->data)
 			return fail(err, errcap, -EINVAL, "data file %s: no data", f->path);
 		if (f->len > IPK_FILE_MAX)
@@ -414,7 +415,9 @@ static int data_tar(struct obuf *b, const struct ipk_spec *s, long long mtime)
 				continue;
 			memcpy(dir, p, n);
 			dir[n] = 0;
-			rc = tar_member(b, dir, true, 0755, mtime, NULL, 0);
+			bool own = !strchr(sl + 1, '/');   /* the file's own directory */
+			rc = tar_member(b, dir, true, own && s->data[i].dir_mode ? s->data[i].dir_mode : 0755,
+					mtime, NULL, 0);
 		}
 		if (rc == 0)
 			rc = tar_member(b, p, false, s->data[i].mode, mtime, s->data[i].data,

@@ -50,6 +50,8 @@ struct ipk_file {
 	unsigned mode;      /* permission bits, at most 07777 (e.g. 0600) */
 	const void *data;   /* borrowed; len bytes, at most IPK_FILE_MAX */
 	size_t len;
+	unsigned dir_mode;  /* of the file's own directory, if this file's entry
+	                     * emits it (0: 0755, like every other directory) */
 };
 
 struct ipk_spec {

@@ -20,16 +20,24 @@
  *   - anything else that sqlite can read: -ENOTSUP (not ours);
  *   - what sqlite cannot read (not a database, corrupt): -EILSEQ.
  *
+ * Modes: the store holds invitation secrets. A new file is created 0600
+ * (sqlite gives its -wal and -shm the database's mode); a store of ours
+ * found readable by group or others is narrowed to 0600, with its -wal
+ * and -shm — a file that is not ours is left alone.
+ *
  * store_put() looks the key up first: a replay or an older version costs
  * that lookup and nothing else. A winner is written by one guarded UPSERT
  * (the same rule as the lookup, in SQL) inside a write transaction — the
  * caller's (store_begin) or one of its own, in which the lookup is redone
  * so that the result reported is the one applied. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "src/store.h"
 #include "proto/proto_err.h"
@@ -332,11 +340,37 @@ static int prepare_all(struct store *s, int first, int last, bool schema_known)
 	return 0;
 }
 
+/* A file path (not ":memory:" or a URI): its modes are ours to set. */
+static bool is_file_path(const char *path)
+{
+	return path[0] && path[0] != ':' && strncmp(path, "file:", 5) != 0;
+}
+
+/* path, path-wal and path-shm: no access for group and others. */
+static void narrow_modes(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		if ((size_t)snprintf(p, sizeof p, "%s%s", path, sfx[i]) >= sizeof p)
+			return;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+			chmod(p, st.st_mode & 0700);
+	}
+}
+
 static int setup(struct store *s, const char *path)
 {
 	char mode[32], check[160];
 	int rc, err;
 
+	if (is_file_path(path)) {   /* absent: created 0600, whatever the umask */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -357,6 +391,8 @@ static int setup(struct store *s, const char *path)
 		return err;
 	if ((err = identify_or_create(s)) < 0)
 		return err;
+	if (is_file_path(path))
+		narrow_modes(path);   /* ours: see the top of the file */
 
 	/* Ours by its header. Still read-only: is it whole, is it our schema? */
 	if ((err = query_text(s, "PRAGMA quick_check(1)", check, sizeof check)) < 0)

@@ -13,10 +13,15 @@
  *             line over API_MAX_LINE; the sweep timer closes it anyway
  *             after API_DRAIN_MS (a peer that never reads);
  *   CLOSING   uv_close() called; freed in the close callback.
- * Bounds: API_MAX_LINE bytes per request line, API_MAX_CLIENTS clients
- * (more get one error line and are closed), API_MAX_QUEUE bytes of
- * unwritten output per client (beyond that the client is dropped: a
- * subscriber that stops reading must not grow the daemon).
+ * Bounds: API_MAX_LINE bytes per request line, API_MAX_CLIENTS clients,
+ * API_MAX_QUEUE bytes of unwritten output per client (beyond that the
+ * client is dropped: a subscriber that stops reading must not grow the
+ * daemon). A client that is not subscribed and sends no complete request
+ * for API_IDLE_MS is closed (bytes without a newline do not count). When
+ * all API_MAX_CLIENTS slots are taken, a new caller takes the slot of the
+ * unsubscribed client idle the longest, if it has been idle API_EVICT_MS;
+ * only when there is none is the caller refused (one error line, closed):
+ * idle connections never lock the API for long.
  *
  * Writes share one reference-counted buffer per line, so an event sent to
  * every subscriber is serialised and held once. All reads go through one
@@ -54,6 +59,8 @@
 #define API_DEFAULT_TTL_S (30ULL * 86400)
 #define API_MAX_TTL_S 4294967295LL        /* keeps now + ttl far from overflow */
 #define API_STALL_MS 30000                /* pending output that does not shrink */
+#define API_IDLE_MS 30000                 /* no complete request (subscribers exempt) */
+#define API_EVICT_MS 1000                 /* idle this long: its slot may go to a new caller */
 
 enum client_state { CLIENT_OPEN, CLIENT_DRAINING, CLIENT_CLOSING };
 
@@ -71,6 +78,7 @@ struct api_client {
 	uint64_t drain_deadline;          /* uv_now() ms, DRAINING only */
 	size_t last_queued;               /* pending output at the last sweep */
 	uint64_t progress_at;             /* when it last shrank (or was empty) */
+	uint64_t request_at;              /* connected, or its last complete request */
 	char *line;                       /* partial request line */
 	size_t len, cap;
 	uv_shutdown_t shutdown;
@@ -559,7 +567,8 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (!len)
-		return;   /* blank lines are ignored */
+		return;   /* blank lines are ignored (and keep no client open) */
+	c->request_at = uv_now(c->api->loop);
 	tok = json_tokener_new();
 	if (!tok) {
 		send_error(c, NULL, "internal", "out of memory");
@@ -637,6 +646,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* Append data to the line buffer: 0, -E2BIG over the limit, -ENOMEM. */
 static int line_append(struct api_client *c, const char *p, size_t n)
 {
+	if (n == 0)
+		return 0;   /* a bare newline: c->line may still be NULL */
 	if (n > API_MAX_LINE - c->len)
 		return -E2BIG;
 	if (n > c->cap - c->len) {
@@ -720,6 +731,34 @@ static long peer_pid(uv_pipe_t *p)
 
 static void on_connection(uv_stream_t *server, int status);
 
+/* Unsubscribed and open: a client that only asks (subscribers wait for
+ * events and are never idle). */
+static bool client_idle_kind(const struct api_client *c)
+{
+	return c->state == CLIENT_OPEN && c->counted && !c->subscribed;
+}
+
+/* All slots taken: the unsubscribed client idle the longest gives its slot
+ * up, if idle API_EVICT_MS or more. Its slot is free at once (the close
+ * callback only frees memory). */
+static void evict_idle(struct api *a)
+{
+	uint64_t now = uv_now(a->loop);
+	struct api_client *v = NULL;
+
+	for (struct api_client *c = a->clients; c; c = c->next)
+		if (client_idle_kind(c) && (!v || c->request_at < v->request_at))
+			v = c;
+	if (!v || now - v->request_at < API_EVICT_MS)
+		return;
+	log_warn("api: client %u (pid %ld) idle for %llu ms: closed to make room", v->id, v->pid,
+		 (unsigned long long)(now - v->request_at));
+	daemon_count_api_error(a->d);
+	v->counted = false;
+	a->nclients--;
+	client_close(v);
+}
+
 static void on_oom_closed(uv_handle_t *h)
 {
 	struct api *a = h->data;
@@ -760,7 +799,7 @@ static void on_connection(uv_stream_t *server, int status)
 	c->api = a;
 	c->pid = -1;
 	c->id = ++a->next_id;
-	c->progress_at = uv_now(a->loop);
+	c->progress_at = c->request_at = uv_now(a->loop);
 	uv_pipe_init(a->loop, &c->pipe, 0);
 	a->handles++;
 	c->next = a->clients;
@@ -773,6 +812,8 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->pid = peer_pid(&c->pipe);
+	if (a->nclients >= API_MAX_CLIENTS)
+		evict_idle(a);
 	if (a->nclients >= API_MAX_CLIENTS) {
 		log_warn("api: client %u (pid %ld) refused: already %d clients", c->id, c->pid,
 			 API_MAX_CLIENTS);
@@ -794,9 +835,10 @@ static void on_connection(uv_stream_t *server, int status)
 		client_close(c);
 }
 
-/* Close draining clients that did not let their answers go in time, and
- * clients whose pending output has not shrunk for API_STALL_MS (one large
- * answer to a client that never reads would otherwise stay forever). */
+/* Close draining clients that did not let their answers go in time,
+ * unsubscribed clients with no request for API_IDLE_MS, and clients whose
+ * pending output has not shrunk for API_STALL_MS (one large answer to a
+ * client that never reads would otherwise stay forever). */
 static void on_sweep(uv_timer_t *t)
 {
 	struct api *a = (struct api *)((char *)t - offsetof(struct api, sweep));
@@ -809,6 +851,13 @@ static void on_sweep(uv_timer_t *t)
 		}
 		if (c->state != CLIENT_OPEN)
 			continue;
+		if (client_idle_kind(c) && now - c->request_at >= API_IDLE_MS) {
+			log_warn("api: client %u (pid %ld) sent no request for %d s: disconnected",
+				 c->id, c->pid, API_IDLE_MS / 1000);
+			daemon_count_api_error(a->d);
+			client_close(c);
+			continue;
+		}
 		size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
 		if (q == 0 || q < c->last_queued)
 			c->progress_at = now;

@@ -187,6 +187,10 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 		    config_parse_addr(val, &c->listen_sa, &c->listen_salen) < 0)
 			BAD("listen: ADDRESS:PORT with a numeric address (e.g. 127.0.0.1:7332, [::1]:7332)");
 		c->listen_set = true;
+	} else if (!strcmp(opt, "insecure_listen")) {
+		if (strcmp(val, "yes") && strcmp(val, "no"))
+			BAD("insecure_listen: yes or no");
+		c->insecure_listen = !strcmp(val, "yes");
 	} else if (!strcmp(opt, "wg_interface")) {
 		size_t n = strlen(val);
 		if (n == 0 || n > 15 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.=+") != n)
@@ -339,6 +343,18 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 #undef BAD
 }
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104 */
+static bool sa_is_loopback(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 int config_load(const char *path, struct config *c, char *err, size_t errcap)
 {
 	FILE *f = fopen(path, "r");
@@ -400,6 +416,10 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 		snprintf(msg, sizeof msg, "wg_interface needs mesh_addr (our address inside the tunnel)");
 	else if (c->wg_interface[0] && strchr(c->mesh_addr, '/'))
 		snprintf(msg, sizeof msg, "mesh_addr: an address without /prefix when WireGuard is on");
+	else if (!c->wg_interface[0] && !sa_is_loopback(&c->listen_sa) && !c->insecure_listen)
+		snprintf(msg, sizeof msg, "listen %s: not a loopback address, and without WireGuard "
+			 "(wg_interface) nothing authenticates the peers there; set insecure_listen yes "
+			 "to force it", c->listen);
 	else
 		goto ok;
 	snprintf(err, errcap, "%s: %s", path, msg);
@@ -423,6 +443,8 @@ void config_print(const struct config *c, FILE *f)
 	fprintf(f, "name %s\nkey %s\ndb %s\napi %s\nlisten %s\n", c->name, c->key, c->db, c->api,
 		c->listen);
 	fprintf(f, "advertise %s\n", c->advertise[0] ? c->advertise : c->listen);
+	if (c->insecure_listen)
+		fprintf(f, "insecure_listen yes\n");
 	did_key_encode(DID_ED25519, c->root, did, sizeof did);
 	fprintf(f, "root %s\n", did);
 	for (size_t i = 0; i < c->ncerts; i++)

@@ -71,6 +71,7 @@ struct config {
 	unsigned dns_port;
 	char dns_reload[512];        /* a shell command, run after files changed */
 	bool listen_set;
+	bool insecure_listen;        /* the plain transport on a non-loopback address, forced */
 	struct engine_config engine; /* engine knobs (root filled at start) */
 };
 

@@ -268,31 +268,47 @@ static void tick_cb(uv_timer_t *h)
 	arm_tick(d, engine_tick(d->eng, now_ms()));
 }
 
-static void on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
-		       const struct sockaddr *from, bool stream)
+/* A message on the plain transport: the key is the sender's own only on a
+ * datagram from the address pinned for it (a bootstrap peer, its signed node
+ * record); anything else is a claim (engine_recv_claimed: it costs the key
+ * nothing). A stranger's key (no peer entry, no valid chain) is refused by
+ * the engine before anything is learnt: its address only once the engine
+ * took the message, and only where none is known. */
+static int plain_message(struct daemon *d, const uint8_t pk[32], const uint8_t *msg, size_t len,
+			 const struct sockaddr *from, bool stream)
+{
+	int rc;
+
+	if (!stream && transport_addr_matches(d->tr, pk, from))
+		return engine_recv(d->eng, pk, msg, len, now_ms());
+	rc = engine_recv_claimed(d->eng, pk, msg, len, now_ms());
+	if (rc == 0 && from && from->sa_family && !stream)
+		transport_learn_addr(d->tr, pk, from);
+	return rc;
+}
+
+static int on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
+		      const struct sockaddr *from, bool stream)
 {
 	struct daemon *d = ctx;
 
 	uint8_t owner[32];
-	if (d->wg) {
-		/* WireGuard authenticated the source address: it names the sender
-		 * (messages carry no key in this mode) */
-		if (!from || !wgsync_node_of_addr(d->wg, from, owner) || (pk && memcmp(owner, pk, 32))) {
-			d->spoofed++;
-			return;
-		}
-		pk = owner;
-		/* and where to answer it (its mesh address, our gossip port): a
-		 * member we just certified is known to WireGuard before its node
-		 * record reaches us, and must not wait for that to be answered */
-		struct sockaddr_storage gsa;
-		if (wgsync_gossip_addr(d->wg, owner, &gsa))
-			transport_set_addr(d->tr, owner, (struct sockaddr *)&gsa);
-	} else if (from && from->sa_family && !stream) {
-		/* a datagram tells us where the peer is (on this transport) */
-		transport_set_addr(d->tr, pk, from);
+	if (!d->wg)
+		return plain_message(d, pk, msg, len, from, stream);
+	/* WireGuard authenticated the source address: it names the sender
+	 * (messages carry no key in this mode) */
+	if (!from || !wgsync_node_of_addr(d->wg, from, owner) || (pk && memcmp(owner, pk, 32))) {
+		d->spoofed++;
+		return -EACCES;
 	}
-	engine_recv(d->eng, pk, msg, len, now_ms());
+	pk = owner;
+	/* and where to answer it (its mesh address, our gossip port): a
+	 * member we just certified is known to WireGuard before its node
+	 * record reaches us, and must not wait for that to be answered */
+	struct sockaddr_storage gsa;
+	if (wgsync_gossip_addr(d->wg, owner, &gsa))
+		transport_set_addr(d->tr, owner, (struct sockaddr *)&gsa);
+	return engine_recv(d->eng, pk, msg, len, now_ms());
 }
 
 /* ---- our node record ---- */
@@ -550,6 +566,11 @@ struct json_object *daemon_status(struct daemon *d)
 	C("bytes_in", ts.bytes_in);
 	C("bytes_out", ts.bytes_out);
 	C("spoofed_source", d->spoofed);
+	C("strangers", st.strangers);
+	C("unattributed_penalties", st.unattributed);
+	C("connections_in", ts.conns_in);
+	C("connections_out", ts.conns_out);
+	C("connections_evicted", ts.conns_evicted);
 	C("store_errors", d->store_errors);
 	C("api_errors", d->api_errors);
 	C("api_clients", d->api ? api_clients(d->api) : 0);

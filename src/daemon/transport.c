@@ -1,4 +1,22 @@
-/* Plain UDP + TCP transport; see transport.h. */
+/* Plain UDP + TCP transport; see transport.h.
+ *
+ * Connections. Inbound and outbound streams have budgets of their own
+ * (MAX_IN_CONNS, MAX_OUT_CONNS), so connections others open can never
+ * stop ours, and one source address holds at most MAX_IN_PER_SOURCE
+ * inbound ones. A new inbound connection over either bound evicts the
+ * least useful one in its way (per source first, then overall): one that
+ * never delivered a valid message before one that did, the oldest first
+ * — so idle connections held by a stranger make room for a peer's. An
+ * inbound connection lives while it delivers valid messages (the driver's
+ * recv callback says which): bytes trickled in, or frames the driver
+ * refuses, keep nothing open — FIRST_MS for the first valid message,
+ * IDLE_MS after the last, PARTIAL_MS to finish a frame once started.
+ *
+ * Addresses. An address set by the driver (a bootstrap peer, a signed node
+ * record) is pinned: a datagram from elsewhere never replaces it
+ * (transport_learn_addr fills only an unknown one), and
+ * transport_addr_matches() tells the driver whether a datagram came from
+ * it — the most the plain transport can authenticate. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -7,10 +25,13 @@
 #include "src/daemon/config.h"
 #include "src/log.h"
 
-#define MAX_CONNS 256
+#define MAX_IN_CONNS 128
+#define MAX_OUT_CONNS 128
+#define MAX_IN_PER_SOURCE 16   /* a loopback test mesh shares one address */
 #define MAX_FRAME (32 + ENGINE_MAX_STREAM)
 #define MAX_WRITE_QUEUE (1u << 20)
-#define IDLE_MS 60000          /* an open connection with no traffic */
+#define IDLE_MS 60000          /* since the last valid message (or our last send) */
+#define FIRST_MS 10000         /* an inbound connection's first valid message */
 #define PARTIAL_MS 10000       /* a frame started and not finished */
 #define CONNECT_MS 3000        /* a connection attempt: then a fresh one (a SYN lost
 				  before the tunnel was up backs off for half a minute) */
@@ -20,6 +41,7 @@
 struct addr_entry {
 	uint8_t pk[32];
 	struct sockaddr_storage sa;
+	bool pinned;                /* set by the driver, not learned from a datagram */
 };
 
 struct wreq {
@@ -40,6 +62,7 @@ struct conn {
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uint64_t last_active, partial_since, connect_at;
+	uint64_t opened_at, last_valid;   /* inbound: accepted; last valid message (0 none) */
 	struct wreq *queued;        /* writes waiting for the connection */
 	size_t queued_bytes;
 };
@@ -54,6 +77,7 @@ struct transport {
 	transport_recv_fn recv;
 	void *ctx;
 	struct conn *conns;
+	unsigned nin, nout;         /* connections in the list, by direction */
 	struct addr_entry *addrs;
 	size_t naddrs;
 	uint8_t dgram_buf[65536];
@@ -69,7 +93,8 @@ static struct addr_entry *addr_find(const struct transport *t, const uint8_t pk[
 	return NULL;
 }
 
-void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa)
+static void addr_put(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa,
+		     bool pinned)
 {
 	struct addr_entry *a = addr_find(t, pk);
 	size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -88,6 +113,43 @@ void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct 
 	}
 	memset(&a->sa, 0, sizeof a->sa);
 	memcpy(&a->sa, sa, len);
+	a->pinned = pinned;
+}
+
+void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa)
+{
+	addr_put(t, pk, sa, true);
+}
+
+void transport_learn_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa)
+{
+	if (!addr_find(t, pk))
+		addr_put(t, pk, sa, false);
+}
+
+/* Same family, address and (with_port) port. */
+static bool sa_equal(const struct sockaddr *a, const struct sockaddr *b, bool with_port)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
+		return x->sin_addr.s_addr == y->sin_addr.s_addr && (!with_port || x->sin_port == y->sin_port);
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
+		return !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) &&
+		       (!with_port || x->sin6_port == y->sin6_port);
+	}
+	return false;
+}
+
+bool transport_addr_matches(const struct transport *t, const uint8_t pk[32],
+			    const struct sockaddr *from)
+{
+	const struct addr_entry *a = addr_find(t, pk);
+
+	return a && a->pinned && from && sa_equal((const struct sockaddr *)&a->sa, from, true);
 }
 
 void transport_forget(struct transport *t, const uint8_t pk[32])
@@ -111,9 +173,9 @@ void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *b
 void transport_get_stats(const struct transport *t, struct transport_stats *st)
 {
 	*st = t->st;
-	st->conns = 0;
-	for (struct conn *c = t->conns; c; c = c->next)
-		st->conns++;
+	st->conns = t->nin + t->nout;
+	st->conns_in = t->nin;
+	st->conns_out = t->nout;
 }
 
 /* ---- UDP ---- */
@@ -176,6 +238,10 @@ static void conn_close(struct conn *c)
 	for (struct conn **pp = &t->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			if (c->outgoing)
+				t->nout--;
+			else
+				t->nin--;
 			break;
 		}
 	uv_close((uv_handle_t *)&c->h, conn_closed);
@@ -212,7 +278,6 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n == 0)
 		return;
 	c->rlen += (size_t)n;
-	c->last_active = uv_now(t->loop);
 	t->st.bytes_in += (uint64_t)n;
 	size_t off = 0;
 	while (c->rlen - off >= 4) {
@@ -226,11 +291,14 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (c->rlen - off - 4 < flen)
 			break;
 		t->st.stream_in++;
-		if (!t->keylen || memcmp(p + 4, t->self, 32) != 0)
-			t->recv(t->ctx, t->keylen ? p + 4 : NULL, p + 4 + t->keylen, flen - t->keylen,
-				(struct sockaddr *)&c->peer_sa, true);
-		else
+		if (!t->keylen || memcmp(p + 4, t->self, 32) != 0) {
+			/* only a message the driver takes keeps the connection */
+			if (t->recv(t->ctx, t->keylen ? p + 4 : NULL, p + 4 + t->keylen, flen - t->keylen,
+				    (struct sockaddr *)&c->peer_sa, true) == 0)
+				c->last_valid = c->last_active = uv_now(t->loop);
+		} else {
 			t->st.bad_datagrams++;
+		}
 		if (c->closing)
 			return;
 		off += 4 + flen;
@@ -243,18 +311,17 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static struct conn *conn_new(struct transport *t, bool outgoing)
 {
 	struct conn *c;
-	size_t n = 0;
 
-	for (c = t->conns; c; c = c->next)
-		n++;
-	if (n >= MAX_CONNS)
+	if (outgoing && t->nout >= MAX_OUT_CONNS)
+		return NULL;
+	if (!outgoing && t->nin > MAX_IN_CONNS)   /* one spare: make_room() after accept */
 		return NULL;
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->t = t;
 	c->outgoing = outgoing;
-	c->last_active = uv_now(t->loop);
+	c->last_active = c->opened_at = uv_now(t->loop);
 	if (uv_tcp_init(t->loop, &c->h) < 0) {
 		free(c);
 		return NULL;
@@ -262,7 +329,47 @@ static struct conn *conn_new(struct transport *t, bool outgoing)
 	c->h.data = c;
 	c->next = t->conns;
 	t->conns = c;
+	if (outgoing)
+		t->nout++;
+	else
+		t->nin++;
 	return c;
+}
+
+/* Is a a better eviction victim than b: no valid message yet before one,
+ * then the longer silent. */
+static bool worse_conn(const struct conn *a, const struct conn *b)
+{
+	if (!a->last_valid != !b->last_valid)
+		return !a->last_valid;
+	return a->last_valid ? a->last_valid < b->last_valid : a->opened_at < b->opened_at;
+}
+
+/* Make room for nc, an inbound connection just accepted: over the
+ * per-source bound the worst other connection of its source goes, over the
+ * inbound budget the worst other inbound one. */
+static void make_room(struct transport *t, const struct conn *nc)
+{
+	const struct sockaddr *src = (const struct sockaddr *)&nc->peer_sa;
+	struct conn *worst_src = NULL, *worst = NULL;
+	unsigned nsrc = 0;
+
+	for (struct conn *c = t->conns; c; c = c->next) {
+		if (c->outgoing || c->closing || c == nc)
+			continue;
+		if (!worst || worse_conn(c, worst))
+			worst = c;
+		if (sa_equal((const struct sockaddr *)&c->peer_sa, src, false)) {
+			nsrc++;
+			if (!worst_src || worse_conn(c, worst_src))
+				worst_src = c;
+		}
+	}
+	struct conn *v = nsrc >= MAX_IN_PER_SOURCE ? worst_src : t->nin > MAX_IN_CONNS ? worst : NULL;
+	if (v) {
+		t->st.conns_evicted++;
+		conn_close(v);
+	}
 }
 
 static void on_accept(uv_stream_t *srv, int status)
@@ -290,8 +397,11 @@ static void on_accept(uv_stream_t *srv, int status)
 	int salen = sizeof c->peer_sa;
 	if (uv_accept(srv, (uv_stream_t *)&c->h) < 0 ||
 	    uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer_sa, &salen) < 0 ||
-	    uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read) < 0)
+	    uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read) < 0) {
 		conn_close(c);
+		return;
+	}
+	make_room(t, c);
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -425,6 +535,7 @@ static void sweep_cb(uv_timer_t *h)
 	for (; c; c = n) {
 		n = c->next;
 		if (now - c->last_active > IDLE_MS ||
+		    (!c->outgoing && !c->last_valid && now - c->opened_at > FIRST_MS) ||
 		    (c->partial_since && now - c->partial_since > PARTIAL_MS) ||
 		    (!c->connected && c->outgoing && now - c->connect_at > CONNECT_MS)) {
 			t->st.conns_timed_out++;

@@ -9,10 +9,15 @@
  * authenticated the source address, which names the sender (32 bytes less
  * per packet — most of the idle traffic is small probes).
  *
- * The key prefix is a claim, not a proof: on this transport control
- * messages are not authenticated (records are signed, so a forger gains
- * nothing but a graylisting). Over WireGuard the tunnel authenticates the
- * sender instead. Bounds: datagram size, stream frame size, connections,
+ * The key prefix is a claim, not a proof: on this transport nothing but the
+ * source address of a datagram backs it (records are signed; control
+ * messages are not). The driver therefore takes a message as the key's
+ * own only when it is a datagram from the key's pinned address
+ * (transport_addr_matches), and otherwise as a claim that must not cost
+ * the key anything (engine_recv_claimed); it is meant for tests and
+ * loopback. Over WireGuard the tunnel authenticates the sender instead.
+ * Bounds: datagram size, stream frame size, inbound and outbound
+ * connections (separately), inbound connections per source address,
  * per-connection write queue, idle and half-open connections. */
 #ifndef MN_TRANSPORT_H
 #define MN_TRANSPORT_H
@@ -28,13 +33,16 @@ struct transport_stats {
 	uint64_t dgram_in, dgram_out, stream_in, stream_out;
 	uint64_t bytes_in, bytes_out;
 	uint64_t bad_datagrams, oversize_frames, send_drops, conns_refused, conns_timed_out;
-	uint32_t conns;
+	uint64_t conns_evicted;     /* inbound connections closed to make room for a new one */
+	uint32_t conns, conns_in, conns_out;
 };
 
 /* Called for every message that arrives; `from` is the source address of
  * the datagram, or of the stream's other end (stream = true: its port is
- * not where the peer listens). pk is NULL in anonymous mode. */
-typedef void (*transport_recv_fn)(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
+ * not where the peer listens). pk is NULL in anonymous mode. Returns 0 if
+ * the message was taken (a valid message from a member: it keeps a stream
+ * connection open), a negative errno if it was refused. */
+typedef int (*transport_recv_fn)(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, bool stream);
 
 int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
@@ -46,8 +54,16 @@ void transport_close(struct transport *t);
  * -ENOBUFS when its queue is full (the message is dropped and counted). */
 int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg, size_t len,
 		   enum engine_chan chan);
-/* Where to reach pk (replaces what was known). */
+/* Where to reach pk (replaces what was known), from a source the driver
+ * trusts (config, a signed node record): the address is pinned. */
 void transport_set_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa);
+/* Where pk's datagram came from, used only while nothing is known for pk
+ * (never replaces an address; not pinned). */
+void transport_learn_addr(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa);
+/* Did a datagram from `from` come from pk's pinned address (address and
+ * port)? */
+bool transport_addr_matches(const struct transport *t, const uint8_t pk[32],
+			    const struct sockaddr *from);
 void transport_forget(struct transport *t, const uint8_t pk[32]);
 /* "ip:port" of pk, or "" if unknown. */
 void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *buf, size_t cap);

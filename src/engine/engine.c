@@ -37,6 +37,8 @@
 #include "proto/proto_err.h"
 
 #define SWEEP_MS 10000
+#define STRANGER_CERTS_PER_S 50.0   /* certificates presented by unknown keys, all together */
+#define STRANGER_CERTS_MAX (MN_MAX_DEPTH + 2)   /* looked at in one message: a chain */
 
 void engine_config_default(struct engine_config *c)
 {
@@ -113,6 +115,8 @@ struct engine *engine_new(const struct engine_config *cfg, const struct node_key
 	 * a long absence catches up without waiting a whole period */
 	e->next_sync = now + 500 + eng_rand_below(e, 1000);
 	e->next_sweep = now + SWEEP_MS;
+	e->stranger_tokens = 2 * STRANGER_CERTS_PER_S;
+	e->stranger_at = now;
 	return e;
 }
 
@@ -316,7 +320,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	if (src != SRC_STORE)
 		e->sync_busy = true;   /* anti-entropy back to its full rate (sync.c) */
 	mesh_promise_kept(e, id);
-	if (from)
+	if (from && !(from == e->from && e->from_claimed))
 		peer_reward(from, 1.0);
 	if (!trust_after_accept(e, x, b, src == SRC_STORE) ||
 	    trust_is_revoked(e, r.origin)) {   /* a record revoking its own origin */
@@ -335,8 +339,64 @@ out:
 	return rc;
 }
 
-int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
-		uint64_t now)
+/* A key we do not know may present its certificate chain (a member whose
+ * certificate has not reached us yet: trust_present): the cert records of
+ * its message are taken like any record — signed, checked against the
+ * issuer's chain — under a global budget, with no peer to score. */
+static void take_presented_certs(struct engine *e, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct wire_iter it;
+	struct wire_frame f;
+	struct record r;
+	unsigned n = 0;
+
+	if (now > e->stranger_at) {
+		e->stranger_tokens += STRANGER_CERTS_PER_S * (double)(now - e->stranger_at) / 1000.0;
+		if (e->stranger_tokens > 2 * STRANGER_CERTS_PER_S)
+			e->stranger_tokens = 2 * STRANGER_CERTS_PER_S;
+		e->stranger_at = now;
+	}
+	if (wire_begin(&it, buf, len) < 0)
+		return;
+	while (n < STRANGER_CERTS_MAX && wire_next(&it, &f) == 1) {
+		if (f.type != W_REC || record_decode_envelope(f.data, f.len, &r) < 0 ||
+		    r.kind != KIND_CERT)
+			continue;
+		n++;
+		if (e->stranger_tokens < 1.0)
+			return;
+		e->stranger_tokens -= 1.0;
+		engine_take_record(e, f.data, f.len, SRC_PEER, NULL);
+	}
+}
+
+/* The peer a message from `from` is handled as: its entry, or a new one
+ * if the key is a member (valid chain, possibly presented in this very
+ * message) — a stranger's key takes no slot. */
+static struct peer *sender_peer(struct engine *e, const uint8_t from[32], const uint8_t *buf,
+				size_t len, uint64_t now, int *err)
+{
+	struct peer *p = peer_find(e, from);
+	struct origin *o;
+
+	*err = 0;
+	if (p)
+		return p;
+	if (!e->cfg.admit_uncertified && trust_origin(e, from, &o) < 0) {
+		take_presented_certs(e, buf, len, now);
+		if (trust_origin(e, from, &o) < 0) {
+			e->st.strangers++;
+			*err = -EACCES;
+			return NULL;
+		}
+	}
+	if (!(p = peer_get(e, from, now)))
+		*err = -ENOSPC;
+	return p;
+}
+
+static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
+		    uint64_t now, bool claimed)
 {
 	struct wire_iter it;
 	struct wire_frame f;
@@ -349,15 +409,16 @@ int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, si
 	e->st.rx_bytes += len;
 	if (trust_is_revoked(e, from))
 		return -EACCES;
-	p = peer_get(e, from, now);
+	p = sender_peer(e, from, buf, len, now, &rc);
 	if (!p)
-		return -ENOSPC;
+		return rc;
 	p->last_seen = now;
 	if (peer_graylisted(p)) {
 		e->st.graylisted_drops++;
 		return 0;
 	}
 	e->from = p;
+	e->from_claimed = claimed;
 	if ((rc = wire_begin(&it, buf, len)) < 0) {
 		e->st.malformed++;
 		peer_penalize(e, p, 5, "peer sent malformed messages: graylisted");
@@ -428,7 +489,20 @@ int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, si
 out:
 	engine_flush(e);
 	e->from = NULL;
+	e->from_claimed = false;
 	return used ? 0 : -EINVAL;
+}
+
+int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
+		uint64_t now)
+{
+	return recv_msg(e, from, buf, len, now, false);
+}
+
+int engine_recv_claimed(struct engine *e, const uint8_t from[32], const uint8_t *buf,
+			size_t len, uint64_t now)
+{
+	return recv_msg(e, from, buf, len, now, true);
 }
 
 static void sweep(struct engine *e)

@@ -70,6 +70,10 @@ struct engine_config {
 	unsigned seen_cap;          /* ids remembered as seen (held, older, bad) */
 	/* test hooks: a node that does not forward (simulated byzantine) */
 	bool no_forward;
+	/* simulator only: take a frame from a key without a valid chain as a
+	 * new peer (its partial views keep most nodes uncertified); the daemon
+	 * never sets it */
+	bool admit_uncertified;
 };
 
 void engine_config_default(struct engine_config *c);
@@ -102,11 +106,24 @@ struct engine *engine_new(const struct engine_config *cfg, const struct node_key
 			  const struct engine_ops *ops, void *ctx, uint64_t now);
 void engine_free(struct engine *e);   /* accepts NULL */
 
-/* A datagram or stream message from `from`. Malformed input is counted and
- * scored against the peer, never fatal: returns 0, or -EINVAL if nothing in
- * it could be used. */
+/* A datagram or stream message from `from`, a sender the transport has
+ * authenticated (WireGuard: the tunnel; the plain transport: a datagram from
+ * the address its signed node record or the config gives). Malformed input
+ * is counted and scored against the peer, never fatal. A key that is
+ * neither a peer yet (engine_peer_add) nor holds a valid certificate chain
+ * is a stranger: its message is dropped and leaves no state (-EACCES,
+ * counted in `strangers`). Returns 0, -EACCES (revoked or stranger),
+ * -ENOSPC (peer table full), or -EINVAL if nothing in it could be used. */
 int engine_recv(struct engine *e, const uint8_t from[32], const uint8_t *buf, size_t len,
 		uint64_t now);
+/* The same for a message whose sender key is only a claim (the plain
+ * transport: a stream frame, or a datagram from another address than the
+ * one known for the key): handled alike, but nothing it does lands on the
+ * claimed key's score (penalties, rewards, broken IWANT promises are not
+ * counted: `unattributed` instead), and its frames draw on a rate bucket of
+ * their own, so a forger can neither graylist a member nor starve it. */
+int engine_recv_claimed(struct engine *e, const uint8_t from[32], const uint8_t *buf,
+			size_t len, uint64_t now);
 
 /* Run what is due; returns the next time (unix ms) the engine wants a tick.
  * Ticking early is harmless. */
@@ -172,6 +189,8 @@ struct engine_stats {
 	uint64_t over_total_budget;   /* refused: max_records or max_bytes reached */
 	uint64_t future;              /* refused: version, expiry or time too far ahead */
 	uint64_t record_bytes;        /* wire bytes held */
+	uint64_t strangers;         /* messages from keys with no peer entry and no valid chain */
+	uint64_t unattributed;      /* penalties of claimed (unauthenticated) messages not applied */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 };

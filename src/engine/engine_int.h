@@ -120,6 +120,8 @@ struct peer {
 	uint64_t backoff_until;
 	double tokens;
 	uint64_t tokens_at;
+	double claimed_tokens;      /* the bucket of claimed messages (engine_recv_claimed) */
+	uint64_t claimed_at;
 	uint8_t idontwant[IDW_CAP][WIRE_ID_LEN];
 	uint8_t idw_pos;
 	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
@@ -175,6 +177,7 @@ struct promise {
 	uint8_t peer[32];
 	uint64_t deadline;
 	bool used;
+	bool claimed;               /* asked on a claimed IHAVE: not penalised */
 };
 
 /* ---- membership updates to spread (swim.c) ---- */
@@ -257,9 +260,12 @@ struct engine {
 	bool sync_busy;             /* a difference since: a record accepted, ranges differed */
 
 	uint64_t next_sweep;
+	double stranger_tokens;     /* certificates strangers may present (engine.c) */
+	uint64_t stranger_at;
 	struct engine_stats st;
 	/* the peer whose message is being processed (NULL for local events) */
 	struct peer *from;
+	bool from_claimed;          /* ... under a key that is only a claim */
 };
 
 /* trust.c */
@@ -274,6 +280,10 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
  * loses its claims, loaded from the store). */
 bool trust_after_accept(struct engine *e, struct rec *x, const union body *b, bool from_store);
 void trust_revoke(struct engine *e, const uint8_t subject[32]);
+/* Append our certificate chain (not the root's) to p's datagram: a peer
+ * that has not answered us yet may not hold it, and takes no message from
+ * a key without one. */
+void trust_present(struct engine *e, struct peer *p);
 bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);
 void pending_retry(struct engine *e);

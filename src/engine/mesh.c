@@ -145,6 +145,7 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		if (!pr)
 			pr = promise_slot(e);
 		pr->used = true;
+		pr->claimed = e->from == p && e->from_claimed;
 		memcpy(pr->id, id, WIRE_ID_LEN);
 		memcpy(pr->peer, p->pk, 32);
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
@@ -308,7 +309,9 @@ static void expire_promises(struct engine *e)
 			continue;
 		pr->used = false;
 		struct peer *p = peer_find(e, pr->peer);
-		if (p)
+		if (p && pr->claimed)
+			e->st.unattributed++;
+		else if (p)
 			peer_penalize(e, p, 1.0, "peer broke its IWANT promises: graylisted");
 	}
 }

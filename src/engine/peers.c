@@ -6,7 +6,17 @@
  *   invalid signature  -10      malformed frame     -5
  *   broken IWANT promise -1     frame over the rate -0.25
  * Below GRAYLIST_SCORE every frame from the peer is dropped unread until
- * the penalty has decayed; below 0 it leaves our mesh. */
+ * the penalty has decayed; below 0 it leaves our mesh.
+ *
+ * Only what a peer provably said moves its score: during a claimed message
+ * (engine_recv_claimed: the key is unauthenticated) penalties are counted
+ * in `unattributed` and not applied, and the message draws on a second
+ * token bucket that never goes into debt — a forger can get its frames
+ * dropped, not the member it names graylisted or starved.
+ *
+ * Peer entries are created only for keys the driver adds (bootstrap, node
+ * records: engine_peer_add) or that hold a valid certificate chain (a
+ * message or a MEMBER claim about them); random keys never take a slot. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +94,8 @@ struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now)
 	p->state_since = now;
 	p->tokens = 2.0 * e->cfg.peer_msgs_per_s;
 	p->tokens_at = now;
+	p->claimed_tokens = p->tokens;
+	p->claimed_at = now;
 	p->iwant_budget = IWANT_PER_HEARTBEAT;   /* usable before the first heartbeat */
 	p->served_budget = SERVE_PER_HEARTBEAT;
 	e->peers[e->npeers++] = p;
@@ -117,6 +129,10 @@ void peer_penalize(struct engine *e, struct peer *p, double amount, const char *
 {
 	bool was = peer_graylisted(p);
 
+	if (e->from == p && e->from_claimed) {
+		e->st.unattributed++;
+		return;
+	}
 	p->score_neg -= amount;
 	if (!was && peer_graylisted(p)) {
 		if (p->in_mesh)
@@ -144,20 +160,35 @@ void peers_decay(struct engine *e)
 	}
 }
 
+/* Refill a token bucket (rate a second, burst twice that) up to now and
+ * take a token if there is a whole one. */
+static bool bucket_take(double *tokens, uint64_t *at, double rate, uint64_t now)
+{
+	if (now > *at) {
+		*tokens += rate * (double)(now - *at) / 1000.0;
+		if (*tokens > 2.0 * rate)
+			*tokens = 2.0 * rate;
+		*at = now;
+	}
+	if (*tokens < 1.0)
+		return false;
+	*tokens -= 1.0;
+	return true;
+}
+
 bool peer_rate_ok(struct engine *e, struct peer *p, uint64_t now)
 {
 	double rate = e->cfg.peer_msgs_per_s, burst = 2.0 * rate;
 
-	if (now > p->tokens_at) {
-		p->tokens += rate * (double)(now - p->tokens_at) / 1000.0;
-		if (p->tokens > burst)
-			p->tokens = burst;
-		p->tokens_at = now;
+	if (e->from == p && e->from_claimed) {
+		/* claimed messages: a bucket of their own, never in debt, no penalty */
+		if (bucket_take(&p->claimed_tokens, &p->claimed_at, rate, now))
+			return true;
+		e->st.rate_limited++;
+		return false;
 	}
-	if (p->tokens >= 1.0) {
-		p->tokens -= 1.0;
+	if (bucket_take(&p->tokens, &p->tokens_at, rate, now))
 		return true;
-	}
 	/* over the rate: dropped. A busy honest peer (a burst of publishes)
 	 * runs into this now and then; only a peer that keeps sending far
 	 * over it — a debt of another burst's worth — is penalised */

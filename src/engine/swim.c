@@ -462,6 +462,8 @@ void swim_tick(struct engine *e)
 			e->probe.indirect_at = now + e->cfg.ack_timeout_ms;
 			e->probe.deadline = now + e->cfg.probe_ms - 1;
 			out_simple(e, t, W_PING, e->probe.seq, e->probe.inc, NULL, OC_MEMBER);
+			if (!t->acked_at)   /* it may not know us: our chain with it */
+				trust_present(e, t);
 			swim_piggyback(e, t);
 		}
 	}

@@ -257,6 +257,19 @@ int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out)
 	return err == 0 ? 0 : -EACCES;
 }
 
+void trust_present(struct engine *e, struct peer *p)
+{
+	const uint8_t *wire[MN_MAX_DEPTH + 2];
+	size_t len[MN_MAX_DEPTH + 2], n;
+	struct chain_result res;
+
+	if (memcmp(e->self.pk, e->root, 32) == 0 ||
+	    engine_chain(e, e->self.pk, wire, len, MN_MAX_DEPTH + 2, &n, &res, e->now) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		out_record(e, p, wire[i], len[i], PRIO_CONTROL, OC_MEMBER);
+}
+
 /* Is anc on subject's chain (an issuer of it)? */
 static bool is_ancestor(struct engine *e, const uint8_t anc[32], const uint8_t subject[32])
 {

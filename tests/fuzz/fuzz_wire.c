@@ -74,8 +74,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();   /* accepted, so canonical: same bytes back */
 	free(out);
 	/* the engine must take anything; vary the sender so graylisting of one
-	 * peer does not hide the rest of the input */
+	 * peer does not hide the rest of the input. Senders are peers (a key
+	 * without a chain is a stranger and only its cert records are looked
+	 * at: one in four stays one); one in two messages is a claim */
 	peer[31]++;
-	engine_recv(e, peer, data, size, 1800000000000ull);
+	if (peer[31] % 4 != 3)
+		engine_peer_add(e, peer, 1800000000000ull);
+	if (peer[31] % 2)
+		engine_recv_claimed(e, peer, data, size, 1800000000000ull);
+	else
+		engine_recv(e, peer, data, size, 1800000000000ull);
 	return 0;
 }

@@ -5,9 +5,13 @@
  *   mn_inject HOST:PORT replay RECORD COUNT  the record as is, COUNT times
  *   mn_inject HOST:PORT oversize             a TCP frame header claiming 1 GiB
  *   mn_inject HOST:PORT halfopen             a TCP connection left with half a frame
+ *   mn_inject HOST:PORT spoof DID COUNT      garbage datagrams under a member's key
+ *   mn_inject HOST:PORT strangers COUNT      PINGs, each under a fresh random key
+ *   mn_inject HOST:PORT slowconns COUNT SECS COUNT idle TCP connections held SECS (<= 300)
  *
  * The sender key is derived from MN_INJECT_SEED (hex, default 0xee…): the
- * daemon's view of that key shows the penalties. Loopback only. */
+ * daemon's view of that key shows the penalties; MN_INJECT_AS=DID claims
+ * another key instead (a stranger using a member's key). Loopback only. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include "src/daemon/config.h"
 #include "src/engine/wire.h"
 #include "crypto/crypto.h"
+#include "crypto/did.h"
 #include "crypto/key.h"
 #include "proto/hex.h"
 
@@ -51,7 +56,8 @@ int main(int argc, char **argv)
 	const char *hexseed = getenv("MN_INJECT_SEED");
 
 	if (argc < 3 || config_parse_addr(argv[1], &sa, &salen) < 0) {
-		fprintf(stderr, "usage: mn_inject HOST:PORT garbage|forged|replay|oversize|halfopen ...\n");
+		fprintf(stderr, "usage: mn_inject HOST:PORT garbage|forged|replay|oversize|halfopen|"
+			"spoof|strangers|slowconns ...\n");
 		return 2;
 	}
 	crypto_init();
@@ -59,6 +65,9 @@ int main(int argc, char **argv)
 	if (hexseed && hex_decode(hexseed, seed, 32) < 0)
 		return 2;
 	node_key_from_seed(&k, seed);
+	const char *as = getenv("MN_INJECT_AS");
+	if (as && did_key_decode(DID_ED25519, as, k.pk) < 0)
+		return 2;
 	const char *mode = argv[2];
 	int fd = socket(sa.ss_family, SOCK_DGRAM, 0);
 	if (!strcmp(mode, "garbage") && argc == 4) {
@@ -88,6 +97,48 @@ int main(int argc, char **argv)
 		int n = atoi(argv[4]);
 		for (int i = 0; i < n; i++)
 			send_dgram(fd, (struct sockaddr *)&sa, salen, k.pk, msg, w.len);
+	} else if (!strcmp(mode, "spoof") && argc == 5) {
+		uint8_t victim[32], msg[1400];
+		if (did_key_decode(DID_ED25519, argv[3], victim) < 0)
+			return 2;
+		int n = atoi(argv[4]);
+		for (int i = 0; i < n; i++) {
+			size_t len = 2 + (size_t)(rand() % 600);
+			crypto_random(msg, len);
+			msg[0] = WIRE_VERSION;
+			send_dgram(fd, (struct sockaddr *)&sa, salen, victim, msg, len);
+			usleep(2000);   /* paced: each one reaches the engine */
+		}
+	} else if (!strcmp(mode, "strangers") && argc == 4) {
+		uint8_t msg[64], pk[32];
+		struct wire_buf w;
+		wire_buf_init(&w, msg, sizeof msg);
+		wire_add_simple(&w, W_PING, 1, 0, NULL);
+		int n = atoi(argv[3]);
+		for (int i = 0; i < n; i++) {
+			crypto_random(pk, sizeof pk);
+			send_dgram(fd, (struct sockaddr *)&sa, salen, pk, msg, w.len);
+			if (i % 200 == 199)
+				usleep(20000);   /* the socket buffer, not the daemon, would drop them */
+		}
+	} else if (!strcmp(mode, "slowconns") && argc == 5) {
+		int n = atoi(argv[3]), secs = atoi(argv[4]), open_n = 0;
+		if (n < 1 || n > 1000 || secs < 1 || secs > 300)
+			return 2;
+		int *fds = calloc((size_t)n, sizeof *fds);
+		if (!fds)
+			return 1;
+		for (int i = 0; i < n; i++) {
+			fds[i] = socket(sa.ss_family, SOCK_STREAM, 0);
+			if (fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&sa, (socklen_t)salen) == 0)
+				open_n++;
+		}
+		fprintf(stderr, "mn_inject: %d of %d connections open, held %d s\n", open_n, n, secs);
+		sleep((unsigned)secs);
+		for (int i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		free(fds);
 	} else if (!strcmp(mode, "oversize") || !strcmp(mode, "halfopen")) {
 		int t = socket(sa.ss_family, SOCK_STREAM, 0);
 		uint8_t hdr[4 + 32 + 3] = { 0x40, 0, 0, 0 };

@@ -3,8 +3,9 @@
 # records and publish through mirrornetctl; watch receives what is
 # published, of its kinds only; malformed requests get error answers and
 # the connection and the daemon survive; a line over 64 KiB closes the
-# connection; the 65th client and a subscriber that stops reading are
-# dropped; a client gone before its answer does not kill the daemon; a
+# connection; the 65th client (64 watchers) and a subscriber that stops
+# reading are dropped; 70 idle clients do not lock a new caller out and are
+# closed after 30 s; a client gone before its answer does not kill the daemon; a
 # second daemon on the same socket refuses to start, a stale socket is
 # replaced, a file that is not a socket is left alone; SIGTERM exits 0 and
 # removes the socket; a missing daemon is exit 3.
@@ -237,6 +238,20 @@ has "65th client: message" 'already 64 clients'
 # shellcheck disable=SC2086
 kill -INT $WS 2>/dev/null; wait $WS 2>/dev/null
 wait_for 10 "clients again after the watchers leave" "$ctl" status
+
+# idle clients (connected, no request): 70 of them do not lock a new caller
+# out (the one idle the longest gives its slot up), and they are closed
+# after 30 s without a request
+base=$(nsock)
+IDLE=""
+for i in $(seq 70); do raw --hold 50 '' >/dev/null 2>&1 & IDLE="$IDLE $!"; done
+BG="$BG $IDLE"
+wait_for 30 "64 idle clients connected" test_sockets_ge $((base + 64))
+wait_for 10 "a new caller gets through while idle clients hold every slot" "$ctl" status
+wait_for 10 "an idle client made room (logged)" grep -q "closed to make room" "$T/log"
+wait_for 45 "idle clients are closed after 30 s" grep -q "sent no request for 30 s" "$T/log"
+# shellcheck disable=SC2086
+kill -KILL $IDLE 2>/dev/null; wait $IDLE 2>/dev/null
 
 # a subscriber that stops reading is dropped; the daemon goes on
 raw --hold 8 --until-eof '{"cmd":"subscribe","kinds":["svc"]}' > "$T/slow.out" 2>&1 &

@@ -6,6 +6,7 @@
  * identical stores; a flood leaves every bound intact. No wall-time or
  * tight simulated-time assertions: each run goes until done (or its cap)
  * and is judged on the final state. */
+#include <stddef.h>
 #include <stdlib.h>
 #include "tests/check.h"
 #include "tools/sim/sim.h"
@@ -316,6 +317,44 @@ static void test_hog(void)
 	sim_free(s);
 }
 
+/* Strangers on the plain transport: frames under fresh random keys take no
+ * peer slot; garbage under honest members' keys (claims the transport
+ * cannot check) graylists nobody, and nobody is declared dead. */
+static void test_claims(void)
+{
+	const enum sim_byz modes[] = { BYZ_STRANGERS, BYZ_SPOOF };
+
+	for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+		struct sim_config c;
+		sim_config_default(&c, SIM_BASIC);
+		c.nodes = 40;
+		c.seed = 21 + m;
+		c.publish = 3;
+		c.rate = 2;
+		c.byzantine = 0.1;
+		c.byz_mode = modes[m];
+		c.run_ms = 3000;
+		struct sim *s = run(&c);
+		if (!s) {
+			CHECK(s != NULL);
+			return;
+		}
+		const struct sim_results *r = sim_results(s);
+		CHECK(r->injected > 0);
+		CHECK(r->delivery_ratio == 1.0);
+		CHECK_INT(missing(s, -1), 0);
+		CHECK(r->max_peers <= c.nodes - 1);
+		CHECK_INT(r->graylisted_honest, 0);
+		CHECK_INT(r->false_dead_nodes, 0);
+		if (modes[m] == BYZ_STRANGERS)
+			CHECK(sum_stat(s, offsetof(struct engine_stats, strangers)) > 0);
+		else
+			CHECK(sum_stat(s, offsetof(struct engine_stats, unattributed)) > 0);
+		check_invariants(s);
+		sim_free(s);
+	}
+}
+
 static void test_revoke(void)
 {
 	struct sim_config c;
@@ -531,6 +570,7 @@ int main(void)
 	test_silent_and_dropping();
 	test_flood();
 	test_hog();
+	test_claims();
 	test_revoke();
 	test_partition();
 	test_rejoin();

@@ -864,6 +864,94 @@ static void test_future_refused(void)
 	teardown();
 }
 
+/* Strangers: a key that is neither a peer nor certified takes no slot and
+ * leaves no state; a member's key only claimed (engine_recv_claimed)
+ * carries garbage, IHAVEs nobody serves and floods without costing the
+ * member anything, and a certified newcomer is still taken. */
+static void test_strangers_and_claims(void)
+{
+	struct engine_stats st;
+	static const uint8_t junk[3] = { 0x4d, 0x91, 0x63 };
+	uint8_t dg[ENGINE_MTU], ids[8 * WIRE_ID_LEN];
+	struct wire_buf w;
+
+	setup(4, true);
+	run(2000);
+	/* 2 000 random keys: no peer entry, counted */
+	for (int i = 0; i < 2000; i++) {
+		uint8_t pk[32];
+		for (int k = 0; k < 32; k++)
+			pk[k] = (uint8_t)op_random(NULL);
+		CHECK_INT(engine_recv_claimed(net.e[0], pk, junk, sizeof junk, net.now), -EACCES);
+		CHECK_INT(engine_recv(net.e[0], pk, junk, sizeof junk, net.now), -EACCES);
+	}
+	engine_get_stats(net.e[0], &st);
+	CHECK_INT(st.peers, 3);
+	CHECK_INT(st.strangers, 4000);
+	CHECK_INT(st.malformed, 0);
+	/* a member's key claimed: garbage, unserved IHAVEs, a flood */
+	wire_buf_init(&w, dg, sizeof dg);
+	for (size_t k = 0; k < sizeof ids; k++)
+		ids[k] = (uint8_t)op_random(NULL);
+	wire_add_ids(&w, W_IHAVE, ids, 8);
+	for (int i = 0; i < 200; i++) {
+		engine_recv_claimed(net.e[0], net.k[1].pk, junk, sizeof junk, net.now);
+		engine_recv_claimed(net.e[0], net.k[1].pk, dg, w.len, net.now);
+	}
+	for (int i = 0; i < 5000; i++)
+		engine_recv_claimed(net.e[0], net.k[1].pk, dg, w.len, net.now);
+	run(3000);
+	struct engine_peer_info info[4];
+	size_t n = engine_peers(net.e[0], info, 4);
+	for (size_t j = 0; j < n; j++)
+		if (memcmp(info[j].pk, net.k[1].pk, 32) == 0) {
+			CHECK(!info[j].graylisted);
+			CHECK(info[j].score >= 0);
+		}
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.unattributed > 0);
+	CHECK(st.rate_limited > 0);
+	/* the member's own messages still go through */
+	union body b;
+	uint8_t id[32];
+	sample_body(KIND_SVC, &b, 0);
+	engine_publish(net.e[1], KIND_SVC, "still", &b, 3600, net.now, id, NULL);
+	run(2000);
+	CHECK(engine_has(net.e[0], id));
+	teardown();
+
+	/* a certified key not added as a peer is taken on its first message */
+	setup(3, true);
+	struct engine_config cfg;
+	engine_config_default(&cfg);
+	cfg.root = net.k[0].pk;
+	struct engine *lone = engine_new(&cfg, &net.k[2], &ops, (void *)(intptr_t)2, net.now);
+	CHECK(lone != NULL);
+	uint8_t cw[MN_MAX_RECORD];
+	size_t cl = make_cert(1, cw);
+	CHECK_INT(engine_insert(lone, cw, cl, true, net.now), 1);
+	wire_buf_init(&w, dg, sizeof dg);
+	wire_add_simple(&w, W_PING, 1, 0, NULL);
+	CHECK_INT(engine_recv(lone, net.k[1].pk, dg, w.len, net.now), 0);
+	engine_get_stats(lone, &st);
+	CHECK_INT(st.peers, 1);
+	CHECK_INT(st.strangers, 0);
+	engine_free(lone);
+	/* ... or when it presents its certificate in the message (trust_present) */
+	lone = engine_new(&cfg, &net.k[2], &ops, (void *)(intptr_t)2, net.now);
+	CHECK(lone != NULL);
+	CHECK_INT(engine_recv(lone, net.k[1].pk, dg, w.len, net.now), -EACCES);
+	wire_buf_init(&w, dg, sizeof dg);
+	wire_add_record(&w, cw, cl);
+	wire_add_simple(&w, W_PING, 2, 0, NULL);
+	CHECK_INT(engine_recv(lone, net.k[1].pk, dg, w.len, net.now), 0);
+	engine_get_stats(lone, &st);
+	CHECK_INT(st.peers, 1);
+	CHECK_INT(st.strangers, 1);
+	engine_free(lone);
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -881,5 +969,6 @@ int main(void)
 	test_budget_total_bytes();
 	test_tombstone_outlives();
 	test_future_refused();
+	test_strangers_and_claims();
 	return check_exit();
 }

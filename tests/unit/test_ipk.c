@@ -188,11 +188,11 @@ static void test_package(void)
 	for (size_t i = 0; i < sizeof big; i++)
 		big[i] = (uint8_t)(i * 131 + 7);       /* several stored blocks */
 	const struct ipk_file files[] = {
-		{ "./etc/mirrornet/invite", 0600, invite, sizeof invite },
-		{ "./etc/config/mirrornet", 0644, conf, strlen(conf) },
-		{ "./etc/mirrornet/empty", 0640, NULL, 0 },
-		{ "./usr/share/mirrornet/big.bin", 0444, big, sizeof big },
-		{ "./usr/sbin/tool", 0755, "#!/bin/sh\n", 10 },
+		{ "./etc/mirrornet/invite", 0600, invite, sizeof invite, 0700 },
+		{ "./etc/config/mirrornet", 0644, conf, strlen(conf), 0 },
+		{ "./etc/mirrornet/empty", 0640, NULL, 0, 0 },
+		{ "./usr/share/mirrornet/big.bin", 0444, big, sizeof big, 0 },
+		{ "./usr/sbin/tool", 0755, "#!/bin/sh\n", 10, 0 },
 	};
 	const struct ipk_spec s = {
 		.package = "mirrornet-join-node7", .version = "1.0.0-r1", .depends = "mirrornet",
@@ -258,7 +258,7 @@ static void test_package(void)
 		  "./usr/sbin/tool\n");
 	static const struct mode_want data[] = {
 		{ "./", "drwxr-xr-x" }, { "./etc/", "drwxr-xr-x" },
-		{ "./etc/mirrornet/", "drwxr-xr-x" }, { "./etc/mirrornet/invite", "-rw-------" },
+		{ "./etc/mirrornet/", "drwx------" }, { "./etc/mirrornet/invite", "-rw-------" },
 		{ "./etc/config/mirrornet", "-rw-r--r--" },
 		{ "./etc/mirrornet/empty", "-rw-r-----" },
 		{ "./usr/share/mirrornet/big.bin", "-r--r--r--" },
@@ -367,7 +367,7 @@ static int builds(const struct ipk_spec *s)
 
 static void test_refusals(void)
 {
-	static const struct ipk_file one = { "./etc/mirrornet/invite", 0600, "x", 1 };
+	static const struct ipk_file one = { "./etc/mirrornet/invite", 0600, "x", 1, 0 };
 	const struct ipk_spec good = {
 		.package = "mirrornet-join-a", .version = "1.0.0-r1", .depends = "mirrornet",
 		.architecture = "all", .description = "d", .maintainer = "m", .license = "l",
@@ -464,7 +464,7 @@ static void test_refusals(void)
 	uint8_t *blob = calloc(1, mib + 1);
 	CHECK(blob != NULL);
 	if (blob) {
-		struct ipk_file f = { "./big", 0644, blob, mib + 1 };
+		struct ipk_file f = { "./big", 0644, blob, mib + 1, 0 };
 		s = good;
 		s.data = &f;
 		refused(&s, -EFBIG, "file over 1 MiB");

@@ -790,11 +790,51 @@ static void test_bad_files(void)
 	CHECK_INT(store_open(":memory:", NULL, NULL, 0), -EINVAL);
 }
 
+/* The store holds invitation secrets: created 0600 whatever the umask, its
+ * -wal and -shm too; a store of ours found world-readable is narrowed; a
+ * file that is not ours keeps its mode. */
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static void test_modes(void)
+{
+	char path[128], p2[160], err[256];
+	struct store *s = NULL;
+	struct rec r;
+	mode_t old = umask(022);
+
+	path_in(path, sizeof path, "modes.db");
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	mk(&r, KIND_SVC, origin_a, "m", 1, 2000000000, 1);
+	CHECK_INT(put(s, &r), STORE_INSERTED);
+	CHECK_INT(mode_of(path), 0600);
+	snprintf(p2, sizeof p2, "%s-wal", path);
+	CHECK_INT(mode_of(p2), 0600);
+	snprintf(p2, sizeof p2, "%s-shm", path);
+	CHECK_INT(mode_of(p2), 0600);
+	store_close(s);
+	CHECK_INT(chmod(path, 0644), 0);
+	s = NULL;
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	CHECK_INT(mode_of(path), 0600);
+	store_close(s);
+	path_in(path, sizeof path, "foreign.db");
+	CHECK_INT(chmod(path, 0644), 0);
+	s = NULL;
+	CHECK(store_open(path, &s, err, sizeof err) < 0);
+	CHECK_INT(mode_of(path), 0644);
+	umask(old);
+}
+
 static void rm_dir(void)
 {
 	const char *names[] = { "store.db", "empty.db", "foreign.db", "foreign-id.db",
 				"foreign-uv.db", "newer.db", "garbage.db", "tiny.db", "good.db",
-				"truncated.db", "scribbled.db", "mismatch.db", "v1.db" };
+				"truncated.db", "scribbled.db", "mismatch.db", "v1.db", "modes.db" };
 	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
 	char p[160];
 
@@ -833,6 +873,7 @@ int main(void)
 	}
 	test_reopen();
 	test_bad_files();
+	test_modes();
 	rm_dir();
 	sqlite3_shutdown();  /* let valgrind see sqlite's caches freed */
 	return check_exit();

@@ -28,9 +28,8 @@ static void usage(FILE *f)
 	      "  --churn-for-s S       churn lasts this long, and while publishing (default 10)\n"
 	      "  --byzantine F         fraction of byzantine nodes (needs --byz-mode)\n"
 	      "  --byz-mode M          silent, drop-forward, forge, replay, flood, cert-adopt,\n"
-	      "                        claim, hog\n"
-	      "  --byz-interval-ms MS  period of forge/replay/flood/cert-adopt/claim/hog actions\n"
-	      "                        (default 200)\n"
+	      "                        claim, hog, strangers, spoof\n"
+	      "  --byz-interval-ms MS  period of the active modes' actions (default 200)\n"
 	      "  --size BYTES          encoded size of each published record (default 200)\n"
 	      "  --publish N           records to publish (default 1; --records is the same)\n"
 	      "  --rate R              publishes per second (default 10; rejoin 100)\n"
@@ -341,7 +340,8 @@ int main(int argc, char **argv)
 		case O_BYZ_MODE: {
 			int v = sim_byz_from_name(optarg);
 			if (v <= 0)
-				return bad("--byz-mode wants silent, drop-forward, forge, replay, flood, cert-adopt or claim", optarg);
+				return bad("--byz-mode wants silent, drop-forward, forge, replay, flood, "
+					   "cert-adopt, claim, hog, strangers or spoof", optarg);
 			c.byz_mode = (enum sim_byz)v;
 			break;
 		}

@@ -622,6 +622,58 @@ static void byz_hog(struct sim *s, struct sim_node *b)
 	}
 }
 
+/* A datagram of control frames and a garbage tail: IHAVE of random ids
+ * (promises nobody keeps), GRAFT, PING, then bytes no frame parses. */
+static size_t hostile_dgram(struct sim *s, uint8_t *buf, size_t cap, unsigned *frames)
+{
+	uint8_t ids[16 * WIRE_ID_LEN];
+	struct wire_buf w;
+
+	wire_buf_init(&w, buf, cap);
+	random_ids(s, ids, 16);
+	*frames = wire_add_ids(&w, W_IHAVE, ids, 16) == 0;
+	*frames += wire_add_simple(&w, W_GRAFT, 0, 0, NULL) == 0;
+	*frames += wire_add_simple(&w, W_PING, sim_rand(s) >> 40, 0, NULL) == 0;
+	size_t len = w.len;
+	for (unsigned i = 0; i < 16 && len < cap; i++)
+		buf[len++] = (uint8_t)(0xf0 | i);   /* no frame type */
+	return len;
+}
+
+/* strangers: every interval, 8 peers get 64 datagrams, each under a fresh
+ * random key (a stranger filling peer tables); spoof: the same under the
+ * keys of honest members (a stranger getting them graylisted). Both reach
+ * the engine the way the plain transport hands over a key it cannot check
+ * (engine_recv_claimed). */
+static void byz_claims(struct sim *s, struct sim_node *b, bool random_keys)
+{
+	uint8_t buf[ENGINE_MTU], key[32];
+	uint32_t to[8];
+	unsigned k = byz_targets(s, b, to, 8);
+
+	for (unsigned j = 0; j < k; j++) {
+		for (unsigned d = 0; d < 64; d++) {
+			unsigned frames;
+			size_t len = hostile_dgram(s, buf, sizeof buf, &frames);
+			if (random_keys) {
+				for (int i = 0; i < 32; i += 8) {
+					uint64_t v = sim_rand(s);
+					memcpy(key + i, &v, 8);
+				}
+				s->send_claim = key;
+			} else {
+				const struct sim_node *v = &s->nodes[sim_rand_below(s, s->n)];
+				if (!sim_honest(v) || v->idx == to[j])
+					continue;
+				s->send_claim = v->key.pk;
+			}
+			sim_net_send(s, b->idx, to[j], buf, len, CHAN_DGRAM);
+			s->send_claim = NULL;
+			s->res.injected += frames;
+		}
+	}
+}
+
 static void byz_act(struct sim *s, struct sim_node *b)
 {
 	if (b->flags & NF_DOWN)
@@ -633,6 +685,8 @@ static void byz_act(struct sim *s, struct sim_node *b)
 	case BYZ_CERT_ADOPT: byz_cert_adopt(s, b); break;
 	case BYZ_CLAIM: byz_claim(s, b); break;
 	case BYZ_HOG: byz_hog(s, b); break;
+	case BYZ_STRANGERS: byz_claims(s, b, true); break;
+	case BYZ_SPOOF: byz_claims(s, b, false); break;
 	default: return;
 	}
 	sim_push(s, s->now + s->cfg.byz_interval_ms, EV_BYZ, b->idx, 0);
@@ -804,7 +858,8 @@ void scen_measure_start(struct sim *s)
 			sim_push(s, s->now + sim_rand_below(s, 2ULL * c->churn_up_ms + 1), EV_CHURN, i, 0);
 		if ((n->flags & NF_BYZ) && (c->byz_mode == BYZ_FORGE || c->byz_mode == BYZ_REPLAY ||
 					    c->byz_mode == BYZ_FLOOD || c->byz_mode == BYZ_CERT_ADOPT ||
-					    c->byz_mode == BYZ_CLAIM || c->byz_mode == BYZ_HOG))
+					    c->byz_mode == BYZ_CLAIM || c->byz_mode == BYZ_HOG ||
+					    c->byz_mode == BYZ_STRANGERS || c->byz_mode == BYZ_SPOOF))
 			sim_push(s, s->now + sim_rand_below(s, c->byz_interval_ms), EV_BYZ, i, 0);
 	}
 	if (c->scenario == SIM_REJOIN && rejoin_keep(s) == 0)

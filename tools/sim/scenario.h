@@ -32,6 +32,8 @@ struct sim_msg {
 	uint32_t len;
 	uint8_t chan;
 	bool has_rec;
+	bool claimed;               /* sent under claim[] (byzantine): engine_recv_claimed */
+	uint8_t claim[32];
 	uint8_t data[];
 };
 
@@ -145,6 +147,7 @@ struct sim {
 	struct sim_map badmap, scopemap;
 	/* callback context */
 	uint32_t cur_from, cur_to, publishing;
+	const uint8_t *send_claim;  /* set around sim_net_send: the key the message claims */
 	bool restoring;
 	/* accounting */
 	struct sim_counters acc, acc_byz, bg;
@@ -195,7 +198,8 @@ uint64_t sim_rand(struct sim *s);
 double sim_uniform(struct sim *s);                    /* [0, 1) */
 uint64_t sim_rand_below(struct sim *s, uint64_t n);
 void sim_push(struct sim *s, uint64_t t, uint8_t type, uint32_t a, uint32_t b);
-/* Send raw bytes from one node to another over the simulated network. */
+/* Send raw bytes from one node to another over the simulated network
+ * (under the key in s->send_claim if set: delivered as a claim). */
 void sim_net_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf, size_t len,
 		  enum engine_chan chan);
 void sim_node_down(struct sim *s, struct sim_node *n);

@@ -51,8 +51,10 @@ enum sim_byz {
 	BYZ_CERT_ADOPT,     /* root-certified sub-masters certify, then revoke, honest members */
 	BYZ_CLAIM,          /* members whose node records claim others' names and mesh addresses */
 	BYZ_HOG,            /* certified members publishing past their budgets */
+	BYZ_STRANGERS,      /* datagrams under fresh random keys (peer-table flooding) */
+	BYZ_SPOOF,          /* garbage under honest members' keys (unauthenticated claims) */
 };
-#define BYZ_LAST BYZ_HOG
+#define BYZ_LAST BYZ_SPOOF
 
 const char *sim_scenario_name(enum sim_scenario sc);
 int sim_scenario_from_name(const char *name);    /* -1 if unknown */
