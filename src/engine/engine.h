@@ -146,6 +146,7 @@ struct engine_stats {
 	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
 	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
 	uint64_t revocations;
+	uint64_t member_refused;    /* membership claims with an implausible incarnation */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 };
