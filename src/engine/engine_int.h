@@ -246,6 +246,7 @@ struct engine {
 	uint64_t news[NEWS_CAP];    /* membership news passed on (swim.c) */
 	bool news_flip;
 	uint64_t last_refute;
+	unsigned claims_fwd_left;   /* death claims we may still pass on this period */
 	struct member_update mq[MEMBER_Q_CAP];
 	size_t mq_n;
 	struct indirect indirect[INDIRECT_CAP];

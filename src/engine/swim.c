@@ -57,6 +57,7 @@
 #define SEQ_INDIRECT 64         /* seqs from here on name indirect-probe slots */
 #define INC_JUMP 64             /* a third party's verdict at most this above what we know */
 #define INC_SKEW_S 86400        /* no third party's incarnation further ahead of our clock */
+#define CLAIMS_FWD_PER_PERIOD 4 /* others' death claims we pass on per period */
 _Static_assert(INDIRECT_CAP <= SEQ_INDIRECT && SEQ_INDIRECT + INDIRECT_CAP <= 128,
 	       "probe seqs fit a msgpack positive fixint");
 
@@ -329,8 +330,12 @@ static void heard_dead(struct engine *e, struct peer *p, uint32_t inc)
 	p->heard_at = e->now;
 	swim_queue(e, p->pk, PEER_SUSPECT, inc, false);
 	out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL, OC_MEMBER);
-	if (news_first(e, p->pk, PEER_DEAD, inc))
+	/* passed on within a budget: a death is rare, a hostile member may
+	 * make up claims as fast as its rate allows (and each would flood) */
+	if (e->claims_fwd_left && news_first(e, p->pk, PEER_DEAD, inc)) {
+		e->claims_fwd_left--;
 		swim_forward(e, p->pk, PEER_DEAD, inc);
+	}
 }
 
 void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32], unsigned state,
@@ -365,9 +370,11 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 		 * table): pass a death claim on once, so the flood reaches the
 		 * nodes that do track it (refutations go straight to whoever
 		 * suspected, and flood among those who track the node) */
-		if ((state == PEER_DEAD || state == PEER_LEFT) &&
-		    news_first(e, node, PEER_DEAD, inc))
+		if ((state == PEER_DEAD || state == PEER_LEFT) && e->claims_fwd_left &&
+		    news_first(e, node, PEER_DEAD, inc)) {
+			e->claims_fwd_left--;
 			swim_forward(e, node, PEER_DEAD, (uint32_t)inc);
+		}
 		return;
 	}
 	if (own && (state == PEER_SUSPECT || state == PEER_DEAD))
@@ -526,8 +533,10 @@ void swim_tick(struct engine *e)
 	/* suspicion runs out; until then the suspect hears of it every period
 	 * (one lost datagram must not be what declares a live node dead) */
 	bool period = now >= e->next_suspect_notice;
-	if (period)
+	if (period) {
 		e->next_suspect_notice = now + e->cfg.probe_ms;
+		e->claims_fwd_left = CLAIMS_FWD_PER_PERIOD;
+	}
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
 		if (p->state != PEER_SUSPECT)

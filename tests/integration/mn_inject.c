@@ -5,6 +5,9 @@
  *   mn_inject HOST:PORT replay RECORD COUNT  the record as is, COUNT times
  *   mn_inject HOST:PORT oversize             a TCP frame header claiming 1 GiB
  *   mn_inject HOST:PORT halfopen             a TCP connection left with half a frame
+ *   mn_inject HOST:PORT member DID STATE INC COUNT
+ *                                            MEMBER claims about DID (STATE: 0 alive,
+ *                                            1 suspect, 2 dead, 3 left; INC: incarnation)
  *
  * The sender key is derived from MN_INJECT_SEED (hex, default 0xee…): the
  * daemon's view of that key shows the penalties. Loopback only. */
@@ -17,6 +20,7 @@
 #include "src/daemon/config.h"
 #include "src/engine/wire.h"
 #include "crypto/crypto.h"
+#include "crypto/did.h"
 #include "crypto/key.h"
 #include "proto/hex.h"
 
@@ -86,6 +90,18 @@ int main(int argc, char **argv)
 		if (wire_add_record(&w, rec, (size_t)len) < 0)
 			return 1;
 		int n = atoi(argv[4]);
+		for (int i = 0; i < n; i++)
+			send_dgram(fd, (struct sockaddr *)&sa, salen, k.pk, msg, w.len);
+	} else if (!strcmp(mode, "member") && argc == 7) {
+		uint8_t node[32], msg[64];
+		struct wire_buf w;
+		if (did_key_decode(DID_ED25519, argv[3], node) < 0)
+			return 2;
+		wire_buf_init(&w, msg, sizeof msg);
+		if (wire_add_simple(&w, W_MEMBER, strtoull(argv[4], NULL, 10),
+				    strtoull(argv[5], NULL, 10), node) < 0)
+			return 1;
+		int n = atoi(argv[6]);
 		for (int i = 0; i < n; i++)
 			send_dgram(fd, (struct sockaddr *)&sa, salen, k.pk, msg, w.len);
 	} else if (!strcmp(mode, "oversize") || !strcmp(mode, "halfopen")) {

@@ -39,7 +39,7 @@ static const char *const scenario_names[] = {
 	"basic", "partition", "rejoin", "revoke", "detect", NULL,
 };
 static const char *const byz_names[] = {
-	"none", "silent", "drop-forward", "forge", "replay", "flood", NULL,
+	"none", "silent", "drop-forward", "forge", "replay", "flood", "forge-member", NULL,
 };
 
 const char *sim_scenario_name(enum sim_scenario sc)
@@ -57,7 +57,7 @@ int sim_scenario_from_name(const char *name)
 
 const char *sim_byz_name(enum sim_byz b)
 {
-	return (unsigned)b <= BYZ_FLOOD ? byz_names[b] : "?";
+	return (unsigned)b <= BYZ_LAST ? byz_names[b] : "?";
 }
 
 int sim_byz_from_name(const char *name)
@@ -683,6 +683,8 @@ static void op_peer_state(void *ctx, const uint8_t peer[32], enum peer_state fro
 	struct sim_node *pn = &s->nodes[p];
 	/* a revoked node is cut off: whatever it thinks or is thought of is expected */
 	bool cut = s->revoke_published && (p == s->victim || (int)n->idx == s->victim);
+	if (to == PEER_LEFT && !cut)   /* nobody leaves in the simulator: an eviction */
+		to = PEER_DEAD;
 	if ((to == PEER_SUSPECT || to == PEER_DEAD) && !cut) {
 		bool really = (pn->flags & (NF_DOWN | NF_SILENT)) != 0;
 		if (!really && s->cfg.partition && pn->side != n->side) {

@@ -48,7 +48,9 @@ enum sim_byz {
 	BYZ_FORGE,          /* sends forged / out-of-scope records */
 	BYZ_REPLAY,         /* re-sends old valid records */
 	BYZ_FLOOD,          /* bursts far above the per-peer rate */
+	BYZ_FORGE_MEMBER,   /* LEFT/DEAD/SUSPECT claims about honest nodes, huge incarnations */
 };
+#define BYZ_LAST BYZ_FORGE_MEMBER
 
 const char *sim_scenario_name(enum sim_scenario sc);
 int sim_scenario_from_name(const char *name);    /* -1 if unknown */
