@@ -112,7 +112,9 @@ evicted=""
 for _ in $(seq 15); do   # past the suspicion time (5 s): a forged death would have ripened
 	for i in $(seq 1 $N); do
 		[ "$i" = 3 ] && continue
-		case "$(state_of "$i" "$D3")" in left|dead) evicted="$evicted node$i";; esac
+		case "$(state_of "$i" "$D3")" in
+		left|dead) case "$evicted " in *" node$i "*) ;; *) evicted="$evicted node$i";; esac;;
+		esac
 	done
 	sleep 1
 done
