@@ -28,6 +28,7 @@ struct config_wg_peer {
 	uint8_t wg_key[32];
 	char endpoint[MN_MAX_ENDPOINT + 1];   /* host:port (a DNS name is fine) */
 	char mesh_addr[MN_MAX_ADDR + 1];
+	bool join_only;              /* an invitation's temporary tunnel: the join service, never gossip */
 };
 
 struct config {

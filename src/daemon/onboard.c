@@ -244,6 +244,7 @@ static void refresh_wg_apply(struct onboard *o, bool apply)
 			invite_wg_key(v->secret, priv, p[k].wg_key);
 			crypto_wipe(priv, sizeof priv);
 			memcpy(p[k].pk, p[k].wg_key, 32);
+			p[k].join_only = true;
 		} else if (v->state == INV_USED && v->prev_revoke_at &&
 			   now + ROTATE_GRACE_S < v->prev_revoke_at + SWAP_GRACE_S) {
 			/* just rotated: our answer still goes through the old tunnel */

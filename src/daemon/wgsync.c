@@ -21,6 +21,7 @@ struct member {
 	char mesh_addr[MN_MAX_ADDR + 1];
 	struct sockaddr_storage mesh_sa;   /* mesh address, gossip port */
 	bool from_config;
+	bool join_only;            /* an invitation's tunnel: not a member (config_wg_peer) */
 	bool present;              /* named by a record (or the config) in this pass */
 	int state;                 /* the engine's view (enum peer_state), -1 none */
 	bool left;
@@ -187,6 +188,7 @@ static int collect(void *ctx, const struct record *r, const uint8_t id[32])
 			 c->b.node.n_endpoints ? c->b.node.endpoints[0].addr : "");
 		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", c->b.node.mesh_addr);
 		x->from_config = false;
+		x->join_only = false;
 		x->present = true;
 		set_mesh_sa(ws, x);
 		return 0;
@@ -307,6 +309,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		if (!x && !(x = member_get(ws, bp->pk)))
 			continue;
 		x->from_config = true;
+		x->join_only = bp->join_only;
 		x->present = true;
 		memcpy(x->wg_key, bp->wg_key, 32);
 		snprintf(x->declared, sizeof x->declared, "%s", bp->endpoint);
@@ -428,7 +431,7 @@ bool wgsync_node_of_addr(const struct wgsync *ws, const struct sockaddr *sa, uin
 {
 	for (size_t i = 0; i < ws->nm; i++) {
 		const struct member *x = &ws->m[i];
-		if (x->mesh_sa.ss_family != sa->sa_family)
+		if (x->join_only || x->mesh_sa.ss_family != sa->sa_family)
 			continue;
 		if (sa->sa_family == AF_INET &&
 		    !memcmp(&((const struct sockaddr_in *)&x->mesh_sa)->sin_addr,

@@ -57,7 +57,8 @@ const uint8_t *wgsync_public_key(const struct wgsync *ws);
 int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms);
 
 /* The node key behind a mesh address (anti-spoofing on the gossip port);
- * false if unknown. */
+ * false if unknown, or if it is an invitation's temporary tunnel
+ * (config_wg_peer.join_only: it reaches the join service, never gossip). */
 bool wgsync_node_of_addr(const struct wgsync *ws, const struct sockaddr *sa, uint8_t pk[32]);
 /* The gossip address of a member (its mesh address, gossip_port). */
 bool wgsync_gossip_addr(const struct wgsync *ws, const uint8_t pk[32], struct sockaddr_storage *sa);

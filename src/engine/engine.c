@@ -552,8 +552,12 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 		next = min_u64(next, e->probe.deadline);
 	}
 	for (size_t i = 0; i < e->npeers; i++)
-		if (e->peers[i]->state == PEER_SUSPECT)
+		if (e->peers[i]->state == PEER_SUSPECT) {
 			next = min_u64(next, e->peers[i]->state_since + e->cfg.suspect_ms);
+			if (e->peers[i]->heard_dead)   /* swim.c: its confirmation */
+				next = min_u64(next, e->peers[i]->heard_at + e->cfg.probe_ms +
+							     e->cfg.ack_timeout_ms);
+		}
 	return next > now ? next : now + 1;
 }
 
@@ -625,7 +629,8 @@ int engine_peer_add(struct engine *e, const uint8_t pk[32], uint64_t now)
 void engine_leave(struct engine *e, uint64_t now)
 {
 	e->now = now;
-	e->incarnation++;
+	if (e->incarnation < UINT32_MAX)
+		e->incarnation++;
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
 		if (p->state == PEER_ALIVE || p->state == PEER_SUSPECT)

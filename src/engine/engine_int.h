@@ -105,6 +105,11 @@ struct pending {
 #define IDW_CAP 32                  /* IDONTWANT ids remembered per peer */
 #define IWANT_PER_HEARTBEAT 192     /* ids we may ask one peer for per heartbeat */
 #define SERVE_PER_HEARTBEAT 256     /* records we serve one peer per heartbeat */
+#define PEER_OUT_BUDGET (64 * 1024) /* bytes per peer per event (forwards: 3/4 of it) */
+/* What we announce (IHAVE) to one peer per heartbeat: no more than one
+ * event may serve when it IWANTs them all (mesh.c) */
+#define ANNOUNCE_BYTES_PER_HEARTBEAT (PEER_OUT_BUDGET * 3 / 4)
+#define ANNOUNCE_PER_HEARTBEAT (SERVE_PER_HEARTBEAT / 2)
 struct peer {
 	uint8_t pk[32];
 	enum peer_state state;
@@ -114,6 +119,8 @@ struct peer {
 	uint64_t swim_at;           /* last PING, ACK or PINGREQ from it (swim.c) */
 	uint64_t acked_at;          /* last ACK from it (evidence that it hears us) */
 	uint32_t inc_told;          /* our incarnation, as far as it has acknowledged it */
+	bool heard_dead;            /* suspect because a third party declared it dead */
+	uint64_t heard_at;          /* ... since then */
 	uint32_t rtt_ms;
 	double score_pos, score_neg;
 	bool in_mesh;
@@ -126,6 +133,8 @@ struct peer {
 	uint8_t idw_pos;
 	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
 	uint32_t served_budget;     /* records we still serve it this heartbeat */
+	uint32_t announce_bytes;    /* record bytes we may still announce to it ... */
+	uint32_t announce_n;        /* ... and how many records, this heartbeat */
 	/* outbox for the event being processed */
 	uint8_t *out;
 	struct wire_buf ob;
@@ -172,6 +181,7 @@ struct mcache_window {
 	uint16_t n;
 };
 #define PROMISE_CAP 1024
+#define BACKLOG_CAP 1024            /* large records waiting for the mesh's announce budget */
 struct promise {
 	uint8_t id[WIRE_ID_LEN];
 	uint8_t peer[32];
@@ -224,6 +234,8 @@ struct engine {
 	struct mcache_window mcache[MCACHE_MAX_WINDOWS];
 	unsigned mcache_pos;
 	struct promise promises[PROMISE_CAP];
+	uint8_t backlog[BACKLOG_CAP][WIRE_ID_LEN];   /* FIFO, oldest first */
+	size_t backlog_n;
 	uint64_t next_heartbeat;
 	uint64_t heartbeats;
 
@@ -247,6 +259,7 @@ struct engine {
 	uint64_t news[NEWS_CAP];    /* membership news passed on (swim.c) */
 	bool news_flip;
 	uint64_t last_refute;
+	unsigned claims_fwd_left;   /* death claims we may still pass on this period */
 	struct member_update mq[MEMBER_Q_CAP];
 	size_t mq_n;
 	struct indirect indirect[INDIRECT_CAP];

@@ -8,6 +8,13 @@
  * - Records of cfg.large_record bytes or more are announced, then pulled:
  *   an immediate IHAVE to the mesh, and each peer IWANTs it from the first
  *   announcer — one copy per node instead of D.
+ * - A node announces to a peer no more than it can serve it: per heartbeat
+ *   ANNOUNCE_BYTES_PER_HEARTBEAT of records (what one IWANT event may send
+ *   back) and ANNOUNCE_PER_HEARTBEAT of them (lazy gossip included). Large
+ *   records beyond that wait in a FIFO backlog, announced to the whole mesh
+ *   at the next heartbeats in order; so an IWANT of everything we announced
+ *   is always served, and a burst (400 records of 6 KB) costs its sender no
+ *   score — only a peer that announces and does not deliver loses it.
  * - Lazy gossip: each heartbeat, the ids seen in the last gossip_windows
  *   heartbeats go by IHAVE to d_lazy usable peers outside the mesh; a peer
  *   IWANTs what it lacks. An IWANT is a promise: a peer that advertised an
@@ -19,6 +26,8 @@
  *   partition every node runs its own reconciliation (peers.c). Records
  *   from the store are not sent at all. Records that waited for their
  *   origin's certificate are pushed like new ones. */
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
@@ -71,6 +80,55 @@ static size_t pick_peers(struct engine *e, struct peer **out, size_t max, int wa
 	return n;
 }
 
+/* May we announce a record of len bytes to p now? Charges its budget. */
+static bool announce_ok(struct peer *p, size_t len)
+{
+	if (p->announce_n == 0 || len > p->announce_bytes)
+		return false;
+	p->announce_n--;
+	p->announce_bytes -= (uint32_t)len;
+	return true;
+}
+
+/* Announce a large record to every mesh target, or to none: 0, or -ENOBUFS
+ * when one of them has no budget left this heartbeat (nothing charged). */
+static int announce_mesh(struct engine *e, const struct rec *x, struct peer **t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i]->announce_n == 0 || x->wire_len > t[i]->announce_bytes)
+			return -ENOBUFS;
+	for (size_t i = 0; i < n; i++) {
+		if (idontwant_has(t[i], x->id))
+			continue;
+		announce_ok(t[i], x->wire_len);
+		out_ids(e, t[i], W_IHAVE, x->id, 1, OC_GOSSIP);
+		e->st.ihave_sent++;
+	}
+	return 0;
+}
+
+static void backlog_add(struct engine *e, const uint8_t id[32])
+{
+	if (e->backlog_n < BACKLOG_CAP)   /* full: lazy gossip and anti-entropy carry it */
+		memcpy(e->backlog[e->backlog_n++], id, WIRE_ID_LEN);
+}
+
+/* At a heartbeat, with fresh budgets: the backlog in order, while the mesh
+ * takes it. */
+static void backlog_drain(struct engine *e)
+{
+	struct peer *t[64];
+	size_t n = pick_peers(e, t, 64, 1, NULL), k = 0;
+
+	for (; k < e->backlog_n; k++) {
+		struct rec *x = index_find_id(&e->ix, e->backlog[k], WIRE_ID_LEN);
+		if (x && announce_mesh(e, x, t, n) < 0)
+			break;
+	}
+	memmove(e->backlog, e->backlog[k], (e->backlog_n - k) * WIRE_ID_LEN);
+	e->backlog_n -= k;
+}
+
 void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec_source src)
 {
 	struct peer *targets[64];
@@ -86,18 +144,17 @@ void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec
 	n = pick_peers(e, targets, 64, 1, from);
 	if (n == 0 && src != SRC_PEER)   /* no mesh yet: reach someone anyway */
 		n = pick_peers(e, targets, e->cfg.d, -1, from);
-	bool announce = x->wire_len >= e->cfg.large_record;
+	if (x->wire_len >= e->cfg.large_record) {
+		/* after what waits already, in order */
+		if (e->backlog_n || announce_mesh(e, x, targets, n) < 0)
+			backlog_add(e, x->id);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];
-		if (idontwant_has(p, x->id))
-			continue;
-		if (announce) {
-			out_ids(e, p, W_IHAVE, x->id, 1, OC_GOSSIP);
-			e->st.ihave_sent++;
-		} else {
+		if (!idontwant_has(p, x->id))
 			out_record(e, p, x->wire, x->wire_len,
 				   src == SRC_LOCAL ? PRIO_OWN : PRIO_FORWARD, OC_RECORD);
-		}
 	}
 }
 
@@ -279,6 +336,8 @@ static void maintain_mesh(struct engine *e)
 static void emit_gossip(struct engine *e)
 {
 	uint8_t ids[MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW][WIRE_ID_LEN];
+	static_assert(MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW <= 65535, "sizes fit uint16_t");
+	uint16_t lens[MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW];
 	size_t nids = 0;
 	unsigned wins = e->cfg.gossip_windows;
 	struct peer *lazy[32];
@@ -288,16 +347,25 @@ static void emit_gossip(struct engine *e)
 			&e->mcache[(e->mcache_pos + MCACHE_MAX_WINDOWS - w) % MCACHE_MAX_WINDOWS];
 		for (unsigned i = 0; i < mw->n; i++) {
 			/* only what we still hold */
-			if (index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN))
-				memcpy(ids[nids++], mw->ids[i], WIRE_ID_LEN);
+			struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
+			if (x) {
+				memcpy(ids[nids], mw->ids[i], WIRE_ID_LEN);
+				lens[nids++] = x->wire_len;
+			}
 		}
 	}
 	if (!nids)
 		return;
 	size_t n = pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL);
 	for (size_t i = 0; i < n; i++) {
-		out_ids(e, lazy[i], W_IHAVE, ids[0], nids, OC_GOSSIP);
-		e->st.ihave_sent += nids;
+		/* newest first, as far as its announce budget goes */
+		size_t k = 0;
+		while (k < nids && announce_ok(lazy[i], lens[k]))
+			k++;
+		if (k) {
+			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
+			e->st.ihave_sent += k;
+		}
 	}
 }
 
@@ -322,11 +390,14 @@ void mesh_heartbeat(struct engine *e)
 	peers_decay(e);
 	expire_promises(e);
 	maintain_mesh(e);
-	emit_gossip(e);
 	for (size_t i = 0; i < e->npeers; i++) {
 		e->peers[i]->iwant_budget = IWANT_PER_HEARTBEAT;
 		e->peers[i]->served_budget = SERVE_PER_HEARTBEAT;
+		e->peers[i]->announce_bytes = ANNOUNCE_BYTES_PER_HEARTBEAT;
+		e->peers[i]->announce_n = ANNOUNCE_PER_HEARTBEAT;
 	}
+	backlog_drain(e);
+	emit_gossip(e);
 	/* shift the message cache: the oldest window is forgotten */
 	e->mcache_pos = (e->mcache_pos + 1) % MCACHE_MAX_WINDOWS;
 	e->mcache[e->mcache_pos].n = 0;

@@ -26,7 +26,6 @@
 #define POS_DECAY 0.9
 #define NEG_DECAY 0.97          /* half-life about 23 heartbeats */
 #define GRAYLIST_SCORE -20.0
-#define PEER_OUT_BUDGET (64 * 1024)  /* bytes per peer per event */
 
 static size_t hash_pk(const uint8_t pk[32], size_t cap)
 {
@@ -98,6 +97,8 @@ struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now)
 	p->claimed_at = now;
 	p->iwant_budget = IWANT_PER_HEARTBEAT;   /* usable before the first heartbeat */
 	p->served_budget = SERVE_PER_HEARTBEAT;
+	p->announce_bytes = ANNOUNCE_BYTES_PER_HEARTBEAT;
+	p->announce_n = ANNOUNCE_PER_HEARTBEAT;
 	e->peers[e->npeers++] = p;
 	size_t i = hash_pk(pk, e->peer_hash_cap);
 	while (e->peer_hash[i])
@@ -208,6 +209,8 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 		return;
 	p->state = st;
 	p->state_since = now;
+	if (st != PEER_SUSPECT)
+		p->heard_dead = false;
 	if ((st == PEER_DEAD || st == PEER_LEFT) && p->in_mesh)
 		mesh_drop_peer(e, p);
 	if (e->ops.peer_state)

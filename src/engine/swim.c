@@ -55,6 +55,9 @@
 #define PIGGYBACK_MAX 4
 #define ACKED_ROUNDS 3          /* rounds a member may go without answering us */
 #define SEQ_INDIRECT 64         /* seqs from here on name indirect-probe slots */
+#define INC_JUMP 64             /* a third party's verdict at most this above what we know */
+#define INC_SKEW_S 86400        /* no third party's incarnation further ahead of our clock */
+#define CLAIMS_FWD_PER_PERIOD 4 /* others' death claims we pass on per period */
 _Static_assert(INDIRECT_CAP <= SEQ_INDIRECT && SEQ_INDIRECT + INDIRECT_CAP <= 128,
 	       "probe seqs fit a msgpack positive fixint");
 
@@ -177,7 +180,9 @@ static void swim_forward(struct engine *e, const uint8_t node[32], enum peer_sta
 static void refute(struct engine *e, uint64_t inc)
 {
 	if (inc >= e->incarnation) {
-		e->incarnation = (uint32_t)inc + 1;
+		/* saturating: never back to 0 (callers keep inc within
+		 * INC_SKEW_S of the clock, so this is for the year 2106) */
+		e->incarnation = inc < UINT32_MAX ? (uint32_t)inc + 1 : UINT32_MAX;
 	} else if (e->now < e->last_refute + e->cfg.probe_ms) {
 		/* a stale verdict (older than our incarnation): our last
 		 * refutation is still on its way */
@@ -289,18 +294,69 @@ void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8
 	out_simple(e, t, W_PING, slot->my_seq, inc_for(e, t), NULL, OC_MEMBER);
 }
 
+/* May a third party's claim that `node` is at incarnation inc be believed,
+ * when we know it at `known` (0: not yet)? Never beyond our clock plus
+ * INC_SKEW_S (incarnations start at the clock in seconds; a refutation adds
+ * one), and a verdict (anything but alive) never more than INC_JUMP above
+ * what we know: refutations step by one, a restart's jump comes from the
+ * node itself. What we know already is always plausible. */
+static bool inc_plausible(const struct engine *e, uint32_t known, unsigned state, uint64_t inc)
+{
+	uint64_t ceiling = e->now / 1000 + INC_SKEW_S;
+
+	if (inc <= known)
+		return true;
+	if (state != PEER_ALIVE && known && (uint64_t)known + INC_JUMP < ceiling)
+		ceiling = (uint64_t)known + INC_JUMP;
+	return inc <= ceiling;
+}
+
+/* A third party says p is dead (or left: only p may say that, so from
+ * anyone else it is a death claim). It is our suspicion, not our verdict:
+ * p is told and refutes; we pass the claim on once, so that everyone who
+ * tracks p hears it within link latencies, and ping p at once and again
+ * the next period. Not a word from p within CONFIRM (two pings and the
+ * suspicion notices unanswered, and no refutation flooded by p) and p is
+ * dead by our own detector (swim_tick); a live p answers, or refutes. */
+static void heard_dead(struct engine *e, struct peer *p, uint32_t inc)
+{
+	if (p->state == PEER_DEAD || p->state == PEER_LEFT || inc < p->incarnation)
+		return;
+	if (p->state == PEER_SUSPECT && p->heard_dead && inc == p->incarnation)
+		return;   /* an echo */
+	p->incarnation = inc;
+	peer_set_state(e, p, PEER_SUSPECT, e->now);   /* a suspicion keeps its start */
+	p->heard_dead = true;
+	p->heard_at = e->now;
+	swim_queue(e, p->pk, PEER_SUSPECT, inc, false);
+	out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL, OC_MEMBER);
+	/* passed on within a budget: a death is rare, a hostile member may
+	 * make up claims as fast as its rate allows (and each would flood) */
+	if (e->claims_fwd_left && news_first(e, p->pk, PEER_DEAD, inc)) {
+		e->claims_fwd_left--;
+		swim_forward(e, p->pk, PEER_DEAD, inc);
+	}
+}
+
 void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32], unsigned state,
 		    uint64_t inc)
 {
-	(void)from;
-	if (inc > UINT32_MAX)
+	if (inc > UINT32_MAX || state > PEER_LEFT)
 		return;
 	if (memcmp(node, e->self.pk, 32) == 0) {
-		if (state != PEER_ALIVE)
+		/* what we said, or what we might have said before a restart */
+		if (state != PEER_ALIVE &&
+		    (inc <= e->incarnation || inc <= e->now / 1000 + INC_SKEW_S))
 			refute(e, inc);
 		return;
 	}
+	/* the node's own word (the transport authenticates the sender) */
+	bool own = from && memcmp(from->pk, node, 32) == 0;
 	struct peer *p = peer_find(e, node);
+	if (!own && !inc_plausible(e, p ? p->incarnation : 0, state, inc)) {
+		e->st.member_refused++;
+		return;
+	}
 	if (!p) {
 		struct origin *o;
 		/* learn members only if they are members: a valid chain */
@@ -311,21 +367,24 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 			return;
 		}
 		/* news about a node we do not track (a partial view, or a full
-		 * table): pass a death or a departure on once, so the flood
-		 * reaches the nodes that do track it (refutations go straight to
-		 * whoever suspected, and flood among those who track the node) */
-		if ((state == PEER_DEAD || state == PEER_LEFT) && news_first(e, node, state, inc))
-			swim_forward(e, node, (enum peer_state)state, (uint32_t)inc);
+		 * table): pass a death claim on once, so the flood reaches the
+		 * nodes that do track it (refutations go straight to whoever
+		 * suspected, and flood among those who track the node) */
+		if ((state == PEER_DEAD || state == PEER_LEFT) && e->claims_fwd_left &&
+		    news_first(e, node, PEER_DEAD, inc)) {
+			e->claims_fwd_left--;
+			swim_forward(e, node, PEER_DEAD, (uint32_t)inc);
+		}
+		return;
+	}
+	if (own && (state == PEER_SUSPECT || state == PEER_DEAD))
+		return;   /* a node does not suspect itself */
+	if (!own && (state == PEER_DEAD || state == PEER_LEFT)) {
+		heard_dead(e, p, (uint32_t)inc);
 		return;
 	}
 	enum peer_state cur = p->state;
 	bool apply = false;
-	/* a death we have fresh evidence against (it spoke to us within the
-	 * suspicion time: a stale verdict from the other side of a healed
-	 * partition, or a refutation that got lost) is only a suspicion: the
-	 * node is told and refutes, or our own timer confirms it */
-	if (state == PEER_DEAD && p->last_seen && e->now < p->last_seen + e->cfg.suspect_ms)
-		state = PEER_SUSPECT;
 	switch (state) {
 	case PEER_ALIVE:
 		/* a node that left and came back does so with a higher incarnation */
@@ -335,11 +394,8 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 		apply = (cur == PEER_ALIVE && inc >= p->incarnation) ||
 			(cur == PEER_SUSPECT && inc > p->incarnation);
 		break;
-	case PEER_DEAD:
-		apply = cur != PEER_DEAD && cur != PEER_LEFT && inc >= p->incarnation;
-		break;
-	case PEER_LEFT:
-		apply = cur != PEER_LEFT;
+	case PEER_LEFT:   /* its own word: a graceful leave */
+		apply = cur != PEER_LEFT && inc >= p->incarnation;
 		break;
 	}
 	if (!apply)
@@ -411,6 +467,15 @@ static struct peer *next_target(struct engine *e)
 	return NULL;
 }
 
+/* Our own detector's verdict, the only way a member becomes DEAD here; it
+ * floods, unless we passed the same claim on already (heard_dead()). */
+static void declare_dead(struct engine *e, struct peer *p)
+{
+	peer_set_state(e, p, PEER_DEAD, e->now);
+	swim_queue(e, p->pk, PEER_DEAD, p->incarnation,
+		   news_first(e, p->pk, PEER_DEAD, p->incarnation));
+}
+
 void swim_tick(struct engine *e)
 {
 	uint64_t now = e->now;
@@ -470,15 +535,23 @@ void swim_tick(struct engine *e)
 	/* suspicion runs out; until then the suspect hears of it every period
 	 * (one lost datagram must not be what declares a live node dead) */
 	bool period = now >= e->next_suspect_notice;
-	if (period)
+	if (period) {
 		e->next_suspect_notice = now + e->cfg.probe_ms;
+		e->claims_fwd_left = CLAIMS_FWD_PER_PERIOD;
+	}
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
-		if (p->state == PEER_SUSPECT && period && now < p->state_since + e->cfg.suspect_ms)
+		if (p->state != PEER_SUSPECT)
+			continue;
+		bool confirmed = p->heard_dead && p->last_seen < p->heard_at &&
+				 now >= p->heard_at + e->cfg.probe_ms + e->cfg.ack_timeout_ms;
+		if (confirmed || now >= p->state_since + e->cfg.suspect_ms) {
+			declare_dead(e, p);
+		} else if (period) {
 			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
-		if (p->state == PEER_SUSPECT && now >= p->state_since + e->cfg.suspect_ms) {
-			peer_set_state(e, p, PEER_DEAD, now);
-			swim_queue(e, p->pk, PEER_DEAD, p->incarnation, true);
+			if (p->heard_dead)
+				out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p),
+					   NULL, OC_MEMBER);
 		}
 	}
 }

@@ -1,6 +1,14 @@
 /* Fuzz the engine's message decoder, and the engine behind it: every frame
  * of an accepted message re-encodes to the same bytes, and a live engine
- * fed the message neither crashes nor leaks. */
+ * fed the message neither crashes nor leaks.
+ *
+ * Membership (MEMBER/PING/ACK) needs state across messages: the engine
+ * knows NPEERS members (keys 0x11.., 0x22.., ...: the corpus names them in
+ * MEMBER and PINGREQ frames), the input's last byte picks the sender (one
+ * of them, or a fresh key) and how far the clock moves before it, with an
+ * engine_tick() in between; so sequences of inputs drive probes,
+ * suspicions, refutations and death confirmations. Whatever the claims,
+ * our own incarnation never wraps to 0. */
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine.h"
@@ -41,11 +49,15 @@ static void reencode(const struct wire_frame *f, struct wire_buf *w)
 		abort();
 }
 
+#define NPEERS 4
+#define T0 1800000000000ull
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct engine *e;
 	static struct node_key self;
-	static uint8_t peer[32] = { 1, 2, 3 };
+	static uint8_t peer[32] = { 1, 2, 3 }, known[NPEERS][32];
+	static uint64_t now = T0;
 	struct wire_iter it;
 	struct wire_frame f;
 	int rc;
@@ -58,9 +70,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		node_key_from_seed(&self, seed);
 		engine_config_default(&cfg);
 		cfg.root = self.pk;
-		e = engine_new(&cfg, &self, &ops, NULL, 1800000000000ull);
+		e = engine_new(&cfg, &self, &ops, NULL, now);
 		if (!e)
 			abort();
+		for (int i = 0; i < NPEERS; i++) {
+			memset(known[i], 0x11 * (i + 1), 32);
+			engine_peer_add(e, known[i], now);
+		}
 	}
 	if (size > 70000)
 		return 0;
@@ -74,15 +90,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();   /* accepted, so canonical: same bytes back */
 	free(out);
 	/* the engine must take anything; vary the sender so graylisting of one
-	 * peer does not hide the rest of the input. Senders are peers (a key
-	 * without a chain is a stranger and only its cert records are looked
-	 * at: one in four stays one); one in two messages is a claim */
-	peer[31]++;
-	if (peer[31] % 4 != 3)
-		engine_peer_add(e, peer, 1800000000000ull);
-	if (peer[31] % 2)
-		engine_recv_claimed(e, peer, data, size, 1800000000000ull);
+	 * peer does not hide the rest of the input. The last byte picks a known
+	 * member or a fresh key (three in four of those become peers; the rest
+	 * are strangers: only their cert records are looked at), whether the
+	 * message comes as a claim (unauthenticated sender), and how far the
+	 * clock moves */
+	unsigned sel = size ? data[size - 1] : 0;
+	const uint8_t *from = peer;
+	if (sel & 0x80) {
+		from = known[sel & (NPEERS - 1)];
+	} else {
+		peer[31]++;
+		if (peer[31] % 4 != 3)
+			engine_peer_add(e, peer, now);
+	}
+	now += (sel & 0x70) * 25ull;   /* 0 .. 2.8 s */
+	engine_tick(e, now);
+	if (sel & 0x04)
+		engine_recv_claimed(e, from, data, size, now);
 	else
-		engine_recv(e, peer, data, size, 1800000000000ull);
+		engine_recv(e, from, data, size, now);
+	engine_tick(e, now);
+	struct engine_stats st;
+	engine_get_stats(e, &st);
+	if (st.incarnation < T0 / 1000)
+		abort();   /* wrapped */
 	return 0;
 }

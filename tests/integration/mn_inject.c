@@ -8,6 +8,9 @@
  *   mn_inject HOST:PORT spoof DID COUNT      garbage datagrams under a member's key
  *   mn_inject HOST:PORT strangers COUNT      PINGs, each under a fresh random key
  *   mn_inject HOST:PORT slowconns COUNT SECS COUNT idle TCP connections held SECS (<= 300)
+ *   mn_inject HOST:PORT member DID STATE INC COUNT
+ *                                            MEMBER claims about DID (STATE: 0 alive,
+ *                                            1 suspect, 2 dead, 3 left; INC: incarnation)
  *
  * The sender key is derived from MN_INJECT_SEED (hex, default 0xee…): the
  * daemon's view of that key shows the penalties; MN_INJECT_AS=DID claims
@@ -139,6 +142,18 @@ int main(int argc, char **argv)
 			if (fds[i] >= 0)
 				close(fds[i]);
 		free(fds);
+	} else if (!strcmp(mode, "member") && argc == 7) {
+		uint8_t node[32], msg[64];
+		struct wire_buf w;
+		if (did_key_decode(DID_ED25519, argv[3], node) < 0)
+			return 2;
+		wire_buf_init(&w, msg, sizeof msg);
+		if (wire_add_simple(&w, W_MEMBER, strtoull(argv[4], NULL, 10),
+				    strtoull(argv[5], NULL, 10), node) < 0)
+			return 1;
+		int n = atoi(argv[6]);
+		for (int i = 0; i < n; i++)
+			send_dgram(fd, (struct sockaddr *)&sa, salen, k.pk, msg, w.len);
 	} else if (!strcmp(mode, "oversize") || !strcmp(mode, "halfopen")) {
 		int t = socket(sa.ss_family, SOCK_STREAM, 0);
 		uint8_t hdr[4 + 32 + 3] = { 0x40, 0, 0, 0 };

@@ -166,6 +166,34 @@ kill "$SLOWPID" 2>/dev/null; wait "$SLOWPID" 2>/dev/null
 "$B/tests/mn_inject" "127.0.0.1:$PORT2" halfopen >/dev/null
 on 2 status --json | jq -e '.counters.oversize_frames >= 1' >/dev/null \
 	&& ok "an oversize stream frame is counted" || no "oversize frame not counted"
+# forged membership claims (issue #11 item 1): a stranger tells every other
+# daemon that node3 left, at incarnation 2^32-1, and that it died, at its
+# current incarnation. A third party's word is at most a suspicion node3
+# refutes: it is never left or dead anywhere, and alive everywhere after.
+D3=$(cat "$T/node3/did")
+INC3=$(on 1 peers --json | jq -r --arg d "$D3" '.[] | select(.did == $d) | .incarnation')
+for i in $(seq 1 $N); do
+	[ "$i" = 3 ] && continue
+	MN_INJECT_SEED=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc \
+		"$B/tests/mn_inject" "127.0.0.1:$((BASE + i))" member "$D3" 3 4294967295 3 >/dev/null
+	MN_INJECT_SEED=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc \
+		"$B/tests/mn_inject" "127.0.0.1:$((BASE + i))" member "$D3" 2 "$INC3" 3 >/dev/null
+done
+evicted=""
+for _ in $(seq 15); do   # past the suspicion time (5 s): a forged death would have ripened
+	for i in $(seq 1 $N); do
+		[ "$i" = 3 ] && continue
+		case "$(state_of "$i" "$D3")" in
+		left|dead) case "$evicted " in *" node$i "*) ;; *) evicted="$evicted node$i";; esac;;
+		esac
+	done
+	sleep 1
+done
+[ -z "$evicted" ] && ok "forged LEFT/DEAD claims evict node3 nowhere" \
+	|| no "node3 was evicted (left or dead) on:$evicted"
+all_see_3() { for i in $(seq 1 $N); do [ "$i" = 3 ] || state_is "$i" "$D3" alive || return 1; done; }
+wait_for 30 "node3 alive on every daemon after the forged claims" all_see_3
+
 # and the mesh still works
 on 6 publish svc after-attack --body '{"service":"after"}' >/dev/null
 wait_for 30 "after the attack a new record still reaches everyone" everyone_has svc after-attack ||

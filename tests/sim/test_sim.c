@@ -355,6 +355,39 @@ static void test_claims(void)
 	}
 }
 
+/* Forged membership claims (issue #11 item 1): hostile members tell others
+ * that honest nodes left, died or are suspect, at the top incarnation, far
+ * above theirs, and at their current one. No honest node is evicted or
+ * declared dead, nor graylisted; every record reaches every honest node. */
+static void test_forge_member(void)
+{
+	struct sim_config c;
+
+	sim_config_default(&c, SIM_BASIC);
+	c.nodes = 40;
+	c.seed = 21;
+	c.publish = 5;
+	c.rate = 1;
+	c.loss = 0.05;
+	c.byzantine = 0.1;
+	c.byz_mode = BYZ_FORGE_MEMBER;
+	c.run_ms = 20000;
+	struct sim *s = run(&c);
+	if (!s) {
+		CHECK(s != NULL);
+		return;
+	}
+	const struct sim_results *r = sim_results(s);
+	CHECK(r->injected > 0);
+	CHECK(r->delivery_ratio == 1.0);
+	CHECK_INT(missing(s, -1), 0);
+	CHECK_INT(r->false_dead, 0);
+	CHECK_INT(r->false_dead_warmup, 0);
+	CHECK_INT(r->graylisted_honest, 0);
+	check_invariants(s);
+	sim_free(s);
+}
+
 static void test_revoke(void)
 {
 	struct sim_config c;
@@ -571,6 +604,7 @@ int main(void)
 	test_flood();
 	test_hog();
 	test_claims();
+	test_forge_member();
 	test_revoke();
 	test_partition();
 	test_rejoin();

@@ -952,6 +952,146 @@ static void test_strangers_and_claims(void)
 	teardown();
 }
 
+/* Node `from` tells node `to` that `about` is in `state` at incarnation inc. */
+static void claim(int from, int to, int about, enum peer_state state, uint64_t inc)
+{
+	uint8_t dg[64];
+	struct wire_buf w;
+
+	wire_buf_init(&w, dg, sizeof dg);
+	CHECK_INT(wire_add_simple(&w, W_MEMBER, state, inc, net.k[about].pk), 0);
+	engine_recv(net.e[to], net.k[from].pk, dg, w.len, net.now);
+}
+
+/* How `obs` sees `subject`. */
+static struct engine_peer_info view_of(int obs, int subject)
+{
+	struct engine_peer_info info[MAXN], none;
+	size_t n = engine_peers(net.e[obs], info, MAXN);
+
+	memset(&none, 0, sizeof none);
+	none.state = (enum peer_state)-1;
+	for (size_t j = 0; j < n && j < MAXN; j++)
+		if (memcmp(info[j].pk, net.k[subject].pk, 32) == 0)
+			return info[j];
+	return none;
+}
+
+/* Membership claims by a third party (issue #11 item 1): a LEFT or DEAD
+ * about someone else is at most a suspicion the victim refutes; an
+ * incarnation that would wrap, or jump far ahead, is refused; only the node
+ * itself may say it left. */
+static void test_member_claims(void)
+{
+	struct engine_stats st;
+
+	setup(4, false);
+	run(5000);
+	uint32_t inc1 = view_of(0, 1).incarnation;
+	CHECK(inc1 != 0);
+	/* LEFT at 2^32-1 from node 2 about node 1, to everyone: refused */
+	for (int to = 0; to < 4; to++)
+		if (to != 2)
+			claim(2, to, 1, PEER_LEFT, UINT32_MAX);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "alive");
+	CHECK_INT(view_of(0, 1).incarnation, inc1);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.member_refused > 0);
+	/* about node 1 itself: no wrap, no refutation to an implausible claim */
+	engine_get_stats(net.e[1], &st);
+	uint32_t own = st.incarnation;
+	CHECK_INT(own, inc1);
+	engine_get_stats(net.e[1], &st);
+	CHECK_INT(st.incarnation, own);
+	/* a jump far above what we know (but below the clock bound) */
+	claim(2, 0, 1, PEER_DEAD, (uint64_t)inc1 + 100000);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "alive");
+	/* plausible LEFT and DEAD from a third party: suspicion, refuted */
+	claim(2, 0, 1, PEER_LEFT, inc1);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "suspect");
+	claim(2, 3, 1, PEER_DEAD, inc1 + 1);
+	CHECK_STR(peer_state_name(view_of(3, 1).state), "suspect");
+	run(15000);
+	for (int i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		CHECK_STR(peer_state_name(view_of(i, 1).state), "alive");
+		CHECK_INT(net.dead_seen[i][1], 0);
+		CHECK(view_of(i, 1).incarnation > inc1 + 1);
+	}
+	/* the node's own refutation never wraps: a claim at 2^32-1 about it
+	 * (refused above), and its own incarnation stays near the clock */
+	engine_get_stats(net.e[1], &st);
+	CHECK(st.incarnation > inc1 && st.incarnation < inc1 + 100);
+	/* the node itself says it leaves: accepted at once */
+	engine_leave(net.e[3], net.now);
+	run(100);
+	net.down[3] = true;
+	CHECK_STR(peer_state_name(view_of(0, 3).state), "left");
+	teardown();
+}
+
+/* A suspicion at the top incarnation is refuted without wrapping to 0. */
+static void test_incarnation_saturates(void)
+{
+	struct engine_stats st;
+
+	setup(3, false);
+	run(2000);
+	/* node 1 claims about node 0 (the victim) at the top: refused, so
+	 * node 0 keeps its incarnation; from node 0's own word it may climb */
+	claim(1, 0, 0, PEER_SUSPECT, UINT32_MAX);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.incarnation != 0 && st.incarnation < UINT32_MAX);
+	claim(0, 1, 0, PEER_ALIVE, UINT32_MAX - 1);   /* its own word */
+	CHECK_INT(view_of(1, 0).incarnation, UINT32_MAX - 1);
+	claim(2, 1, 0, PEER_SUSPECT, UINT32_MAX - 1);
+	CHECK_STR(peer_state_name(view_of(1, 0).state), "suspect");
+	engine_leave(net.e[2], net.now);   /* leave twice: saturates */
+	teardown();
+}
+
+/* A legitimate burst: one member publishes 400 large records at once (each
+ * announced by IHAVE, then pulled). Every peer gets them all, and none
+ * scores the publisher down, graylists it or declares it dead: a node
+ * announces no more than it serves, and honest load never costs score. */
+static void test_burst_not_graylisted(void)
+{
+	static uint8_t ids[400][32];
+	union body b;
+
+	setup(4, true);
+	run(3000);
+	sample_body(KIND_SVC, &b, 1);
+	for (int a = 0; a < b.svc.n_attrs; a++)
+		sample_str(b.svc.attrs[a].v, MN_MAX_TEXT, (char)('a' + a));
+	for (int i = 0; i < 400; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "burst%d", i);
+		CHECK_INT(engine_publish(net.e[1], KIND_SVC, key, &b, 3600, net.now, ids[i], NULL), 0);
+	}
+	run(30000);
+	for (int i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		int have = 0;
+		for (int r = 0; r < 400; r++)
+			have += engine_has(net.e[i], ids[r]);
+		CHECK_INT(have, 400);
+		CHECK_INT(net.dead_seen[i][1], 0);
+		struct engine_peer_info info[8];
+		size_t n = engine_peers(net.e[i], info, 8);
+		for (size_t j = 0; j < n; j++) {
+			if (memcmp(info[j].pk, net.k[1].pk, 32))
+				continue;
+			CHECK(!info[j].graylisted);
+			CHECK(info[j].score >= 0);
+			CHECK_STR(peer_state_name(info[j].state), "alive");
+		}
+	}
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -970,5 +1110,8 @@ int main(void)
 	test_tombstone_outlives();
 	test_future_refused();
 	test_strangers_and_claims();
+	test_member_claims();
+	test_incarnation_saturates();
+	test_burst_not_graylisted();
 	return check_exit();
 }

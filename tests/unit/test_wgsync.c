@@ -293,6 +293,27 @@ int main(void)
 	CHECK_MEM(who, k[2].pk, 32);
 	config_parse_addr("10.42.0.99:7332", &src, &rl);
 	CHECK(!wgsync_node_of_addr(ws, (struct sockaddr *)&src, who));
+	/* an invitation's temporary tunnel gets its WireGuard peer, but its
+	 * address names no sender of gossip (issue #11 item 1) */
+	struct config_wg_peer inv;
+	memset(&inv, 0, sizeof inv);
+	memset(inv.wg_key, 0x5a, 32);
+	memcpy(inv.pk, inv.wg_key, 32);
+	snprintf(inv.mesh_addr, sizeof inv.mesh_addr, "10.42.0.77");
+	inv.join_only = true;
+	CHECK_INT(wgsync_set_local(ws, &inv, 1), 0);
+	CHECK_INT(wgsync_apply(ws, e, now + 41000), 0);
+	memset(&dev, 0, sizeof dev);
+	be->get(be, &dev);
+	bool tunnel = false;
+	for (size_t i = 0; i < dev.npeers; i++)
+		tunnel |= !memcmp(dev.peers[i].key, inv.wg_key, 32);
+	CHECK(tunnel);
+	wg_device_free(&dev);
+	config_parse_addr("10.42.0.77:7332", &src, &rl);
+	CHECK(!wgsync_node_of_addr(ws, (struct sockaddr *)&src, who));
+	CHECK_INT(wgsync_set_local(ws, NULL, 0), 0);
+	CHECK_INT(wgsync_apply(ws, e, now + 42000), 0);   /* gone: removed */
 
 	/* revocations: B (from a record) and C (configured) lose their peers */
 	char hex[65];
@@ -312,7 +333,7 @@ int main(void)
 	CHECK(peer_of(&dev, 3) == NULL);
 	wg_device_free(&dev);
 	wgsync_get_stats(ws, &st);
-	CHECK_INT(st.peers_removed, 2);
+	CHECK_INT(st.peers_removed, 3);   /* and the invitation's tunnel, above */
 
 	/* a backend error is counted, not fatal */
 	wg_fake_fail_next(be, -EIO);

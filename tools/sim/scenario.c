@@ -674,6 +674,31 @@ static void byz_claims(struct sim *s, struct sim_node *b, bool random_keys)
 	}
 }
 
+/* Forged membership claims: LEFT, DEAD and SUSPECT about random honest
+ * nodes, at the top incarnation, far above the victim's, and at its
+ * current one (a plausible claim: the victim must refute it). */
+static void byz_forge_member(struct sim *s, struct sim_node *b)
+{
+	uint8_t buf[ENGINE_MTU];
+	struct wire_buf w;
+	unsigned frames = 0;
+
+	wire_buf_init(&w, buf, sizeof buf);
+	for (unsigned i = 0; i < 6; i++) {
+		struct sim_node *v = &s->nodes[sim_rand_below(s, s->n)];
+		struct engine_stats st;
+		if (!sim_honest(v) || !v->e)
+			continue;
+		engine_get_stats(v->e, &st);
+		uint64_t inc = i % 3 == 0 ? UINT32_MAX : i % 3 == 1 ? st.incarnation + 1000000ULL
+							     : st.incarnation;
+		enum peer_state state = (enum peer_state)(PEER_SUSPECT + sim_rand_below(s, 3));
+		frames += wire_add_simple(&w, W_MEMBER, state, inc, v->key.pk) == 0;
+	}
+	if (frames)
+		byz_send(s, b, &w, frames, 8);
+}
+
 static void byz_act(struct sim *s, struct sim_node *b)
 {
 	if (b->flags & NF_DOWN)
@@ -687,6 +712,7 @@ static void byz_act(struct sim *s, struct sim_node *b)
 	case BYZ_HOG: byz_hog(s, b); break;
 	case BYZ_STRANGERS: byz_claims(s, b, true); break;
 	case BYZ_SPOOF: byz_claims(s, b, false); break;
+	case BYZ_FORGE_MEMBER: byz_forge_member(s, b); break;
 	default: return;
 	}
 	sim_push(s, s->now + s->cfg.byz_interval_ms, EV_BYZ, b->idx, 0);
@@ -859,7 +885,8 @@ void scen_measure_start(struct sim *s)
 		if ((n->flags & NF_BYZ) && (c->byz_mode == BYZ_FORGE || c->byz_mode == BYZ_REPLAY ||
 					    c->byz_mode == BYZ_FLOOD || c->byz_mode == BYZ_CERT_ADOPT ||
 					    c->byz_mode == BYZ_CLAIM || c->byz_mode == BYZ_HOG ||
-					    c->byz_mode == BYZ_STRANGERS || c->byz_mode == BYZ_SPOOF))
+					    c->byz_mode == BYZ_STRANGERS || c->byz_mode == BYZ_SPOOF ||
+					    c->byz_mode == BYZ_FORGE_MEMBER))
 			sim_push(s, s->now + sim_rand_below(s, c->byz_interval_ms), EV_BYZ, i, 0);
 	}
 	if (c->scenario == SIM_REJOIN && rejoin_keep(s) == 0)

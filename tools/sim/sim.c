@@ -40,7 +40,7 @@ static const char *const scenario_names[] = {
 };
 static const char *const byz_names[] = {
 	"none", "silent", "drop-forward", "forge", "replay", "flood", "cert-adopt", "claim", "hog",
-	"strangers", "spoof", NULL,
+	"strangers", "spoof", "forge-member", NULL,
 };
 
 const char *sim_scenario_name(enum sim_scenario sc)
@@ -687,6 +687,8 @@ static void op_peer_state(void *ctx, const uint8_t peer[32], enum peer_state fro
 	struct sim_node *pn = &s->nodes[p];
 	/* a revoked node is cut off: whatever it thinks or is thought of is expected */
 	bool cut = s->revoke_published && (p == s->victim || (int)n->idx == s->victim);
+	if (to == PEER_LEFT && !cut)   /* nobody leaves in the simulator: an eviction */
+		to = PEER_DEAD;
 	if ((to == PEER_SUSPECT || to == PEER_DEAD) && !cut) {
 		bool really = (pn->flags & (NF_DOWN | NF_SILENT)) != 0;
 		if (!really && s->cfg.partition && pn->side != n->side) {

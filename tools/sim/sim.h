@@ -53,8 +53,9 @@ enum sim_byz {
 	BYZ_HOG,            /* certified members publishing past their budgets */
 	BYZ_STRANGERS,      /* datagrams under fresh random keys (peer-table flooding) */
 	BYZ_SPOOF,          /* garbage under honest members' keys (unauthenticated claims) */
+	BYZ_FORGE_MEMBER,   /* LEFT/DEAD/SUSPECT claims about honest nodes, huge incarnations */
 };
-#define BYZ_LAST BYZ_SPOOF
+#define BYZ_LAST BYZ_FORGE_MEMBER
 
 const char *sim_scenario_name(enum sim_scenario sc);
 int sim_scenario_from_name(const char *name);    /* -1 if unknown */
