@@ -161,6 +161,8 @@ static const struct {
 	KNOB("max_records_per_origin", max_per_origin, 1, 10000000),
 	KNOB("max_record_bytes", max_bytes, MN_MAX_RECORD, 4095u << 20),
 	KNOB("max_record_bytes_per_origin", max_bytes_per_origin, MN_MAX_RECORD, 4095u << 20),
+	KNOB("origin_bytes_per_s", origin_bytes_per_s, 1, 1u << 30),
+	KNOB("origin_burst_bytes", origin_burst_bytes, MN_MAX_RECORD, 1u << 30),
 	KNOB("max_clock_skew_s", max_skew_s, 1, 86400),
 	KNOB("max_lifetime_s", max_lifetime_s, 3600, 3651u * 86400),
 	KNOB("peer_rate", peer_msgs_per_s, 1, 1000000),

@@ -553,6 +553,7 @@ struct json_object *daemon_status(struct daemon *d)
 	C("over_origin_budget", st.over_origin_budget);
 	C("over_total_budget", st.over_total_budget);
 	C("future", st.future);
+	C("origin_rate_limited", st.origin_rate_limited);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("rx_messages", st.rx_msgs);

@@ -62,6 +62,8 @@ void engine_config_default(struct engine_config *c)
 	c->max_per_origin = 4000;
 	c->max_bytes = 16u << 20;
 	c->max_bytes_per_origin = 2u << 20;
+	c->origin_bytes_per_s = 4u << 10;
+	c->origin_burst_bytes = 32u << 10;
 	c->max_skew_s = 600;
 	c->max_lifetime_s = 366u * 86400;
 	c->peer_msgs_per_s = 500;
@@ -82,6 +84,7 @@ static bool config_ok(const struct engine_config *c)
 	       c->sync_ms >= 100 && c->max_peers >= 1 && c->max_records >= 1 &&
 	       c->max_per_origin >= 1 && c->max_bytes >= MN_MAX_RECORD &&
 	       c->max_bytes_per_origin >= MN_MAX_RECORD && c->peer_msgs_per_s >= 1 &&
+	       c->origin_bytes_per_s >= 1 && c->origin_burst_bytes >= MN_MAX_RECORD &&
 	       c->seen_cap >= 64;
 }
 
@@ -181,6 +184,42 @@ static int budget_check(struct engine *e, const struct origin *o, const struct r
 	return 0;
 }
 
+/* Is o's byte rate exempt (the root; chain records)? */
+static bool rate_exempt(const struct engine *e, const struct record *r)
+{
+	return r->kind == KIND_CERT || r->kind == KIND_REVOKE || memcmp(r->origin, e->root, 32) == 0;
+}
+
+/* Did a peer push it (eager push, IWANT answer, parked until its cert)? Not:
+ * anti-entropy and local inserts (a join response), which the receiver asked
+ * for and which spend only the origin's pull bucket. */
+static bool pushed(enum rec_source src)
+{
+	return src == SRC_PEER || src == SRC_PENDING;
+}
+
+/* Has o the tokens for len new bytes from src (both buckets refilled up to
+ * now)? Charged only once the record is verified and held: a forger cannot
+ * spend an honest origin's rate. */
+static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum rec_source src)
+{
+	double push_cap = e->cfg.origin_burst_bytes;
+	double pull_cap = e->cfg.max_bytes_per_origin > e->cfg.origin_burst_bytes
+				  ? e->cfg.max_bytes_per_origin : e->cfg.origin_burst_bytes;
+
+	if (o->rate_at == 0) {
+		o->push_tokens = push_cap;
+		o->pull_tokens = pull_cap;
+		o->rate_at = e->now;
+	} else if (e->now > o->rate_at) {
+		double add = (double)e->cfg.origin_bytes_per_s * (double)(e->now - o->rate_at) / 1000.0;
+		o->push_tokens = o->push_tokens + add > push_cap ? push_cap : o->push_tokens + add;
+		o->pull_tokens = o->pull_tokens + add > pull_cap ? pull_cap : o->pull_tokens + add;
+		o->rate_at = e->now;
+	}
+	return o->pull_tokens >= (double)len && (!pushed(src) || o->push_tokens >= (double)len);
+}
+
 static void penalize_from(struct engine *e, struct peer *p, double amount, const char *why)
 {
 	if (p)
@@ -261,8 +300,19 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	 * lookup (not remembered: it may fit once something expires) */
 	if (!o && !(o = origin_get(e, r.origin)))
 		return -ENOMEM;
-	if ((rc = budget_check(e, o, old, &r)) < 0)
+	if ((rc = budget_check(e, o, old, &r)) < 0) {
+		mesh_promise_kept(e, id);   /* the peer delivered; we do not take it */
 		return rc;
+	}
+	/* the origin's byte rate: over it, refused for now (not remembered,
+	 * no penalty: honest relays pass on what its origin published; lazy
+	 * gossip and anti-entropy offer it again later) */
+	bool rated = src != SRC_STORE && !(own && src == SRC_LOCAL) && !rate_exempt(e, &r);
+	if (rated && !origin_rate_ok(e, o, r.wire_len, src)) {
+		e->st.origin_rate_limited++;
+		mesh_promise_kept(e, id);
+		return -EAGAIN;
+	}
 	/* 5. body */
 	if (!record_is_tombstone(&r)) {
 		b = malloc(sizeof *b);
@@ -312,6 +362,11 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	if (!old)
 		o->records++;
 	o->bytes = o->bytes + x->wire_len - old_len;
+	if (rated) {
+		o->pull_tokens -= (double)x->wire_len;
+		if (pushed(src))
+			o->push_tokens -= (double)x->wire_len;
+	}
 	/* a tombstone outlives what it deletes (sweep() reads x->expires) */
 	if (record_is_tombstone(&r) && old_expires > x->expires)
 		x->expires = old_expires;

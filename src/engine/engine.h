@@ -62,6 +62,9 @@ struct engine_config {
 	unsigned max_per_origin;    /* records of one origin (the root exempt) */
 	unsigned max_bytes;         /* wire bytes held, certs and revokes exempt */
 	unsigned max_bytes_per_origin; /* wire bytes of one origin (the root exempt) */
+	unsigned origin_bytes_per_s; /* new record bytes taken from one origin a second
+				      * (a token bucket; the root, certs and revokes exempt) */
+	unsigned origin_burst_bytes; /* ... and at once */
 	/* the clock (docs/limits.md "Time") */
 	unsigned max_skew_s;        /* versions (µs) and times at most this far ahead */
 	unsigned max_lifetime_s;    /* expiry at most this far ahead (cert, revoke,
@@ -188,6 +191,7 @@ struct engine_stats {
 	uint64_t over_origin_budget;  /* refused: the origin's count or bytes full */
 	uint64_t over_total_budget;   /* refused: max_records or max_bytes reached */
 	uint64_t future;              /* refused: version, expiry or time too far ahead */
+	uint64_t origin_rate_limited; /* refused for now: the origin over its byte rate */
 	uint64_t record_bytes;        /* wire bytes held */
 	uint64_t strangers;         /* messages from keys with no peer entry and no valid chain */
 	uint64_t unattributed;      /* penalties of claimed (unauthenticated) messages not applied */

@@ -78,6 +78,12 @@ struct origin {
 	struct rec *cert;           /* the cert record naming it, if any */
 	uint32_t records;           /* records held with this origin */
 	uint64_t bytes;             /* their wire bytes */
+	/* its byte rate (docs/limits.md "Rate"): two token buckets refilled at
+	 * origin_bytes_per_s, one as deep as origin_burst_bytes for what peers
+	 * push, one as deep as its whole budget for what anti-entropy brings
+	 * (a joiner catches up at once); a pushed record spends from both */
+	double push_tokens, pull_tokens;
+	uint64_t rate_at;           /* ... as of then (0: both full) */
 	uint32_t trust_gen;         /* trust valid for this generation */
 	uint8_t trust;
 	bool revoked;

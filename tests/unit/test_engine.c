@@ -1051,6 +1051,12 @@ static void test_incarnation_saturates(void)
 	teardown();
 }
 
+static void fast_origins(struct engine_config *c)
+{
+	c->origin_bytes_per_s = 1u << 20;
+	c->origin_burst_bytes = 4u << 20;
+}
+
 /* A legitimate burst: one member publishes 400 large records at once (each
  * announced by IHAVE, then pulled). Every peer gets them all, and none
  * scores the publisher down, graylists it or declares it dead: a node
@@ -1060,7 +1066,9 @@ static void test_burst_not_graylisted(void)
 	static uint8_t ids[400][32];
 	union body b;
 
+	tweak = fast_origins;   /* here the announce budget is tested, not the origin rate */
 	setup(4, true);
+	tweak = NULL;
 	run(3000);
 	sample_body(KIND_SVC, &b, 1);
 	for (int a = 0; a < b.svc.n_attrs; a++)
@@ -1092,6 +1100,65 @@ static void test_burst_not_graylisted(void)
 	teardown();
 }
 
+static void slow_origins(struct engine_config *c)
+{
+	c->origin_bytes_per_s = 1024;
+	c->origin_burst_bytes = 16384;
+}
+
+/* One member's byte rate: its peers take a burst of its new records by push,
+ * refuse the rest for now (counted, nobody penalised: the relays are
+ * honest), and take the rest at the next anti-entropy round, whose bucket is
+ * as deep as the origin's budget (a joiner is not held back either). */
+static void test_origin_rate(void)
+{
+	static uint8_t ids[40][32];
+	uint8_t w[MN_MAX_RECORD];
+	struct engine_stats st;
+
+	tweak = slow_origins;
+	setup(4, true);
+	tweak = NULL;
+	run(2000);
+	for (int i = 0; i < 40; i++) {   /* ~60 KB at once: its own publishes are not held back */
+		char key[16];
+		snprintf(key, sizeof key, "rate%d", i);
+		size_t len = sign_svc(&net.k[1], key, 1500, net.now * 1000 + (uint64_t)i,
+				      net.now / 1000 + 3600, w, ids[i]);
+		CHECK_INT(engine_insert(net.e[1], w, len, false, net.now), 1);
+	}
+	run(1500);
+	for (int i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		int have = 0;
+		for (int r = 0; r < 40; r++)
+			have += engine_has(net.e[i], ids[r]);
+		/* the burst and 1.5 s of rate, in ~1.6 KB records */
+		CHECK(have >= 8 && have <= (16384 + 2 * 1024) / 1500 + 1);
+	}
+	uint64_t limited = 0;
+	for (int i = 0; i < 4; i++) {
+		engine_get_stats(net.e[i], &st);
+		limited += st.origin_rate_limited;
+	}
+	CHECK(limited > 0);
+	run(13000);   /* a sync round (sync_ms 10 s); pushed at 1 KiB/s this is 44 s */
+	for (int i = 0; i < 4; i++) {
+		int have = 0;
+		for (int r = 0; r < 40; r++)
+			have += engine_has(net.e[i], ids[r]);
+		CHECK_INT(have, 40);
+		struct engine_peer_info info[8];
+		size_t n = engine_peers(net.e[i], info, 8);
+		for (size_t j = 0; j < n; j++) {
+			CHECK(!info[j].graylisted);
+			CHECK(info[j].score >= 0);
+		}
+	}
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -1113,5 +1180,6 @@ int main(void)
 	test_member_claims();
 	test_incarnation_saturates();
 	test_burst_not_graylisted();
+	test_origin_rate();
 	return check_exit();
 }

@@ -1262,6 +1262,7 @@ static void finish(struct sim *s)
 	r->malformed = tot.malformed;
 	r->rate_limited = tot.rate_limited;
 	r->over_budget = tot.over_origin_budget + tot.over_total_budget;
+	r->origin_rate_limited = tot.origin_rate_limited;
 	r->graylisted_drops = tot.graylisted_drops;
 	for (int i = 0; i < 12; i++) {
 		r->wire_bytes[i] = s->frame_bytes[2][i];
@@ -1551,6 +1552,7 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "malformed", r->malformed);
 	JU(o, "rate_limited", r->rate_limited);
 	JU(o, "over_budget", r->over_budget);
+	JU(o, "origin_rate_limited", r->origin_rate_limited);
 	JU(o, "max_record_bytes", r->max_record_bytes);
 	JU(o, "graylisted_drops", r->graylisted_drops);
 	JU(o, "graylisted_byz", r->graylisted_byz);
