@@ -554,6 +554,8 @@ struct json_object *daemon_status(struct daemon *d)
 	C("over_total_budget", st.over_total_budget);
 	C("future", st.future);
 	C("origin_rate_limited", st.origin_rate_limited);
+	C("member_refused", st.member_refused);
+	C("claims_disproved", st.claims_disproved);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("rx_messages", st.rx_msgs);

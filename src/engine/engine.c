@@ -468,6 +468,10 @@ static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf
 	if (!p)
 		return rc;
 	p->last_seen = now;
+	if (p->claim_at) {   /* swim.c: a word from it disproves a claim */
+		p->claim_at = 0;
+		e->st.claims_disproved++;
+	}
 	if (peer_graylisted(p)) {
 		e->st.graylisted_drops++;
 		return 0;
@@ -606,13 +610,16 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 			next = min_u64(next, e->probe.indirect_at);
 		next = min_u64(next, e->probe.deadline);
 	}
-	for (size_t i = 0; i < e->npeers; i++)
+	for (size_t i = 0; i < e->npeers; i++) {
+		if (e->peers[i]->claim_at)   /* swim.c: the check of a claim */
+			next = min_u64(next, e->peers[i]->claim_at + e->cfg.ack_timeout_ms);
 		if (e->peers[i]->state == PEER_SUSPECT) {
 			next = min_u64(next, e->peers[i]->state_since + e->cfg.suspect_ms);
 			if (e->peers[i]->heard_dead)   /* swim.c: its confirmation */
 				next = min_u64(next, e->peers[i]->heard_at + e->cfg.probe_ms +
 							     e->cfg.ack_timeout_ms);
 		}
+	}
 	return next > now ? next : now + 1;
 }
 

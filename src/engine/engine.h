@@ -196,6 +196,7 @@ struct engine_stats {
 	uint64_t strangers;         /* messages from keys with no peer entry and no valid chain */
 	uint64_t unattributed;      /* penalties of claimed (unauthenticated) messages not applied */
 	uint64_t member_refused;    /* membership claims with an implausible incarnation */
+	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 };

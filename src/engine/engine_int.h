@@ -127,6 +127,9 @@ struct peer {
 	uint32_t inc_told;          /* our incarnation, as far as it has acknowledged it */
 	bool heard_dead;            /* suspect because a third party declared it dead */
 	uint64_t heard_at;          /* ... since then */
+	uint64_t claim_at;          /* a third party's verdict about it, unchecked (0: none) */
+	uint32_t claim_inc;         /* ... at this incarnation */
+	bool claim_dead;            /* ... a death claim (else a suspicion) */
 	uint32_t rtt_ms;
 	double score_pos, score_neg;
 	bool in_mesh;

@@ -166,13 +166,15 @@ static bool news_first(struct engine *e, const uint8_t node[32], unsigned state,
 	return true;
 }
 
-/* The flood part of swim_queue, for news we do not keep. */
+/* The flood part of swim_queue, for death claims: not to the node itself
+ * (whoever takes the claim up tells it, with a ping and a suspicion notice,
+ * and it refutes; a claim its answers disprove costs it no refutation). */
 static void swim_forward(struct engine *e, const uint8_t node[32], enum peer_state st,
 			 uint32_t inc)
 {
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
-		if (p->in_mesh && p != e->from && peer_usable(p))
+		if (p->in_mesh && p != e->from && peer_usable(p) && memcmp(p->pk, node, 32) != 0)
 			out_simple(e, p, W_MEMBER, st, inc, node, OC_MEMBER);
 	}
 }
@@ -244,6 +246,8 @@ static bool probe_answerer(const struct engine *e, const struct peer *p, const s
 void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 {
 	struct peer *t = e->probe.active ? peer_find(e, e->probe.target) : NULL;
+	/* a helper relaying the target's ack: the incarnation is the target's */
+	bool relayed = t && t != p && seq == e->probe.seq && probe_answerer(e, p, t);
 
 	p->acked_at = p->swim_at = e->now;   /* it got a PING or PINGREQ of ours */
 	/* our probe, answered directly or through a helper */
@@ -268,7 +272,7 @@ void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 			in->used = false;
 		}
 	}
-	alive_evidence(e, p, inc);
+	alive_evidence(e, p, relayed ? 0 : inc);
 }
 
 void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8_t target[32])
@@ -318,24 +322,75 @@ static bool inc_plausible(const struct engine *e, uint32_t known, unsigned state
  * the next period. Not a word from p within CONFIRM (two pings and the
  * suspicion notices unanswered, and no refutation flooded by p) and p is
  * dead by our own detector (swim_tick); a live p answers, or refutes. */
-static void heard_dead(struct engine *e, struct peer *p, uint32_t inc)
+static void forward_claim(struct engine *e, const uint8_t node[32], uint32_t inc)
+{
+	/* passed on within a budget: a death is rare, a hostile member may
+	 * make up claims as fast as its rate allows (and each would flood) */
+	if (e->claims_fwd_left && news_first(e, node, PEER_DEAD, inc)) {
+		e->claims_fwd_left--;
+		swim_forward(e, node, PEER_DEAD, inc);
+	}
+}
+
+static void heard_dead(struct engine *e, struct peer *p, uint32_t inc, uint64_t at)
 {
 	if (p->state == PEER_DEAD || p->state == PEER_LEFT || inc < p->incarnation)
 		return;
 	if (p->state == PEER_SUSPECT && p->heard_dead && inc == p->incarnation)
 		return;   /* an echo */
 	p->incarnation = inc;
-	peer_set_state(e, p, PEER_SUSPECT, e->now);   /* a suspicion keeps its start */
+	peer_set_state(e, p, PEER_SUSPECT, at);   /* a suspicion keeps its start */
 	p->heard_dead = true;
-	p->heard_at = e->now;
+	p->heard_at = at;
 	swim_queue(e, p->pk, PEER_SUSPECT, inc, false);
 	out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL, OC_MEMBER);
-	/* passed on within a budget: a death is rare, a hostile member may
-	 * make up claims as fast as its rate allows (and each would flood) */
-	if (e->claims_fwd_left && news_first(e, p->pk, PEER_DEAD, inc)) {
-		e->claims_fwd_left--;
-		swim_forward(e, p->pk, PEER_DEAD, inc);
+	forward_claim(e, p->pk, inc);
+}
+
+/* A third party's verdict (suspect, dead or left) about a member we believe
+ * alive, at an incarnation we cannot dismiss. Hearsay is checked before it
+ * is taken up: we ping the member, and any word from it within
+ * ack_timeout_ms disproves the claim (engine.c clears claim_at); only then
+ * is it our suspicion (claim_check()). A made-up claim thus costs a ping,
+ * not a suspicion that the victim must refute to the whole mesh. A death
+ * claim is still passed on at once (within the budget), so that a real
+ * death is heard everywhere within link latencies. */
+static void heard_claim(struct engine *e, struct peer *p, bool dead, uint32_t inc)
+{
+	if (p->claim_at && inc < p->claim_inc)
+		return;
+	if (p->claim_at && inc == p->claim_inc) {
+		p->claim_dead |= dead;   /* the check under way covers it */
+	} else {
+		p->claim_at = e->now;
+		p->claim_inc = inc;
+		p->claim_dead = dead;
+		out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL,
+			   OC_MEMBER);
 	}
+	if (dead)
+		forward_claim(e, p->pk, inc);
+}
+
+/* A claim its member did not answer in time becomes our suspicion, dated
+ * from the claim. */
+static void claim_check(struct engine *e, struct peer *p)
+{
+	if (p->state != PEER_ALIVE || p->incarnation > p->claim_inc) {
+		p->claim_at = 0;   /* overtaken */
+		return;
+	}
+	if (e->now < p->claim_at + e->cfg.ack_timeout_ms)
+		return;
+	uint64_t at = p->claim_at;
+	p->claim_at = 0;
+	if (p->claim_dead) {
+		heard_dead(e, p, p->claim_inc, at);
+		return;
+	}
+	p->incarnation = p->claim_inc;
+	peer_set_state(e, p, PEER_SUSPECT, at);
+	swim_queue(e, p->pk, PEER_SUSPECT, p->incarnation, false);
 }
 
 void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32], unsigned state,
@@ -370,17 +425,18 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 		 * table): pass a death claim on once, so the flood reaches the
 		 * nodes that do track it (refutations go straight to whoever
 		 * suspected, and flood among those who track the node) */
-		if ((state == PEER_DEAD || state == PEER_LEFT) && e->claims_fwd_left &&
-		    news_first(e, node, PEER_DEAD, inc)) {
-			e->claims_fwd_left--;
-			swim_forward(e, node, PEER_DEAD, (uint32_t)inc);
-		}
+		if (state == PEER_DEAD || state == PEER_LEFT)
+			forward_claim(e, node, (uint32_t)inc);
 		return;
 	}
 	if (own && (state == PEER_SUSPECT || state == PEER_DEAD))
 		return;   /* a node does not suspect itself */
+	if (!own && state != PEER_ALIVE && p->state == PEER_ALIVE && inc >= p->incarnation) {
+		heard_claim(e, p, state != PEER_SUSPECT, (uint32_t)inc);
+		return;
+	}
 	if (!own && (state == PEER_DEAD || state == PEER_LEFT)) {
-		heard_dead(e, p, (uint32_t)inc);
+		heard_dead(e, p, (uint32_t)inc, e->now);
 		return;
 	}
 	enum peer_state cur = p->state;
@@ -541,6 +597,8 @@ void swim_tick(struct engine *e)
 	}
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
+		if (p->claim_at)
+			claim_check(e, p);
 		if (p->state != PEER_SUSPECT)
 			continue;
 		bool confirmed = p->heard_dead && p->last_seen < p->heard_at &&

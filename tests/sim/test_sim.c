@@ -384,6 +384,12 @@ static void test_forge_member(void)
 	CHECK_INT(r->false_dead, 0);
 	CHECK_INT(r->false_dead_warmup, 0);
 	CHECK_INT(r->graylisted_honest, 0);
+	/* hearsay is checked before it is believed: most made-up claims are
+	 * disproved by a ping, not taken up as suspicions the victims must
+	 * refute to everyone (before: 9 801 false suspicions from 17 504
+	 * injected frames; after: 407) */
+	CHECK(r->claims_disproved > 0);
+	CHECK(r->false_suspect * 10 < r->injected);
 	check_invariants(s);
 	sim_free(s);
 }

@@ -217,8 +217,10 @@ static void run(uint64_t ms)
 			struct msg m = net.q[net.qhead];
 			net.qhead = (net.qhead + 1) % QCAP;
 			net.qn--;
-			if (!net.down[m.to] && !net.down[m.from])
+			if (!net.down[m.to] && !net.down[m.from]) {
 				engine_recv(net.e[m.to], net.k[m.from].pk, m.buf, m.len, net.now);
+				net.next_tick[m.to] = net.now;   /* as the simulator does */
+			}
 			free(m.buf);
 		}
 		for (int i = 0; i < net.n; i++)
@@ -961,6 +963,7 @@ static void claim(int from, int to, int about, enum peer_state state, uint64_t i
 	wire_buf_init(&w, dg, sizeof dg);
 	CHECK_INT(wire_add_simple(&w, W_MEMBER, state, inc, net.k[about].pk), 0);
 	engine_recv(net.e[to], net.k[from].pk, dg, w.len, net.now);
+	net.next_tick[to] = net.now;
 }
 
 /* How `obs` sees `subject`. */
@@ -1006,11 +1009,27 @@ static void test_member_claims(void)
 	/* a jump far above what we know (but below the clock bound) */
 	claim(2, 0, 1, PEER_DEAD, (uint64_t)inc1 + 100000);
 	CHECK_STR(peer_state_name(view_of(0, 1).state), "alive");
-	/* plausible LEFT and DEAD from a third party: suspicion, refuted */
+	/* plausible LEFT and DEAD from a third party about a node that answers:
+	 * checked by a ping, and disproved by the answer (no refutation) */
 	claim(2, 0, 1, PEER_LEFT, inc1);
-	CHECK_STR(peer_state_name(view_of(0, 1).state), "suspect");
+	claim(2, 3, 1, PEER_DEAD, inc1);
+	run(1000);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "alive");
+	CHECK_STR(peer_state_name(view_of(3, 1).state), "alive");
+	CHECK_INT(view_of(0, 1).incarnation, inc1);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.claims_disproved > 0);
+	engine_get_stats(net.e[1], &st);
+	CHECK_INT(st.incarnation, inc1);
+	/* ... about a node that does not answer: a suspicion, refuted once it
+	 * is back */
+	net.down[1] = true;
+	claim(2, 0, 1, PEER_LEFT, inc1);
 	claim(2, 3, 1, PEER_DEAD, inc1 + 1);
+	run(700);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "suspect");
 	CHECK_STR(peer_state_name(view_of(3, 1).state), "suspect");
+	net.down[1] = false;
 	run(15000);
 	for (int i = 0; i < 4; i++) {
 		if (i == 1)
@@ -1045,8 +1064,12 @@ static void test_incarnation_saturates(void)
 	CHECK(st.incarnation != 0 && st.incarnation < UINT32_MAX);
 	claim(0, 1, 0, PEER_ALIVE, UINT32_MAX - 1);   /* its own word */
 	CHECK_INT(view_of(1, 0).incarnation, UINT32_MAX - 1);
+	net.down[0] = true;   /* a claim it does not answer is taken up */
 	claim(2, 1, 0, PEER_SUSPECT, UINT32_MAX - 1);
+	run(700);
 	CHECK_STR(peer_state_name(view_of(1, 0).state), "suspect");
+	CHECK_INT(view_of(1, 0).incarnation, UINT32_MAX - 1);
+	net.down[0] = false;
 	engine_leave(net.e[2], net.now);   /* leave twice: saturates */
 	teardown();
 }

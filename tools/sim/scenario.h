@@ -64,7 +64,7 @@ struct ev {
 	X(untrusted) X(expired) X(malformed) X(rate_limited) X(graylisted_drops) \
 	X(iwant_sent) X(iwant_served) X(ihave_sent) X(idontwant_sent) X(sync_rounds) \
 	X(sync_bytes) X(sync_records_pushed) X(revocations) X(over_origin_budget) \
-	X(over_total_budget) X(origin_rate_limited)
+	X(over_total_budget) X(origin_rate_limited) X(claims_disproved)
 struct sim_counters {
 #define X(f) uint64_t f;
 	SIM_COUNTERS(X)

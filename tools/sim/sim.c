@@ -1263,6 +1263,7 @@ static void finish(struct sim *s)
 	r->rate_limited = tot.rate_limited;
 	r->over_budget = tot.over_origin_budget + tot.over_total_budget;
 	r->origin_rate_limited = tot.origin_rate_limited;
+	r->claims_disproved = tot.claims_disproved;
 	r->graylisted_drops = tot.graylisted_drops;
 	for (int i = 0; i < 12; i++) {
 		r->wire_bytes[i] = s->frame_bytes[2][i];
@@ -1553,6 +1554,7 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "rate_limited", r->rate_limited);
 	JU(o, "over_budget", r->over_budget);
 	JU(o, "origin_rate_limited", r->origin_rate_limited);
+	JU(o, "claims_disproved", r->claims_disproved);
 	JU(o, "max_record_bytes", r->max_record_bytes);
 	JU(o, "graylisted_drops", r->graylisted_drops);
 	JU(o, "graylisted_byz", r->graylisted_byz);

@@ -146,6 +146,7 @@ struct sim_results {
 	uint64_t max_record_bytes;         /* the same, wire bytes held */
 	uint64_t over_budget;              /* records honest nodes refused over a budget (window) */
 	uint64_t origin_rate_limited;      /* ... refused for now, their origin over its byte rate */
+	uint64_t claims_disproved;         /* third-party verdicts honest nodes checked and dropped */
 	uint64_t publish_errors;           /* engine_publish failures (the first is on stderr) */
 	/* partition */
 	double heal_converge_ms;
