@@ -41,8 +41,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "src/daemon/api.h"
-#include "src/daemon/onboard.h"
-#include "src/daemon/vortex.h"
+#include "src/daemon/host.h"
 #include "src/daemon/daemon.h"
 #include "src/log.h"
 #include "proto/body.h"
@@ -285,10 +284,7 @@ static void send_result(struct api_client *c, struct json_object *id, struct jso
 /* The arguments a command takes: every member of a request is checked
  * against its command's table (blobmsg style); unknown members are an
  * error, so a misspelt argument is never silently ignored. */
-struct arg_policy {
-	const char *name;
-	enum json_type type;
-};
+#define arg_policy subsys_arg   /* one shape for ours and the subsystems' calls */
 
 struct request {
 	struct api_client *c;
@@ -299,9 +295,6 @@ struct request {
 typedef void cmd_fn(struct request *r);
 
 static cmd_fn cmd_ping, cmd_status, cmd_peers, cmd_records, cmd_publish, cmd_subscribe;
-static cmd_fn cmd_invite_create, cmd_invite_list, cmd_invite_revoke, cmd_join_approve,
-	cmd_join_reject, cmd_key_rotate, cmd_cert_renew, cmd_dns_init, cmd_dns_delegate,
-	cmd_dns_leave, cmd_dns_show;
 
 #define MAX_ARGS 6
 static const struct command {
@@ -319,23 +312,6 @@ static const struct command {
 	  { { "kind", json_type_string }, { "key", json_type_string }, { "body", json_type_object },
 	    { "tombstone", json_type_boolean }, { "ttl_s", json_type_int }, { NULL, 0 } } },
 	{ "subscribe", cmd_subscribe, { { "kinds", json_type_array }, { NULL, 0 } } },
-	{ "invite_create", cmd_invite_create,
-	  { { "name", json_type_string }, { "role", json_type_string }, { "ttl_s", json_type_int },
-	    { "auto_approve", json_type_boolean }, { "zone", json_type_string }, { NULL, 0 } } },
-	{ "invite_list", cmd_invite_list, { { "state", json_type_string }, { NULL, 0 } } },
-	{ "invite_revoke", cmd_invite_revoke, { { "invitation", json_type_string }, { NULL, 0 } } },
-	{ "join_approve", cmd_join_approve, { { "invitation", json_type_string }, { NULL, 0 } } },
-	{ "join_reject", cmd_join_reject,
-	  { { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
-	{ "key_rotate", cmd_key_rotate, { { NULL, 0 } } },
-	{ "cert_renew", cmd_cert_renew, { { NULL, 0 } } },
-	{ "dns_init", cmd_dns_init,
-	  { { "domain", json_type_string }, { "ns_addr", json_type_string }, { NULL, 0 } } },
-	{ "dns_delegate", cmd_dns_delegate,
-	  { { "label", json_type_string }, { "to", json_type_string }, { "ns_addr", json_type_string },
-	    { "ttl_s", json_type_int }, { NULL, 0 } } },
-	{ "dns_leave", cmd_dns_leave, { { NULL, 0 } } },
-	{ "dns_show", cmd_dns_show, { { "zone", json_type_string }, { NULL, 0 } } },
 };
 
 static const char *type_word(enum json_type t)
@@ -366,23 +342,23 @@ static const char *clip(const char *s, char out[68])
 	return out;
 }
 
-/* Check every member of the request against cmd's policy. */
-static bool args_ok(struct request *r, const struct command *cmd)
+/* Check every member of the request against a command's policy. */
+static bool args_ok(struct request *r, const char *name, const struct arg_policy *args)
 {
 	json_object_object_foreach(r->req, k, v) {
 		const struct arg_policy *p;
 		if (!strcmp(k, "id") || !strcmp(k, "cmd"))
 			continue;
-		for (p = cmd->args; p->name && strcmp(p->name, k); p++)
+		for (p = args; p->name && strcmp(p->name, k); p++)
 			;
 		if (!p->name) {
 			char buf[68];
-			send_error(r->c, r->id, "bad_request", "%s: unknown argument '%s'", cmd->name,
+			send_error(r->c, r->id, "bad_request", "%s: unknown argument '%s'", name,
 				   clip(k, buf));
 			return false;
 		}
 		if (!json_object_is_type(v, p->type)) {
-			send_error(r->c, r->id, "bad_request", "%s: '%s' must be %s", cmd->name, k,
+			send_error(r->c, r->id, "bad_request", "%s: '%s' must be %s", name, k,
 				   type_word(p->type));
 			return false;
 		}
@@ -486,10 +462,14 @@ static void cmd_publish(struct request *r)
 		send_result(r->c, r->id, result);
 }
 
-/* The onboarding and DNS calls share one shape: onboard.c and vortex.c
- * do the work on their own object; reply() turns the outcome into a line. */
-static void reply(struct request *r, int rc, struct json_object *res, const char *err)
+/* A subsystem's call (subsys.h): it does the work on its own state; the
+ * outcome becomes one answer line. */
+static void subsys_call(struct request *r, void *st, const struct subsys_call *call)
 {
+	struct json_object *res = NULL;
+	char err[256] = "";
+	int rc = call->fn(st, r->req, &res, err, sizeof err);
+
 	if (rc == 0)
 		send_result(r->c, r->id, res);
 	else if (rc == -EINVAL)
@@ -503,27 +483,6 @@ static void reply(struct request *r, int rc, struct json_object *res, const char
 	else
 		send_error(r->c, r->id, "internal", "%s", err[0] ? err : strerror(-rc));
 }
-
-#define SUB_CALL(obj, fn) do { \
-	struct json_object *res_ = NULL; \
-	char err_[256] = "that part of the daemon is not running"; \
-	int rc_ = -ENOSYS; \
-	if (obj) { err_[0] = 0; rc_ = fn(obj, r->req, &res_, err_, sizeof err_); } \
-	reply(r, rc_, res_, err_); \
-} while (0)
-#define ONBOARD(fn) SUB_CALL(daemon_onboard(r->c->api->d), fn)
-#define VORTEX(fn) SUB_CALL(daemon_vortex(r->c->api->d), fn)
-static void cmd_invite_create(struct request *r) { ONBOARD(onboard_invite_create); }
-static void cmd_invite_list(struct request *r) { ONBOARD(onboard_invite_list); }
-static void cmd_invite_revoke(struct request *r) { ONBOARD(onboard_invite_revoke); }
-static void cmd_join_approve(struct request *r) { ONBOARD(onboard_join_approve); }
-static void cmd_join_reject(struct request *r) { ONBOARD(onboard_join_reject); }
-static void cmd_key_rotate(struct request *r) { ONBOARD(onboard_key_rotate); }
-static void cmd_cert_renew(struct request *r) { ONBOARD(onboard_renew); }
-static void cmd_dns_init(struct request *r) { VORTEX(vortex_api_init); }
-static void cmd_dns_delegate(struct request *r) { VORTEX(vortex_api_delegate); }
-static void cmd_dns_leave(struct request *r) { VORTEX(vortex_api_leave); }
-static void cmd_dns_show(struct request *r) { VORTEX(vortex_api_show); }
 
 static void cmd_subscribe(struct request *r)
 {
@@ -603,8 +562,15 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(commands[i].name, name))
 			continue;
-		if (args_ok(&r, &commands[i]))
+		if (args_ok(&r, commands[i].name, commands[i].args))
 			commands[i].fn(&r);
+		goto out;
+	}
+	void *st;
+	const struct subsys_call *call = hosts_call(daemon_hosts(c->api->d), name, &st);
+	if (call) {
+		if (args_ok(&r, call->name, call->args))
+			subsys_call(&r, st, call);
 		goto out;
 	}
 	char buf[68];
@@ -1024,6 +990,16 @@ static bool wants(const struct api_client *c, unsigned kind)
 	if (c->state != CLIENT_OPEN || !c->subscribed)
 		return false;
 	return c->kinds == UINT32_MAX || (kind < 32 && (c->kinds & (1u << kind)));
+}
+
+bool api_wants(const struct api *a, unsigned kind)
+{
+	if (!a || a->closing)
+		return false;
+	for (const struct api_client *c = a->clients; c; c = c->next)
+		if (wants(c, kind))
+			return true;
+	return false;
 }
 
 void api_event(struct api *a, unsigned kind, struct json_object *ev)

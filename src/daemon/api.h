@@ -5,6 +5,7 @@
  * per-client output queue (a subscriber that does not read is dropped). */
 #ifndef MN_API_H
 #define MN_API_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 #include <uv.h>
@@ -20,6 +21,8 @@ int api_open(struct daemon *d, uv_loop_t *loop, const char *path, struct api **o
 /* Stop listening, close every client, remove the socket file. Handles are
  * closed asynchronously: run the loop once more before freeing it. */
 void api_close(struct api *a);
+/* Does any client subscribe to records of this kind? */
+bool api_wants(const struct api *a, unsigned kind);
 /* A record was accepted: tell the subscribers of its kind. ev is borrowed. */
 void api_event(struct api *a, unsigned kind, struct json_object *ev);
 /* Connected clients, for status. */

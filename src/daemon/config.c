@@ -6,37 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "src/daemon/config.h"
+#include "src/daemon/subsys.h"
 #include "src/addrplan.h"
 #include "src/log.h"
 #include "proto/body.h"
 #include "proto/hex.h"
 #include "crypto/did.h"
-
-void config_defaults(struct config *c)
-{
-	memset(c, 0, sizeof *c);
-	snprintf(c->name, sizeof c->name, "mirrornet");
-	snprintf(c->key, sizeof c->key, "/etc/mirrornet/node.key");
-	snprintf(c->db, sizeof c->db, "/var/lib/mirrornet/store.db");
-	snprintf(c->api, sizeof c->api, "/var/run/mirrornet/api.sock");
-	snprintf(c->listen, sizeof c->listen, "127.0.0.1:7332");
-	config_parse_addr(c->listen, &c->listen_sa, &c->listen_salen);
-	c->role = ROLE_PEER;
-	c->log_level = LOG_LVL_INFO;
-	c->node_ttl_s = 86400;
-	snprintf(c->wg_backend, sizeof c->wg_backend, "uapi");
-	c->wg_port = 51820;
-	c->wg_keepalive_s = 25;
-	c->gossip_port = 7332;
-	c->join_port = 7333;
-	snprintf(c->subnet, sizeof c->subnet, "%s", ADDRPLAN_DEFAULT);
-	c->cert_lifetime_s = 90 * 86400;
-	snprintf(c->dns_server, sizeof c->dns_server, "none");
-	snprintf(c->dns_zones, sizeof c->dns_zones, "all");
-	snprintf(c->dns_dir, sizeof c->dns_dir, "/var/lib/mirrornet/dns");
-	c->dns_port = 53;
-	engine_config_default(&c->engine);
-}
 
 int config_parse_addr(const char *s, struct sockaddr_storage *sa, size_t *salen)
 {
@@ -117,41 +92,282 @@ static int parse_pk(const char *s, uint8_t pk[32])
 	return hex_decode(s, pk, 32) < 0 ? -EINVAL : 0;
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
+/* Copy a non-empty string that fits, zero-filled (conf_restart_diff
+ * compares whole fields). */
 static int copy_str(char *dst, size_t cap, const char *v)
 {
 	if (strlen(v) >= cap || !*v)
 		return -EINVAL;
-	memcpy(dst, v, strlen(v) + 1);
+	memset(dst, 0, cap);
+	memcpy(dst, v, strlen(v));
 	return 0;
 }
 
-/* The numeric engine knobs: name, field, min, max. */
-#define KNOB(n, f, lo, hi) { n, offsetof(struct engine_config, f), lo, hi }
-static const struct {
-	const char *name;
-	size_t off;
-	unsigned min, max;
-} knobs[] = {
+#define BAD(...) do { snprintf(msg, cap, __VA_ARGS__); return -EINVAL; } while (0)
+
+/* Checks after a typed parse, and the CONF_FN rows. */
+static int check_name(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!dns_name_valid(val, false) || strchr(val, '.'))
+		BAD("name: a lower-case DNS label (letters, digits, '-'), at most 63");
+	return 0;
+}
+
+static int check_api(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (strlen(val) >= 100)
+		BAD("api: a socket path of fewer than 100 bytes");
+	return 0;
+}
+
+static int parse_listen(void *sect, char *val, char *msg, size_t cap)
+{
+	struct config *c = sect;
+
+	if (copy_str(c->listen, sizeof c->listen, val) < 0 ||
+	    config_parse_addr(val, &c->listen_sa, &c->listen_salen) < 0)
+		BAD("listen: ADDRESS:PORT with a numeric address (e.g. 127.0.0.1:7332, [::1]:7332)");
+	c->listen_set = true;
+	return 0;
+}
+
+static void print_listen(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	fprintf(f, "%s %s\n", o->name, ((const struct config *)sect)->listen);
+}
+
+static int check_advertise(void *sect, char *val, char *msg, size_t cap)
+{
+	struct sockaddr_storage sa;
+	size_t l;
+
+	(void)sect;
+	if (config_parse_addr(val, &sa, &l) < 0)
+		BAD("advertise: ADDRESS:PORT");
+	return 0;
+}
+
+static void print_advertise(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct config *c = sect;   /* unset: what we listen on */
+
+	fprintf(f, "%s %s\n", o->name, c->advertise[0] ? c->advertise : c->listen);
+}
+
+static int parse_root(void *sect, char *val, char *msg, size_t cap)
+{
+	struct config *c = sect;
+
+	if (parse_pk(val, c->root) < 0)
+		BAD("root: the mesh root's did:key (or 64 hex digits)");
+	c->have_root = true;
+	return 0;
+}
+
+static void print_did(FILE *f, const char *name, const uint8_t pk[32], const char *rest)
+{
+	char did[DID_KEY_MAX];
+
+	did_key_encode(DID_ED25519, pk, did, sizeof did);
+	fprintf(f, "%s %s%s%s\n", name, did, rest ? " " : "", rest ? rest : "");
+}
+
+static void print_root(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct config *c = sect;
+
+	if (c->have_root)
+		print_did(f, o->name, c->root, NULL);
+}
+
+static int parse_cert(void *sect, char *val, char *msg, size_t cap)
+{
+	struct config *c = sect;
+
+	if (c->ncerts == CONFIG_MAX_CERTS)
+		BAD("cert: at most %d", CONFIG_MAX_CERTS);
+	if (copy_str(c->certs[c->ncerts], CONFIG_PATH_MAX, val) < 0)
+		BAD("cert: a file path");
+	c->ncerts++;
+	return 0;
+}
+
+static void print_cert(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct config *c = sect;
+
+	for (size_t i = 0; i < c->ncerts; i++)
+		fprintf(f, "%s %s\n", o->name, c->certs[i]);
+}
+
+static int parse_peer(void *sect, char *val, char *msg, size_t cap)
+{
+	struct config *c = sect;
+	char *sp = strpbrk(val, " \t");
+	struct config_peer *p = &c->peers[c->npeers];
+
+	if (c->npeers == CONFIG_MAX_PEERS)
+		BAD("peer: at most %d", CONFIG_MAX_PEERS);
+	if (!sp)
+		BAD("peer: DID ADDRESS:PORT");
+	*sp++ = 0;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	if (parse_pk(val, p->pk) < 0)
+		BAD("peer: '%s' is not a did:key", val);
+	if (copy_str(p->addr, sizeof p->addr, sp) < 0 ||
+	    config_parse_addr(sp, &p->sa, &p->salen) < 0)
+		BAD("peer: '%s' is not ADDRESS:PORT", sp);
+	c->npeers++;
+	return 0;
+}
+
+static void print_peer(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct config *c = sect;
+
+	for (size_t i = 0; i < c->npeers; i++)
+		print_did(f, o->name, c->peers[i].pk, c->peers[i].addr);
+}
+
+static int check_mesh_addr(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!addr_valid(val, true))
+		BAD("mesh_addr: an IP address in canonical form");
+	return 0;
+}
+
+static int check_wg_interface(void *sect, char *val, char *msg, size_t cap)
+{
+	size_t n = strlen(val);
+
+	(void)sect;
+	if (n > 15 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.=+") != n)
+		BAD("wg_interface: an interface name of 1..15 characters");
+	return 0;
+}
+
+static int check_wg_endpoint(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!strrchr(val, ':'))
+		BAD("wg_endpoint: HOST:PORT (a DNS name or an address) where peers reach our WireGuard");
+	return 0;
+}
+
+static int parse_wg_peer(void *sect, char *val, char *msg, size_t cap)
+{
+	/* wg_peer DID WGKEYHEX HOST:PORT MESHADDR */
+	struct config *c = sect;
+	struct config_wg_peer *w = &c->wg_peers[c->nwg_peers];
+	char *f[4], *save = NULL, *tok = strtok_r(val, " \t", &save);
+	int nf = 0;
+
+	while (tok && nf < 4) {
+		f[nf++] = tok;
+		tok = strtok_r(NULL, " \t", &save);
+	}
+	if (c->nwg_peers == CONFIG_MAX_PEERS)
+		BAD("wg_peer: at most %d", CONFIG_MAX_PEERS);
+	if (nf != 4 || tok)
+		BAD("wg_peer: DID WIREGUARD-KEY-HEX HOST:PORT MESH-ADDRESS");
+	if (parse_pk(f[0], w->pk) < 0)
+		BAD("wg_peer: '%s' is not a did:key", f[0]);
+	if (hex_decode(f[1], w->wg_key, 32) < 0)
+		BAD("wg_peer: the WireGuard key is 64 hex digits");
+	if (copy_str(w->endpoint, sizeof w->endpoint, f[2]) < 0 || !strrchr(f[2], ':'))
+		BAD("wg_peer: '%s' is not HOST:PORT", f[2]);
+	if (copy_str(w->mesh_addr, sizeof w->mesh_addr, f[3]) < 0 || !addr_valid(f[3], false))
+		BAD("wg_peer: '%s' is not a mesh address", f[3]);
+	c->nwg_peers++;
+	return 0;
+}
+
+static void print_wg_peer(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct config *c = sect;
+	char hex[65], rest[400];
+
+	for (size_t i = 0; i < c->nwg_peers; i++) {
+		hex_encode(c->wg_peers[i].wg_key, 32, hex);
+		snprintf(rest, sizeof rest, "%s %s %s", hex, c->wg_peers[i].endpoint,
+			 c->wg_peers[i].mesh_addr);
+		print_did(f, o->name, c->wg_peers[i].pk, rest);
+	}
+}
+
+#undef BAD
+
+#define C(f) CONF_FIELD(struct config, f)
+static const struct conf_opt core_opts[] = {
+	{ "name", CONF_STR, 0, C(name), .def = "mirrornet", .parse = check_name,
+	  .help = "a lower-case DNS label (letters, digits, '-'), at most 63" },
+	{ "key", CONF_STR, CONF_RESTART, C(key), .def = "/etc/mirrornet/node.key",
+	  .help = "a file path" },
+	{ "db", CONF_STR, CONF_RESTART, C(db), .def = "/var/lib/mirrornet/store.db",
+	  .help = "a file path" },
+	{ "api", CONF_STR, CONF_RESTART, C(api), .def = "/var/run/mirrornet/api.sock",
+	  .parse = check_api, .help = "a socket path of fewer than 100 bytes" },
+	{ "listen", CONF_FN, CONF_RESTART, C(listen), .def = "127.0.0.1:7332",
+	  .parse = parse_listen, .print = print_listen },
+	{ "insecure_listen", CONF_YESNO, CONF_RESTART, C(insecure_listen), .def = "no",
+	  .help = "yes or no" },
+	{ "advertise", CONF_STR, 0, C(advertise), .parse = check_advertise,
+	  .print = print_advertise, .help = "ADDRESS:PORT" },
+	{ "root", CONF_FN, CONF_RESTART, C(root), .parse = parse_root, .print = print_root },
+	{ "cert", CONF_FN, CONF_MULTI, C(certs), .parse = parse_cert, .print = print_cert },
+	{ "peer", CONF_FN, CONF_MULTI, C(peers), .parse = parse_peer, .print = print_peer },
+	{ "role", CONF_INDEX, 0, C(role), .choices = "peer|sub-master|master", .def = "peer",
+	  .help = "peer, sub-master or master" },
+	{ "mesh_addr", CONF_STR, 0, C(mesh_addr), .parse = check_mesh_addr,
+	  .help = "an IP address in canonical form" },
+	{ "log", CONF_INDEX, 0, C(log_syslog), .choices = "stderr|syslog", .def = "stderr",
+	  .help = "stderr or syslog" },
+	{ "log_level", CONF_INDEX, 0, C(log_level), .choices = "error|warning|info|debug",
+	  .def = "info", .help = "error, warning, info or debug" },
+	{ "node_ttl_s", CONF_UINT, 0, C(node_ttl_s), 60, 365 * 86400, .def = "86400",
+	  .help = "60..31536000" },
+	{ "wg_interface", CONF_STR, CONF_RESTART, C(wg_interface), .parse = check_wg_interface,
+	  .help = "an interface name of 1..15 characters" },
+	{ "wg_backend", CONF_CHOICE, CONF_RESTART, C(wg_backend), .choices = "uapi|netlink",
+	  .def = "uapi", .help = "uapi (wireguard-go) or netlink (kernel)" },
+	{ "wg_port", CONF_UINT, CONF_RESTART, C(wg_port), 1, 65535, .def = "51820",
+	  .help = "1..65535" },
+	{ "wg_keepalive_s", CONF_UINT, 0, C(wg_keepalive_s), 0, 3600, .def = "25",
+	  .help = "0 (off) .. 3600" },
+	{ "wg_endpoint", CONF_STR, 0, C(wg_endpoint), .parse = check_wg_endpoint,
+	  .help = "HOST:PORT (a DNS name or an address) where peers reach our WireGuard" },
+	{ "wg_peer", CONF_FN, CONF_MULTI, C(wg_peers), .parse = parse_wg_peer,
+	  .print = print_wg_peer },
+	{ "gossip_port", CONF_UINT, 0, C(gossip_port), 1, 65535, .def = "7332",
+	  .help = "1..65535" },
+};
+#undef C
+
+static void core_defaults(void *sect)
+{
+	engine_config_default(&((struct config *)sect)->engine);
+}
+
+static const struct conf_section core_section = {
+	"", core_opts, sizeof core_opts / sizeof core_opts[0], sizeof(struct config), core_defaults,
+};
+
+/* The engine's knobs (docs/protocol.md), all read at start only; their
+ * defaults are engine_config_default()'s. */
+#define KNOB(n, f, lo, hi) \
+	{ n, CONF_UINT, CONF_RESTART, CONF_FIELD(struct engine_config, f), lo, hi, \
+	  .help = "a whole number from " #lo " to " #hi }
+static const struct conf_opt engine_opts[] = {
 	KNOB("mesh_degree", d, 1, 64),
 	KNOB("mesh_degree_low", d_lo, 1, 64),
 	KNOB("mesh_degree_high", d_hi, 1, 64),
 	KNOB("gossip_peers", d_lazy, 0, 64),
 	KNOB("heartbeat_ms", heartbeat_ms, 10, 60000),
-	KNOB("large_record", large_record, 256, MN_MAX_RECORD + 1),
+	KNOB("large_record", large_record, 256, 8193),
 	KNOB("probe_ms", probe_ms, 10, 60000),
 	KNOB("ack_timeout_ms", ack_timeout_ms, 5, 60000),
 	KNOB("suspect_ms", suspect_ms, 10, 600000),
@@ -159,190 +375,69 @@ static const struct {
 	KNOB("max_peers", max_peers, 1, 65536),
 	KNOB("max_records", max_records, 1, 10000000),
 	KNOB("max_records_per_origin", max_per_origin, 1, 10000000),
-	KNOB("max_record_bytes", max_bytes, MN_MAX_RECORD, 4095u << 20),
-	KNOB("max_record_bytes_per_origin", max_bytes_per_origin, MN_MAX_RECORD, 4095u << 20),
-	KNOB("origin_bytes_per_s", origin_bytes_per_s, 1, 1u << 30),
-	KNOB("origin_burst_bytes", origin_burst_bytes, MN_MAX_RECORD, 1u << 30),
+	KNOB("max_record_bytes", max_bytes, 8192, 4293918720),
+	KNOB("max_record_bytes_per_origin", max_bytes_per_origin, 8192, 4293918720),
+	KNOB("origin_bytes_per_s", origin_bytes_per_s, 1, 1073741824),
+	KNOB("origin_burst_bytes", origin_burst_bytes, 8192, 1073741824),
 	KNOB("max_clock_skew_s", max_skew_s, 1, 86400),
-	KNOB("max_lifetime_s", max_lifetime_s, 3600, 3651u * 86400),
+	KNOB("max_lifetime_s", max_lifetime_s, 3600, 315446400),
 	KNOB("peer_rate", peer_msgs_per_s, 1, 1000000),
 };
+#undef KNOB
+_Static_assert(MN_MAX_RECORD + 1 == 8193 && MN_MAX_RECORD == 8192, "large_record, max_record_bytes bounds");
+
+static void engine_defaults(void *sect)
+{
+	engine_config_default(sect);
+}
+
+static const struct conf_section engine_section = {
+	"engine", engine_opts, sizeof engine_opts / sizeof engine_opts[0],
+	sizeof(struct engine_config), engine_defaults,
+};
+
+size_t config_sections(struct config_sect *out, size_t cap)
+{
+	size_t n = 0, nsub;
+	const struct subsys *const *subs = subsys_list(&nsub);
+
+	if (n < cap)
+		out[n++] = (struct config_sect){ &core_section, 0 };
+	if (n < cap)
+		out[n++] = (struct config_sect){ &engine_section, offsetof(struct config, engine) };
+	for (size_t i = 0; i < nsub && n < cap; i++) {
+		size_t off = subsys_conf_off(i);
+		/* a programming error, caught by test_config */
+		if (subs[i]->conf.size > SUBSYS_CONF_MAX || off + subs[i]->conf.size > CONFIG_SUB_BYTES)
+			abort();
+		out[n++] = (struct config_sect){ &subs[i]->conf, offsetof(struct config, sub) + off };
+	}
+	return n;
+}
+
+void config_defaults(struct config *c)
+{
+	struct config_sect s[CONFIG_MAX_SECTIONS];
+	size_t n = config_sections(s, CONFIG_MAX_SECTIONS);
+
+	conf_defaults(&core_section, c);   /* zeroes the whole struct */
+	for (size_t i = 1; i < n; i++)
+		conf_defaults(s[i].sect, (char *)c + s[i].off);
+	c->listen_set = false;   /* the default is not an explicit listen */
+}
 
 static int set_option(struct config *c, const char *opt, char *val, char *msg, size_t cap)
 {
-#define BAD(...) do { snprintf(msg, cap, __VA_ARGS__); return -EINVAL; } while (0)
-	if (!strcmp(opt, "name")) {
-		if (copy_str(c->name, sizeof c->name, val) < 0 || !dns_name_valid(val, false) ||
-		    strchr(val, '.'))
-			BAD("name: a lower-case DNS label (letters, digits, '-'), at most 63");
-	} else if (!strcmp(opt, "key")) {
-		if (copy_str(c->key, sizeof c->key, val) < 0)
-			BAD("key: a file path");
-	} else if (!strcmp(opt, "db")) {
-		if (copy_str(c->db, sizeof c->db, val) < 0)
-			BAD("db: a file path");
-	} else if (!strcmp(opt, "api")) {
-		if (copy_str(c->api, sizeof c->api, val) < 0 || strlen(val) >= 100)
-			BAD("api: a socket path of fewer than 100 bytes");
-	} else if (!strcmp(opt, "listen")) {
-		if (copy_str(c->listen, sizeof c->listen, val) < 0 ||
-		    config_parse_addr(val, &c->listen_sa, &c->listen_salen) < 0)
-			BAD("listen: ADDRESS:PORT with a numeric address (e.g. 127.0.0.1:7332, [::1]:7332)");
-		c->listen_set = true;
-	} else if (!strcmp(opt, "insecure_listen")) {
-		if (strcmp(val, "yes") && strcmp(val, "no"))
-			BAD("insecure_listen: yes or no");
-		c->insecure_listen = !strcmp(val, "yes");
-	} else if (!strcmp(opt, "wg_interface")) {
-		size_t n = strlen(val);
-		if (n == 0 || n > 15 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.=+") != n)
-			BAD("wg_interface: an interface name of 1..15 characters");
-		memcpy(c->wg_interface, val, n + 1);
-	} else if (!strcmp(opt, "wg_backend")) {
-		if (strcmp(val, "uapi") && strcmp(val, "netlink"))
-			BAD("wg_backend: uapi (wireguard-go) or netlink (kernel)");
-		snprintf(c->wg_backend, sizeof c->wg_backend, "%s", val);
-	} else if (!strcmp(opt, "wg_port")) {
-		if (parse_uint(val, 1, 65535, &c->wg_port) < 0)
-			BAD("wg_port: 1..65535");
-	} else if (!strcmp(opt, "wg_keepalive_s")) {
-		if (parse_uint(val, 0, 3600, &c->wg_keepalive_s) < 0)
-			BAD("wg_keepalive_s: 0 (off) .. 3600");
-	} else if (!strcmp(opt, "gossip_port")) {
-		if (parse_uint(val, 1, 65535, &c->gossip_port) < 0)
-			BAD("gossip_port: 1..65535");
-	} else if (!strcmp(opt, "join_port")) {
-		if (parse_uint(val, 1, 65535, &c->join_port) < 0)
-			BAD("join_port: 1..65535");
-	} else if (!strcmp(opt, "subnet")) {
-		struct addrplan ap;
-		if (copy_str(c->subnet, sizeof c->subnet, val) < 0 || addrplan_parse(val, &ap) < 0)
-			BAD("subnet: a CIDR such as 10.42.0.0/16 or fd42:4242::/64 (host bits zero)");
-	} else if (!strcmp(opt, "cert_lifetime_s")) {
-		unsigned v;
-		if (parse_uint(val, 3600, 3650u * 86400, &v) < 0)
-			BAD("cert_lifetime_s: 3600 (an hour) .. 315360000 (ten years)");
-		c->cert_lifetime_s = v;
-	} else if (!strcmp(opt, "dns_server")) {
-		if (strcmp(val, "none") && strcmp(val, "knot") && strcmp(val, "bind") && strcmp(val, "dnsmasq"))
-			BAD("dns_server: none, knot, bind or dnsmasq");
-		snprintf(c->dns_server, sizeof c->dns_server, "%s", val);
-	} else if (!strcmp(opt, "dns_zones")) {
-		if (strcmp(val, "all") && strcmp(val, "own"))
-			BAD("dns_zones: all (serve every mesh zone) or own (only the zones delegated to us)");
-		snprintf(c->dns_zones, sizeof c->dns_zones, "%s", val);
-	} else if (!strcmp(opt, "dns_dir")) {
-		if (val[0] != '/' || copy_str(c->dns_dir, sizeof c->dns_dir, val) < 0 ||
-		    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
-		    strstr(val, "/../") || strstr(val, "/./") || (strlen(val) > 1 && val[strlen(val) - 1] == '/'))
-			BAD("dns_dir: an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'");
-	} else if (!strcmp(opt, "dns_listen")) {
-		if (copy_str(c->dns_listen, sizeof c->dns_listen, val) < 0 || !addr_valid(val, false))
-			BAD("dns_listen: an IP address");
-	} else if (!strcmp(opt, "dns_port")) {
-		if (parse_uint(val, 1, 65535, &c->dns_port) < 0)
-			BAD("dns_port: 1..65535");
-	} else if (!strcmp(opt, "dns_reload")) {
-		if (copy_str(c->dns_reload, sizeof c->dns_reload, val) < 0)
-			BAD("dns_reload: a command of at most %zu bytes", sizeof c->dns_reload - 1);
-	} else if (!strcmp(opt, "wg_endpoint")) {
-		if (copy_str(c->wg_endpoint, sizeof c->wg_endpoint, val) < 0 || !strrchr(val, ':'))
-			BAD("wg_endpoint: HOST:PORT (a DNS name or an address) where peers reach our WireGuard");
-	} else if (!strcmp(opt, "wg_peer")) {
-		/* wg_peer DID WGKEYHEX HOST:PORT MESHADDR */
-		struct config_wg_peer *w = &c->wg_peers[c->nwg_peers];
-		char *f[4], *save = NULL, *tok = strtok_r(val, " \t", &save);
-		int nf = 0;
-		while (tok && nf < 4) {
-			f[nf++] = tok;
-			tok = strtok_r(NULL, " \t", &save);
-		}
-		if (c->nwg_peers == CONFIG_MAX_PEERS)
-			BAD("wg_peer: at most %d", CONFIG_MAX_PEERS);
-		if (nf != 4 || tok)
-			BAD("wg_peer: DID WIREGUARD-KEY-HEX HOST:PORT MESH-ADDRESS");
-		if (parse_pk(f[0], w->pk) < 0)
-			BAD("wg_peer: '%s' is not a did:key", f[0]);
-		if (hex_decode(f[1], w->wg_key, 32) < 0)
-			BAD("wg_peer: the WireGuard key is 64 hex digits");
-		if (copy_str(w->endpoint, sizeof w->endpoint, f[2]) < 0 || !strrchr(f[2], ':'))
-			BAD("wg_peer: '%s' is not HOST:PORT", f[2]);
-		if (copy_str(w->mesh_addr, sizeof w->mesh_addr, f[3]) < 0 || !addr_valid(f[3], false))
-			BAD("wg_peer: '%s' is not a mesh address", f[3]);
-		c->nwg_peers++;
-	} else if (!strcmp(opt, "advertise")) {
-		struct sockaddr_storage sa;
-		size_t l;
-		if (copy_str(c->advertise, sizeof c->advertise, val) < 0 ||
-		    config_parse_addr(val, &sa, &l) < 0)
-			BAD("advertise: ADDRESS:PORT");
-	} else if (!strcmp(opt, "root")) {
-		if (parse_pk(val, c->root) < 0)
-			BAD("root: the mesh root's did:key (or 64 hex digits)");
-		c->have_root = true;
-	} else if (!strcmp(opt, "cert")) {
-		if (c->ncerts == CONFIG_MAX_CERTS)
-			BAD("cert: at most %d", CONFIG_MAX_CERTS);
-		if (copy_str(c->certs[c->ncerts], CONFIG_PATH_MAX, val) < 0)
-			BAD("cert: a file path");
-		c->ncerts++;
-	} else if (!strcmp(opt, "peer")) {
-		char *sp = strpbrk(val, " \t");
-		struct config_peer *p = &c->peers[c->npeers];
-		if (c->npeers == CONFIG_MAX_PEERS)
-			BAD("peer: at most %d", CONFIG_MAX_PEERS);
-		if (!sp)
-			BAD("peer: DID ADDRESS:PORT");
-		*sp++ = 0;
-		while (*sp == ' ' || *sp == '\t')
-			sp++;
-		if (parse_pk(val, p->pk) < 0)
-			BAD("peer: '%s' is not a did:key", val);
-		if (copy_str(p->addr, sizeof p->addr, sp) < 0 ||
-		    config_parse_addr(sp, &p->sa, &p->salen) < 0)
-			BAD("peer: '%s' is not ADDRESS:PORT", sp);
-		c->npeers++;
-	} else if (!strcmp(opt, "role")) {
-		unsigned i;
-		for (i = 0; role_names[i] && strcmp(role_names[i], val); i++)
-			;
-		if (!role_names[i])
-			BAD("role: peer, sub-master or master");
-		c->role = (uint8_t)i;
-	} else if (!strcmp(opt, "mesh_addr")) {
-		if (copy_str(c->mesh_addr, sizeof c->mesh_addr, val) < 0 || !addr_valid(val, true))
-			BAD("mesh_addr: an IP address in canonical form");
-	} else if (!strcmp(opt, "log")) {
-		if (!strcmp(val, "syslog"))
-			c->log_syslog = true;
-		else if (!strcmp(val, "stderr"))
-			c->log_syslog = false;
-		else
-			BAD("log: stderr or syslog");
-	} else if (!strcmp(opt, "log_level")) {
-		static const char *const lv[] = { "error", "warning", "info", "debug" };
-		int i;
-		for (i = 0; i < 4 && strcmp(lv[i], val); i++)
-			;
-		if (i == 4)
-			BAD("log_level: error, warning, info or debug");
-		c->log_level = i;
-	} else if (!strcmp(opt, "node_ttl_s")) {
-		if (parse_uint(val, 60, 365 * 86400, &c->node_ttl_s) < 0)
-			BAD("node_ttl_s: 60..31536000");
-	} else {
-		for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++) {
-			if (strcmp(opt, knobs[i].name))
-				continue;
-			unsigned *f = (unsigned *)((char *)&c->engine + knobs[i].off);
-			if (parse_uint(val, knobs[i].min, knobs[i].max, f) < 0)
-				BAD("%s: a whole number from %u to %u", opt, knobs[i].min, knobs[i].max);
-			return 0;
-		}
-		BAD("unknown option '%s'", opt);
+	struct config_sect s[CONFIG_MAX_SECTIONS];
+	size_t n = config_sections(s, CONFIG_MAX_SECTIONS);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_opt *o = conf_find(s[i].sect, opt);
+		if (o)
+			return conf_set(s[i].sect, (char *)c + s[i].off, o, val, msg, cap);
 	}
-	return 0;
-#undef BAD
+	snprintf(msg, cap, "unknown option '%s'", opt);
+	return -EINVAL;
 }
 
 /* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104 */
@@ -439,73 +534,25 @@ ok:
 
 void config_print(const struct config *c, FILE *f)
 {
-	char did[DID_KEY_MAX];
-	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	struct config_sect s[CONFIG_MAX_SECTIONS];
+	size_t n = config_sections(s, CONFIG_MAX_SECTIONS);
 
-	fprintf(f, "name %s\nkey %s\ndb %s\napi %s\nlisten %s\n", c->name, c->key, c->db, c->api,
-		c->listen);
-	fprintf(f, "advertise %s\n", c->advertise[0] ? c->advertise : c->listen);
-	if (c->insecure_listen)
-		fprintf(f, "insecure_listen yes\n");
-	did_key_encode(DID_ED25519, c->root, did, sizeof did);
-	fprintf(f, "root %s\n", did);
-	for (size_t i = 0; i < c->ncerts; i++)
-		fprintf(f, "cert %s\n", c->certs[i]);
-	for (size_t i = 0; i < c->npeers; i++) {
-		did_key_encode(DID_ED25519, c->peers[i].pk, did, sizeof did);
-		fprintf(f, "peer %s %s\n", did, c->peers[i].addr);
-	}
-	fprintf(f, "role %s\n", role_names[c->role]);
-	if (c->mesh_addr[0])
-		fprintf(f, "mesh_addr %s\n", c->mesh_addr);
-	fprintf(f, "log %s\nlog_level %s\nnode_ttl_s %u\n", c->log_syslog ? "syslog" : "stderr",
-		lv[c->log_level], c->node_ttl_s);
-	if (c->wg_interface[0]) {
-		char hex[65];
-		fprintf(f, "wg_interface %s\nwg_backend %s\nwg_port %u\nwg_keepalive_s %u\n",
-			c->wg_interface, c->wg_backend, c->wg_port, c->wg_keepalive_s);
-		if (c->wg_endpoint[0])
-			fprintf(f, "wg_endpoint %s\n", c->wg_endpoint);
-		for (size_t i = 0; i < c->nwg_peers; i++) {
-			did_key_encode(DID_ED25519, c->wg_peers[i].pk, did, sizeof did);
-			hex_encode(c->wg_peers[i].wg_key, 32, hex);
-			fprintf(f, "wg_peer %s %s %s %s\n", did, hex, c->wg_peers[i].endpoint,
-				c->wg_peers[i].mesh_addr);
-		}
-	}
-	fprintf(f, "gossip_port %u\njoin_port %u\nsubnet %s\ncert_lifetime_s %llu\n", c->gossip_port,
-		c->join_port, c->subnet, (unsigned long long)c->cert_lifetime_s);
-	fprintf(f, "dns_server %s\ndns_zones %s\ndns_dir %s\ndns_port %u\n", c->dns_server, c->dns_zones,
-		c->dns_dir, c->dns_port);
-	if (c->dns_listen[0])
-		fprintf(f, "dns_listen %s\n", c->dns_listen);
-	if (c->dns_reload[0])
-		fprintf(f, "dns_reload %s\n", c->dns_reload);
-	for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
-		fprintf(f, "%s %u\n", knobs[i].name,
-			*(const unsigned *)((const char *)&c->engine + knobs[i].off));
+	for (size_t i = 0; i < n; i++)
+		conf_print(s[i].sect, (const char *)c + s[i].off, f);
 }
 
 bool config_needs_restart(const struct config *old, const struct config *nw, char *msg, size_t cap)
 {
-	const char *what = NULL;
+	struct config_sect s[CONFIG_MAX_SECTIONS];
+	size_t n = config_sections(s, CONFIG_MAX_SECTIONS);
 
-	if (strcmp(old->key, nw->key))
-		what = "key";
-	else if (strcmp(old->db, nw->db))
-		what = "db";
-	else if (strcmp(old->api, nw->api))
-		what = "api";
-	else if (strcmp(old->listen, nw->listen))
-		what = "listen";
-	else if (memcmp(old->root, nw->root, 32))
-		what = "root";
-	else if (memcmp(&old->engine, &nw->engine, sizeof old->engine))
-		what = "engine parameters";
-	else if (strcmp(old->wg_interface, nw->wg_interface) || strcmp(old->wg_backend, nw->wg_backend) ||
-		 old->wg_port != nw->wg_port)
-		what = "WireGuard interface, backend or port";
-	if (what)
-		snprintf(msg, cap, "%s changed: takes effect at the next restart", what);
-	return what != NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_opt *o = conf_restart_diff(s[i].sect, (const char *)old + s[i].off,
+							     (const char *)nw + s[i].off);
+		if (o) {
+			snprintf(msg, cap, "%s changed: takes effect at the next restart", o->name);
+			return true;
+		}
+	}
+	return false;
 }

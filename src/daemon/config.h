@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include "src/daemon/conf.h"
 #include "src/engine/engine.h"
 #include "proto/limits.h"
 
 #define CONFIG_MAX_PEERS 64
 #define CONFIG_MAX_CERTS 16
 #define CONFIG_PATH_MAX 256
+#define CONFIG_SUB_BYTES 16384
 
 struct config_peer {
 	uint8_t pk[32];
@@ -60,24 +62,23 @@ struct config {
 	unsigned gossip_port;        /* inside the tunnel, on every mesh address */
 	struct config_wg_peer wg_peers[CONFIG_MAX_PEERS];
 	size_t nwg_peers;
-	/* onboarding (docs/onboarding.md) */
-	unsigned join_port;          /* our join service, on the mesh address */
-	char subnet[MN_MAX_ADDR + 1];/* the mesh address plan we hand addresses from */
-	uint64_t cert_lifetime_s;    /* of the certificates we issue */
-	/* Vortex DNS (docs/dns.md) */
-	char dns_server[16];         /* none | knot | bind | dnsmasq */
-	char dns_zones[8];           /* all (every mesh zone) | own (those delegated to us) */
-	char dns_dir[CONFIG_PATH_MAX];
-	char dns_listen[MN_MAX_ADDR + 1];   /* "" = the server's default */
-	unsigned dns_port;
-	char dns_reload[512];        /* a shell command, run after files changed */
 	bool listen_set;
 	bool insecure_listen;        /* the plain transport on a non-loopback address, forced */
 	struct engine_config engine; /* engine knobs (root filled at start) */
+	/* the subsystems' sections, each at subsys_conf_off(i) (subsys.h) */
+	_Alignas(16) unsigned char sub[CONFIG_SUB_BYTES];
 };
 
-/* Defaults for everything. */
+/* Defaults for everything (every section's rows). */
 void config_defaults(struct config *c);
+/* The sections of a configuration and where their structs lie in struct
+ * config: the core options, the engine's knobs, then one per subsystem. */
+#define CONFIG_MAX_SECTIONS 16
+struct config_sect {
+	const struct conf_section *sect;
+	size_t off;
+};
+size_t config_sections(struct config_sect *out, size_t cap);
 /* Parse the file into c (defaults first). 0, or -EINVAL with "FILE:LINE:
  * message" in err, or a negative errno if the file cannot be read. */
 int config_load(const char *path, struct config *c, char *err, size_t errcap);

@@ -29,8 +29,7 @@
 #include "src/daemon/transport.h"
 #include "src/daemon/resolve.h"
 #include "src/daemon/wgsync.h"
-#include "src/daemon/onboard.h"
-#include "src/daemon/vortex.h"
+#include "src/daemon/host.h"
 #include "src/body_json.h"
 #include "src/log.h"
 #include "src/store.h"
@@ -60,8 +59,7 @@ struct daemon {
 	struct api *api;
 	struct resolver *res;
 	struct wgsync *wg;          /* NULL: plain transport only */
-	struct onboard *ob;
-	struct vortex *dns;
+	struct hosts *hosts;         /* the subsystems (registry.c) */
 	bool restart;               /* execute ourselves again once stopped */
 	uv_timer_t tick, maint, wg_timer;
 	uint64_t endpoint_published_ms;
@@ -138,15 +136,12 @@ static void on_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 
 static void wg_timer_cb(uv_timer_t *h);
 
-static void learn_node(struct daemon *d, const struct record *r)
+static void learn_node(struct daemon *d, const struct record *r, const union body *b)
 {
-	union body *b = malloc(sizeof *b);
 	struct sockaddr_storage sa;
 	size_t salen;
 
-	if (!b)
-		return;
-	if (memcmp(r->origin, d->key.pk, 32) != 0 && body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
+	if (memcmp(r->origin, d->key.pk, 32) != 0) {
 		if (d->wg) {
 			/* inside the tunnel: its mesh address, our gossip port */
 			if (config_mesh_sa(b->node.mesh_addr, d->cfg.gossip_port, &sa) == 0) {
@@ -160,7 +155,6 @@ static void learn_node(struct daemon *d, const struct record *r)
 			engine_peer_add(d->eng, r->origin, now_ms());
 		}
 	}
-	free(b);
 }
 
 static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
@@ -177,22 +171,31 @@ static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 		memcpy(bt->id, id, 32);
 		d->nbatch++;
 	}
-	if (r->kind == KIND_NODE || r->kind == KIND_DNS || r->kind == KIND_EXPOSE ||
-	    r->kind == KIND_CERT || r->kind == KIND_REVOKE)
-		vortex_dirty(d->dns);
-	if (r->kind == KIND_NODE && !record_is_tombstone(r))
-		learn_node(d, r);
-	else if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
-		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
-	if (d->api) {
-		union body *b = malloc(sizeof *b);
-		if (b && (record_is_tombstone(r) || body_decode(r->kind, r->body, r->body_len, b) == 0)) {
-			struct json_object *ev = record_to_json(r, b, id);
-			api_event(d->api, r->kind, ev);
-			json_object_put(ev);
-		}
-		free(b);
+	/* decoded once, for everyone who reads it: our node bookkeeping, the
+	 * subsystems of its kind, API subscribers */
+	bool tomb = record_is_tombstone(r);
+	bool want = (r->kind == KIND_NODE && !tomb) || hosts_want(d->hosts, r->kind) ||
+		    (d->api && api_wants(d->api, r->kind));
+	union body *b = want && !tomb ? malloc(sizeof *b) : NULL;
+	if (b && body_decode(r->kind, r->body, r->body_len, b) < 0) {
+		free(b);   /* (the engine decoded it to check it: cannot happen) */
+		return;
 	}
+	if (!want || (!tomb && !b))
+		goto wg;
+	struct rec_view v = { r, b, id };
+	if (r->kind == KIND_NODE && b)
+		learn_node(d, r, b);
+	hosts_record(d->hosts, &v);
+	if (d->api && api_wants(d->api, r->kind)) {
+		struct json_object *ev = record_to_json(r, b, id);
+		api_event(d->api, r->kind, ev);
+		json_object_put(ev);
+	}
+	free(b);
+wg:
+	if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
+		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
 }
 
 static void on_revoked(void *ctx, const uint8_t origin[32])
@@ -206,6 +209,7 @@ static void on_revoked(void *ctx, const uint8_t origin[32])
 	transport_forget(d->tr, origin);
 	if (d->wg)
 		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* its WireGuard peer goes */
+	hosts_trust(d->hosts, origin);
 	short_did(origin, s, sizeof s);
 	log_warn("revoked (or cut off with its issuer): %s — its records are dropped", s);
 }
@@ -382,10 +386,10 @@ static void wg_timer_cb(uv_timer_t *h)
 
 	if (!d->wg || d->stopping)
 		return;
-	/* onboarding first (the peers it vouches for), then one apply for both
-	 * (members are known from the apply at start, for renewals) */
-	if (d->ob)
-		onboard_tick(d->ob, now_ms());
+	/* the subsystems first (onboarding: the peers it vouches for), then one
+	 * apply for all (members are known from the apply at start, for
+	 * renewals) */
+	hosts_tick(d->hosts, now_ms());
 	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
 		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
 	publish_endpoints(d);
@@ -431,8 +435,7 @@ static void stop(struct daemon *d)
 	if (d->api)
 		api_close(d->api);
 	d->api = NULL;
-	onboard_close(d->ob);
-	vortex_close(d->dns);
+	hosts_stop(d->hosts);
 	transport_close(d->tr);
 	d->tr = NULL;
 	uv_timer_stop(&d->tick);
@@ -485,7 +488,7 @@ static void reload(struct daemon *d)
 	free(nc);
 	if (republish)
 		publish_node(d);
-	vortex_dirty(d->dns);   /* dns_* options may have changed */
+	hosts_reload(d->hosts, &keep);
 	log_info("configuration reloaded");
 }
 
@@ -599,10 +602,7 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
 		json_object_object_add(o, "wireguard", w);
 	}
-	if (d->ob)
-		json_object_object_add(o, "onboarding", onboard_status(d->ob));
-	if (d->dns)
-		json_object_object_add(o, "dns", vortex_status(d->dns));
+	hosts_status(d->hosts, o);
 	return o;
 }
 
@@ -815,8 +815,7 @@ struct store *daemon_store(struct daemon *d) { return d->store; }
 const struct config *daemon_config(struct daemon *d) { return &d->cfg; }
 const struct node_key *daemon_key(struct daemon *d) { return &d->key; }
 struct wgsync *daemon_wg(struct daemon *d) { return d->wg; }
-struct onboard *daemon_onboard(struct daemon *d) { return d->ob; }
-struct vortex *daemon_vortex(struct daemon *d) { return d->dns; }
+struct hosts *daemon_hosts(struct daemon *d) { return d->hosts; }
 
 int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const union body *b,
 			uint64_t ttl_s, uint8_t id[32], int *perr)
@@ -860,8 +859,12 @@ static int load_one(void *ctx, const uint8_t *wire, size_t len)
 	engine_insert(d->eng, wire, len, true, now_ms());
 	/* where the members were: back in touch without waiting for them */
 	if (record_decode_envelope(wire, len, &r) == 0 && r.kind == KIND_NODE &&
-	    !record_is_tombstone(&r))
-		learn_node(d, &r);
+	    !record_is_tombstone(&r)) {
+		union body *b = malloc(sizeof *b);
+		if (b && body_decode(KIND_NODE, r.body, r.body_len, b) == 0)
+			learn_node(d, &r, b);
+		free(b);
+	}
 	return 0;
 }
 
@@ -971,8 +974,10 @@ static int run(struct daemon *d)
 		log_err("api %s: %s", d->cfg.api, err);
 		goto fail;
 	}
-	if (!(d->ob = onboard_new(d, &d->loop, err, sizeof err)) || !(d->dns = vortex_new(d, &d->loop)))
+	if (!(d->hosts = hosts_new(d, &d->loop)) || hosts_start(d->hosts, err, sizeof err) < 0) {
+		log_err("%s", d->hosts ? err : "out of memory");
 		goto fail;
+	}
 	uv_timer_init(&d->loop, &d->tick);
 	uv_timer_init(&d->loop, &d->maint);
 	uv_prepare_init(&d->loop, &d->flush);
@@ -1003,8 +1008,7 @@ fail:
 	d->res = NULL;
 	if (d->api)
 		api_close(d->api);
-	onboard_close(d->ob);
-	vortex_close(d->dns);
+	hosts_stop(d->hosts);
 	transport_close(d->tr);
 	uv_walk(&d->loop, close_walk, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -1067,8 +1071,7 @@ int daemon_main(int argc, char **argv)
 		free(d->batch[i].wire);
 	engine_free(d->eng);
 	wgsync_free(d->wg);
-	onboard_free(d->ob);
-	vortex_free(d->dns);
+	hosts_free(d->hosts);
 	store_close(d->store);
 	node_key_wipe(&d->key);
 	bool again = d->restart;

@@ -26,22 +26,21 @@ struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_
 int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,
 		   uint64_t ttl_s, struct json_object **result, char *err, size_t errcap);
 
-/* The daemon's parts, for the onboarding module (onboard.c). */
+/* The daemon's parts, for the host of the subsystems (host.c) and the
+ * WireGuard sync: no subsystem calls these (subsys.h). */
 struct engine;
 struct store;
 struct config;
 struct node_key;
 struct wgsync;
-struct onboard;
 union body;
 struct engine *daemon_engine(struct daemon *d);
 struct store *daemon_store(struct daemon *d);
 const struct config *daemon_config(struct daemon *d);
 const struct node_key *daemon_key(struct daemon *d);
 struct wgsync *daemon_wg(struct daemon *d);
-struct onboard *daemon_onboard(struct daemon *d);
-struct vortex;
-struct vortex *daemon_vortex(struct daemon *d);
+struct hosts;
+struct hosts *daemon_hosts(struct daemon *d);   /* the subsystems, for api.c */
 /* Unix ms: the wall clock, shifted by MIRRORNET_TIME_OFFSET_S (seconds,
  * may be negative; read at start) so tests can run a daemon in the future. */
 uint64_t daemon_now_ms(void);

@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "src/daemon/onboard.h"
-#include "src/daemon/daemon.h"
+#include "src/daemon/subsys.h"
+#include "src/daemon/host_core.h"
 #include "src/daemon/config.h"
 #include "src/daemon/wgsync.h"
 #include "src/addrplan.h"
 #include "src/join_msg.h"
 #include "src/log.h"
-#include "src/store.h"
 #include "crypto/chain.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
@@ -119,8 +118,15 @@ struct jclient {
 	int open_handles;
 };
 
+/* Its options (docs/config.md). */
+struct onboard_conf {
+	unsigned join_port;            /* our join service, on the mesh address */
+	char subnet[MN_MAX_ADDR + 1];  /* the mesh address plan we hand addresses from */
+	uint64_t cert_lifetime_s;      /* of the certificates we issue */
+};
+
 struct onboard {
-	struct daemon *d;
+	struct mn_host *h;
 	uv_loop_t *loop;
 	uv_tcp_t srv;
 	bool listening;
@@ -135,9 +141,14 @@ struct onboard {
 	} st;
 };
 
-static uint64_t now_s(void)
+static const struct onboard_conf *oconf(const struct onboard *o)
 {
-	return daemon_now_ms() / 1000;
+	return host_conf(o->h);
+}
+
+static uint64_t now_s(const struct onboard *o)
+{
+	return host_now_ms(o->h) / 1000;
 }
 
 /* ---- the rows ---- */
@@ -145,7 +156,7 @@ static uint64_t now_s(void)
 static int inv_get(struct onboard *o, const char *id, struct inv *v)
 {
 	uint8_t buf[2048];
-	int n = store_state_get(daemon_store(o->d), NS, id, buf, sizeof buf);
+	int n = host_state_get(o->h, id, buf, sizeof buf);
 
 	if (n < 0)
 		return n;
@@ -157,10 +168,10 @@ static int inv_put(struct onboard *o, struct inv *v)
 	uint8_t buf[2048];
 	size_t n;
 
-	v->updated = now_s();
+	v->updated = now_s(o);
 	if (schema_encode(&inv_schema, v, buf, sizeof buf, &n) < 0)
 		return -EINVAL;
-	int rc = store_state_put(daemon_store(o->d), NS, v->id, buf, n);
+	int rc = host_state_put(o->h, v->id, buf, n);
 	crypto_wipe(buf, sizeof buf);
 	return rc;
 }
@@ -194,7 +205,7 @@ static int walk_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 static int inv_all(struct onboard *o, struct walk *w)
 {
 	memset(w, 0, sizeof *w);
-	int rc = store_state_each(daemon_store(o->d), NS, walk_one, w);
+	int rc = host_state_each(o->h, walk_one, w);
 	return rc < 0 ? rc : 0;
 }
 
@@ -220,9 +231,9 @@ static void strip_prefix(const char *in, char *out, size_t cap)
  * their reserved address, and the members we certified. */
 static void refresh_wg_apply(struct onboard *o, bool apply)
 {
-	struct wgsync *ws = daemon_wg(o->d);
+	struct wgsync *ws = host_wg(o->h);
 	struct walk w;
-	uint64_t now = now_s();
+	uint64_t now = now_s(o);
 
 	if (!ws || inv_all(o, &w) < 0)
 		return;
@@ -260,7 +271,7 @@ static void refresh_wg_apply(struct onboard *o, bool apply)
 		k++;
 	}
 	if (p && wgsync_set_local(ws, p, k) == 0 && apply)
-		wgsync_apply(ws, daemon_engine(o->d), daemon_now_ms());   /* at once: a joiner may be waiting */
+		host_wg_apply(o->h);   /* at once: a joiner may be waiting */
 	free(p);
 	walk_free(&w);
 }
@@ -278,8 +289,7 @@ static int my_grant(struct onboard *o, struct chain_result *g, char *err, size_t
 {
 	const uint8_t *wire[JOIN_MAX_CHAIN];
 	size_t len[JOIN_MAX_CHAIN], n;
-	int rc = engine_chain(daemon_engine(o->d), daemon_key(o->d)->pk, wire, len, JOIN_MAX_CHAIN,
-			      &n, g, daemon_now_ms());
+	int rc = host_chain_records(o->h, host_key(o->h)->pk, wire, len, JOIN_MAX_CHAIN, &n, g);
 
 	if (rc < 0) {
 		snprintf(err, cap, "our own certificate chain is not valid now (%s): renew it first",
@@ -335,20 +345,20 @@ static int used_cert(void *ctx, const struct record *r, const uint8_t id[32])
 static int pick_addr(struct onboard *o, const struct walk *w, const uint8_t secret[32], bool root,
 		     char *out, size_t cap, char *err, size_t errcap)
 {
-	const struct config *cfg = daemon_config(o->d);
+	const struct config *cfg = host_config(o->h);
 	struct used_addrs u = { 0 };
 	struct addrplan ap;
 	char tmp[MN_MAX_ADDR + 1];
 	int rc;
 
-	if (addrplan_parse(cfg->subnet, &ap) < 0) {
-		snprintf(err, errcap, "subnet %s is not usable", cfg->subnet);
+	if (addrplan_parse(oconf(o)->subnet, &ap) < 0) {
+		snprintf(err, errcap, "subnet %s is not usable", oconf(o)->subnet);
 		return -EINVAL;
 	}
 	u.own = calloc(MAX_ROWS + 1, sizeof *u.own);
 	if (!u.own)
 		return -ENOMEM;
-	engine_each_record(daemon_engine(o->d), used_cert, &u);
+	host_each(o->h, used_cert, &u);
 	strip_prefix(cfg->mesh_addr, u.own[u.nown], sizeof u.own[0]);
 	add_used(&u, u.own[u.nown++]);
 	for (size_t i = 0; i < w->n; i++)
@@ -367,7 +377,7 @@ static int pick_addr(struct onboard *o, const struct walk *w, const uint8_t secr
 	free(u.a);
 	free(u.own);
 	if (rc < 0) {
-		snprintf(err, errcap, "subnet %s is full", cfg->subnet);
+		snprintf(err, errcap, "subnet %s is full", oconf(o)->subnet);
 		return rc;
 	}
 	if (snprintf(out, cap, "%s/%u", tmp, ap.prefix) >= (int)cap)
@@ -411,12 +421,11 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 		 const uint8_t *node_id, uint8_t role, const char *zone, const char *addr,
 		 struct join_chain *c, char *err, size_t cap)
 {
-	const struct config *cfg = daemon_config(o->d);
 	struct chain_result g;
 	union body *b;
 	char a[MN_MAX_ADDR + 1], hex[65];
 	int perr = 0, rc;
-	uint64_t now = now_s();
+	uint64_t now = now_s(o);
 
 	if ((rc = my_grant(o, &g, err, cap)) < 0)
 		return rc;
@@ -426,8 +435,8 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 		return -EPERM;
 	}
 	strip_prefix(addr, a, sizeof a);
-	struct addr_owner ao = { a, subject, prev, false, daemon_key(o->d)->pk, 0 };
-	engine_each_record(daemon_engine(o->d), addr_taken, &ao);
+	struct addr_owner ao = { a, subject, prev, false, host_key(o->h)->pk, 0 };
+	host_each(o->h, addr_taken, &ao);
 	if (ao.taken) {
 		snprintf(err, cap, "mesh address %s was given to another node meanwhile: "
 			 "make a new invitation", a);
@@ -446,11 +455,11 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 	 * "member since", which decides name and address claims (docs/trust.md) */
 	if (ao.since && ao.since < b->cert.not_before)
 		b->cert.not_before = ao.since;
-	b->cert.not_after = now + cfg->cert_lifetime_s;
+	b->cert.not_after = now + oconf(o)->cert_lifetime_s;
 	if (node_id && memcmp(node_id, subject, 32))
 		memcpy(b->cert.node_id, node_id, 32);   /* a rotated key: the id stays */
 	hex_encode(subject, 32, hex);
-	rc = daemon_publish_body(o->d, KIND_CERT, hex, b, cfg->cert_lifetime_s, NULL, &perr);
+	rc = host_publish(o->h, KIND_CERT, hex, b, oconf(o)->cert_lifetime_s, NULL, &perr);
 	free(b);
 	if (rc < 0) {
 		snprintf(err, cap, "cannot issue the certificate: %s",
@@ -460,8 +469,7 @@ static int issue(struct onboard *o, const uint8_t subject[32], const uint8_t *pr
 	}
 	if (c) {
 		struct chain_result r;
-		if (engine_chain(daemon_engine(o->d), subject, c->rec, c->len, JOIN_MAX_CHAIN, &c->n,
-				 &r, daemon_now_ms()) < 0) {
+		if (host_chain_records(o->h, subject, c->rec, c->len, JOIN_MAX_CHAIN, &c->n, &r) < 0) {
 			snprintf(err, cap, "issued, but the chain cannot be assembled");
 			return -EIO;
 		}
@@ -477,11 +485,11 @@ static void renew_root_cert(struct onboard *o)
 	struct chain_result g;
 	struct record r;
 	union body b;
-	const uint8_t *me = daemon_key(o->d)->pk;
-	uint64_t now = now_s();
+	const uint8_t *me = host_key(o->h)->pk;
+	uint64_t now = now_s(o);
 
-	if (memcmp(me, daemon_config(o->d)->root, 32) ||
-	    engine_chain(daemon_engine(o->d), me, wire, len, JOIN_MAX_CHAIN, &n, &g, daemon_now_ms()) < 0 ||
+	if (memcmp(me, host_config(o->h)->root, 32) ||
+	    host_chain_records(o->h, me, wire, len, JOIN_MAX_CHAIN, &n, &g) < 0 ||
 	    n != 1 || record_decode(wire[0], len[0], &r, &b) < 0)
 		return;
 	uint64_t life = b.cert.not_after - b.cert.not_before;
@@ -493,7 +501,7 @@ static void renew_root_cert(struct onboard *o)
 	char hex[65];
 	hex_encode(me, 32, hex);
 	int perr;
-	if (daemon_publish_body(o->d, KIND_CERT, hex, &b, ttl, NULL, &perr) == 0)
+	if (host_publish(o->h, KIND_CERT, hex, &b, ttl, NULL, &perr) == 0)
 		log_info("renewed the mesh root's own certificate");
 }
 
@@ -507,9 +515,9 @@ static void revoke_key(struct onboard *o, const uint8_t subject[32], const char 
 		return;
 	memcpy(b->revoke.subject, subject, 32);
 	snprintf(b->revoke.reason, sizeof b->revoke.reason, "%s", reason);
-	b->revoke.time = now_s();
+	b->revoke.time = now_s(o);
 	hex_encode(subject, 32, hex);
-	if (daemon_publish_body(o->d, KIND_REVOKE, hex, b, 10ull * 365 * 86400, NULL, &perr) < 0)
+	if (host_publish(o->h, KIND_REVOKE, hex, b, 10ull * 365 * 86400, NULL, &perr) < 0)
 		log_err("cannot revoke %s: %s", hex, proto_strerror(perr));
 	free(b);
 }
@@ -545,7 +553,7 @@ static void do_join(struct onboard *o, struct jconn *cn, const struct join_req *
 {
 	struct inv v;
 	char err[256], did[DID_KEY_MAX];
-	uint64_t now = now_s();
+	uint64_t now = now_s(o);
 
 	if (inv_get(o, q->invite, &v) < 0) {
 		refuse(r, "unknown invitation %s (revoked and removed, or made by another node)", q->invite);
@@ -601,7 +609,7 @@ static void do_join(struct onboard *o, struct jconn *cn, const struct join_req *
 			r->status = JOIN_PENDING;
 			snprintf(r->message, sizeof r->message,
 				 "waiting for approval: on %s run `mirrornetctl join approve %s`",
-				 daemon_config(o->d)->name, v.id);
+				 host_config(o->h)->name, v.id);
 			o->st.pending++;
 			return;
 		}
@@ -624,8 +632,8 @@ static void do_join(struct onboard *o, struct jconn *cn, const struct join_req *
 		break;
 	}
 	struct chain_result res;
-	if (engine_chain(daemon_engine(o->d), q->node, c->rec, c->len, JOIN_MAX_CHAIN, &c->n, &res,
-			 daemon_now_ms()) < 0 || c->n == 0) {
+	if (host_chain_records(o->h, q->node, c->rec, c->len, JOIN_MAX_CHAIN, &c->n, &res) < 0 ||
+	    c->n == 0) {
 		refuse(r, "the certificate was issued but its chain is not valid here; try again");
 		return;
 	}
@@ -659,7 +667,7 @@ static bool member_row(struct onboard *o, const uint8_t pk[32], struct inv *v)
 {
 	struct find_node f = { pk, v, false };
 
-	store_state_each(daemon_store(o->d), NS, find_node_cb, &f);
+	host_state_each(o->h, find_node_cb, &f);
 	return f.found;
 }
 
@@ -668,8 +676,7 @@ static void do_renew(struct onboard *o, struct jconn *cn, const struct join_req 
 {
 	struct inv v;
 	char err[256], did[DID_KEY_MAX];
-	uint64_t now = now_s();
-	const struct engine *eng = daemon_engine(o->d);
+	uint64_t now = now_s(o);
 
 	if (!join_req_check(q, NULL)) {
 		o->st.forged++;
@@ -688,12 +695,12 @@ static void do_renew(struct onboard *o, struct jconn *cn, const struct join_req 
 		refuse(r, "the request did not come from the member's own mesh address");
 		return;
 	}
-	if (engine_is_revoked(eng, q->node)) {
+	if (host_is_revoked(o->h, q->node)) {
 		refuse(r, "this node was revoked");
 		return;
 	}
 	const uint8_t *subject = q->op == JOIN_OP_ROTATE ? q->new_node : q->node;
-	if (q->op == JOIN_OP_ROTATE && engine_is_revoked(eng, q->new_node)) {
+	if (q->op == JOIN_OP_ROTATE && host_is_revoked(o->h, q->new_node)) {
 		refuse(r, "the new key was revoked");
 		return;
 	}
@@ -731,7 +738,7 @@ static void do_renew(struct onboard *o, struct jconn *cn, const struct join_req 
 static void swap_now(struct onboard *o, const char *id)
 {
 	static const uint8_t zero[INVITE_SECRET_LEN];
-	uint64_t now = now_s();
+	uint64_t now = now_s(o);
 	struct inv v;
 
 	if (inv_get(o, id, &v) < 0 || v.state != INV_USED)
@@ -801,8 +808,8 @@ static void conn_answer(struct jconn *cn, const uint8_t *payload, size_t n)
 	memset(&r, 0, sizeof r);
 	memset(&c, 0, sizeof c);
 	r.v = INVITE_VERSION;
-	memcpy(r.root, daemon_config(o->d)->root, 32);
-	r.gossip_port = (uint16_t)daemon_config(o->d)->gossip_port;
+	memcpy(r.root, host_config(o->h)->root, 32);
+	r.gossip_port = (uint16_t)host_config(o->h)->gossip_port;
 	if (schema_decode(&join_req_schema, payload, n, &q) < 0) {
 		o->st.bad_requests++;
 		refuse(&r, "malformed request (another version?)");
@@ -907,8 +914,8 @@ static void on_conn(uv_stream_t *srv, int status)
  * named in the configuration. The parent is its issuer. */
 static bool my_cert(struct onboard *o, struct cert_body *cb, uint8_t parent[32])
 {
-	const struct config *cfg = daemon_config(o->d);
-	const uint8_t *me = daemon_key(o->d)->pk;
+	const struct config *cfg = host_config(o->h);
+	const uint8_t *me = host_key(o->h)->pk;
 	const uint8_t *wire[JOIN_MAX_CHAIN];
 	size_t len[JOIN_MAX_CHAIN], n;
 	struct chain_result g;
@@ -918,8 +925,7 @@ static bool my_cert(struct onboard *o, struct cert_body *cb, uint8_t parent[32])
 	bool found = false;
 
 	/* the engine's valid chain (the usual case: no file read, no check) */
-	if (engine_chain(daemon_engine(o->d), me, wire, len, JOIN_MAX_CHAIN, &n, &g,
-			 daemon_now_ms()) == 0 && n > 0 &&
+	if (host_chain_records(o->h, me, wire, len, JOIN_MAX_CHAIN, &n, &g) == 0 && n > 0 &&
 	    record_decode(wire[n - 1], len[n - 1], &r, &b) == 0) {
 		*cb = b.cert;
 		memcpy(parent, r.origin, 32);
@@ -949,7 +955,7 @@ static bool my_cert(struct onboard *o, struct cert_body *cb, uint8_t parent[32])
  * file gets our own certificate. */
 static void save_chain(struct onboard *o, const struct join_chain *c)
 {
-	const struct config *cfg = daemon_config(o->d);
+	const struct config *cfg = host_config(o->h);
 
 	if (!cfg->ncerts)
 		return;
@@ -1005,7 +1011,7 @@ static int resign_one(void *ctx, const struct record *r, const uint8_t id[32])
 	struct record nr;
 
 	(void)id;
-	if (memcmp(r->origin, daemon_key(rs->o->d)->pk, 32) || r->kind == KIND_NODE ||
+	if (memcmp(r->origin, host_key(rs->o->h)->pk, 32) || r->kind == KIND_NODE ||
 	    r->kind == KIND_ENDPOINT || rs->n == rs->cap)
 		return 0;
 	if (record_init(&nr, r->kind, rs->k->pk, r->key, r->version, r->expires) < 0)
@@ -1020,7 +1026,7 @@ static int resign_one(void *ctx, const struct record *r, const uint8_t id[32])
 static void client_done(struct jclient *cl, const struct join_resp *r, const struct join_chain *c)
 {
 	struct onboard *o = cl->o;
-	const struct node_key *me = daemon_key(o->d);
+	const struct node_key *me = host_key(o->h);
 	const uint8_t *subject = cl->op == JOIN_OP_ROTATE ? cl->newkey.pk : me->pk;
 	struct chain_result res;
 	char err[256];
@@ -1030,19 +1036,19 @@ static void client_done(struct jclient *cl, const struct join_resp *r, const str
 		cl->failed = true;
 		return;
 	}
-	if (join_chain_verify(r, c, subject, cl->parent, now_s(), &res, err, sizeof err) < 0) {
+	if (join_chain_verify(r, c, subject, cl->parent, now_s(o), &res, err, sizeof err) < 0) {
 		snprintf(o->last_error, sizeof o->last_error, "the parent's answer: %s", err);
 		cl->failed = true;
 		return;
 	}
 	for (size_t i = 0; i < c->n; i++)
-		daemon_insert(o->d, c->rec[i], c->len[i]);
+		host_insert(o->h, c->rec[i], c->len[i]);
 	save_chain(o, c);
 	o->last_error[0] = 0;
 	o->renew_backoff_ms = 0;
 	if (cl->op != JOIN_OP_ROTATE) {
 		log_info("certificate renewed until %llu", (unsigned long long)res.not_after);
-		daemon_chain_changed(o->d);
+		host_chain_changed(o->h);
 		return;
 	}
 	/* rotation: our records signed again by the new key, the new key in
@@ -1051,21 +1057,21 @@ static void client_done(struct jclient *cl, const struct join_resp *r, const str
 	rs.wires = malloc(rs.cap * sizeof *rs.wires);
 	rs.lens = malloc(rs.cap * sizeof *rs.lens);
 	if (rs.wires && rs.lens)
-		engine_each_record(daemon_engine(o->d), resign_one, &rs);
-	int rc = key_path_save(&cl->newkey, daemon_config(o->d)->key);
+		host_each(o->h, resign_one, &rs);
+	int rc = key_path_save(&cl->newkey, host_config(o->h)->key);
 	if (rc < 0) {
 		snprintf(o->last_error, sizeof o->last_error, "cannot write the new key to %s: %s",
-			 daemon_config(o->d)->key, rc == CRYPTO_ERR_IO ? strerror(errno) : crypto_strerror(rc));
+			 host_config(o->h)->key, rc == CRYPTO_ERR_IO ? strerror(errno) : crypto_strerror(rc));
 		snprintf(o->rotation, sizeof o->rotation, "failed");
 		log_err("key rotation: %s", o->last_error);
 	} else {
 		for (size_t i = 0; i < rs.n; i++)
-			daemon_insert(o->d, rs.wires[i], rs.lens[i]);
+			host_insert(o->h, rs.wires[i], rs.lens[i]);
 		char did[DID_KEY_MAX];
 		did_key_encode(DID_ED25519, cl->newkey.pk, did, sizeof did);
 		log_info("key rotated: now %s (%zu records signed again); restarting with it", did, rs.n);
 		snprintf(o->rotation, sizeof o->rotation, "done");
-		daemon_restart(o->d);
+		host_restart(o->h);
 	}
 	free(rs.wires);
 	free(rs.lens);
@@ -1098,10 +1104,10 @@ static void client_finish(struct jclient *cl, const char *why)
 		/* an expired member has nothing better to do: at most a minute */
 		struct cert_body cb;
 		uint8_t parent[32];
-		uint64_t cap = my_cert(o, &cb, parent) && now_s() > cb.not_after ? 60000 : RENEW_MAX_BACKOFF_MS;
+		uint64_t cap = my_cert(o, &cb, parent) && now_s(o) > cb.not_after ? 60000 : RENEW_MAX_BACKOFF_MS;
 		if (o->renew_backoff_ms > cap)
 			o->renew_backoff_ms = cap;
-		o->renew_next_ms = daemon_now_ms() + o->renew_backoff_ms;
+		o->renew_next_ms = host_now_ms(o->h) + o->renew_backoff_ms;
 		if (cl->op == JOIN_OP_ROTATE)
 			snprintf(o->rotation, sizeof o->rotation, "failed");
 		log_warn("%s with the parent failed: %s (next try in %llu s)",
@@ -1199,9 +1205,9 @@ static void client_timeout(uv_timer_t *t)
 /* Ask our parent to renew our certificate, or to certify a new key. */
 static int client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 {
-	const struct config *cfg = daemon_config(o->d);
-	const struct node_key *me = daemon_key(o->d);
-	struct wgsync *ws = daemon_wg(o->d);
+	const struct config *cfg = host_config(o->h);
+	const struct node_key *me = host_key(o->h);
+	struct wgsync *ws = host_wg(o->h);
 	struct cert_body cb;
 	struct sockaddr_storage sa;
 	uint8_t priv[32];
@@ -1224,9 +1230,9 @@ static int client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 		return -EPERM;
 	}
 	if (sa.ss_family == AF_INET)
-		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)cfg->join_port);
+		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)oconf(o)->join_port);
 	else
-		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)cfg->join_port);
+		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)oconf(o)->join_port);
 	struct join_req q;
 	memset(&q, 0, sizeof q);
 	q.v = INVITE_VERSION;
@@ -1234,7 +1240,7 @@ static int client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 	memcpy(q.node, me->pk, 32);
 	node_key_wireguard(me, priv, q.wg);
 	snprintf(q.name, sizeof q.name, "%s", cfg->name);
-	q.time = now_s();
+	q.time = now_s(o);
 	if (op == JOIN_OP_ROTATE) {
 		node_key_generate(&cl->newkey);
 		memcpy(q.new_node, cl->newkey.pk, 32);
@@ -1269,8 +1275,9 @@ static int client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 
 /* ---- periodic ---- */
 
-void onboard_tick(struct onboard *o, uint64_t now_ms)
+static void onboard_tick(void *st, uint64_t now_ms)
 {
+	struct onboard *o = st;
 	struct walk w;
 	uint64_t now = now_ms / 1000;
 
@@ -1344,10 +1351,11 @@ static struct json_object *inv_json(const struct inv *v, uint64_t now)
 	return j;
 }
 
-int onboard_invite_create(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_invite_create(void *st, struct json_object *req, struct json_object **res,
 			  char *err, size_t errcap)
 {
-	const struct config *cfg = daemon_config(o->d);
+	struct onboard *o = st;
+	const struct config *cfg = host_config(o->h);
 	const char *name = jstr(req, "name"), *role = jstr(req, "role"), *zone = jstr(req, "zone");
 	struct json_object *jv;
 	struct chain_result g;
@@ -1375,7 +1383,7 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 		snprintf(err, errcap, "role: peer or sub-master");
 		return -EINVAL;
 	}
-	if (!daemon_wg(o->d) || !cfg->wg_endpoint[0]) {
+	if (!host_wg(o->h) || !cfg->wg_endpoint[0]) {
 		snprintf(err, errcap, "invitations need WireGuard with wg_endpoint set (where the joiner "
 			 "reaches us)");
 		return -EPERM;
@@ -1406,11 +1414,11 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 	snprintf(v.name, sizeof v.name, "%s", name);
 	crypto_random(v.secret, sizeof v.secret);
 	invite_id(v.secret, v.id);
-	v.created = now_s();
+	v.created = now_s(o);
 	v.expires = v.created + (uint64_t)ttl;
 	v.state = INV_OPEN;
 	if ((rc = inv_all(o, &w)) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		return -EIO;
 	}
 	if (w.n >= MAX_ROWS) {
@@ -1418,7 +1426,7 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 		snprintf(err, errcap, "too many invitations kept (%d): revoke old ones", MAX_ROWS);
 		return -ENOSPC;
 	}
-	rc = pick_addr(o, &w, v.secret, !memcmp(daemon_key(o->d)->pk, cfg->root, 32), v.addr,
+	rc = pick_addr(o, &w, v.secret, !memcmp(host_key(o->h)->pk, cfg->root, 32), v.addr,
 		       sizeof v.addr, err, errcap);
 	walk_free(&w);
 	if (rc < 0)
@@ -1431,13 +1439,13 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 	t.role = v.role;
 	snprintf(t.name, sizeof t.name, "%s", v.name);
 	memcpy(t.secret, v.secret, 32);
-	memcpy(t.inviter, daemon_key(o->d)->pk, 32);
-	node_key_wireguard(daemon_key(o->d), priv, t.inviter_wg);
+	memcpy(t.inviter, host_key(o->h)->pk, 32);
+	node_key_wireguard(host_key(o->h), priv, t.inviter_wg);
 	crypto_wipe(priv, sizeof priv);
 	t.expires = v.expires;
 	snprintf(t.addr, sizeof t.addr, "%s", v.addr);
 	strip_prefix(cfg->mesh_addr, t.inviter_addr, sizeof t.inviter_addr);
-	t.port = (uint16_t)cfg->join_port;
+	t.port = (uint16_t)oconf(o)->join_port;
 	snprintf(t.endpoint, sizeof t.endpoint, "%s", cfg->wg_endpoint);
 	char text[INVITE_TEXT_MAX + 32];
 	rc = invite_token_format(&t, text, sizeof text);
@@ -1448,13 +1456,13 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 		return -EINVAL;
 	}
 	if (inv_put(o, &v) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		crypto_wipe(&v, sizeof v);
 		crypto_wipe(text, sizeof text);
 		return -EIO;
 	}
 	refresh_wg(o);
-	*res = inv_json(&v, now_s());
+	*res = inv_json(&v, now_s(o));
 	json_object_object_add(*res, "token", json_object_new_string(text));
 	crypto_wipe(text, sizeof text);
 	crypto_wipe(&v, sizeof v);
@@ -1463,15 +1471,16 @@ int onboard_invite_create(struct onboard *o, struct json_object *req, struct jso
 	return 0;
 }
 
-int onboard_invite_list(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_invite_list(void *st, struct json_object *req, struct json_object **res,
 			char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	struct walk w;
 	const char *state = jstr(req, "state");
-	uint64_t now = now_s();
+	uint64_t now = now_s(o);
 
 	if (inv_all(o, &w) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		return -EIO;
 	}
 	*res = json_object_new_array();
@@ -1502,13 +1511,14 @@ static int get_row(struct onboard *o, struct json_object *req, struct inv *v, ch
 	if (rc == -ENOENT)
 		snprintf(err, errcap, "no invitation %s", id);
 	else if (rc < 0)
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 	return rc == -ENOENT ? -ENOENT : rc < 0 ? -EIO : 0;
 }
 
-int onboard_invite_revoke(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_invite_revoke(void *st, struct json_object *req, struct json_object **res,
 			  char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	struct inv v;
 	int rc;
 
@@ -1522,17 +1532,18 @@ int onboard_invite_revoke(struct onboard *o, struct json_object *req, struct jso
 	v.state = INV_REVOKED;
 	crypto_wipe(v.secret, sizeof v.secret);
 	if (inv_put(o, &v) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		return -EIO;
 	}
 	refresh_wg(o);
-	*res = inv_json(&v, now_s());
+	*res = inv_json(&v, now_s(o));
 	return 0;
 }
 
-int onboard_join_approve(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_join_approve(void *st, struct json_object *req, struct json_object **res,
 			 char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	struct inv v;
 	int rc;
 
@@ -1543,7 +1554,7 @@ int onboard_join_approve(struct onboard *o, struct json_object *req, struct json
 			 inv_state_names[v.state]);
 		return -EALREADY;
 	}
-	if (now_s() > v.expires) {
+	if (now_s(o) > v.expires) {
 		snprintf(err, errcap, "invitation %s expired; make a new one", v.id);
 		return -EALREADY;
 	}
@@ -1552,18 +1563,19 @@ int onboard_join_approve(struct onboard *o, struct json_object *req, struct json
 	v.state = INV_USED;   /* the secret goes after SWAP_GRACE_S (refresh_wg) */
 	memcpy(v.first, v.node, 32);
 	if (inv_put(o, &v) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		return -EIO;
 	}
 	refresh_wg(o);
 	o->st.joined++;
-	*res = inv_json(&v, now_s());
+	*res = inv_json(&v, now_s(o));
 	return 0;
 }
 
-int onboard_join_reject(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_join_reject(void *st, struct json_object *req, struct json_object **res,
 			char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	const char *reason = jstr(req, "reason");
 	struct inv v;
 	int rc;
@@ -1582,11 +1594,11 @@ int onboard_join_reject(struct onboard *o, struct json_object *req, struct json_
 	v.state = INV_REJECTED;   /* the secret goes after SWAP_GRACE_S (refresh_wg) */
 	snprintf(v.reason, sizeof v.reason, "%s", reason ? reason : "");
 	if (inv_put(o, &v) < 0) {
-		snprintf(err, errcap, "store: %s", store_last_error(daemon_store(o->d)));
+		snprintf(err, errcap, "store: %s", host_state_error(o->h));
 		return -EIO;
 	}
 	refresh_wg(o);
-	*res = inv_json(&v, now_s());
+	*res = inv_json(&v, now_s(o));
 	return 0;
 }
 
@@ -1605,26 +1617,29 @@ static int start_json(struct onboard *o, uint8_t op, struct json_object **res, c
 	return 0;
 }
 
-int onboard_key_rotate(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_key_rotate(void *st, struct json_object *req, struct json_object **res,
 		       char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	(void)req;
-	if (!memcmp(daemon_key(o->d)->pk, daemon_config(o->d)->root, 32)) {
+	if (!memcmp(host_key(o->h)->pk, host_config(o->h)->root, 32)) {
 		snprintf(err, errcap, "the mesh root's key is the mesh's identity: it does not rotate");
 		return -EPERM;
 	}
 	return start_json(o, JOIN_OP_ROTATE, res, err, errcap);
 }
 
-int onboard_renew(struct onboard *o, struct json_object *req, struct json_object **res,
+static int onboard_renew(void *st, struct json_object *req, struct json_object **res,
 		  char *err, size_t errcap)
 {
+	struct onboard *o = st;
 	(void)req;
 	return start_json(o, JOIN_OP_RENEW, res, err, errcap);
 }
 
-struct json_object *onboard_status(struct onboard *o)
+static struct json_object *onboard_status(void *st)
 {
+	struct onboard *o = st;
 	struct json_object *j = json_object_new_object();
 	struct cert_body cb;
 	uint8_t parent[32];
@@ -1652,26 +1667,29 @@ struct json_object *onboard_status(struct onboard *o)
 
 /* ---- life ---- */
 
-struct onboard *onboard_new(struct daemon *d, uv_loop_t *loop, char *err, size_t errcap)
+static void *onboard_start(struct mn_host *h, char *err, size_t errcap)
 {
-	const struct config *cfg = daemon_config(d);
+	const struct config *cfg = host_config(h);
 	struct onboard *o = calloc(1, sizeof *o);
 	struct sockaddr_storage sa;
+	uv_loop_t *loop = host_loop(h);
 	int rc;
 
-	if (!o)
+	if (!o) {
+		snprintf(err, errcap, "out of memory");
 		return NULL;
-	o->d = d;
+	}
+	o->h = h;
 	o->loop = loop;
-	if (daemon_wg(d) && cfg->mesh_addr[0]) {
-		config_mesh_sa(cfg->mesh_addr, cfg->join_port, &sa);
+	if (host_wg(h) && cfg->mesh_addr[0]) {
+		config_mesh_sa(cfg->mesh_addr, oconf(o)->join_port, &sa);
 		uv_tcp_init(loop, &o->srv);
 		o->srv.data = o;
 		if ((rc = uv_tcp_bind(&o->srv, (struct sockaddr *)&sa, 0)) < 0 ||
 		    (rc = uv_listen((uv_stream_t *)&o->srv, 16, on_conn)) < 0) {
 			/* not fatal: a member without the service can still be one */
 			snprintf(err, errcap, "join service on %s port %u: %s", cfg->mesh_addr,
-				 cfg->join_port, uv_strerror(rc));
+				 oconf(o)->join_port, uv_strerror(rc));
 			log_warn("%s (no invitations can be served)", err);
 			uv_close((uv_handle_t *)&o->srv, NULL);
 			refresh_wg(o);
@@ -1683,10 +1701,10 @@ struct onboard *onboard_new(struct daemon *d, uv_loop_t *loop, char *err, size_t
 	return o;
 }
 
-void onboard_close(struct onboard *o)
+static void onboard_stop(void *st)
 {
-	if (!o)
-		return;
+	struct onboard *o = st;
+
 	while (o->conns)
 		conn_close(o->conns);
 	if (o->cl)
@@ -1696,7 +1714,59 @@ void onboard_close(struct onboard *o)
 	o->listening = false;
 }
 
-void onboard_free(struct onboard *o)
+static void onboard_free(void *st)
 {
-	free(o);
+	free(st);
 }
+
+/* ---- the subsystem ---- */
+
+static int check_subnet(void *sect, char *val, char *msg, size_t cap)
+{
+	struct addrplan ap;
+
+	(void)sect;
+	if (addrplan_parse(val, &ap) < 0) {
+		snprintf(msg, cap, "subnet: a CIDR such as 10.42.0.0/16 or fd42:4242::/64 (host bits zero)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define F(f) CONF_FIELD(struct onboard_conf, f)
+static const struct conf_opt onboard_opts[] = {
+	{ "join_port", CONF_UINT, 0, F(join_port), 1, 65535, .def = "7333", .help = "1..65535" },
+	{ "subnet", CONF_STR, 0, F(subnet), .def = ADDRPLAN_DEFAULT, .parse = check_subnet,
+	  .help = "a CIDR such as 10.42.0.0/16 or fd42:4242::/64 (host bits zero)" },
+	{ "cert_lifetime_s", CONF_U64, 0, F(cert_lifetime_s), 3600, 3650ull * 86400,
+	  .def = "7776000", .help = "3600 (an hour) .. 315360000 (ten years)" },
+};
+#undef F
+
+static const struct subsys_call onboard_calls[] = {
+	{ "invite_create", onboard_invite_create,
+	  { { "name", json_type_string }, { "role", json_type_string }, { "ttl_s", json_type_int },
+	    { "auto_approve", json_type_boolean }, { "zone", json_type_string }, { NULL, 0 } } },
+	{ "invite_list", onboard_invite_list, { { "state", json_type_string }, { NULL, 0 } } },
+	{ "invite_revoke", onboard_invite_revoke,
+	  { { "invitation", json_type_string }, { NULL, 0 } } },
+	{ "join_approve", onboard_join_approve, { { "invitation", json_type_string }, { NULL, 0 } } },
+	{ "join_reject", onboard_join_reject,
+	  { { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
+	{ "key_rotate", onboard_key_rotate, { { NULL, 0 } } },
+	{ "cert_renew", onboard_renew, { { NULL, 0 } } },
+};
+
+const struct subsys subsys_onboarding = {
+	.name = "onboarding",
+	.state_ns = NS,   /* invitations and the members we certified */
+	.conf = { "onboarding", onboard_opts, sizeof onboard_opts / sizeof onboard_opts[0],
+		  sizeof(struct onboard_conf), NULL },
+	.calls = onboard_calls,
+	.ncalls = sizeof onboard_calls / sizeof onboard_calls[0],
+	.start = onboard_start,
+	.tick = onboard_tick,
+	.status = onboard_status,
+	.stop = onboard_stop,
+	.free = onboard_free,
+};

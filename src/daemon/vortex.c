@@ -1,7 +1,13 @@
-/* Vortex DNS in the daemon: the signed dns, node and expose records held
- * become zone files and a server configuration (src/dns/zonegen.h), written
- * atomically when their content changed, then one reload. See vortex.h and
- * docs/dns.md. */
+/* Vortex DNS, a subsystem of the daemon (subsys.h, docs/dns.md): the dns
+ * records held (signed delegations), with the node records (names, mesh
+ * addresses) and mesh exposures, become zone files for every zone of the
+ * mesh plus the configuration of the DNS server the box runs (dns_server
+ * knot | bind | dnsmasq; none = off), under dns_dir. A file is written
+ * (temp + rename) only when its content changes, the zone's SOA serial then
+ * moves forward (kept in the host's state table), and one reload command
+ * runs (dns_reload) when anything changed; its failure is counted and shown
+ * in status. Any node serves every zone it holds, so a zone stays
+ * resolvable while its own node is offline. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,42 +17,38 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "src/daemon/vortex.h"
-#include "src/daemon/daemon.h"
+#include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "src/daemon/putfile.h"
 #include "src/dns/zonegen.h"
 #include "src/log.h"
-#include "src/store.h"
 #include "crypto/chain.h"
 #include "crypto/did.h"
 #include "proto/hex.h"
 #include "proto/proto_err.h"
 
-#define DEBOUNCE_MS 500        /* quiet time after a change (vortex_dirty) */
-#define MAX_WAIT_MS 5000       /* a change waits at most this for quiet */
-#define MIN_INTERVAL_MS 6000   /* between two generations: at most 10 a minute */
-#define COST_FACTOR 4          /* ...and at least 4x the last one's time */
-#define MAX_INTERVAL_MS 60000
 #define RELOAD_TIMEOUT_MS 30000
 #define FILE_MAX (8u << 20)
-#define NS_SERIAL "dns-serial"
+
+/* Its options (docs/config.md). */
+struct dns_conf {
+	char server[16];             /* none | knot | bind | dnsmasq */
+	char zones[8];               /* all (every mesh zone) | own (those delegated to us) */
+	char dir[CONFIG_PATH_MAX];
+	char listen[MN_MAX_ADDR + 1];   /* "" = the server's default */
+	unsigned port;
+	char reload[512];            /* a shell command, run after files changed */
+};
 
 struct vortex {
-	struct daemon *d;
-	uv_loop_t *loop;
-	uv_timer_t timer, reload_timer;
-	uv_process_t proc;
-	bool proc_running, closing, dirty_again;
+	struct mn_host *h;
+	bool closing;
 	char domain[MN_MAX_DOMAIN + 1];
 	unsigned zones, rejected, generations, writes, reloads, reload_failures;
 	char last_error[600], reload_status[128];
 	uint64_t last_generated_ms;
 	uint64_t generate_ms, reload_ms;   /* how long the last generation that
 	                                    * wrote files / the last reload took */
-	uint64_t reload_start_ns;
-	/* the rate limit (vortex_dirty) */
-	bool pending, started;
-	uint64_t first_dirty_ms, last_start_ms, last_cost_ms;   /* uv_now, ms */
 	/* the prune: the zones the config last written names (sorted), and
 	 * whether the server loaded that config */
 	char **keep;
@@ -54,6 +56,13 @@ struct vortex {
 	bool keep_valid, loaded;
 	unsigned pruned;
 };
+
+static const struct dns_conf *conf(const struct vortex *v)
+{
+	return host_conf(v->h);
+}
+
+static void vortex_dirty(struct vortex *v);
 
 /* ---- the model from the records ---- */
 
@@ -211,23 +220,19 @@ static bool relevant(const struct collect *c, const char *zone)
 /* Build and seal the model; NULL if the mesh has no domain. */
 static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen_report *rep)
 {
-	struct daemon *d = v->d;
-	const struct config *cfg = daemon_config(d);
-	const uint8_t *wire[32];
-	size_t len[32], n;
+	const struct config *cfg = host_config(v->h);
 	struct chain_result g;
 	struct zonegen *m = NULL;
 
 	memset(c, 0, sizeof *c);
 	c->v = v;
-	if (engine_chain(daemon_engine(d), cfg->root, wire, len, 32, &n, &g, daemon_now_ms()) < 0 ||
-	    !g.dns_scope[0]) {
+	if (host_chain(v->h, cfg->root, &g) < 0 || !g.dns_scope[0]) {
 		snprintf(v->last_error, sizeof v->last_error,
 			 "the mesh has no DNS domain (mirrornetctl mesh init --domain)");
 		return NULL;
 	}
 	snprintf(v->domain, sizeof v->domain, "%s", g.dns_scope);
-	if (engine_each_record(daemon_engine(d), collect_cb, c) < 0 || zonegen_new(v->domain, &m) < 0)
+	if (host_each(v->h, collect_cb, c) < 0 || zonegen_new(v->domain, &m) < 0)
 		return NULL;
 	/* the apex: the root's own record for the domain, else one made from
 	 * the root's node record (ns.<domain> at its mesh address) */
@@ -249,8 +254,8 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 			}
 		}
 	}
-	const uint8_t *me = daemon_key(d)->pk;
-	bool own = !strcmp(cfg->dns_zones, "own");
+	const uint8_t *me = host_self(v->h);
+	bool own = !strcmp(conf(v)->zones, "own");
 	if (own && !(c->mine = calloc(c->ndl + 1, sizeof *c->mine)))
 		return m;   /* unsealed: generates nothing */
 	for (size_t i = 0; own && i < c->ndl; i++)
@@ -265,7 +270,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 			given_back |= !memcmp(c->back[k].node, c->dl[i].delegate, 32) &&
 				      !strcmp(c->back[k].zone, c->dl[i].zone);
 		if (given_back || !relevant(c, c->dl[i].zone) ||
-		    engine_find(daemon_engine(d), c->dl[i].id, deleg_cb, dl) < 0)
+		    host_find(v->h, c->dl[i].id, deleg_cb, dl) < 0)
 			continue;
 		/* the parent: the signer's zone (its certificate's DNS scope), so
 		 * a member that holds a scope but was never delegated it cannot
@@ -278,8 +283,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 			if (!sg.origin || memcmp(sg.origin, c->dl[i].origin, 32)) {
 				struct chain_result cr = { 0 };
 				sg.origin = c->dl[i].origin;
-				sg.ok = engine_chain(daemon_engine(d), sg.origin, wire, len, 32, &n, &cr,
-						     daemon_now_ms()) >= 0;
+				sg.ok = host_chain(v->h, sg.origin, &cr) >= 0;
 				snprintf(sg.scope, sizeof sg.scope, "%s", cr.dns_scope[0] ? cr.dns_scope : v->domain);
 			}
 			if (!sg.ok)
@@ -313,49 +317,6 @@ static void collect_free(struct collect *c)
 /* ---- files ---- */
 
 /* Does path hold exactly text[n]? (size first, then 64 KiB at a time) */
-static bool file_holds(const char *path, const char *text, size_t n)
-{
-	char buf[65536];
-	struct stat st;
-	size_t off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	bool same;
-
-	if (fd < 0)
-		return false;
-	same = fstat(fd, &st) == 0 && (size_t)st.st_size == n;
-	while (same && off < n) {
-		ssize_t k = read(fd, buf, sizeof buf);
-		same = k > 0 && (size_t)k <= n - off && !memcmp(buf, text + off, (size_t)k);
-		off += k > 0 ? (size_t)k : 0;
-	}
-	close(fd);
-	return same;
-}
-
-/* Write text to path atomically unless it already holds exactly that:
- * 1 written, 0 unchanged, negative errno. */
-static int put_file(const char *path, const char *text, size_t n)
-{
-	char tmp[ZONEGEN_PATH_MAX + 16];
-	int fd, rc = 0;
-
-	if (file_holds(path, text, n))
-		return 0;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-		return -errno;
-	if (write(fd, text, n) != (ssize_t)n || fsync(fd) < 0)
-		rc = -errno ? -errno : -EIO;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc < 0 ? rc : 1;
-}
-
 /* Generate into b, one buffer for every file of a generation (it grows
  * to the largest; the caller frees b->p): 0 with the text in b->p[0..*n). */
 typedef int gen_fn(void *arg, struct zonegen_out *o);
@@ -415,7 +376,7 @@ struct conf_arg {
 static int gen_conf(void *arg, struct zonegen_out *o)
 {
 	struct conf_arg *a = arg;
-	const char *srv = daemon_config(a->v->d)->dns_server;
+	const char *srv = conf(a->v)->server;
 
 	if (!strcmp(srv, "knot"))
 		return zonegen_knot_conf(a->m, a->zones, a->nzones, &a->zc, o, a->rep);
@@ -430,8 +391,8 @@ static int gen_conf(void *arg, struct zonegen_out *o)
 static size_t zone_names(const struct vortex *v, const struct collect *c, const struct zonegen *m,
 			 const char **out)
 {
-	bool own = !strcmp(daemon_config(v->d)->dns_zones, "own");
-	bool root = !memcmp(daemon_key(v->d)->pk, daemon_config(v->d)->root, 32);
+	bool own = !strcmp(conf(v)->zones, "own");
+	bool root = !memcmp(host_self(v->h), host_config(v->h)->root, 32);
 	size_t n = 0;
 
 	for (size_t i = 0; i < zonegen_count(m); i++) {
@@ -486,7 +447,7 @@ static bool keep_set(struct vortex *v, const char *const *names, size_t n)
  * zonegen_zone writes first; anything else in dns_dir is left alone. */
 static void prune(struct vortex *v)
 {
-	const char *dir = daemon_config(v->d)->dns_dir;
+	const char *dir = conf(v)->dir;
 	DIR *dh;
 	struct dirent *de;
 
@@ -514,78 +475,41 @@ static void prune(struct vortex *v)
 	closedir(dh);
 }
 
-static void reload_exit(uv_process_t *p, int64_t status, int sig)
+static void reload_done(void *st, bool ok, const char *status, uint64_t ms)
 {
-	struct vortex *v = p->data;
+	struct vortex *v = st;
 
-	uv_timer_stop(&v->reload_timer);
-	v->reload_ms = (uv_hrtime() - v->reload_start_ns) / 1000000;
-	if (status == 0 && sig == 0) {
-		snprintf(v->reload_status, sizeof v->reload_status, "ok");
+	v->reload_ms = ms;
+	snprintf(v->reload_status, sizeof v->reload_status, "%s", status);
+	if (ok) {
 		v->loaded = true;
 		prune(v);
 	} else {
 		v->reload_failures++;
-		snprintf(v->reload_status, sizeof v->reload_status, "failed: %s %d",
-			 sig ? "signal" : "exit status", sig ? sig : (int)status);
 		log_err("dns: the reload command failed (%s); the server may serve old data",
 			v->reload_status);
 	}
-	uv_close((uv_handle_t *)p, NULL);
-	v->proc_running = false;
-	if (v->dirty_again && !v->closing) {
-		v->dirty_again = false;
-		vortex_dirty(v);
-	}
-}
-
-static void reload_timeout(uv_timer_t *t)
-{
-	struct vortex *v = t->data;
-
-	if (v->proc_running)
-		uv_process_kill(&v->proc, SIGKILL);
 }
 
 static void reload(struct vortex *v)
 {
-	static char sh[] = "/bin/sh", dash_c[] = "-c";
-	static char cmd[sizeof daemon_config(v->d)->dns_reload];
-	char *args[] = { sh, dash_c, cmd, NULL };
-
-	snprintf(cmd, sizeof cmd, "%s", daemon_config(v->d)->dns_reload);
-	uv_process_options_t po;
-	uv_stdio_container_t io[3];
-
-	if (!cmd[0] || v->proc_running)
-		return;   /* (a change during a reload: dirty_again regenerates after it) */
-	memset(&po, 0, sizeof po);
-	io[0].flags = UV_IGNORE;
-	io[1].flags = UV_IGNORE;
-	io[2].flags = UV_INHERIT_FD;
-	io[2].data.fd = 2;
-	po.file = args[0];
-	po.args = args;
-	po.exit_cb = reload_exit;
-	po.stdio = io;
-	po.stdio_count = 3;
-	v->proc.data = v;
+	if (!conf(v)->reload[0])
+		return;
+	/* (a change during a reload: the host regenerates after it) */
+	int rc = host_run(v->h, conf(v)->reload, RELOAD_TIMEOUT_MS, reload_done);
+	if (rc == -EBUSY)
+		return;
 	v->reloads++;
-	v->reload_start_ns = uv_hrtime();
-	int rc = uv_spawn(v->loop, &v->proc, &po);
 	if (rc < 0) {
 		v->reload_failures++;
 		snprintf(v->reload_status, sizeof v->reload_status, "failed: %s", uv_strerror(rc));
-		uv_close((uv_handle_t *)&v->proc, NULL);
-		return;
 	}
-	v->proc_running = true;
-	uv_timer_start(&v->reload_timer, reload_timeout, RELOAD_TIMEOUT_MS, 0);
 }
 
-static void generate(struct vortex *v)
+static void generate(void *st)
 {
-	const struct config *cfg = daemon_config(v->d);
+	struct vortex *v = st;
+	const struct dns_conf *cfg = conf(v);
 	struct zonegen_report rep = { .each = report_each };
 	struct collect c;
 	struct gbuf buf = { 0 };
@@ -595,26 +519,26 @@ static void generate(struct vortex *v)
 
 	uint64_t t0 = uv_hrtime();
 	v->generations++;
-	v->last_generated_ms = daemon_now_ms();
+	v->last_generated_ms = host_now_ms(v->h);
 	struct zonegen *m = build(v, &c, &rep);
 	if (!m) {
 		collect_free(&c);
 		return;
 	}
-	mkdir(cfg->dns_dir, 0755);
+	mkdir(cfg->dir, 0755);
 	const char **names = calloc(zonegen_count(m) + 1, sizeof *names);
 	size_t nz = names ? zone_names(v, &c, m, names) : 0;
 	v->zones = 0;
 	/* the serials of the zones written: one store transaction (one sync),
 	 * not one each */
-	bool txn = store_begin(daemon_store(v->d)) == 0;
+	bool txn = host_state_begin(v->h) == 0;
 	for (size_t i = 0; i < nz; i++) {
 		uint8_t sb[8];
 		uint32_t prev = 0;
-		if (store_state_get(daemon_store(v->d), NS_SERIAL, names[i], sb, sizeof sb) == 4)
+		if (host_state_get(v->h, names[i], sb, sizeof sb) == 4)
 			prev = (uint32_t)sb[0] << 24 | (uint32_t)sb[1] << 16 | (uint32_t)sb[2] << 8 | sb[3];
 		struct zone_arg za = { m, names[i], prev, NULL };
-		if (zonegen_zone_path(cfg->dns_dir, names[i], path, sizeof path) < 0 ||
+		if (zonegen_zone_path(cfg->dir, names[i], path, sizeof path) < 0 ||
 		    gen_text(gen_zone, &za, &buf, &n) < 0)
 			continue;
 		v->zones++;
@@ -625,38 +549,38 @@ static void generate(struct vortex *v)
 		za.rep = &rep;
 		if (gen_text(gen_zone, &za, &buf, &n) < 0)
 			continue;
-		int rc = put_file(path, buf.p, n);
+		int rc = file_put(path, buf.p, n, 0644);
 		if (rc < 0) {
 			snprintf(v->last_error, sizeof v->last_error, "%s: %s", path, strerror(-rc));
 			log_err("dns: cannot write %s", v->last_error);
 		} else {
 			uint32_t s = za.serial;
 			uint8_t o[4] = { (uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s };
-			store_state_put(daemon_store(v->d), NS_SERIAL, names[i], o, 4);
+			host_state_put(v->h, names[i], o, 4);
 			changed = true;
 			v->writes++;
 		}
 	}
-	if (txn && store_commit(daemon_store(v->d)) < 0)
-		log_err("dns: zone serials not saved: %s", store_last_error(daemon_store(v->d)));
+	if (txn)
+		host_state_commit(v->h);
 	/* the server's configuration: the zones of names (dns_zones own), or
 	 * every accepted zone, which names then are too */
-	struct conf_arg ca = { v, m, { .dir = cfg->dns_dir, .port = (uint16_t)cfg->dns_port }, &rep,
+	struct conf_arg ca = { v, m, { .dir = cfg->dir, .port = (uint16_t)cfg->port }, &rep,
 			       NULL, 0 };
-	if (!strcmp(cfg->dns_zones, "own")) {
+	if (!strcmp(cfg->zones, "own")) {
 		ca.zones = names;
 		ca.nzones = nz;
 	}
-	if (cfg->dns_listen[0]) {
-		ca.zc.listen[0] = cfg->dns_listen;
+	if (cfg->listen[0]) {
+		ca.zc.listen[0] = cfg->listen;
 		ca.zc.n_listen = 1;
 	}
 	v->keep_valid = false;
 	if (names && gen_text(gen_conf, &ca, &buf, &n) == 0) {
-		const char *file = !strcmp(cfg->dns_server, "knot") ? "knot.conf" :
-				   !strcmp(cfg->dns_server, "bind") ? "named.conf" : "dnsmasq.conf";
-		snprintf(path, sizeof path, "%s/%s", cfg->dns_dir, file);
-		int rc = put_file(path, buf.p, n);
+		const char *file = !strcmp(cfg->server, "knot") ? "knot.conf" :
+				   !strcmp(cfg->server, "bind") ? "named.conf" : "dnsmasq.conf";
+		snprintf(path, sizeof path, "%s/%s", cfg->dir, file);
+		int rc = file_put(path, buf.p, n, 0644);
 		if (rc > 0) {
 			changed = true;
 			v->writes++;
@@ -678,62 +602,27 @@ static void generate(struct vortex *v)
 	}
 	/* no reload command: the operator's server reads the config when it
 	 * will; the files it no longer names can go now */
-	if (!cfg->dns_reload[0])
+	if (!cfg->reload[0])
 		v->loaded = true;
 	if (v->loaded)
 		prune(v);
 }
 
-/* ---- when to generate: debounced and rate-limited ---- */
+/* ---- when to generate ---- */
 
-static void timer_cb(uv_timer_t *t)
+/* A change: the host generates once things are quiet, rate-limited
+ * (subsys_regen: at most 10 a minute, and at most about a quarter of the
+ * CPU). So a change reaches the files within max(5 s, the interval) plus a
+ * generation (and a running reload). */
+static void vortex_dirty(struct vortex *v)
 {
-	struct vortex *v = t->data;
-
-	if (v->proc_running) {
-		v->dirty_again = true;   /* after this reload */
-		return;
-	}
-	v->pending = false;
-	v->last_start_ms = uv_now(v->loop);
-	v->started = true;
-	uint64_t t0 = uv_hrtime();
-	generate(v);
-	v->last_cost_ms = (uv_hrtime() - t0) / 1000000;
-}
-
-/* A change: generate once things are quiet for DEBOUNCE_MS, but at most
- * MAX_WAIT_MS after the first change not yet generated (a steady stream
- * cannot hold it back), and never sooner than the interval after the start
- * of the last generation: MIN_INTERVAL_MS (so at most 60000 /
- * MIN_INTERVAL_MS generations, and reloads, a minute) or COST_FACTOR times
- * what the last one took, up to MAX_INTERVAL_MS (generation uses at most
- * about 1/COST_FACTOR of the CPU). So a change reaches the files within
- * max(MAX_WAIT_MS, interval) plus a generation (and a running reload). */
-void vortex_dirty(struct vortex *v)
-{
-	if (!v || v->closing || !strcmp(daemon_config(v->d)->dns_server, "none"))
-		return;
-	uint64_t now = uv_now(v->loop);
-	if (!v->pending) {
-		v->pending = true;
-		v->first_dirty_ms = now;
-	}
-	uint64_t due = now + DEBOUNCE_MS;
-	if (due > v->first_dirty_ms + MAX_WAIT_MS)
-		due = v->first_dirty_ms + MAX_WAIT_MS;
-	if (v->started) {
-		uint64_t iv = v->last_cost_ms * COST_FACTOR;
-		iv = iv < MIN_INTERVAL_MS ? MIN_INTERVAL_MS : iv > MAX_INTERVAL_MS ? MAX_INTERVAL_MS : iv;
-		if (due < v->last_start_ms + iv)
-			due = v->last_start_ms + iv;
-	}
-	uv_timer_start(&v->timer, timer_cb, due > now ? due - now : 0, 0);
+	if (!v->closing && strcmp(conf(v)->server, "none"))
+		host_dirty(v->h);
 }
 
 /* ---- API ---- */
 
-int vortex_show(struct vortex *v, const char *zone, char **text, char *err, size_t errcap)
+static int vortex_show(struct vortex *v, const char *zone, char **text, char *err, size_t errcap)
 {
 	struct zonegen_report rep = { 0 };
 	struct collect c;
@@ -747,7 +636,7 @@ int vortex_show(struct vortex *v, const char *zone, char **text, char *err, size
 		collect_free(&c);
 		return -ENOENT;
 	}
-	if (store_state_get(daemon_store(v->d), NS_SERIAL, zone, sb, sizeof sb) == 4)
+	if (host_state_get(v->h, zone, sb, sizeof sb) == 4)
 		serial = (uint32_t)sb[0] << 24 | (uint32_t)sb[1] << 16 | (uint32_t)sb[2] << 8 | sb[3];
 	struct zone_arg za = { m, zone, serial ? serial : zonegen_serial(0, c.newest), &rep };
 	struct gbuf b = { 0 };
@@ -765,20 +654,22 @@ int vortex_show(struct vortex *v, const char *zone, char **text, char *err, size
 	return rc == -ENOENT ? -ENOENT : rc < 0 ? -EINVAL : 0;
 }
 
-struct json_object *vortex_status(struct vortex *v)
+static struct json_object *vortex_status(void *st)
 {
-	const struct config *cfg = daemon_config(v->d);
+	struct vortex *v = st;
+	const struct dns_conf *cfg = conf(v);
+	const char *mesh_addr = host_config(v->h)->mesh_addr;
 	struct json_object *j = json_object_new_object();
 
-	json_object_object_add(j, "server", json_object_new_string(cfg->dns_server));
+	json_object_object_add(j, "server", json_object_new_string(cfg->server));
 	json_object_object_add(j, "domain", json_object_new_string(v->domain));
-	json_object_object_add(j, "dir", json_object_new_string(cfg->dns_dir));
+	json_object_object_add(j, "dir", json_object_new_string(cfg->dir));
 	/* where this box's server answers (for dns check) */
 	char addr[MN_MAX_ADDR + 1];
-	snprintf(addr, sizeof addr, "%.*s", (int)strcspn(cfg->dns_listen[0] ? cfg->dns_listen : cfg->mesh_addr, "/"),
-		 cfg->dns_listen[0] ? cfg->dns_listen : cfg->mesh_addr);
+	snprintf(addr, sizeof addr, "%.*s", (int)strcspn(cfg->listen[0] ? cfg->listen : mesh_addr, "/"),
+		 cfg->listen[0] ? cfg->listen : mesh_addr);
 	json_object_object_add(j, "addr", json_object_new_string(addr));
-	json_object_object_add(j, "port", json_object_new_int((int)cfg->dns_port));
+	json_object_object_add(j, "port", json_object_new_int((int)cfg->port));
 	json_object_object_add(j, "zones", json_object_new_int((int)v->zones));
 	json_object_object_add(j, "rejected", json_object_new_int((int)v->rejected));
 	json_object_object_add(j, "generations", json_object_new_int((int)v->generations));
@@ -796,35 +687,47 @@ struct json_object *vortex_status(struct vortex *v)
 
 /* ---- life ---- */
 
-struct vortex *vortex_new(struct daemon *d, uv_loop_t *loop)
+static void *vortex_start(struct mn_host *h, char *err, size_t errcap)
 {
 	struct vortex *v = calloc(1, sizeof *v);
 
-	if (!v)
+	if (!v) {
+		snprintf(err, errcap, "out of memory");
 		return NULL;
-	v->d = d;
-	v->loop = loop;
-	uv_timer_init(loop, &v->timer);
-	uv_timer_init(loop, &v->reload_timer);
-	v->timer.data = v->reload_timer.data = v;
+	}
+	v->h = h;
 	vortex_dirty(v);
 	return v;
 }
 
-void vortex_close(struct vortex *v)
+static void vortex_record(void *st, const struct rec_view *rv)
 {
-	if (!v)
-		return;
-	v->closing = true;
-	uv_timer_stop(&v->timer);
-	if (v->proc_running)
-		uv_process_kill(&v->proc, SIGTERM);
+	(void)rv;
+	vortex_dirty(st);
 }
 
-void vortex_free(struct vortex *v)
+static void vortex_trust(void *st, const uint8_t origin[32])
 {
-	if (v)
-		keep_free(v);
+	(void)origin;
+	vortex_dirty(st);
+}
+
+static void vortex_reload(void *st, const void *old)
+{
+	(void)old;
+	vortex_dirty(st);   /* dns_* options may have changed */
+}
+
+static void vortex_stop(void *st)
+{
+	((struct vortex *)st)->closing = true;
+}
+
+static void vortex_free(void *st)
+{
+	struct vortex *v = st;
+
+	keep_free(v);
 	free(v);
 }
 
@@ -841,12 +744,9 @@ static const char *jstr(struct json_object *req, const char *k)
 /* Our own DNS scope (the zone we hold), or an error. */
 static int my_scope(struct vortex *v, char *out, size_t cap, char *err, size_t errcap)
 {
-	const uint8_t *wire[32];
-	size_t len[32], n;
 	struct chain_result g;
 
-	if (engine_chain(daemon_engine(v->d), daemon_key(v->d)->pk, wire, len, 32, &n, &g,
-			 daemon_now_ms()) < 0) {
+	if (host_chain(v->h, host_self(v->h), &g) < 0) {
 		snprintf(err, errcap, "our certificate chain is not valid now");
 		return -EPERM;
 	}
@@ -887,7 +787,7 @@ static int publish_dns(struct vortex *v, union body *b, struct json_object **res
 		       size_t errcap)
 {
 	int perr = 0;
-	int rc = daemon_publish_body(v->d, KIND_DNS, b->dns.zone, b, 10ull * 365 * 86400, NULL, &perr);
+	int rc = host_publish(v->h, KIND_DNS, b->dns.zone, b, 10ull * 365 * 86400, NULL, &perr);
 
 	if (rc < 0) {
 		snprintf(err, errcap, "%s", perr ? proto_strerror(perr) : rc == -EACCES ?
@@ -918,15 +818,16 @@ static int ns_addr_arg(struct json_object *req, char *out, size_t cap, char *err
 	return 0;
 }
 
-int vortex_api_init(struct vortex *v, struct json_object *req, struct json_object **res,
+static int vortex_api_init(void *st, struct json_object *req, struct json_object **res,
 		    char *err, size_t errcap)
 {
+	struct vortex *v = st;
 	const char *domain = jstr(req, "domain");
 	char scope[MN_MAX_DOMAIN + 1];
 	union body *b;
 	int rc;
 
-	if (memcmp(daemon_key(v->d)->pk, daemon_config(v->d)->root, 32)) {
+	if (memcmp(host_self(v->h), host_config(v->h)->root, 32)) {
 		snprintf(err, errcap, "only the mesh root (the master) holds the domain");
 		return -EPERM;
 	}
@@ -941,10 +842,10 @@ int vortex_api_init(struct vortex *v, struct json_object *req, struct json_objec
 	if (!(b = calloc(1, sizeof *b)))
 		return -ENOMEM;
 	snprintf(b->dns.zone, sizeof b->dns.zone, "%s", scope);
-	memcpy(b->dns.delegate, daemon_key(v->d)->pk, 32);
+	memcpy(b->dns.delegate, host_self(v->h), 32);
 	snprintf(b->dns.ns[0].host, sizeof b->dns.ns[0].host, "ns.%.*s", MN_MAX_DOMAIN - 3, scope);
 	snprintf(b->dns.ns[0].addr, sizeof b->dns.ns[0].addr, "%.*s",
-		 (int)strcspn(daemon_config(v->d)->mesh_addr, "/"), daemon_config(v->d)->mesh_addr);
+		 (int)strcspn(host_config(v->h)->mesh_addr, "/"), host_config(v->h)->mesh_addr);
 	b->dns.n_ns = 1;
 	b->dns.ttl = 3600;
 	rc = ns_addr_arg(req, b->dns.ns[0].addr, sizeof b->dns.ns[0].addr, err, errcap);
@@ -954,9 +855,10 @@ int vortex_api_init(struct vortex *v, struct json_object *req, struct json_objec
 	return rc;
 }
 
-int vortex_api_delegate(struct vortex *v, struct json_object *req, struct json_object **res,
+static int vortex_api_delegate(void *st, struct json_object *req, struct json_object **res,
 			char *err, size_t errcap)
 {
+	struct vortex *v = st;
 	const char *label = jstr(req, "label"), *to = jstr(req, "to");
 	struct json_object *jt;
 	char scope[MN_MAX_DOMAIN + 1];
@@ -981,8 +883,8 @@ int vortex_api_delegate(struct vortex *v, struct json_object *req, struct json_o
 		snprintf(err, errcap, "to: not a did:key");
 		return -EINVAL;
 	}
-	if (f.by_key || engine_name_owner(daemon_engine(v->d), to, f.pk) == 0)
-		engine_each_record(daemon_engine(v->d), find_name_cb, &f);
+	if (f.by_key || host_name_owner(v->h, to, f.pk) == 0)
+		host_each(v->h, find_name_cb, &f);
 	if (!f.found || !f.addr[0]) {
 		snprintf(err, errcap, "no member %s with a mesh address is known here", to);
 		return -ENOENT;
@@ -1016,9 +918,10 @@ int vortex_api_delegate(struct vortex *v, struct json_object *req, struct json_o
 	return rc;
 }
 
-int vortex_api_leave(struct vortex *v, struct json_object *req, struct json_object **res,
+static int vortex_api_leave(void *st, struct json_object *req, struct json_object **res,
 		     char *err, size_t errcap)
 {
+	struct vortex *v = st;
 	char scope[MN_MAX_DOMAIN + 1];
 	union body *b;
 	int rc;
@@ -1026,22 +929,23 @@ int vortex_api_leave(struct vortex *v, struct json_object *req, struct json_obje
 	(void)req;
 	if ((rc = my_scope(v, scope, sizeof scope, err, errcap)) < 0)
 		return rc;
-	if (!memcmp(daemon_key(v->d)->pk, daemon_config(v->d)->root, 32)) {
+	if (!memcmp(host_self(v->h), host_config(v->h)->root, 32)) {
 		snprintf(err, errcap, "the mesh root holds the domain itself: nothing to give back");
 		return -EPERM;
 	}
 	if (!(b = calloc(1, sizeof *b)))
 		return -ENOMEM;
 	snprintf(b->dns.zone, sizeof b->dns.zone, "%s", scope);
-	memcpy(b->dns.delegate, daemon_key(v->d)->pk, 32);
+	memcpy(b->dns.delegate, host_self(v->h), 32);
 	rc = publish_dns(v, b, res, err, errcap);
 	free(b);
 	return rc;
 }
 
-int vortex_api_show(struct vortex *v, struct json_object *req, struct json_object **res,
+static int vortex_api_show(void *st, struct json_object *req, struct json_object **res,
 		    char *err, size_t errcap)
 {
+	struct vortex *v = st;
 	const char *zone = jstr(req, "zone");
 	char *text;
 	int rc;
@@ -1058,3 +962,68 @@ int vortex_api_show(struct vortex *v, struct json_object *req, struct json_objec
 	free(text);
 	return 0;
 }
+
+/* ---- the subsystem ---- */
+
+#define BAD(...) do { snprintf(msg, cap, __VA_ARGS__); return -EINVAL; } while (0)
+static int check_dir(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (val[0] != '/' ||
+	    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
+	    strstr(val, "/../") || strstr(val, "/./") || (strlen(val) > 1 && val[strlen(val) - 1] == '/'))
+		BAD("dns_dir: an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'");
+	return 0;
+}
+
+static int check_ip(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!addr_valid(val, false))
+		BAD("dns_listen: an IP address");
+	return 0;
+}
+#undef BAD
+
+#define F(f) CONF_FIELD(struct dns_conf, f)
+static const struct conf_opt dns_opts[] = {
+	{ "dns_server", CONF_CHOICE, 0, F(server), .choices = "none|knot|bind|dnsmasq",
+	  .def = "none", .help = "none, knot, bind or dnsmasq" },
+	{ "dns_zones", CONF_CHOICE, 0, F(zones), .choices = "all|own", .def = "all",
+	  .help = "all (serve every mesh zone) or own (only the zones delegated to us)" },
+	{ "dns_dir", CONF_STR, 0, F(dir), .def = "/var/lib/mirrornet/dns", .parse = check_dir,
+	  .help = "an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'" },
+	{ "dns_listen", CONF_STR, 0, F(listen), .parse = check_ip, .help = "an IP address" },
+	{ "dns_port", CONF_UINT, 0, F(port), 1, 65535, .def = "53", .help = "1..65535" },
+	{ "dns_reload", CONF_STR, 0, F(reload), .help = "a command of at most 511 bytes" },
+};
+#undef F
+
+static const struct subsys_call dns_calls[] = {
+	{ "dns_init", vortex_api_init,
+	  { { "domain", json_type_string }, { "ns_addr", json_type_string }, { NULL, 0 } } },
+	{ "dns_delegate", vortex_api_delegate,
+	  { { "label", json_type_string }, { "to", json_type_string }, { "ns_addr", json_type_string },
+	    { "ttl_s", json_type_int }, { NULL, 0 } } },
+	{ "dns_leave", vortex_api_leave, { { NULL, 0 } } },
+	{ "dns_show", vortex_api_show, { { "zone", json_type_string }, { NULL, 0 } } },
+};
+
+const struct subsys subsys_dns = {
+	.name = "dns",
+	.state_ns = "dns-serial",   /* the zone serials, as stored before the registry */
+	.kinds = 1u << KIND_NODE | 1u << KIND_DNS | 1u << KIND_EXPOSE | 1u << KIND_CERT |
+		 1u << KIND_REVOKE,
+	.conf = { "dns", dns_opts, sizeof dns_opts / sizeof dns_opts[0], sizeof(struct dns_conf),
+		  NULL },
+	.calls = dns_calls,
+	.ncalls = sizeof dns_calls / sizeof dns_calls[0],
+	.regen = { .fn = generate },
+	.start = vortex_start,
+	.record = vortex_record,
+	.trust = vortex_trust,
+	.reload = vortex_reload,
+	.status = vortex_status,
+	.stop = vortex_stop,
+	.free = vortex_free,
+};

@@ -34,6 +34,19 @@ bad src/engine "$libs|#include[[:space:]]*[<\"](sys/socket\.h|netinet/|time\.h|s
 bad src/engine '#include[[:space:]]*"src/(store|daemon|api)' "the engine does not know the daemon"
 bad src/engine '\b(time|clock_gettime|gettimeofday|socket|sendto|recvfrom|open|fopen|printf|fprintf|syslog)\(' "the engine is sans-I/O"
 
+# subsystems (src/daemon/subsys.h) reach the daemon only through the host:
+# no daemon.h, engine or store; host_core.h and the WireGuard sync for
+# onboarding (the core's own) only
+for f in $(grep -lE '^const struct subsys subsys_' src/daemon/*.c 2>/dev/null); do
+	hits=$(grep -nE '#include[[:space:]]*"src/(daemon/(daemon|api|host|transport)\.h|engine/|store\.h)' "$f" || true)
+	case $f in */onboard*.c) ;; *) hits="$hits$(grep -nE 'host_core\.h|wgsync\.h' "$f" || true)" ;; esac
+	if [ -n "$hits" ]; then
+		echo "layer violation in $f (a subsystem uses only subsys.h's host):"
+		echo "$hits"
+		fail=1
+	fi
+done
+
 # the check itself must see the tree: an empty proto/ means a wrong path
 [ -f proto/record.c ] || { echo "check_layers: run from the source root"; exit 1; }
 if [ $fail -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi

@@ -5,28 +5,6 @@
 #include "tests/check.h"
 #include "proto/body.h"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 static void check_fields(const struct schema *sc, const char *sec, size_t len, const char *kind)
 {
 	for (size_t i = 0; i < sc->nfields; i++) {
@@ -48,7 +26,7 @@ int main(void)
 	char path[1024];
 
 	snprintf(path, sizeof path, "%s/docs/records.md", src ? src : ".");
-	char *doc = slurp(path);
+	char *doc = check_slurp(path);
 	CHECK(doc != NULL);
 	if (!doc)
 		return check_exit();

@@ -1,0 +1,48 @@
+/* A fake host for subsystem unit tests (src/daemon/subsys.h): the host
+ * functions over an in-memory record list, config and state table, and a
+ * real libuv loop — no daemon, engine, store or network. Regeneration runs
+ * when the test says (fake_host_regen), commands are recorded and "run"
+ * at once with the outcome the test chose. */
+#ifndef MN_FAKE_HOST_H
+#define MN_FAKE_HOST_H
+#include "src/daemon/subsys.h"
+#include "src/daemon/config.h"
+
+#define FAKE_MAX_RECORDS 64
+
+struct mn_host {
+	const struct subsys *s;
+	void *st;
+	uv_loop_t loop;
+	struct config cfg;                  /* core options */
+	_Alignas(16) unsigned char conf[SUBSYS_CONF_MAX];   /* its section */
+	uint8_t self[32];
+	uint64_t now_ms;
+	struct { uint8_t wire[1024]; size_t len; uint8_t id[32]; bool used; } rec[FAKE_MAX_RECORDS];
+	struct { char key[64]; uint8_t val[64]; size_t len; bool used; } state[16];
+	unsigned dirty;                     /* host_dirty calls */
+	unsigned runs;                      /* host_run calls */
+	char last_cmd[512];
+	bool run_fails;                     /* the next commands fail */
+};
+
+/* A host for subsystem s, with the defaults of its options and of the core. */
+void fake_host_init(struct mn_host *h, const struct subsys *s);
+/* Set one of its options from text; 0 or -EINVAL. */
+int fake_host_set(struct mn_host *h, const char *opt, const char *val);
+/* Start it (s->start); NULL with the message on stderr. */
+void *fake_host_start(struct mn_host *h);
+/* Hold a record (unsigned: the fake checks nothing) and tell the subsystem
+ * if it takes that kind; body NULL: a tombstone. Returns its slot. */
+int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], const char *key,
+		  uint64_t version, const union body *body);
+/* Forget a record (as a revocation would) and tell the subsystem. */
+void fake_host_revoke(struct mn_host *h, const uint8_t origin[32]);
+/* Run the regeneration now, as the host's timer would. */
+void fake_host_regen(struct mn_host *h);
+/* Call its API method name with req (borrowed); returns the handler's rc. */
+int fake_host_call(struct mn_host *h, const char *name, struct json_object *req,
+		   struct json_object **res, char *err, size_t errcap);
+void fake_host_done(struct mn_host *h);
+
+#endif
