@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "crypto/did.h"
 #include "proto/body.h"
 
