@@ -1,5 +1,5 @@
 /* What a DNS answer says about a delegation, for `mirrornetctl dns check`
- * (src/ctl_dnscheck.c): a bounded parser of a DNS response (RFC 1035 §4)
+ * (src/ctl/ctl_dnscheck.c): a bounded parser of a DNS response (RFC 1035 §4)
  * into a flat list of the records it holds, and a judge that tells what
  * that response means for one question — the zone's authoritative SOA, a
  * delegation (NS in the answer, or a referral: NS in the authority section

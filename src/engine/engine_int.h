@@ -1,9 +1,18 @@
-/* Engine internals shared by the engine sources. Not for the daemon. */
+/* Engine internals shared by the engine sources. Not for the daemon, the
+ * simulator or the tests: the engine's interface is engine.h and wire.h.
+ *
+ * Everything declared here is hidden, and the build makes it local to the
+ * engine library (meson.build, tools/link-hidden): outside src/engine/ a
+ * call to any of these does not link, whatever its name looks like.
+ * tests/lint/check_engine_symbols.sh checks that the library exports only
+ * what engine.h and wire.h declare. */
 #ifndef MN_ENGINE_INT_H
 #define MN_ENGINE_INT_H
 #include "src/engine/engine.h"
 #include "src/engine/wire.h"
 #include "crypto/chain.h"
+
+#pragma GCC visibility push(hidden)
 
 /* ---- records held (index.c) ---- */
 struct rec {
@@ -356,5 +365,7 @@ static inline uint64_t eng_rand_below(struct engine *e, uint64_t n)
 {
 	return n ? eng_rand(e) % n : 0;
 }
+
+#pragma GCC visibility pop
 
 #endif

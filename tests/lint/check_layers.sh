@@ -4,8 +4,16 @@
 #            nothing from crypto/ or src/; no logging, no exit, no clock
 #   crypto/  the only code that includes sodium.h; may use proto/; no libuv,
 #            sqlite, curl, c-ares, json-c; nothing from src/; no logging
-#   src/engine/ (when it exists) sans-I/O: no libuv, sqlite, curl, c-ares,
-#            no clock or socket calls
+#   src/engine/ sans-I/O: no libuv, sqlite, curl, c-ares, json-c, no clock
+#            or socket calls; from src/ only its own headers
+#   engine_int.h (engine internals) is included only inside src/engine/
+#   src/dns, src/wg, src/store, src/apiclient and the src/*.c the daemon
+#            and CLI share include nothing from src/daemon/ or src/ctl/;
+#            src/daemon/ nothing from src/ctl/; the simulator (tools/sim/)
+#            nothing from src/ but the engine
+# The build enforces the same by linking (meson.build: one library per
+# layer; the simulator and the engine's tests link the engine alone); this
+# grep is the second guard, and names the line.
 # A violation prints file:line and fails.
 top=${1:-$(dirname "$0")/../..}
 cd "$top" || exit 1
@@ -31,8 +39,30 @@ bad crypto '\b(printf|fprintf|puts|syslog|exit|abort)[[:space:]]*\(' "logging or
 bad src '#include[[:space:]]*[<"](sodium\.h|sodium/)' "only crypto/ may include libsodium"
 bad tools '#include[[:space:]]*[<"](sodium\.h|sodium/)' "only crypto/ may include libsodium"
 bad src/engine "$libs|#include[[:space:]]*[<\"](sys/socket\.h|netinet/|time\.h|sys/time\.h)" "the engine is sans-I/O"
-bad src/engine '#include[[:space:]]*"src/(store|daemon|api)' "the engine does not know the daemon"
+bad src/engine '#include[[:space:]]*"src/[^e]' "the engine knows nothing in src/ but itself"
+bad src/engine '#include[[:space:]]*[<"](json-c/|json\.h)' "the engine links no json-c"
 bad src/engine '\b(time|clock_gettime|gettimeofday|socket|sendto|recvfrom|open|fopen|printf|fprintf|syslog)\(' "the engine is sans-I/O"
+
+# engine internals stay inside the engine
+hits=$(grep -rlE '#include[[:space:]]*"src/engine/engine_int\.h"' --include='*.c' --include='*.h' \
+	src tools tests proto crypto | grep -v '^src/engine/' || true)
+if [ -n "$hits" ]; then
+	echo "layer violation (engine_int.h outside src/engine/):"
+	echo "$hits"
+	fail=1
+fi
+upper='#include[[:space:]]*"src/(daemon|ctl)/'
+for d in src/dns src/wg src/apiclient; do
+	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
+done
+hits=$(grep -nE "$upper|#include[[:space:]]*<(uv|sqlite3|ares)\.h>" src/*.c src/*.h | grep -v '^src/mirrornetd\.c:' | grep -v '^src/store\.[ch]:.*sqlite3' || true)
+if [ -n "$hits" ]; then
+	echo "layer violation in src/*.c (shared code includes the daemon, the CLI, libuv, sqlite or c-ares):"
+	echo "$hits"
+	fail=1
+fi
+bad src/daemon '#include[[:space:]]*"src/ctl/' "the daemon does not know the CLI"
+bad tools/sim '#include[[:space:]]*"src/[^e]' "the simulator links the engine only"
 
 # subsystems (src/daemon/subsys.h) reach the daemon only through the host:
 # no daemon.h, engine or store; host_core.h and the WireGuard sync for

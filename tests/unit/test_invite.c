@@ -3,7 +3,7 @@
  * and WireGuard key, join requests (policy rules, proof and signatures),
  * the response framing and the check of the certificate chain a joiner
  * receives. The state machine itself (src/daemon/onboard.c,
- * src/ctl_onboard.c) is tested end to end by tests/netns/test_onboard.sh. */
+ * src/ctl/ctl_onboard.c) is tested end to end by tests/netns/test_onboard.sh. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sodium.h>

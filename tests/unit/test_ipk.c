@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "tests/check.h"
-#include "src/ipk.h"
+#include "src/ctl/ipk.h"
 
 static char dir[256];
 

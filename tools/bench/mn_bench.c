@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "tools/bench/apiclient.h"
+#include "src/apiclient/apiclient.h"
 
 #define MAXN 512
 
@@ -35,18 +35,15 @@ static struct json_object *req(const char *cmd)
 
 static long long bytes_out(const char *path)
 {
-	struct apiconn c;
 	long long v = -1;
+	struct json_object *r = req("status"), *resp, *res, *cn, *b;
 
-	if (apiconn_open(&c, path) < 0)
-		return -1;
-	struct json_object *r = req("status"), *res = apiconn_call(&c, r), *cn, *b;
-	if (res && json_object_object_get_ex(res, "counters", &cn) &&
+	if (apiclient_call_once(path, r, &resp) == 0 && (res = apiclient_result(resp)) &&
+	    json_object_object_get_ex(res, "counters", &cn) &&
 	    json_object_object_get_ex(cn, "bytes_out", &b))
 		v = json_object_get_int64(b);
 	json_object_put(r);
-	json_object_put(res);
-	apiconn_close(&c);
+	json_object_put(resp);
 	return v;
 }
 
@@ -78,7 +75,7 @@ static void proc_usage(int pid, long *rss_kib, double *cpu_s)
 	}
 }
 
-static int publish(struct apiconn *c, const char *key)
+static int publish(struct apiclient *c, const char *key)
 {
 	struct json_object *r = req("publish"), *body = json_object_new_object();
 
@@ -87,7 +84,7 @@ static int publish(struct apiconn *c, const char *key)
 	json_object_object_add(body, "service", json_object_new_string("bench"));
 	json_object_object_add(body, "endpoint", json_object_new_string("bench.example.io:443"));
 	json_object_object_add(r, "body", body);
-	int rc = apiconn_send(c, r);
+	int rc = apiclient_send(c, r);
 	json_object_put(r);
 	return rc;
 }
@@ -95,7 +92,7 @@ static int publish(struct apiconn *c, const char *key)
 /* Read events on every subscription until `want` keys with the prefix have
  * arrived on each (seen[i] counts), or the deadline. arrival[i] gets the
  * time the first one came. */
-static bool wait_events(struct apiconn *subs, int n, const char *prefix, int want, int *seen,
+static bool wait_events(struct apiclient *subs, int n, const char *prefix, int want, int *seen,
 			double t0, double *arrival, double deadline)
 {
 	struct pollfd pfd[MAXN];
@@ -118,17 +115,17 @@ static bool wait_events(struct apiconn *subs, int n, const char *prefix, int wan
 		for (int i = 0; i < n; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			struct json_object *ev;
-			while ((ev = apiconn_recv(&subs[i], 0))) {
-				struct json_object *rec, *key;
-				if (json_object_object_get_ex(ev, "record", &rec) &&
+			char *line;
+			while (apiclient_line(&subs[i], &line, 0) == 1) {
+				struct json_object *ev = apiclient_parse(line), *rec, *key;
+				if (ev && json_object_object_get_ex(ev, "record", &rec) &&
 				    json_object_object_get_ex(rec, "key", &key) &&
 				    !strncmp(json_object_get_string(key), prefix, strlen(prefix))) {
 					if (seen[i]++ == 0 && arrival)
 						arrival[i] = now_ms() - t0;
 				}
 				json_object_put(ev);
-				if (!subs[i].len)
+				if (subs[i].start == subs[i].len)   /* no more buffered */
 					break;
 			}
 		}
@@ -139,8 +136,9 @@ int main(int argc, char **argv)
 {
 	const char *socks[MAXN];
 	int pids[MAXN], n = 0, np = 0, burst = 100;
-	static struct apiconn subs[MAXN];
-	struct apiconn pub;
+	static struct apiclient subs[MAXN];
+	struct apiclient pub;
+	char *line;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pid") && i + 1 < argc && np < MAXN)
@@ -155,22 +153,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 0; i < n; i++) {
-		if (apiconn_open(&subs[i], socks[i]) < 0) {
+		if (apiclient_open(&subs[i], socks[i]) < 0) {
 			fprintf(stderr, "mn_bench: cannot connect to %s\n", socks[i]);
 			return 1;
 		}
 		struct json_object *r = req("subscribe"), *k = json_object_new_array();
 		json_object_array_add(k, json_object_new_string("svc"));
 		json_object_object_add(r, "kinds", k);
-		struct json_object *res = apiconn_call(&subs[i], r);
+		struct json_object *resp;
+		int rc = apiclient_call(&subs[i], r, &resp);
 		json_object_put(r);
-		if (!res) {
+		if (rc < 0 || !apiclient_ok(resp)) {
 			fprintf(stderr, "mn_bench: subscribe failed on %s\n", socks[i]);
 			return 1;
 		}
-		json_object_put(res);
+		json_object_put(resp);
 	}
-	if (apiconn_open(&pub, socks[0]) < 0)
+	if (apiclient_open(&pub, socks[0]) < 0)
 		return 1;
 	long long b0 = 0;
 	for (int i = 0; i < n; i++)
@@ -185,8 +184,7 @@ int main(int argc, char **argv)
 	snprintf(key, sizeof key, "%sone", tag);
 	double t0 = now_ms();
 	publish(&pub, key);
-	struct json_object *resp = apiconn_recv(&pub, 10000);
-	json_object_put(resp);
+	apiclient_line(&pub, &line, APICLIENT_TIMEOUT_MS);   /* its answer */
 	bool all1 = wait_events(subs, n, key, 1, seen, t0, arrival, t0 + 30000);
 	double lat[MAXN];
 	int nl = 0;
@@ -205,7 +203,7 @@ int main(int argc, char **argv)
 		publish(&pub, key);
 	}
 	for (int j = 0; j < burst; j++)
-		json_object_put(apiconn_recv(&pub, 10000));
+		apiclient_line(&pub, &line, APICLIENT_TIMEOUT_MS);
 	bool allb = wait_events(subs, n, bprefix, burst, seen, t1, NULL, t1 + 60000);
 	double burst_ms = now_ms() - t1;
 	/* let the last gossip settle before reading the byte counters */
@@ -243,7 +241,7 @@ int main(int argc, char **argv)
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	for (int i = 0; i < n; i++)
-		apiconn_close(&subs[i]);
-	apiconn_close(&pub);
+		apiclient_close(&subs[i]);
+	apiclient_close(&pub);
 	return all1 && allb ? 0 : 1;
 }

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "tools/bench/apiclient.h"
+#include "src/apiclient/apiclient.h"
 #include "src/daemon/config.h"
 #include "src/engine/wire.h"
 #include "crypto/crypto.h"
@@ -37,19 +37,15 @@ static double now_s(void)
 
 static long long records_held(const char *sock)
 {
-	struct apiconn c;
 	long long v = -1;
+	struct json_object *r = json_object_new_object(), *resp, *res, *x;
 
-	if (apiconn_open(&c, sock) < 0)
-		return -1;
-	struct json_object *r = json_object_new_object(), *res, *x;
 	json_object_object_add(r, "cmd", json_object_new_string("status"));
-	res = apiconn_call(&c, r);
-	if (res && json_object_object_get_ex(res, "records", &x))
+	if (apiclient_call_once(sock, r, &resp) == 0 && (res = apiclient_result(resp)) &&
+	    json_object_object_get_ex(res, "records", &x))
 		v = json_object_get_int64(x);
 	json_object_put(r);
-	json_object_put(res);
-	apiconn_close(&c);
+	json_object_put(resp);
 	return v;
 }
 

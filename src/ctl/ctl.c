@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
 #include "proto/hex.h"

@@ -1,5 +1,5 @@
 /* mirrornetctl: the command line; everything lives in the library. */
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 
 int main(int argc, char **argv)
 {

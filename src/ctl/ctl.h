@@ -21,7 +21,7 @@ int ctl_keygen(int argc, char **argv);
 int ctl_record(int argc, char **argv);
 int ctl_cert(int argc, char **argv);
 int ctl_store(int argc, char **argv);
-/* Commands that talk to mirrornetd over its API socket (src/ctl_daemon.c). */
+/* Commands that talk to mirrornetd over its API socket (src/ctl/ctl_daemon.c). */
 int ctl_status(int argc, char **argv);
 int ctl_peers(int argc, char **argv);
 int ctl_records(int argc, char **argv);
@@ -29,13 +29,13 @@ int ctl_publish(int argc, char **argv);
 int ctl_watch(int argc, char **argv);
 int ctl_api_raw(int argc, char **argv);
 
-/* Onboarding (src/ctl_onboard.c): mesh init, invite, join, revoke, key. */
+/* Onboarding (src/ctl/ctl_onboard.c): mesh init, invite, join, revoke, key. */
 int ctl_mesh(int argc, char **argv);
 int ctl_invite(int argc, char **argv);
 int ctl_join(int argc, char **argv);
 int ctl_revoke(int argc, char **argv);
 int ctl_key(int argc, char **argv);
-/* Vortex DNS (src/ctl_dns.c; check: src/ctl_dnscheck.c). */
+/* Vortex DNS (src/ctl/ctl_dns.c; check: src/ctl/ctl_dnscheck.c). */
 int ctl_dns(int argc, char **argv);
 int ctl_dns_check(int argc, char **argv);
 

@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "src/body_json.h"
 #include "src/store.h"
 #include "src/addrplan.h"

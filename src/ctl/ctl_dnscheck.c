@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "src/dns/dnsprobe.h"
 
 #define TRY_MS 1500

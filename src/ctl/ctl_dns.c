@@ -1,12 +1,12 @@
 /* mirrornetctl dns: Vortex DNS delegations (docs/dns.md). Everything but
  * `dns check` asks the local daemon, which signs and publishes; `check`
- * asks the DNS servers themselves (src/ctl_dnscheck.c). */
+ * asks the DNS servers themselves (src/ctl/ctl_dnscheck.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 
 struct dns_opts {
 	bool json;

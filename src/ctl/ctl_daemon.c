@@ -6,9 +6,9 @@
  *   watch [KIND...]                                   [--json] [--socket PATH]
  *   api-raw [--hold S | --no-read] [--until-eof] [LINE...]   (debugging aid, not listed)
  * The socket is --socket, else $MIRRORNET_SOCKET, else the default below.
- * Plain blocking sockets: one request, one answer, with a receive timeout;
- * watch waits for events with ppoll() so a signal ends it cleanly. */
-#define _GNU_SOURCE     /* ppoll */
+ * The API client is src/apiclient/ (blocking: one request, one answer, with
+ * a receive timeout); watch waits for events in ppoll() with SIGINT/SIGTERM
+ * unblocked, so a signal ends it cleanly. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -16,27 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/apiclient/apiclient.h"
+#include "src/ctl/ctl.h"
 #include "crypto/did.h"
 #include "proto/body.h"
 
 #define DEFAULT_SOCKET "/var/run/mirrornet/api.sock"
-#define CALL_TIMEOUT_S 10
-#define CONN_MAX_LINE (64u << 20)   /* an answer line (records of a full store) */
+#define CALL_TIMEOUT_S (APICLIENT_TIMEOUT_MS / 1000)
 #define BODY_FILE_MAX (64 * 1024)
 
-/* A connection to the daemon with a line reader. */
+/* A connection to the daemon (src/apiclient/), and its path for messages. */
 struct conn {
-	int fd;
+	struct apiclient ac;
 	const char *path;
-	char *buf;
-	size_t start, len, cap;     /* unread bytes are buf[start, len) */
-	int64_t next_id;
-	const sigset_t *waitmask;   /* watch: ppoll() with this mask before each read */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -56,34 +51,23 @@ static const char *socket_path(const char *opt)
 }
 
 /* Connect; on failure say why in words naming the path (exit 3). */
-static int conn_open(struct conn *c, const char *path, unsigned timeout_s)
+static int conn_open(struct conn *c, const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = timeout_s };
-	int e;
+	int e = -apiclient_open(&c->ac, path);
 
-	memset(c, 0, sizeof *c);
-	c->fd = -1;
 	c->path = path;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		ctl_err("%s: socket path too long", path);
-		return CTL_NODAEMON;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		ctl_err("socket: %s", strerror(errno));
-		return CTL_FAIL;
-	}
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-		if (timeout_s)
-			setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		return CTL_OK;
-	}
-	e = errno;
-	close(c->fd);
-	c->fd = -1;
 	switch (e) {
+	case 0:
+		return CTL_OK;
+	case ENAMETOOLONG:
+		ctl_err("%s: socket path too long", path);
+		break;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:   /* socket() */
+		ctl_err("socket: %s", strerror(e));
+		return CTL_FAIL;
 	case ENOENT:
 		ctl_err("%s: no such socket: is mirrornetd running? (--socket or MIRRORNET_SOCKET "
 			"name another)", path);
@@ -101,73 +85,6 @@ static int conn_open(struct conn *c, const char *path, unsigned timeout_s)
 	return CTL_NODAEMON;
 }
 
-static void conn_close(struct conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->buf);
-	c->fd = -1;
-	c->buf = NULL;
-}
-
-static int conn_send(struct conn *c, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The next line, '\n' removed and NUL-terminated, valid until the next
- * call: 1, 0 at the end of the stream, or a negative errno (-EAGAIN: the
- * receive timeout; -EINTR: a signal while waiting in watch). */
-static int conn_line(struct conn *c, char **line)
-{
-	for (;;) {
-		char *nl = c->len > c->start ? memchr(c->buf + c->start, '\n', c->len - c->start) : NULL;
-		if (nl) {
-			*nl = 0;
-			*line = c->buf + c->start;
-			c->start = (size_t)(nl - c->buf) + 1;
-			return 1;
-		}
-		if (c->start) {
-			memmove(c->buf, c->buf + c->start, c->len - c->start);
-			c->len -= c->start;
-			c->start = 0;
-		}
-		if (c->len == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 4096;
-			if (c->cap >= CONN_MAX_LINE)
-				return -E2BIG;
-			char *nb = realloc(c->buf, cap + 1);
-			if (!nb)
-				return -ENOMEM;
-			c->buf = nb;
-			c->cap = cap;
-		}
-		if (c->waitmask) {
-			struct pollfd p = { .fd = c->fd, .events = POLLIN };
-			if (ppoll(&p, 1, NULL, c->waitmask) < 0)
-				return -errno;
-		}
-		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-		if (n < 0 && errno == EINTR && !c->waitmask)
-			continue;
-		if (n < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		if (n == 0)
-			return 0;
-		c->len += (size_t)n;
-	}
-}
-
 /* A read that ended without the expected line: say why, exit code. */
 static int conn_lost(struct conn *c, int rc)
 {
@@ -178,17 +95,6 @@ static int conn_lost(struct conn *c, int rc)
 	else
 		ctl_err("%s: %s", c->path, strerror(-rc));
 	return rc == -E2BIG || rc == -ENOMEM ? CTL_FAIL : CTL_NODAEMON;
-}
-
-static struct json_object *parse_line(const char *s)
-{
-	struct json_object *o = json_tokener_parse(s);
-
-	if (o && !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
 }
 
 static const char *get_str(struct json_object *o, const char *k)
@@ -221,55 +127,31 @@ static int api_error(const char *what, struct json_object *resp)
 static int conn_call(struct conn *c, const char *what, struct json_object *req,
 		     struct json_object **result)
 {
-	int64_t id = ++c->next_id;
-	size_t n;
-	const char *s;
-	char *line;
-	int rc;
+	struct json_object *resp, *res;
+	int rc = apiclient_call(&c->ac, req, &resp);
 
 	*result = NULL;
-	json_object_object_add(req, "id", json_object_new_int64(id));
-	s = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-					      &n);
-	rc = s ? conn_send(c, s, n) : -ENOMEM;
-	if (!rc)
-		rc = conn_send(c, "\n", 1);
 	json_object_put(req);
 	if (rc == -ENOMEM) {
 		ctl_err("out of memory");
 		return CTL_FAIL;
 	}
-	/* a failed send is not the end: a daemon that refuses a connection
-	 * (too many clients) writes why, then closes; read that first */
-	while ((rc = conn_line(c, &line)) == 1) {
-		struct json_object *resp = parse_line(line), *idv, *okv, *res;
-		if (!resp) {
-			ctl_err("%s: an answer that is not a JSON object", c->path);
-			return CTL_FAIL;
-		}
-		if (json_object_object_get_ex(resp, "event", NULL)) {
-			json_object_put(resp);
-			continue;
-		}
-		json_object_object_get_ex(resp, "id", &idv);
-		json_object_object_get_ex(resp, "ok", &okv);
-		bool ours = idv && json_object_is_type(idv, json_type_int) && json_object_get_int64(idv) == id;
-		if (!ours && idv) {   /* an answer to something else: not ours to read */
-			json_object_put(resp);
-			continue;
-		}
-		if (!okv || !json_object_get_boolean(okv) || !ours) {
-			/* ours, or a connection-level error (no id: too many clients) */
-			rc = api_error(what, resp);
-			json_object_put(resp);
-			return rc;
-		}
-		json_object_object_get_ex(resp, "result", &res);
-		*result = json_object_get(res);
-		json_object_put(resp);
-		return CTL_OK;
+	if (rc == -EBADMSG) {
+		ctl_err("%s: an answer that is not a JSON object", c->path);
+		return CTL_FAIL;
 	}
-	return conn_lost(c, rc);
+	if (rc < 0)
+		return conn_lost(c, rc);
+	if (!apiclient_ok(resp)) {
+		/* ours, or a connection-level error (no id: too many clients) */
+		rc = api_error(what, resp);
+		json_object_put(resp);
+		return rc;
+	}
+	json_object_object_get_ex(resp, "result", &res);
+	*result = json_object_get(res);
+	json_object_put(resp);
+	return CTL_OK;
 }
 
 /* Connect, call cmd (req consumed), disconnect. */
@@ -277,13 +159,13 @@ static int call_once(const char *path, const char *what, struct json_object *req
 		     struct json_object **result)
 {
 	struct conn c;
-	int rc = conn_open(&c, path, CALL_TIMEOUT_S);
+	int rc = conn_open(&c, path);
 
 	if (rc == CTL_OK)
 		rc = conn_call(&c, what, req, result);
 	else
 		json_object_put(req);
-	conn_close(&c);
+	apiclient_close(&c.ac);
 	return rc;
 }
 
@@ -833,7 +715,6 @@ int ctl_watch(int argc, char **argv)
 	struct json_object *req, *kinds, *res;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, orig;
-	struct timeval notimeout = { 0 };
 	struct conn cn;
 	char *line;
 	int c, rc;
@@ -859,7 +740,7 @@ int ctl_watch(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &orig);
-	rc = conn_open(&cn, socket_path(o.socket), CALL_TIMEOUT_S);
+	rc = conn_open(&cn, socket_path(o.socket));
 	if (rc)
 		goto out;
 	req = new_request("subscribe");
@@ -874,10 +755,9 @@ int ctl_watch(int argc, char **argv)
 	/* from here SIGINT/SIGTERM are taken only inside ppoll(): a clean end */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	setsockopt(cn.fd, SOL_SOCKET, SO_RCVTIMEO, &notimeout, sizeof notimeout);
-	cn.waitmask = &orig;
-	while ((rc = conn_line(&cn, &line)) == 1) {
-		struct json_object *ev = parse_line(line), *r;
+	cn.ac.waitmask = &orig;
+	while ((rc = apiclient_line(&cn.ac, &line, -1)) == 1) {
+		struct json_object *ev = apiclient_parse(line), *r;
 		if (!ev)
 			continue;
 		const char *name = get_str(ev, "event");
@@ -911,7 +791,7 @@ int ctl_watch(int argc, char **argv)
 		rc = CTL_NODAEMON;
 	}
 out:
-	conn_close(&cn);
+	apiclient_close(&cn.ac);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
 }
@@ -923,7 +803,7 @@ out:
  * half-closes) and the socket to stdout until the daemon closes. */
 static int raw_relay(struct conn *c)
 {
-	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = c->fd, .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = c->ac.fd, .events = POLLIN } };
 	char buf[16384];
 	bool in_open = true;
 
@@ -937,13 +817,13 @@ static int raw_relay(struct conn *c)
 			ssize_t n = read(0, buf, sizeof buf);
 			if (n <= 0) {
 				in_open = false;
-				shutdown(c->fd, SHUT_WR);
-			} else if (conn_send(c, buf, (size_t)n) < 0) {
+				shutdown(c->ac.fd, SHUT_WR);
+			} else if (apiclient_send_raw(&c->ac, buf, (size_t)n) < 0) {
 				in_open = false;   /* the daemon dropped us: read what it said */
 			}
 		}
 		if (p[1].revents) {
-			ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+			ssize_t n = recv(c->ac.fd, buf, sizeof buf, 0);
 			if (n <= 0)
 				return CTL_OK;
 			fwrite(buf, 1, (size_t)n, stdout);
@@ -984,7 +864,7 @@ int ctl_api_raw(int argc, char **argv)
 			return CTL_USAGE;
 		}
 	}
-	rc = conn_open(&cn, socket_path(sock), CALL_TIMEOUT_S);
+	rc = conn_open(&cn, socket_path(sock));
 	if (rc)
 		return rc;
 	if (optind == argc) {
@@ -992,7 +872,8 @@ int ctl_api_raw(int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		if (conn_send(&cn, argv[i], strlen(argv[i])) < 0 || conn_send(&cn, "\n", 1) < 0)
+		if (apiclient_send_raw(&cn.ac, argv[i], strlen(argv[i])) < 0 ||
+		    apiclient_send_raw(&cn.ac, "\n", 1) < 0)
 			break;   /* dropped: print what it said */
 	}
 	if (no_read) {   /* gone before the answers: the daemon's writes fail */
@@ -1002,7 +883,7 @@ int ctl_api_raw(int argc, char **argv)
 	if (hold)
 		sleep((unsigned)hold);   /* not reading: a slow client */
 	want = argc - optind;
-	while ((until_eof || want > 0) && (rc = conn_line(&cn, &line)) == 1) {
+	while ((until_eof || want > 0) && (rc = apiclient_line(&cn.ac, &line, APICLIENT_TIMEOUT_MS)) == 1) {
 		printf("%s\n", line);
 		want--;
 	}
@@ -1012,7 +893,7 @@ int ctl_api_raw(int argc, char **argv)
 		ctl_err("%s: the connection ended after %d answer(s) of %d", cn.path,
 			argc - optind - want, argc - optind);
 out:
-	conn_close(&cn);
+	apiclient_close(&cn.ac);
 	return rc;
 }
 

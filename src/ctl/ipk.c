@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "src/ipk.h"
-#include "src/ctl.h"
+#include "src/ctl/ipk.h"
+#include "src/ctl/ctl.h"
 
 #define TAR_BLOCK 512
 #define STORED_MAX 65535   /* RFC 1951 3.2.4: LEN is 16 bits */

@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
 #include "crypto/key.h"

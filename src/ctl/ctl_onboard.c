@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
-#include "src/ctl.h"
+#include "src/ctl/ctl.h"
 #include "src/addrplan.h"
 #include "src/daemon/config.h"
-#include "src/ipk.h"
+#include "src/ctl/ipk.h"
 #include "src/join_msg.h"
 #include "src/wg/wg.h"
 #include "crypto/crypto.h"
