@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The one harness of the shell tests (tests/integration, tests/netns; bash).
 # Source it first; it sets `set -u` and an EXIT trap that stops what the test
 # started (by PID) and removes its directory, on every path.

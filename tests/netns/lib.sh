@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Multi-host test harness: K hosts as network namespaces joined by veth
 # links to a bridge in a namespace of their own, wireguard-go and a
 # mirrornetd in each. Source it from a test (bash); it sources tests/lib.sh
