@@ -12,75 +12,36 @@
 #
 # MN_VALGRIND=1 runs the daemon under valgrind (errors or leaks fail the
 # SIGTERM check). Every process started here is stopped by PID on exit.
-set -u
+. "$(dirname "$0")/../lib.sh"
 B=${MN_BUILD:?}
 ctl=$B/mirrornetctl
-T=$(mktemp -d /tmp/mn-api-test.XXXXXX)
+tmpdir mn-api-test
 SOCK=$T/api.sock
 export MIRRORNET_SOCKET=$SOCK
-PID=""          # the daemon under test
-BG=""           # other background processes (watchers, slow readers)
-cleanup() {
-	# shellcheck disable=SC2086
-	[ -n "$BG" ] && kill -KILL $BG 2>/dev/null
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID"
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$PID" 2>/dev/null
-	fi
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {   # expect CODE DESCRIPTION CMD...   (stdout+stderr in $T/out)
-	local code=$1 what=$2; shift 2
-	"$@" >"$T/out" 2>&1
-	local rc=$?
-	if [ $rc -eq "$code" ]; then ok; else no "$what: exit $rc, expected $code"; sed 's/^/    /' "$T/out" | head -20; fi
-}
-has() {   # has DESCRIPTION PATTERN   (grep -E in $T/out)
-	if grep -qE -- "$2" "$T/out"; then ok; else no "$1: no '$2' in output"; sed 's/^/    /' "$T/out" | head -20; fi
-}
-hasnt() {
-	if grep -qE -- "$2" "$T/out"; then no "$1: '$2' in output"; sed 's/^/    /' "$T/out" | head -20; else ok; fi
-}
-check() {   # check DESCRIPTION CMD...   (the command must succeed)
-	local what=$1; shift
-	if "$@" >/dev/null 2>&1; then ok; else no "$what"; fi
-}
-wait_for() {   # wait_for SECONDS DESCRIPTION CMD...   (poll until it succeeds)
-	local secs=$1 what=$2; shift 2
-	local end=$((SECONDS + secs))
-	while [ $SECONDS -lt $end ]; do
-		"$@" >/dev/null 2>&1 && { ok; return 0; }
-		sleep 0.2
-	done
-	no "$what (not within ${secs}s)"
-	return 1
-}
+PID=""          # the daemon under test (watchers, readers: spawn, stopped at exit)
+# the daemon: TERM, then KILL, so that valgrind's report is written
+at_exit '[ -n "$PID" ] && stop_pid "$PID" 5'
 raw() { "$ctl" api-raw "$@"; }
-test_sockets_ge() { [ "$(nsock)" -ge "$1" ]; }
-jqline() {   # jqline N FILTER   (line N of $T/out through jq -e)
-	sed -n "${1}p" "$T/out" | jq -e "$2" >/dev/null 2>&1
-}
-jqcheck() {   # jqcheck DESCRIPTION N FILTER
-	if jqline "$2" "$3"; then ok; else no "$1: line $2 is not $3"; sed -n "${2}p" "$T/out" | cut -c1-300 | sed 's/^/    /'; fi
+# the daemon's sockets: each API client holds one
+nsock() { ls -l "/proc/$PID/fd" 2>/dev/null | grep -c 'socket:'; }
+sockets_ge() { [ "$(nsock)" -ge "$1" ]; }
+jqcheck() {   # jqcheck DESCRIPTION N FILTER   (line N of $OUT through jq -e)
+	if json_ok "$3" sed -n "${2}p" "$OUT"; then ok "$1"
+	else bad "$1: line $2 is not $3"; sed -n "${2}p" "$OUT" | cut -c1-300 | sed 's/^/    /'; fi
 }
 
 # keys, a certificate from the root, a configuration
 ROOT=$("$ctl" keygen --seed 1111111111111111111111111111111111111111111111111111111111111111 --out "$T/root.key")
 NODE=$("$ctl" keygen --seed 2222222222222222222222222222222222222222222222222222222222222222 --out "$T/node.key")
 "$ctl" cert issue --key "$T/root.key" --subject "$NODE" --depth 1 --addr 10.42.0.2 \
-	--out "$T/node.cert" >/dev/null || { no "cert issue"; exit 1; }
+	--out "$T/node.cert" >/dev/null || fatal "cert issue"
 write_conf() {   # write_conf FILE PORT DB API
 	printf 'name apitest\nkey %s\ndb %s\napi %s\nlisten 127.0.0.1:%s\nroot %s\ncert %s\n' \
 		"$T/node.key" "$3" "$4" "$2" "$ROOT" "$T/node.cert" > "$1"
 }
 # start_daemon: in the background, until the API answers (0), or it exits (1)
+api_up() { "$ctl" api-raw '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok":true'; }
+up_or_exited() { api_up || gone "$PID"; }
 start_daemon() {
 	if [ "${MN_VALGRIND:-0}" = 1 ]; then
 		valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -89,13 +50,9 @@ start_daemon() {
 		"$B/mirrornetd" -c "$T/conf" >> "$T/log" 2>&1 &
 	fi
 	PID=$!
-	for _ in $(seq 300); do
-		"$ctl" api-raw '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok":true' && return 0
-		kill -0 "$PID" 2>/dev/null || { wait "$PID"; PID=""; return 1; }
-		sleep 0.1
-	done
-	echo "mirrornetd did not answer within 30 s" >> "$T/log"
-	kill -KILL "$PID"; wait "$PID"; PID=""
+	if poll 30 up_or_exited && api_up; then return 0; fi
+	gone "$PID" || { echo "mirrornetd did not answer within 30 s" >> "$T/log"; kill -KILL "$PID"; }
+	wait "$PID"; PID=""
 	return 1
 }
 # a free port: try a few from one that depends on our PID
@@ -107,17 +64,12 @@ for i in $(seq 0 19); do
 	if start_daemon; then PORT=$p; break; fi
 	grep -q "error: listen" "$T/log" || break   # another reason: do not hide it
 done
-if [ -z "$PORT" ]; then
-	no "mirrornetd does not start"
-	sed 's/^/    /' "$T/log"
-	echo "$pass passed, $fail failed"
-	exit 1
-fi
-ok
+[ -n "$PORT" ] || { sed 's/^/    /' "$T/log"; fatal "mirrornetd starts"; }
+ok "mirrornetd starts (port $PORT)"
 
 # the socket: mode 0660
-[ -S "$SOCK" ] && ok || no "$SOCK is not a socket"
-[ "$(stat -c %a "$SOCK")" = 660 ] && ok || no "socket mode $(stat -c %a "$SOCK"), expected 660"
+[ -S "$SOCK" ] && ok "the API path is a socket" || bad "$SOCK is not a socket"
+[ "$(stat -c %a "$SOCK")" = 660 ] && ok "socket mode 0660" || bad "socket mode $(stat -c %a "$SOCK"), expected 660"
 
 # status, peers, records
 expect 0 "status --json" "$ctl" status --json
@@ -165,29 +117,32 @@ expect 2 "records: bad origin" "$ctl" records --origin nope
 expect 2 "watch: unknown kind" "$ctl" watch blob
 
 # watch: one JSON line per record of its kinds; a human one too
-"$ctl" watch svc --json > "$T/w.json" 2>&1 &
-W1=$!; BG="$BG $W1"
-"$ctl" watch > "$T/w.txt" 2>&1 &
-W2=$!; BG="$BG $W2"
+spawn "$T/w.json" "$ctl" watch svc --json
+W1=$SPAWNED
+spawn "$T/w.txt" "$ctl" watch
+W2=$SPAWNED
 got_watched() {
 	grep -q '"key":"watched' "$T/w.json" && grep -q ' watched' "$T/w.txt" &&
 		grep -qE '^[0-9:]{8} ioc ' "$T/w.txt"
 }
-for i in $(seq 25); do   # until both are subscribed and see one
-	"$ctl" publish ioc "block$i" --body '{"iocs":[{"scope":"ip","value":"192.0.2.'"$i"'"}]}' >/dev/null 2>&1
-	"$ctl" publish svc "watched$i" --body '{"service":"w"}' >/dev/null 2>&1
-	sleep 0.2
-	got_watched && break
-done
-got_watched && ok || { no "watch: published record not received"; sed 's/^/    /' "$T/w.json" "$T/w.txt" | head; }
-if head -1 "$T/w.json" | jq -e '.event == "record" and .record.kind == "svc"' >/dev/null 2>&1; then ok
-else no "watch --json: not an event line: $(head -1 "$T/w.json" | cut -c1-200)"; fi
-grep -q '"kind":"ioc"' "$T/w.json" && no "watch svc received an ioc record" || ok
-grep -qE '^[0-9:]{8} ioc ' "$T/w.txt" && ok || no "watch (all kinds) did not show the ioc record"
+n=0
+publish_watched() {   # one more of each, until both watchers are subscribed and see one
+	n=$((n + 1))
+	"$ctl" publish ioc "block$n" --body '{"iocs":[{"scope":"ip","value":"192.0.2.'"$((n % 250 + 1))"'"}]}'
+	"$ctl" publish svc "watched$n" --body '{"service":"w"}'
+	got_watched
+}
+wait_for 15 "watch receives what is published" publish_watched ||
+	sed 's/^/    /' "$T/w.json" "$T/w.txt" | head
+if json_ok '.event == "record" and .record.kind == "svc"' head -1 "$T/w.json"; then ok "watch --json: an event line"
+else bad "watch --json: not an event line: $(head -1 "$T/w.json" | cut -c1-200)"; fi
+grep -q '"kind":"ioc"' "$T/w.json" && bad "watch svc received an ioc record" || ok "watch svc receives no ioc record"
+grep -qE '^[0-9:]{8} ioc ' "$T/w.txt" && ok "watch (all kinds) shows the ioc record" ||
+	bad "watch (all kinds) did not show the ioc record"
 kill -INT $W1; wait $W1; rc=$?
-[ $rc -eq 0 ] && ok || no "watch: exit $rc after SIGINT, expected 0"
+[ $rc -eq 0 ] && ok "watch: exit 0 after SIGINT" || bad "watch: exit $rc after SIGINT, expected 0"
 kill -TERM $W2; wait $W2; rc=$?
-[ $rc -eq 0 ] && ok || no "watch: exit $rc after SIGTERM, expected 0"
+[ $rc -eq 0 ] && ok "watch: exit 0 after SIGTERM" || bad "watch: exit $rc after SIGTERM, expected 0"
 
 # malformed requests: an error answer each, same connection, then it still works
 expect 0 "malformed requests" raw 'garbage' '[1,2]' '"str"' '{"cmd":"nope","id":7}' \
@@ -224,15 +179,13 @@ check "api errors counted" jq -e '.counters.api_errors >= 10' "$T/out"
 
 # 64 clients at most: the 65th gets an error line. Wait for the watchers by
 # counting the daemon's sockets: a client probing meanwhile would take a slot
-nsock() { ls -l "/proc/$PID/fd" 2>/dev/null | grep -c 'socket:'; }
 base=$(nsock)
 WS=""
-for i in $(seq 64); do "$ctl" watch >/dev/null 2>&1 & WS="$WS $!"; done
-BG="$BG $WS"
-wait_for 30 "64 watchers connected" test_sockets_ge $((base + 64))
+for i in $(seq 64); do spawn /dev/null "$ctl" watch; WS="$WS $SPAWNED"; done
+wait_for 30 "64 watchers connected" sockets_ge $((base + 64))
 alive=0
 for p in $WS; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-[ $alive -eq 64 ] && ok || no "$alive of 64 watchers still running"
+[ $alive -eq 64 ] && ok "64 watchers running" || bad "$alive of 64 watchers still running"
 expect 1 "65th client: status" "$ctl" status
 has "65th client: message" 'already 64 clients'
 # shellcheck disable=SC2086
@@ -244,9 +197,8 @@ wait_for 10 "clients again after the watchers leave" "$ctl" status
 # after 30 s without a request
 base=$(nsock)
 IDLE=""
-for i in $(seq 70); do raw --hold 50 '' >/dev/null 2>&1 & IDLE="$IDLE $!"; done
-BG="$BG $IDLE"
-wait_for 30 "64 idle clients connected" test_sockets_ge $((base + 64))
+for i in $(seq 70); do spawn /dev/null "$ctl" api-raw --hold 50 ''; IDLE="$IDLE $SPAWNED"; done
+wait_for 30 "64 idle clients connected" sockets_ge $((base + 64))
 wait_for 10 "a new caller gets through while idle clients hold every slot" "$ctl" status
 wait_for 10 "an idle client made room (logged)" grep -q "closed to make room" "$T/log"
 wait_for 45 "idle clients are closed after 30 s" grep -q "sent no request for 30 s" "$T/log"
@@ -254,9 +206,10 @@ wait_for 45 "idle clients are closed after 30 s" grep -q "sent no request for 30
 kill -KILL $IDLE 2>/dev/null; wait $IDLE 2>/dev/null
 
 # a subscriber that stops reading is dropped; the daemon goes on
-raw --hold 8 --until-eof '{"cmd":"subscribe","kinds":["svc"]}' > "$T/slow.out" 2>&1 &
-SLOW=$!; BG="$BG $SLOW"
-sleep 0.5
+base=$(nsock)
+spawn "$T/slow.out" "$ctl" api-raw --hold 8 --until-eof '{"cmd":"subscribe","kinds":["svc"]}'
+SLOW=$SPAWNED
+wait_for 10 "a subscriber that will stop reading is connected" sockets_ge $((base + 1))
 A=""
 for i in $(seq 16); do A="$A{\"k\":\"k$i\",\"v\":\"$(printf 'v%.0s' $(seq 250))\"},"; done
 BODY="{\"service\":\"flood\",\"attrs\":[${A%,}]}"
@@ -264,7 +217,7 @@ for i in $(seq 400); do
 	echo "{\"cmd\":\"publish\",\"kind\":\"svc\",\"key\":\"flood$i\",\"body\":$BODY}"
 done | raw > "$T/flood.out" 2>&1
 n=$(grep -c '"ok":true' "$T/flood.out")
-[ "$n" = 400 ] && ok || no "flood: $n of 400 publishes answered"
+[ "$n" = 400 ] && ok "flood: 400 publishes answered" || bad "flood: $n of 400 publishes answered"
 wait_for 15 "the slow subscriber is dropped (logged)" grep -q "not reading" "$T/log"
 wait $SLOW
 expect 0 "status after the flood" "$ctl" status --json
@@ -272,15 +225,15 @@ check "slow subscriber gone" jq -e '.counters.api_clients == 1' "$T/out"
 
 # clients that leave before their (large) answer: no SIGPIPE death
 for i in $(seq 5); do raw --no-read '{"cmd":"records"}' >/dev/null 2>&1; done
-sleep 0.3
-kill -0 "$PID" 2>/dev/null && ok || no "the daemon died when a client left before its answer"
 expect 0 "status after clients left early" "$ctl" status
+never_for 1 "the daemon does not die when clients leave before their answer" gone "$PID"
 
 # a second daemon on the same socket refuses to start; the first goes on
 write_conf "$T/conf2" $((PORT + 1)) "$T/store2.db" "$SOCK"
 timeout 20 "$B/mirrornetd" -c "$T/conf2" > "$T/out" 2>&1
 rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || no "second daemon on the same socket: exit $rc"
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok "second daemon on the same socket: refused (exit $rc)" ||
+	bad "second daemon on the same socket: exit $rc"
 has "second daemon: message" 'another mirrornetd is running'
 expect 0 "the first still answers" "$ctl" status
 # a file that is not a socket is never replaced
@@ -288,22 +241,23 @@ echo "precious" > "$T/notasocket"
 write_conf "$T/conf3" $((PORT + 2)) "$T/store3.db" "$T/notasocket"
 timeout 20 "$B/mirrornetd" -c "$T/conf3" > "$T/out" 2>&1
 rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || no "api path not a socket: exit $rc"
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok "api path not a socket: refused (exit $rc)" || bad "api path not a socket: exit $rc"
 has "not a socket: message" 'not a socket'
-[ "$(cat "$T/notasocket")" = precious ] && ok || no "the file at the api path was touched"
+[ "$(cat "$T/notasocket")" = precious ] && ok "the file at the api path is untouched" || bad "the file at the api path was touched"
 
 # watch exits 3 when the daemon goes away; SIGTERM: exit 0, socket removed
-"$ctl" watch > "$T/w3.txt" 2>&1 &
-W3=$!; BG="$BG $W3"
-sleep 0.5
+base=$(nsock)
+spawn "$T/w3.txt" "$ctl" watch
+W3=$SPAWNED
+wait_for 10 "a watcher is connected" sockets_ge $((base + 1))
 kill -TERM "$PID"
 wait "$PID"; rc=$?
 PID=""
-[ $rc -eq 0 ] && ok || { no "SIGTERM: exit $rc, expected 0"; tail -30 "$T/log" | sed 's/^/    /'; }
-[ ! -e "$SOCK" ] && ok || no "the socket is still there after SIGTERM"
+[ $rc -eq 0 ] && ok "SIGTERM: exit 0" || { bad "SIGTERM: exit $rc, expected 0"; tail -30 "$T/log" | sed 's/^/    /'; }
+[ ! -e "$SOCK" ] && ok "SIGTERM removes the socket" || bad "the socket is still there after SIGTERM"
 wait $W3; rc=$?
-[ $rc -eq 3 ] && ok || no "watch: exit $rc when the daemon went away, expected 3"
-grep -q "went away" "$T/w3.txt" && ok || no "watch: no message when the daemon went away"
+[ $rc -eq 3 ] && ok "watch: exit 3 when the daemon went away" || bad "watch: exit $rc when the daemon went away, expected 3"
+grep -q "went away" "$T/w3.txt" && ok "watch says the daemon went away" || bad "watch: no message when the daemon went away"
 expect 3 "no daemon: status" "$ctl" status
 has "no daemon: names the socket" "$SOCK"
 expect 3 "no daemon: publish" "$ctl" publish svc x --body '{}'
@@ -311,18 +265,16 @@ expect 3 "no daemon: missing directory" "$ctl" peers --socket "$T/nodir/api.sock
 has "missing directory: message" 'no such socket'
 
 # a stale socket (daemon killed) is refused by clients, replaced by the next daemon
-start_daemon && ok || no "restart"
+start_daemon && ok "restart" || bad "restart"
 kill -KILL "$PID"; wait "$PID" 2>/dev/null; PID=""
-[ -S "$SOCK" ] && ok || no "SIGKILL left no socket (test premise)"
+[ -S "$SOCK" ] && ok "SIGKILL leaves a stale socket (test premise)" || bad "SIGKILL left no socket (test premise)"
 expect 3 "stale socket: status" "$ctl" status
 has "stale socket: message" 'not running'
-start_daemon && ok || { no "restart over a stale socket"; tail -20 "$T/log" | sed 's/^/    /'; }
+start_daemon && ok "restart over a stale socket" || { bad "restart over a stale socket"; tail -20 "$T/log" | sed 's/^/    /'; }
 expect 0 "records kept across restarts" "$ctl" records svc --key mail --json
 check "mail still there" jq -e 'length == 1' "$T/out"
 if [ -n "$PID" ]; then
 	kill -TERM "$PID"; wait "$PID"; rc=$?; PID=""
-	[ $rc -eq 0 ] && ok || no "final SIGTERM: exit $rc"
+	[ $rc -eq 0 ] && ok "final SIGTERM: exit 0" || bad "final SIGTERM: exit $rc"
 fi
-
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

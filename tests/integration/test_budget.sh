@@ -8,19 +8,14 @@
 # times they keep serving (a record published afterwards by an honest node
 # still arrives). Every daemon is stopped by PID and the directory removed
 # by bench-hostile, even on failure.
-set -u
+. "$(dirname "$0")/../lib.sh"
 B=${MN_BUILD:?}
 S=${MN_SOURCE:?}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-t() {   # t DESCRIPTION JQ-EXPRESSION
-	if echo "$out" | jq -e "$2" >/dev/null; then ok "$1"; else no "$1 ($2)"; fi
-}
+t() { if json_ok "$2" echo "$out"; then ok "$1"; else bad "$1 ($2)"; fi; }   # t WHAT JQ-EXPRESSION
 
 echo "== the budget (origin rate 100 MB/s)"
 out=$(MN_BUILD=$B "$S/tools/bench-hostile" --json --count 800 --size 4000 --rate 100 \
-	--origin-rate 100000000) || { no "bench-hostile ran"; echo "$out"; exit 1; }
+	--origin-rate 100000000) || { echo "$out"; fatal "bench-hostile ran"; }
 echo "$out"
 t "the member sent about 3.2 MB" '.sent * .size > 3000000'
 t "node1 holds at most 2 MiB of its records" '(.node1_from_hostile.record_bytes // 1e12) <= 2097152'
@@ -32,7 +27,7 @@ t "an honest record published afterwards arrives" '.honest_delivered'
 
 echo "== the rate (defaults: 4 KiB/s, a 32 KiB burst)"
 out=$(MN_BUILD=$B "$S/tools/bench-hostile" --json --count 400 --size 4000 --rate 100) ||
-	{ no "bench-hostile ran"; echo "$out"; exit 1; }
+	{ echo "$out"; fatal "bench-hostile ran"; }
 echo "$out"
 # what the rate allows over the whole run (.seconds covers the sending and
 # the relaying), plus the burst and one record of slack
@@ -43,5 +38,4 @@ t "node1 counts the rest as over the rate" '(.node1.origin_rate_limited // 0) >=
 t "nothing was over the budget" '(.node1.over_origin_budget // 1) == 0'
 t "node2 holds what node1 accepted" '.node2_from_hostile.records == .node1_from_hostile.records'
 t "an honest record published afterwards arrives" '.honest_delivered'
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

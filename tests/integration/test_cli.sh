@@ -1,22 +1,9 @@
 #!/bin/bash
 # mirrornetctl as a user runs it: keygen vectors, key file safety, signing
 # and showing records, certificate chains, the offline store, exit codes.
-set -u
+. "$(dirname "$0")/../lib.sh"
 B=${MN_BUILD:?}/mirrornetctl
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {   # expect CODE DESCRIPTION CMD...   (stdout+stderr in $T/out)
-	local code=$1 what=$2; shift 2
-	"$@" >"$T/out" 2>&1
-	local rc=$?
-	if [ $rc -eq "$code" ]; then ok; else no "$what: exit $rc, expected $code"; sed 's/^/    /' "$T/out"; fi
-}
-has() {   # has DESCRIPTION PATTERN   (grep in $T/out)
-	if grep -qE -- "$2" "$T/out"; then ok; else no "$1: no '$2' in output"; sed 's/^/    /' "$T/out"; fi
-}
+tmpdir mn-cli-test
 
 # keygen: the W3C vector for seed 0…01, deterministic, JSON form
 expect 0 "keygen --seed" "$B" keygen --seed 0000000000000000000000000000000000000000000000000000000000000001
@@ -35,11 +22,11 @@ expect 0 "help" "$B" --help
 # key files: 0600, never overwritten, readable-file warning
 umask 022
 expect 0 "keygen --out" "$B" keygen --out "$T/root.key"
-[ "$(stat -c %a "$T/root.key")" = 600 ] && ok || no "key file mode $(stat -c %a "$T/root.key")"
+[ "$(stat -c %a "$T/root.key")" = 600 ] && ok "key file mode 0600" || bad "key file mode $(stat -c %a "$T/root.key")"
 cp "$T/root.key" "$T/root.copy"
 expect 1 "keygen refuses to overwrite" "$B" keygen --out "$T/root.key"
 has "exists message" 'exist'
-cmp -s "$T/root.key" "$T/root.copy" && ok || no "existing key file changed"
+cmp -s "$T/root.key" "$T/root.copy" && ok "the existing key file is unchanged" || bad "existing key file changed"
 ROOT=$("$B" keygen --seed 1111111111111111111111111111111111111111111111111111111111111111 --out "$T/r.key")
 SUB=$("$B" keygen --seed 2222222222222222222222222222222222222222222222222222222222222222 --out "$T/s.key")
 PEER=$("$B" keygen --seed 3333333333333333333333333333333333333333333333333333333333333333 --out "$T/p.key")
@@ -64,7 +51,7 @@ expect 2 "rule broken" "$B" record sign ioc b1 --key "$T/p.key" --out "$T/x.rec"
 has "rule message" 'invalid field value'
 expect 2 "not json" "$B" record sign svc x --key "$T/p.key" --out "$T/x.rec" --body '{nope'
 expect 2 "unknown kind" "$B" record sign blob x --key "$T/p.key" --out "$T/x.rec" --body '{}'
-[ ! -e "$T/x.rec" ] && ok || no "a failed sign left a file"
+[ ! -e "$T/x.rec" ] && ok "a failed sign leaves no file" || bad "a failed sign left a file"
 expect 1 "missing key file" "$B" record sign svc x --key "$T/none.key" --out "$T/x.rec" --body '{"service":"a"}'
 has "missing key message" 'No such file'
 chmod 644 "$T/p.key"
@@ -127,7 +114,6 @@ expect 4 "store put tampered" "$B" store put --db "$T/s.db" "$T/bad.rec"
 head -c 8192 /dev/urandom > "$T/junk.db"
 cp "$T/junk.db" "$T/junk.copy"
 expect 4 "garbage db" "$B" store check --db "$T/junk.db"
-cmp -s "$T/junk.db" "$T/junk.copy" && ok || no "a failed open changed the file"
+cmp -s "$T/junk.db" "$T/junk.copy" && ok "a failed open leaves the file as it was" || bad "a failed open changed the file"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

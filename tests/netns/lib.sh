@@ -1,12 +1,16 @@
+# shellcheck shell=bash
 # Multi-host test harness: K hosts as network namespaces joined by veth
 # links to a bridge in a namespace of their own, wireguard-go and a
-# mirrornetd in each. Source it from a test (bash), call ns_init first; the
-# EXIT/INT/TERM trap tears everything down even when the test fails.
+# mirrornetd in each. Source it from a test (bash); it sources tests/lib.sh
+# (checks, bounded waits, processes, the test's directory: call tmpdir
+# first). ns_init registers ns_cleanup with at_exit, so everything is torn
+# down even when the test fails.
 #
 #   ns_init K                  make the bridge and K hosts (underlay 192.168.242.i/24)
 #   ns_exec I CMD...           run CMD in host I
-#   ns_wg_up I                 start wireguard-go (interface $(ns_if I)) in host I,
-#                              mesh address 10.42.0.I/16 on it
+#   ns_wg_start I              start wireguard-go (interface $(ns_if I)) in host I,
+#                              until its UAPI socket is there
+#   ns_wg_up I                 ns_wg_start, and mesh address 10.42.0.I/16 on it
 #   ns_cut I J / ns_heal I J   drop / restore underlay traffic between hosts I and J
 #   ns_move I NEWLAST          change host I's underlay address to 192.168.242.NEWLAST
 #                              (not for a host behind NAT)
@@ -16,42 +20,52 @@
 #                              (UDP to ports 40000-40999, so a mapping shows) and drops
 #                              unsolicited inbound traffic, like a home router
 #   ns_netem I ARGS...         tc netem on host I's underlay link (e.g. delay 20ms loss 5%)
-#   ns_bg I LOGFILE CMD...     run CMD in host I in the background; its PID is remembered
-#   ns_cleanup                 kill what we started (by PID), delete the namespaces
-#   ns_wait SECS CMD...        true as soon as CMD succeeds (every 0.5 s), false after SECS
+#   ns_bg I LOGFILE CMD...     run CMD in host I in the background (spawn: $SPAWNED, stopped at exit)
+#   ns_cleanup                 stop what we started (by PID), delete the namespaces
 #   ns_wg_b64 HEX              a WireGuard key as wg prints it (base64)
 #
-# Test bookkeeping:
-#   ns_logdir NAME             a fresh /tmp/NAME.XXXXXX as NS_LOGDIR (and the trap set);
-#                              ns_cleanup removes it unless MN_KEEP is set
-#   ns_ok MSG / ns_no MSG      count a check that passed / failed, and print it
-#   ns_check SECS WHAT CMD...  ns_wait for CMD, then ns_ok or ns_no WHAT
-#   ns_done                    print "N passed, N failed"; true if none failed
-#
-# Mesh helpers: NS_BUILD is the build directory (mirrornetctl, mirrornetd),
-# NS_LOGDIR the test's directory; host I's files are in $NS_LOGDIR/hI; host 1
-# is the mesh root.
-#   ns_mn_keys K               node keys for hosts 1..K, certificates from host 1 for the others
+# Mesh helpers: MN_BUILD is the build directory (mirrornetctl, mirrornetd),
+# $T the test's directory; host I's files are in $T/hI; host 1 is the mesh
+# root. MN_SOCKETS is set so that `on I` (tests/lib.sh) reaches host I.
+#   ns_mn_keys K [I:ROLE]...   node keys for hosts 1..K, certificates from host 1 for the others
+#                              (role peer, or ROLE for host I)
 #   ns_mn_id I FIELD           FIELD of host I's identity (did, public_key, wireguard_public_key)
 #   ns_mn_conf I               the lines every host's config has (name, key, store, API, root,
 #                              mesh address 10.42.0.I, wg_interface, cert for I > 1)
 #   ns_mn_wg_peer J HOST:PORT  a wg_peer line naming host J at HOST:PORT
-#   ns_mn_start I              check $NS_LOGDIR/hI/mirrornetd.conf, start mirrornetd with it in host I
-#   ns_on I ARGS...            mirrornetctl ARGS against host I's API
+#   ns_mn_star I K             host I's config in a star of K hosts provisioned by configuration
+#                              (until onboarding hands over WireGuard keys): ns_mn_conf, its
+#                              endpoint, keepalive 10 s; the root (role master) has a wg_peer
+#                              line for each member, each member one for the root, and members
+#                              find each other through the node records the root relays
+#   ns_mn_start I              check $T/hI/mirrornetd.conf, start mirrornetd with it in host I
+#
+# Hosts with a private view (installed as on a router: onboarding, DNS): in a
+# mount namespace of its own, host I sees $T/hI/SUB at each MOUNTPOINT of
+# NS_VIEW ("SUB:MOUNTPOINT" words; etc, run and log by default), with
+# mirrornetctl and mirrornetd on PATH and MIRRORNET_SOCKET,
+# MIRRORNET_WG_INTERFACE set; MN_SOCKETS becomes $T/h%s/run/api.sock.
+#   ns_view_init K             make the directories, and the mount points that are missing
+#                              (removed at exit)
+#   ns_sh I CMD                sh -c CMD in host I's view
+#   ns_sh_bg I LOG CMD         the same in the background ($SPAWNED is the process: ip,
+#                              unshare and sh exec into it)
+#   ns_ctl I ARGS              mirrornetctl ARGS in host I's view (ARGS joined, as sh reads them)
 #
 # Names carry the test's PID so parallel runs do not collide; interface
 # names differ per host because wireguard-go's UAPI socket path
 # (/var/run/wireguard/IFNAME.sock) is shared by all namespaces. Traffic
 # stays inside these namespaces.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
 NS_TAG="m$$"
 NS_K=0
-NS_PIDS=()
 NS_UNDERLAY=192.168.242
 NS_NATS=()
-NS_RMDIR=""
-NS_PASS=0
-NS_FAIL=0
+NS_VIEW="etc:/etc/mirrornet run:/var/run/mirrornet log:/var/log"
+NS_MADE=()
+MN_SOCKETS=${T:-/tmp}/h%s/api.sock
 
 ns_host() { echo "${NS_TAG}h$1"; }
 ns_if() { echo "${NS_TAG}w$1"; }
@@ -60,37 +74,24 @@ ns_router() { echo "${NS_TAG}r$1"; }
 
 ns_cleanup() {
 	local pid ns i
-	for pid in "${NS_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${NS_PIDS[@]}"; do
-		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	done
-	NS_PIDS=()
-	for i in $(seq 1 "$NS_K"); do
-		ns=$(ns_host "$i")
+	stop_tracked
+	for ns in $(ns_br) $(for i in $(seq 1 "$NS_K"); do ns_host "$i"; done) \
+		$(for i in "${NS_NATS[@]}"; do ns_router "$i"; done); do
 		# anything still running in our namespaces was started by us
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
-		rm -f "/var/run/wireguard/$(ns_if "$i").sock"
 	done
-	for i in "${NS_NATS[@]}"; do ip netns del "$(ns_router "$i")" 2>/dev/null; done
+	for i in $(seq 1 "$NS_K"); do rm -f "/var/run/wireguard/$(ns_if "$i").sock"; done
 	NS_NATS=()
-	ip netns del "$(ns_br)" 2>/dev/null
 	NS_K=0
-	[ -n "$NS_RMDIR" ] && [ -z "${MN_KEEP:-}" ] && rm -rf "$NS_RMDIR"
-	NS_RMDIR=""
-}
-
-# the test's own EXIT trap, if it set one first, is kept (it calls ns_cleanup)
-ns_trap() {
-	[ -n "$(trap -p EXIT)" ] && return 0
-	trap 'ns_cleanup' EXIT
-	trap 'ns_cleanup; exit 130' INT TERM
+	for ((i = ${#NS_MADE[@]} - 1; i >= 0; i--)); do rmdir "${NS_MADE[$i]}" 2>/dev/null; done
+	NS_MADE=()
 }
 
 ns_init() {
 	local k=$1 i br
-	ns_trap
+	at_exit ns_cleanup
+	MN_SOCKETS=$T/h%s/api.sock
 	br=$(ns_br)
 	ip netns add "$br" || return 1
 	# promiscuous: a capture on br0 sees the frames the bridge forwards
@@ -115,18 +116,17 @@ ns_init() {
 
 ns_exec() { local i=$1; shift; ip netns exec "$(ns_host "$i")" "$@"; }
 
-ns_bg() {
-	local i=$1 log=$2; shift 2
-	ip netns exec "$(ns_host "$i")" "$@" >>"$log" 2>&1 &
-	NS_PIDS+=($!)
-	echo $!
+ns_bg() { local i=$1 log=$2; shift 2; spawn "$log" ip netns exec "$(ns_host "$i")" "$@"; }
+
+ns_wg_start() {
+	local i=$1 ifn; ifn=$(ns_if "$i")
+	ns_bg "$i" "$T/wg$i.log" wireguard-go -f "$ifn"
+	poll 10 test -S "/var/run/wireguard/$ifn.sock" || { echo "wireguard-go did not start in host $i"; return 1; }
 }
 
 ns_wg_up() {
 	local i=$1 ifn; ifn=$(ns_if "$i")
-	ns_bg "$i" "${NS_LOGDIR:-/tmp}/wg$i.log" wireguard-go -f "$ifn" >/dev/null
-	for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
-	[ -S "/var/run/wireguard/$ifn.sock" ] || { echo "wireguard-go did not start in host $i"; return 1; }
+	ns_wg_start "$i" || return 1
 	ns_exec "$i" ip addr add "10.42.0.$i/16" dev "$ifn"
 	ns_exec "$i" ip link set "$ifn" up
 }
@@ -197,63 +197,72 @@ ns_nat() {
 	EOF
 }
 
-ns_wait() {
-	local end=$((SECONDS + $1)); shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	return 1
-}
-
 ns_wg_b64() { printf "$(echo "$1" | sed 's/../\\x&/g')" | base64; }
 
-ns_mn_id() { jq -r ".$2" "$NS_LOGDIR/h$1/id.json"; }
+ns_mn_id() { jq -r ".$2" "$T/h$1/id.json"; }
 
 ns_mn_keys() {
-	local k=$1 i
+	local k=$1 i r role; shift
 	for i in $(seq 1 "$k"); do
-		mkdir -p "$NS_LOGDIR/h$i"
-		"$NS_BUILD/mirrornetctl" keygen --out "$NS_LOGDIR/h$i/node.key" >/dev/null || return 1
-		"$NS_BUILD/mirrornetctl" keygen --show "$NS_LOGDIR/h$i/node.key" --json > "$NS_LOGDIR/h$i/id.json" || return 1
+		mkdir -p "$T/h$i"
+		"$MN_BUILD/mirrornetctl" keygen --out "$T/h$i/node.key" >/dev/null || return 1
+		"$MN_BUILD/mirrornetctl" keygen --show "$T/h$i/node.key" --json > "$T/h$i/id.json" || return 1
 	done
 	for i in $(seq 2 "$k"); do
-		"$NS_BUILD/mirrornetctl" cert issue --key "$NS_LOGDIR/h1/node.key" --subject "$(ns_mn_id "$i" did)" \
-			--depth 1 --addr "10.42.0.$i" --out "$NS_LOGDIR/h$i/node.cert" >/dev/null || return 1
+		role=peer
+		for r in "$@"; do [ "${r%%:*}" = "$i" ] && role=${r#*:}; done
+		"$MN_BUILD/mirrornetctl" cert issue --key "$T/h1/node.key" --subject "$(ns_mn_id "$i" did)" \
+			--role "$role" --depth 1 --addr "10.42.0.$i" --out "$T/h$i/node.cert" >/dev/null || return 1
 	done
 }
 
 ns_mn_conf() {
-	local i=$1 d="$NS_LOGDIR/h$1"
+	local i=$1 d="$T/h$1"
 	printf '%s\n' "name host$i" "key $d/node.key" "db $d/store.db" "api $d/api.sock" \
 		"root $(ns_mn_id 1 did)" "mesh_addr 10.42.0.$i" "wg_interface $(ns_if "$i")"
 	[ "$i" = 1 ] || echo "cert $d/node.cert"
 }
 
+ns_mn_star() {
+	local i=$1 k=$2 j
+	ns_mn_conf "$i"
+	echo "wg_endpoint $NS_UNDERLAY.$i:51820"
+	echo "wg_keepalive_s 10"
+	if [ "$i" = 1 ]; then
+		echo "role master"
+		for j in $(seq 2 "$k"); do ns_mn_wg_peer "$j" "$NS_UNDERLAY.$j:51820"; done
+	else
+		ns_mn_wg_peer 1 "$NS_UNDERLAY.1:51820"
+	fi
+}
+
 ns_mn_wg_peer() { echo "wg_peer $(ns_mn_id "$1" did) $(ns_mn_id "$1" wireguard_public_key) $2 10.42.0.$1"; }
 
 ns_mn_start() {
-	local i=$1 d="$NS_LOGDIR/h$1"
-	"$NS_BUILD/mirrornetd" -n -c "$d/mirrornetd.conf" >/dev/null || return 1
-	ns_bg "$i" "$d/log" "$NS_BUILD/mirrornetd" -c "$d/mirrornetd.conf" >/dev/null
+	local i=$1 d="$T/h$1"
+	"$MN_BUILD/mirrornetd" -n -c "$d/mirrornetd.conf" >/dev/null || return 1
+	ns_bg "$i" "$d/log" "$MN_BUILD/mirrornetd" -c "$d/mirrornetd.conf"
 }
 
-ns_on() { local i=$1; shift; MIRRORNET_SOCKET=$NS_LOGDIR/h$i/api.sock "$NS_BUILD/mirrornetctl" "$@"; }
-
-ns_logdir() {
-	NS_LOGDIR=$(mktemp -d "/tmp/$1.XXXXXX") || return 1
-	NS_RMDIR=$NS_LOGDIR
-	ns_trap
+ns_view_init() {
+	local k=$1 i v
+	MN_SOCKETS=$T/h%s/run/api.sock
+	for v in $NS_VIEW; do
+		[ -d "${v#*:}" ] || { mkdir -p "${v#*:}" && NS_MADE+=("${v#*:}"); } || return 1
+		for i in $(seq 1 "$k"); do mkdir -p "$T/h$i/${v%%:*}" || return 1; done
+	done
+	for i in $(seq 1 "$k"); do chmod 700 "$T/h$i/etc"; done
 }
-
-ns_ok() { NS_PASS=$((NS_PASS + 1)); echo "ok: $*"; }
-ns_no() { NS_FAIL=$((NS_FAIL + 1)); echo "FAIL: $*"; }
-
-ns_check() {
-	local secs=$1 what=$2; shift 2
-	ns_wait "$secs" "$@" && { ns_ok "$what"; return 0; }
-	ns_no "$what (not within ${secs}s)"
-	return 1
+ns_view_script() {
+	local i=$1 v m=""; shift
+	for v in $NS_VIEW; do m="$m mount --bind '$T/h$i/${v%%:*}' '${v#*:}' &&"; done
+	echo "mount --make-rprivate / 2>/dev/null
+		$m export PATH='$MN_BUILD':\$PATH MIRRORNET_SOCKET=/var/run/mirrornet/api.sock \
+		MIRRORNET_WG_INTERFACE=$(ns_if "$i") && $*"
 }
-
-ns_done() { echo "$NS_PASS passed, $NS_FAIL failed"; [ "$NS_FAIL" -eq 0 ]; }
+ns_sh() { local i=$1; shift; ip netns exec "$(ns_host "$i")" unshare -m sh -c "$(ns_view_script "$i" "$@")"; }
+ns_sh_bg() {
+	local i=$1 log=$2; shift 2
+	spawn "$log" ip netns exec "$(ns_host "$i")" unshare -m sh -c "$(ns_view_script "$i" "$@")"
+}
+ns_ctl() { local i=$1; shift; ns_sh "$i" "mirrornetctl $*"; }

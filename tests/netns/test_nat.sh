@@ -11,23 +11,19 @@
 # C, off between A and C; the outer underlay carries only WireGuard and no
 # private address. Needs root, wireguard-go, wg, tcpdump, nft, jq; skips
 # otherwise.
-set -u
-if [ "$(id -u)" != 0 ]; then echo "skip: needs root"; exit 77; fi
-for t in wireguard-go wg tcpdump nft jq; do
-	command -v "$t" >/dev/null || { echo "skip: needs $t (tools/deps installs it)"; exit 77; }
-done
-NS_BUILD=${MN_BUILD:?}
-. "${MN_SOURCE:?}/tests/netns/lib.sh"
-ns_logdir mn-nat || exit 1
-T=$NS_LOGDIR
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd wireguard-go wg tcpdump nft jq
+: "${MN_BUILD:?}"
+tmpdir mn-nat
 A=1 C=2 B=3
 KA=15
 PUB=$NS_UNDERLAY.$B   # the NAT router's public address
 
-ns_init 3 || { ns_no "namespaces"; exit 1; }
-ns_nat $B || { ns_no "NAT router for host $B"; exit 1; }
-ns_mn_keys 3 || { ns_no "keys and certificates"; exit 1; }
-for i in 1 2 3; do ns_wg_up "$i" || { ns_no "wireguard-go in host $i"; exit 1; }; done
+ns_init 3 || fatal "namespaces"
+ns_nat $B || fatal "NAT router for host $B"
+ns_mn_keys 3 || fatal "keys and certificates"
+for i in 1 2 3; do ns_wg_up "$i" || fatal "wireguard-go in host $i"; done
 {
 	ns_mn_conf $A
 	echo "role master"
@@ -53,30 +49,28 @@ for i in 1 2 3; do ns_wg_up "$i" || { ns_no "wireguard-go in host $i"; exit 1; }
 # everything on the outer underlay, from before the first packet to the end
 ip netns exec "$(ns_br)" tcpdump -i br0 -nn -p -U -w "$T/br0.pcap" ip 2>"$T/capture.err" &
 CAP=$!
-NS_PIDS+=($CAP)
-ns_wait 10 grep -q "listening on br0" "$T/capture.err" || { ns_no "tcpdump did not start: $(cat "$T/capture.err")"; exit 1; }
-for i in $A $C $B; do ns_mn_start "$i" || { ns_no "config or start of host $i"; exit 1; }; done
+track $CAP
+poll 10 grep -q "listening on br0" "$T/capture.err" || fatal "tcpdump did not start: $(cat "$T/capture.err")"
+for i in $A $C $B; do ns_mn_start "$i" || fatal "config or start of host $i"; done
 
-alive_n() { ns_on "$1" status --json | jq -e ".alive >= $2"; }
-all_alive() { alive_n $A 2 && alive_n $C 2 && alive_n $B 2; }
-ns_check 90 "A, B (behind NAT) and C see each other alive" all_alive
+all_alive() { alive_ge $A 2 && alive_ge $C 2 && alive_ge $B 2; }
+wait_for 90 "A, B (behind NAT) and C see each other alive" all_alive
 
 # B joins: records go both ways between B and C
-has_key() { ns_on "$1" records "$2" --json | jq -e --arg k "$3" 'map(select(.key == $k)) | length == 1'; }
-ns_on $B publish svc from-b --body '{"service":"from-b"}' >/dev/null
-ns_check 30 "a record published on B (behind NAT) reaches C" has_key $C svc from-b
-ns_on $C publish svc from-c --body '{"service":"from-c"}' >/dev/null
-ns_check 30 "a record published on C reaches B (behind NAT)" has_key $B svc from-c
+on $B publish svc from-b --body '{"service":"from-b"}' >/dev/null
+wait_for 30 "a record published on B (behind NAT) reaches C" has_key $C svc from-b
+on $C publish svc from-c --body '{"service":"from-c"}' >/dev/null
+wait_for 30 "a record published on C reaches B (behind NAT)" has_key $B svc from-c
 
 # C's WireGuard view of B: a handshake, direct, at the NAT's public address
 BDID=$(ns_mn_id $B did)
 ADID=$(ns_mn_id $A did)
-wg_of() { ns_on "$1" peers --json | jq -r --arg d "$2" '.[] | select(.did == $d) | .wireguard'; }
+wg_of() { on "$1" peers --json | jq -r --arg d "$2" '.[] | select(.did == $d) | .wireguard'; }
 c_direct_b() {
 	wg_of $C "$BDID" | jq -e --arg p "$PUB:" '.direct == true and .handshake_age_s != null and
 		(.endpoint | startswith($p))'
 }
-ns_check 60 "C has a handshake with B, direct, at the NAT's public address $PUB" c_direct_b
+wait_for 60 "C has a handshake with B, direct, at the NAT's public address $PUB" c_direct_b
 CB=$(wg_of $C "$BDID" | jq -r .endpoint)
 echo "  (C reaches B at $CB)"
 
@@ -94,19 +88,19 @@ PA=$(nat_port $A) PC=$(nat_port $C)
 echo "  (NAT mappings: B->A at $PUB:${PA:-?}, B->C at $PUB:${PC:-?})"
 # A's observation of B (its endpoint record) has reached C
 a_saw_b() {
-	ns_on $C records endpoint --origin "$ADID" --json |
+	on $C records endpoint --origin "$ADID" --json |
 		jq -e --arg e "$PUB:$PA" 'tostring | contains($e)'
 }
-ns_check 60 "C holds A's endpoint record: B seen at the NAT mapping towards A ($PUB:${PA:-?})" a_saw_b
+wait_for 60 "C holds A's endpoint record: B seen at the NAT mapping towards A ($PUB:${PA:-?})" a_saw_b
 if [ -z "$PC" ]; then
-	ns_no "no NAT mapping from B towards C in the router's connection table"
+	bad "no NAT mapping from B towards C in the router's connection table"
 elif [ "$CB" = "$PUB:$PC" ]; then
-	ns_ok "C reaches B through the mapping B opened towards C's declared endpoint (B initiated)"
+	ok "C reaches B through the mapping B opened towards C's declared endpoint (B initiated)"
 	[ "$PA" = "$PC" ] && echo "  (both mappings got the same port: the path is not told apart this run)"
 elif [ "$CB" = "$PUB:$PA" ]; then
-	ns_ok "C reaches B through the mapping B opened towards A (learned through A's endpoint record)"
+	ok "C reaches B through the mapping B opened towards A (learned through A's endpoint record)"
 else
-	ns_no "C's endpoint for B ($CB) is neither NAT mapping"
+	bad "C's endpoint for B ($CB) is neither NAT mapping"
 fi
 
 # keepalive: on B's peers, and on B's peer at A and C; not between A and C
@@ -118,25 +112,25 @@ ka_is() { [ "$(ka "$1" "$2")" = "$3" ]; }
 b_keeps() { ka_is $B $A $KA && ka_is $B $C $KA; }
 kept_for_b() { ka_is $A $B $KA && ka_is $C $B $KA; }
 none_a_c() { ka_is $A $C off && ka_is $C $A off; }
-ns_check 30 "B (behind NAT) keeps its mappings open: keepalive $KA s to A and C" b_keeps
-ns_check 30 "A and C keep B's mappings open: keepalive $KA s on their peer B" kept_for_b
-ns_check 30 "no keepalive between A and C (both public)" none_a_c
+wait_for 30 "B (behind NAT) keeps its mappings open: keepalive $KA s to A and C" b_keeps
+wait_for 30 "A and C keep B's mappings open: keepalive $KA s on their peer B" kept_for_b
+wait_for 30 "no keepalive between A and C (both public)" none_a_c
 
 # the outer underlay: WireGuard only, and never a private address
 kill -INT "$CAP" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$CAP" 2>/dev/null || break; sleep 0.1; done
+poll 5 gone "$CAP"
 n_all=$(tcpdump -nn -r "$T/br0.pcap" 2>/dev/null | wc -l)
 # (ICMP "port unreachable" from the NAT router is its answer to a WireGuard
 # handshake sent to a mapping it no longer holds: C trying what it learned)
 tcpdump -nn -r "$T/br0.pcap" '(not udp port 51820 and not icmp[icmptype] == 3) or net 172.16.0.0/12' \
 	2>/dev/null > "$T/other.txt"
 if [ "$n_all" -gt 0 ] && [ ! -s "$T/other.txt" ]; then
-	ns_ok "the outer underlay carried only WireGuard ($n_all packets) and no private address"
+	ok "the outer underlay carried only WireGuard ($n_all packets) and no private address"
 else
-	ns_no "outer underlay: $n_all packets, of which not WireGuard or private:"; head -5 "$T/other.txt"
+	bad "outer underlay: $n_all packets, of which not WireGuard or private:"; head -5 "$T/other.txt"
 fi
 # not asserted (it depends on which arrives first at C: A's endpoint record
 # or B's handshake): did C try the endpoint it learned through A?
 [ -n "$PA" ] && [ "$PA" != "$PC" ] && echo "  (C sent $(tcpdump -nn -r "$T/br0.pcap" \
 	"src $NS_UNDERLAY.$C and dst $PUB and dst port $PA" 2>/dev/null | wc -l) packet(s) to B's mapping towards A, learned through A)"
-ns_done
+finish

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The UAPI backend against real wireguard-go: two network namespaces joined
 # by a veth pair (192.168.77.1/.2 and fd77::1/::2, only inside them), a
 # wireguard-go in each with its own interface name (the UAPI socket
@@ -10,14 +10,12 @@
 # (ping fails after), removing an unknown peer, clean failures.
 # Needs root, iproute2, wireguard-go and /dev/net/tun; skips (77) otherwise.
 # Everything it starts or makes is removed on every exit path.
-set -u
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v ip >/dev/null 2>&1 || skip "needs iproute2"
-command -v wireguard-go >/dev/null 2>&1 || skip "needs wireguard-go"
-[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
+. "$(dirname "$0")/../lib.sh"
+need_root
+need_cmd ip wireguard-go
+[ -c /dev/net/tun ] || skip_all "needs /dev/net/tun"
 tool=${WG_UAPI_TOOL:-${MN_BUILD:-build}/tests/wg_uapi_tool}
-[ -x "$tool" ] || { echo "FAIL: $tool not built"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$tool" ] || fatal "$tool not built"
 
 tag="mnw$$"
 nsa="${tag}a"
@@ -25,40 +23,21 @@ nsb="${tag}b"
 ifa="$(printf '%.14s' "mnt$$")a"       # ≤ 15 characters, distinct per side
 ifb="$(printf '%.14s' "mnt$$")b"
 sockdir=/var/run/wireguard
-tmp=$(mktemp -d /tmp/mn-wg-uapi.XXXXXX) || exit 1
+tmpdir mn-wg-uapi
+tmp=$T
 wgpids=""
 
+# wireguard-go (spawned: stopped at exit), then anything left in our namespaces
 cleanup() {
-	pids="$wgpids"
-	alive=""
+	local pid
+	stop_tracked
 	for ns in "$nsa" "$nsb"; do
-		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
 	done
-	for pid in $pids; do kill "$pid" 2>/dev/null; done
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		alive=""
-		for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
-		[ -z "$alive" ] && break
-		sleep 0.2
-	done
-	for pid in $alive; do kill -9 "$pid" 2>/dev/null; done
-	ip netns del "$nsa" 2>/dev/null
-	ip netns del "$nsb" 2>/dev/null
 	rm -f "$sockdir/$ifa.sock" "$sockdir/$ifb.sock"
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-pass=0
-fail=0
-ok() { echo "ok: $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
-check() {   # check WHAT CMD...
-	what=$1; shift
-	if "$@" >"$tmp/out" 2>&1; then ok "$what"; else bad "$what"; sed 's/^/    /' "$tmp/out"; fi
-}
-fatal() { bad "$1"; echo "$pass passed, $fail failed"; exit 1; }
+at_exit cleanup
 
 randkey() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 # hex → base64 (wg prints keys in base64), with POSIX printf octal escapes: no xxd needed
@@ -94,14 +73,10 @@ done
 for side in a b; do
 	if [ $side = a ]; then ns=$nsa; ifn=$ifa; else ns=$nsb; ifn=$ifb; fi
 	[ -e "$sockdir/$ifn.sock" ] && fatal "$sockdir/$ifn.sock already exists"
-	ip netns exec "$ns" wireguard-go -f "$ifn" >"$tmp/wg-$side.log" 2>&1 &
-	wgpids="$wgpids $!"
+	spawn "$tmp/wg-$side.log" ip netns exec "$ns" wireguard-go -f "$ifn"
+	wgpids="$wgpids $SPAWNED"
 done
-for _ in $(seq 50); do
-	[ -S "$sockdir/$ifa.sock" ] && [ -S "$sockdir/$ifb.sock" ] && break
-	sleep 0.1
-done
-if [ ! -S "$sockdir/$ifa.sock" ] || [ ! -S "$sockdir/$ifb.sock" ]; then
+if ! poll 10 test -S "$sockdir/$ifa.sock" -a -S "$sockdir/$ifb.sock"; then
 	cat "$tmp"/wg-*.log
 	fatal "wireguard-go sockets did not appear"
 fi
@@ -170,7 +145,7 @@ if command -v wg >/dev/null 2>&1; then
 		bad "wg show vs get"; sed 's/^/    /' "$tmp/dump"; echo "    $line"
 	fi
 else
-	echo "note: wg missing, no wg show comparison"
+	skip "wg show comparison (wg is not installed)"
 fi
 
 # ---- update: endpoint kept, allowed IPs replaced ----
@@ -279,11 +254,9 @@ else
 fi
 
 cleanup
-trap - EXIT INT TERM
-if ip netns list | grep -q "$tag"; then bad "namespaces left behind"; fi
-if [ -e "$sockdir/$ifa.sock" ] || [ -e "$sockdir/$ifb.sock" ]; then bad "sockets left behind"; fi
-for pid in $wgpids; do
-	if kill -0 "$pid" 2>/dev/null; then bad "wireguard-go $pid still running"; fi
-done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+left=""
+ip netns list | grep -q "$tag" && left="$left namespaces"
+{ [ -e "$sockdir/$ifa.sock" ] || [ -e "$sockdir/$ifb.sock" ]; } && left="$left sockets"
+for pid in $wgpids; do gone "$pid" || left="$left wireguard-go($pid)"; done
+[ -z "$left" ] && ok "cleanup leaves nothing behind" || bad "left behind:$left"
+finish
