@@ -200,6 +200,23 @@ cp "$T/good.conf" "$C9"
 echo "log_level debug" >> "$C9"
 kill -HUP "$(cat "$T/node9/pid")"
 wait_for 10 "SIGHUP with a good file reloads" status_ok 9 '.counters.reloads == 2 and .counters.reload_failures == 1'
+# a subsystem turned on by a reload: the hosts file (docs/subsystems.md) lists
+# every member that has a node record (node9's own too), then its command runs
+HF=$T/node9/hosts
+{ echo "hosts_file $HF"; echo "hosts_domain mesh.test"; echo "hosts_reload touch $T/hosts.reloaded"; } >> "$C9"
+kill -HUP "$(cat "$T/node9/pid")"
+hosts_full() { [ "$(grep -cE '^10\.42\.0\.[0-9]+	node[0-9]+	node[0-9]+\.mesh\.test$' "$HF" 2>/dev/null)" = "$N" ]; }
+wait_for 20 "the hosts file lists $N members (node1-11 but node3) after a reload turned it on" hosts_full
+check "the hosts file has node11 (joined later) at its mesh address" grep -qx '10.42.0.11	node11	node11.mesh.test' "$HF"
+# node3's own signed node record now carries a name with control characters
+# (above): no line may come from it
+hasnt_node3() { ! grep -q '^10\.42\.0\.3	' "$HF"; }
+check "node3, whose name has control characters, has no line in the hosts file" hasnt_node3
+wait_for 10 "its reload command ran" test -e "$T/hosts.reloaded"
+check "status shows it (.hosts): entries, the one skipped, the reload" json_ok ".hosts.entries == $N and .hosts.skipped == 1 and .hosts.writes >= 1 and .hosts.reload == \"ok\"" on 9 status --json
+api9() { "$ctl" api-raw --socket "$T/node9/api.sock" "$@"; }
+check "the API lists the members (hosts_list)" json_ok ".result | length == $N and (map(.fqdn) | index(\"node11.mesh.test\")) != null" api9 '{"cmd":"hosts_list","id":1}'
+check "hosts_list refuses an argument it does not take" json_ok '.error.code == "bad_request"' api9 '{"cmd":"hosts_list","id":2,"zone":"x"}'
 # SIGTERM: leaves the mesh cleanly, exit 0, the others see it left
 P9=$(cat "$T/node9/pid")
 kill -TERM "$P9"
