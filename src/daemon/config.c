@@ -379,6 +379,7 @@ static const struct conf_opt engine_opts[] = {
 	KNOB("max_record_bytes_per_origin", max_bytes_per_origin, 8192, 4293918720),
 	KNOB("origin_bytes_per_s", origin_bytes_per_s, 1, 1073741824),
 	KNOB("origin_burst_bytes", origin_burst_bytes, 8192, 1073741824),
+	KNOB("relay_bytes_per_s", relay_bytes_per_s, 1024, 1073741824),
 	KNOB("max_clock_skew_s", max_skew_s, 1, 86400),
 	KNOB("max_lifetime_s", max_lifetime_s, 3600, 315446400),
 	KNOB("peer_rate", peer_msgs_per_s, 1, 1000000),

@@ -64,6 +64,7 @@ void engine_config_default(struct engine_config *c)
 	c->max_bytes_per_origin = 2u << 20;
 	c->origin_bytes_per_s = 4u << 10;
 	c->origin_burst_bytes = 32u << 10;
+	c->relay_bytes_per_s = 128u << 10;
 	c->max_skew_s = 600;
 	c->max_lifetime_s = 366u * 86400;
 	c->peer_msgs_per_s = 500;
@@ -85,7 +86,7 @@ static bool config_ok(const struct engine_config *c)
 	       c->max_per_origin >= 1 && c->max_bytes >= MN_MAX_RECORD &&
 	       c->max_bytes_per_origin >= MN_MAX_RECORD && c->peer_msgs_per_s >= 1 &&
 	       c->origin_bytes_per_s >= 1 && c->origin_burst_bytes >= MN_MAX_RECORD &&
-	       c->seen_cap >= 64;
+	       c->relay_bytes_per_s >= 1 && c->seen_cap >= 64;
 }
 
 struct engine *engine_new(const struct engine_config *cfg, const struct node_key *self,
@@ -201,9 +202,39 @@ static bool pushed(enum rec_source src)
 /* Has o the tokens for len new bytes from src (both buckets refilled up to
  * now)? Charged only once the record is verified and held: a forger cannot
  * spend an honest origin's rate. */
+/* How many origins offered rated records in the last ACTIVE_MS (counted
+ * at most once a second): relay_bytes_per_s is shared among them. */
+#define ACTIVE_MS 10000
+static unsigned active_origins(struct engine *e)
+{
+	if (e->now >= e->active_at + 1000) {
+		unsigned n = 0;
+		for (size_t b = 0; b < e->origin_buckets; b++)
+			for (const struct origin *o = e->origins[b]; o; o = o->next)
+				n += o->tried_at && o->tried_at + ACTIVE_MS > e->now;
+		e->active_n = n;
+		e->active_at = e->now;
+	}
+	return e->active_n ? e->active_n : 1;
+}
+
 static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum rec_source src)
 {
-	double push_cap = e->cfg.origin_burst_bytes;
+	if (!o->tried_at || o->tried_at + ACTIVE_MS <= e->now)
+		e->active_n++;   /* newly active: counted at once (recounted each second) */
+	o->tried_at = e->now;
+	/* its share of what all origins together may bring: an equal share
+	 * when many offer at once (a flood of members each within its own
+	 * rate still costs a node at most relay_bytes_per_s), the whole
+	 * origin rate when few do */
+	unsigned act = active_origins(e);
+	double rate = (double)e->cfg.relay_bytes_per_s / act;
+	if (rate > e->cfg.origin_bytes_per_s)
+		rate = e->cfg.origin_bytes_per_s;
+	/* ... and the burst shrinks with it */
+	double push_cap = (double)e->cfg.origin_burst_bytes * rate / e->cfg.origin_bytes_per_s;
+	if (push_cap < MN_MAX_RECORD)
+		push_cap = MN_MAX_RECORD;   /* any one record can pass */
 	double pull_cap = e->cfg.max_bytes_per_origin > e->cfg.origin_burst_bytes
 				  ? e->cfg.max_bytes_per_origin : e->cfg.origin_burst_bytes;
 
@@ -212,7 +243,7 @@ static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum 
 		o->pull_tokens = pull_cap;
 		o->rate_at = e->now;
 	} else if (e->now > o->rate_at) {
-		double add = (double)e->cfg.origin_bytes_per_s * (double)(e->now - o->rate_at) / 1000.0;
+		double add = rate * (double)(e->now - o->rate_at) / 1000.0;
 		o->push_tokens = o->push_tokens + add > push_cap ? push_cap : o->push_tokens + add;
 		o->pull_tokens = o->pull_tokens + add > pull_cap ? pull_cap : o->pull_tokens + add;
 		o->rate_at = e->now;

@@ -65,6 +65,10 @@ struct engine_config {
 	unsigned origin_bytes_per_s; /* new record bytes taken from one origin a second
 				      * (a token bucket; the root, certs and revokes exempt) */
 	unsigned origin_burst_bytes; /* ... and at once */
+	unsigned relay_bytes_per_s;  /* what all origins together may bring a second: each
+				      * origin heard from in the last 10 s gets an equal
+				      * share when that is below origin_bytes_per_s, and its
+				      * burst shrinks alike (to one record at least) */
 	/* the clock (docs/limits.md "Time") */
 	unsigned max_skew_s;        /* versions (µs) and times at most this far ahead */
 	unsigned max_lifetime_s;    /* expiry at most this far ahead (cert, revoke,

@@ -93,6 +93,7 @@ struct origin {
 	 * (a joiner catches up at once); a pushed record spends from both */
 	double push_tokens, pull_tokens;
 	uint64_t rate_at;           /* ... as of then (0: both full) */
+	uint64_t tried_at;          /* when it last offered a rated record (0: never) */
 	uint32_t trust_gen;         /* trust valid for this generation */
 	uint8_t trust;
 	bool revoked;
@@ -237,6 +238,8 @@ struct engine {
 
 	struct origin **origins;    /* hash table by pk */
 	size_t origin_buckets, norigins;
+	unsigned active_n;          /* origins that offered rated records lately (engine.c) */
+	uint64_t active_at;         /* ... counted then */
 	uint32_t trust_gen;
 	struct pending pending[PENDING_CAP];
 	size_t pending_head, pending_n;

@@ -1123,6 +1123,63 @@ static void test_burst_not_graylisted(void)
 	teardown();
 }
 
+static unsigned relay_cap;
+static void shared_relay(struct engine_config *c)
+{
+	c->relay_bytes_per_s = relay_cap;
+}
+
+/* Three members publish a burst of 20 records of ~1.6 KB each at once;
+ * how many does node 0 hold 1.5 s later? */
+static int three_bursts(unsigned cap, uint8_t ids[60][32])
+{
+	uint8_t w[MN_MAX_RECORD];
+	int have = 0;
+
+	relay_cap = cap;
+	tweak = shared_relay;
+	setup(4, true);
+	tweak = NULL;
+	run(2000);
+	for (int o = 1; o < 4; o++)
+		for (int i = 0; i < 20; i++) {
+			char key[16];
+			snprintf(key, sizeof key, "share%d", i);
+			size_t len = sign_svc(&net.k[o], key, 1500, net.now * 1000 + (uint64_t)i,
+					      net.now / 1000 + 3600, w, ids[(o - 1) * 20 + i]);
+			CHECK_INT(engine_insert(net.e[o], w, len, false, net.now), 1);
+		}
+	run(1500);
+	for (int r = 0; r < 60; r++)
+		have += engine_has(net.e[0], ids[r]);
+	return have;
+}
+
+/* What all members together may bring a node (relay_bytes_per_s): when many
+ * offer at once, each gets an equal share of it (and a burst shrunk alike),
+ * so a flood of members each within its own rate still costs a node at most
+ * that; nothing is lost, anti-entropy brings the rest. */
+static void test_relay_share(void)
+{
+	static uint8_t ids[60][32];
+
+	int wide = three_bursts(1u << 30, ids);   /* each origin its whole 32 KiB burst */
+	teardown();
+	int shared = three_bursts(3072, ids);     /* 1 KiB/s each, a burst of 8 KiB */
+	CHECK(wide >= 45);
+	CHECK(shared < wide);
+	/* the first origin may still find itself alone: at most its burst at
+	 * 3 KiB/s (24 KiB), the others at most a third of the shares' bursts
+	 * and what 1.5 s brings */
+	CHECK(shared <= (24576 + 2 * 8192 + 3 * 2 * 3072) / 1500 + 3);
+	run(25000);   /* anti-entropy rounds (one peer each) bring the rest */
+	int have = 0;
+	for (int r = 0; r < 60; r++)
+		have += engine_has(net.e[0], ids[r]);
+	CHECK_INT(have, 60);
+	teardown();
+}
+
 static void slow_origins(struct engine_config *c)
 {
 	c->origin_bytes_per_s = 1024;
@@ -1204,5 +1261,6 @@ int main(void)
 	test_incarnation_saturates();
 	test_burst_not_graylisted();
 	test_origin_rate();
+	test_relay_share();
 	return check_exit();
 }

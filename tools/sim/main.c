@@ -99,7 +99,7 @@ static const struct { const char *name; size_t off; } engine_knobs[] = {
 	K(prune_backoff_ms), K(probe_ms), K(ack_timeout_ms), K(indirect_k), K(suspect_ms),
 	K(sync_ms), K(max_peers), K(max_records), K(max_per_origin), K(peer_msgs_per_s),
 	K(seen_cap), K(max_bytes), K(max_bytes_per_origin), K(origin_bytes_per_s),
-	K(origin_burst_bytes), K(max_skew_s), K(max_lifetime_s),
+	K(origin_burst_bytes), K(relay_bytes_per_s), K(max_skew_s), K(max_lifetime_s),
 #undef K
 };
 
