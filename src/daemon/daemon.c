@@ -1,4 +1,5 @@
-/* mirrornetd: the engine on libuv.
+/* mirrornetd: the engine on libuv — the loop and the lifecycle (what the
+ * API shows is views.c; the subsystems are behind host.c).
  *
  * One loop, one thread. Events in: datagrams and stream frames
  * (transport.c), the engine's timer, signals, API requests (api.c). The
@@ -23,7 +24,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include "src/daemon/daemon.h"
+#include "src/daemon/daemon_int.h"
 #include "src/daemon/api.h"
 #include "src/daemon/config.h"
 #include "src/daemon/transport.h"
@@ -38,44 +39,6 @@
 #include "crypto/record_sig.h"
 #include "proto/hex.h"
 #include "proto/proto_err.h"
-
-#define BATCH_MAX 4096
-#define MAINT_MS 30000
-
-struct batched {
-	uint8_t id[32];
-	uint16_t len;
-	uint8_t *wire;
-};
-
-struct daemon {
-	uv_loop_t loop;
-	struct config cfg;
-	char cfg_path[CONFIG_PATH_MAX];
-	struct node_key key;
-	struct store *store;
-	struct engine *eng;
-	struct transport *tr;
-	struct api *api;
-	struct resolver *res;
-	struct wgsync *wg;          /* NULL: plain transport only */
-	struct hosts *hosts;         /* the subsystems (registry.c) */
-	bool restart;               /* execute ourselves again once stopped */
-	uv_timer_t tick, maint, wg_timer;
-	uint64_t endpoint_published_ms;
-	char endpoint_last[MN_MAX_SEEN * 80];
-	uint64_t spoofed;
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_prepare_t flush;
-	struct batched batch[BATCH_MAX];
-	size_t nbatch;
-	uint64_t started_ms;
-	uint64_t node_published_ms;
-	uint64_t store_errors, api_errors, reloads, reload_failures;
-	bool stopping;
-	int exit_code;
-	uint64_t rng[2];
-};
 
 static int64_t time_offset_ms;   /* MIRRORNET_TIME_OFFSET_S, for tests */
 
@@ -102,7 +65,7 @@ static void short_did(const uint8_t pk[32], char *out, size_t cap)
 
 /* ---- the store batch ---- */
 
-static void batch_commit(struct daemon *d)
+void daemon_batch_commit(struct daemon *d)
 {
 	if (!d->nbatch)
 		return;
@@ -121,7 +84,7 @@ static void batch_commit(struct daemon *d)
 
 static void flush_cb(uv_prepare_t *h)
 {
-	batch_commit(h->data);
+	daemon_batch_commit(h->data);
 }
 
 /* ---- engine callbacks ---- */
@@ -162,7 +125,7 @@ static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 	struct daemon *d = ctx;
 
 	if (d->nbatch == BATCH_MAX)
-		batch_commit(d);
+		daemon_batch_commit(d);
 	struct batched *bt = &d->batch[d->nbatch];
 	bt->wire = malloc(r->wire_len);
 	if (bt->wire) {
@@ -203,7 +166,7 @@ static void on_revoked(void *ctx, const uint8_t origin[32])
 	struct daemon *d = ctx;
 	char s[24];
 
-	batch_commit(d);
+	daemon_batch_commit(d);
 	if (store_delete_origin(d->store, origin) < 0)
 		d->store_errors++;
 	transport_forget(d->tr, origin);
@@ -255,7 +218,7 @@ static const struct engine_ops daemon_ops = {
 
 static void tick_cb(uv_timer_t *h);
 
-static void arm_tick(struct daemon *d, uint64_t next)
+void daemon_arm_tick(struct daemon *d, uint64_t next)
 {
 	uint64_t now = now_ms();
 	uint64_t wait = next > now ? next - now : 0;
@@ -269,7 +232,7 @@ static void tick_cb(uv_timer_t *h)
 {
 	struct daemon *d = h->data;
 
-	arm_tick(d, engine_tick(d->eng, now_ms()));
+	daemon_arm_tick(d, engine_tick(d->eng, now_ms()));
 }
 
 /* A message on the plain transport: the key is the sender's own only on a
@@ -346,7 +309,7 @@ static int publish_node(struct daemon *d)
 			rc == -EACCES ? "our certificate chain is not valid now" : strerror(-rc));
 	else
 		d->node_published_ms = now_ms();
-	batch_commit(d);
+	daemon_batch_commit(d);
 	return rc;
 }
 
@@ -408,7 +371,7 @@ static void maint_cb(uv_timer_t *h)
 	struct daemon *d = h->data;
 	uint64_t now = now_ms();
 
-	batch_commit(d);
+	daemon_batch_commit(d);
 	if (store_expire(d->store, now / 1000) < 0)
 		d->store_errors++;
 	if (now - d->node_published_ms > (uint64_t)d->cfg.node_ttl_s * 500)
@@ -431,7 +394,7 @@ static void stop(struct daemon *d)
 	d->stopping = true;
 	log_info("stopping");
 	engine_leave(d->eng, now_ms());
-	batch_commit(d);
+	daemon_batch_commit(d);
 	if (d->api)
 		api_close(d->api);
 	d->api = NULL;
@@ -502,314 +465,6 @@ static void signal_cb(uv_signal_t *h, int sig)
 		stop(d);
 }
 
-/* ---- the API's view ---- */
-
-struct json_object *daemon_status(struct daemon *d)
-{
-	struct json_object *o = json_object_new_object();
-	struct engine_stats st;
-	struct transport_stats ts;
-	char did[DID_KEY_MAX];
-	struct rusage ru;
-
-	engine_get_stats(d->eng, &st);
-	transport_get_stats(d->tr, &ts);
-	getrusage(RUSAGE_SELF, &ru);
-	did_key_encode(DID_ED25519, d->key.pk, did, sizeof did);
-	json_object_object_add(o, "name", json_object_new_string(d->cfg.name));
-	json_object_object_add(o, "did", json_object_new_string(did));
-	json_object_object_add(o, "version", json_object_new_string(MN_VERSION));
-	json_object_object_add(o, "role", json_object_new_string(role_names[d->cfg.role]));
-	json_object_object_add(o, "listen", json_object_new_string(d->cfg.listen));
-	json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t)((now_ms() - d->started_ms) / 1000)));
-	json_object_object_add(o, "rss_kib", json_object_new_int64(ru.ru_maxrss));
-	json_object_object_add(o, "records", json_object_new_int64(st.records));
-	json_object_object_add(o, "record_bytes", json_object_new_int64((int64_t)st.record_bytes));
-	uint8_t dg[32];
-	char hex[65];
-	engine_digest(d->eng, dg);
-	hex_encode(dg, 32, hex);
-	json_object_object_add(o, "digest", json_object_new_string(hex));
-	json_object_object_add(o, "peers", json_object_new_int64(st.peers));
-	json_object_object_add(o, "alive", json_object_new_int64(st.alive));
-	json_object_object_add(o, "suspect", json_object_new_int64(st.suspect));
-	json_object_object_add(o, "dead", json_object_new_int64(st.dead));
-	json_object_object_add(o, "mesh", json_object_new_int64(st.mesh));
-	json_object_object_add(o, "incarnation", json_object_new_int64(st.incarnation));
-	struct json_object *c = json_object_new_object();
-#define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
-	C("records_accepted", st.records_accepted);
-	C("records_duplicate", st.records_dup);
-	C("records_older", st.records_old);
-	C("records_pending", st.records_pending);
-	C("verifies", st.verifies);
-	C("bad_signatures", st.bad_sig);
-	C("untrusted", st.untrusted);
-	C("expired", st.expired);
-	C("malformed", st.malformed);
-	C("rate_limited", st.rate_limited);
-	C("graylisted_drops", st.graylisted_drops);
-	C("revocations", st.revocations);
-	C("certs_refused", st.certs_refused);
-	C("trust_cut", st.trust_cut);
-	C("claims_refused", st.claims_refused);
-	C("over_origin_budget", st.over_origin_budget);
-	C("over_total_budget", st.over_total_budget);
-	C("future", st.future);
-	C("origin_rate_limited", st.origin_rate_limited);
-	C("member_refused", st.member_refused);
-	C("claims_disproved", st.claims_disproved);
-	C("sync_rounds", st.sync_rounds);
-	C("sync_records_pushed", st.sync_records_pushed);
-	C("rx_messages", st.rx_msgs);
-	C("tx_messages", st.tx_msgs);
-	C("bad_datagrams", ts.bad_datagrams);
-	C("oversize_frames", ts.oversize_frames);
-	C("send_drops", ts.send_drops);
-	C("connections", ts.conns);
-	C("connections_refused", ts.conns_refused);
-	C("connections_timed_out", ts.conns_timed_out);
-	C("bytes_in", ts.bytes_in);
-	C("bytes_out", ts.bytes_out);
-	C("spoofed_source", d->spoofed);
-	C("strangers", st.strangers);
-	C("unattributed_penalties", st.unattributed);
-	C("connections_in", ts.conns_in);
-	C("connections_out", ts.conns_out);
-	C("connections_evicted", ts.conns_evicted);
-	C("store_errors", d->store_errors);
-	C("api_errors", d->api_errors);
-	C("api_clients", d->api ? api_clients(d->api) : 0);
-	C("reloads", d->reloads);
-	C("reload_failures", d->reload_failures);
-#undef C
-	json_object_object_add(o, "counters", c);
-	if (d->wg) {
-		struct wgsync_stats ws;
-		struct json_object *w = json_object_new_object();
-		char wghex[65];
-		wgsync_get_stats(d->wg, &ws);
-		hex_encode(wgsync_public_key(d->wg), 32, wghex);
-		json_object_object_add(w, "interface", json_object_new_string(d->cfg.wg_interface));
-		json_object_object_add(w, "backend", json_object_new_string(d->cfg.wg_backend));
-		json_object_object_add(w, "public_key", json_object_new_string(wghex));
-		json_object_object_add(w, "port", json_object_new_int((int)d->cfg.wg_port));
-		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
-		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
-		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
-		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
-		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
-		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
-		json_object_object_add(o, "wireguard", w);
-	}
-	hosts_status(d->hosts, o);
-	return o;
-}
-
-struct name_ctx {
-	struct daemon *d;
-	struct json_object *names;   /* did -> {name, role, mesh_addr} */
-};
-
-static int collect_names(void *ctx, const struct record *r, const uint8_t id[32])
-{
-	struct name_ctx *nc = ctx;
-	union body *b;
-	char did[DID_KEY_MAX];
-
-	(void)id;
-	if ((r->kind != KIND_NODE && r->kind != KIND_CERT) || record_is_tombstone(r) ||
-	    !(b = malloc(sizeof *b)))
-		return 0;
-	if (r->kind == KIND_CERT) {
-		/* a rotated key: its node id (the first key) for the peers view */
-		static const uint8_t zero[32];
-		char key[DID_KEY_MAX + 4];
-		if (body_decode(KIND_CERT, r->body, r->body_len, b) == 0 &&
-		    memcmp(b->cert.node_id, zero, 32)) {
-			did_key_encode(DID_ED25519, b->cert.subject, did, sizeof did);
-			snprintf(key, sizeof key, "id:%s", did);
-			did_key_encode(DID_ED25519, b->cert.node_id, did, sizeof did);
-			json_object_object_add(nc->names, key, json_object_new_string(did));
-		}
-		free(b);
-		return 0;
-	}
-	if (body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
-		struct json_object *o = json_object_new_object();
-		did_key_encode(DID_ED25519, r->origin, did, sizeof did);
-		json_object_object_add(o, "name", json_object_new_string(b->node.name));
-		json_object_object_add(o, "role", json_object_new_string(role_names[b->node.role]));
-		json_object_object_add(o, "mesh_addr", json_object_new_string(b->node.mesh_addr));
-		json_object_object_add(nc->names, did, o);
-	}
-	free(b);
-	return 0;
-}
-
-struct json_object *daemon_peers(struct daemon *d)
-{
-	struct json_object *arr = json_object_new_array();
-	struct name_ctx nc = { d, json_object_new_object() };
-	size_t n;
-	struct engine_peer_info *pi = engine_peers_alloc(d->eng, &n);
-
-	engine_each_record(d->eng, collect_names, &nc);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object(), *nm;
-		char did[DID_KEY_MAX], addr[64];
-		did_key_encode(DID_ED25519, pi[i].pk, did, sizeof did);
-		transport_addr_str(d->tr, pi[i].pk, addr, sizeof addr);
-		bool known = json_object_object_get_ex(nc.names, did, &nm);
-		json_object_object_add(o, "did", json_object_new_string(did));
-		json_object_object_add(o, "name", json_object_new_string(
-			known ? json_object_get_string(json_object_object_get(nm, "name")) : ""));
-		json_object_object_add(o, "role", json_object_new_string(
-			known ? json_object_get_string(json_object_object_get(nm, "role")) : ""));
-		json_object_object_add(o, "mesh_addr", json_object_new_string(
-			known ? json_object_get_string(json_object_object_get(nm, "mesh_addr")) : ""));
-		char idkey[DID_KEY_MAX + 4];
-		struct json_object *nid;
-		snprintf(idkey, sizeof idkey, "id:%s", did);
-		json_object_object_add(o, "node_id", json_object_new_string(
-			json_object_object_get_ex(nc.names, idkey, &nid) ? json_object_get_string(nid) : did));
-		json_object_object_add(o, "addr", json_object_new_string(addr));
-		json_object_object_add(o, "state", json_object_new_string(peer_state_name(pi[i].state)));
-		json_object_object_add(o, "state_since_ms", json_object_new_uint64(pi[i].state_since));
-		json_object_object_add(o, "last_seen_ms", json_object_new_uint64(pi[i].last_seen));
-		json_object_object_add(o, "rtt_ms", json_object_new_int64(pi[i].rtt_ms));
-		json_object_object_add(o, "incarnation", json_object_new_int64(pi[i].incarnation));
-		json_object_object_add(o, "score", json_object_new_double(pi[i].score));
-		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
-		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
-		json_object_object_add(o, "records", json_object_new_int64(pi[i].records));
-		json_object_object_add(o, "record_bytes", json_object_new_int64(pi[i].record_bytes));
-		struct wg_view v;
-		if (d->wg && wgsync_view(d->wg, pi[i].pk, &v)) {
-			uint64_t now_s = now_ms() / 1000;
-			struct json_object *w = json_object_new_object();
-			json_object_object_add(w, "endpoint", json_object_new_string(v.endpoint));
-			json_object_object_add(w, "handshake_age_s", v.last_handshake_s ?
-				json_object_new_int64((int64_t)(now_s - v.last_handshake_s)) : NULL);
-			json_object_object_add(w, "rx_bytes", json_object_new_int64((int64_t)v.rx_bytes));
-			json_object_object_add(w, "tx_bytes", json_object_new_int64((int64_t)v.tx_bytes));
-			/* a handshake within WireGuard's rekey window: traffic flows directly */
-			json_object_object_add(w, "direct", json_object_new_boolean(
-				v.last_handshake_s && now_s - v.last_handshake_s <= 180));
-			json_object_object_add(o, "wireguard", w);
-		}
-		json_object_array_add(arr, o);
-	}
-	json_object_put(nc.names);
-	free(pi);
-	return arr;
-}
-
-struct rec_filter {
-	unsigned kind;
-	const uint8_t *origin;
-	const char *key;
-	struct json_object *arr;
-	union body b;
-};
-
-static int add_record(void *ctx, const struct record *r, const uint8_t id[32])
-{
-	struct rec_filter *f = ctx;
-
-	if ((f->kind && r->kind != f->kind) || (f->origin && memcmp(r->origin, f->origin, 32)) ||
-	    (f->key && strcmp(r->key, f->key)))
-		return 0;
-	if (!record_is_tombstone(r) && body_decode(r->kind, r->body, r->body_len, &f->b) < 0)
-		return 0;
-	json_object_array_add(f->arr, record_to_json(r, &f->b, id));
-	return 0;
-}
-
-struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin,
-				   const char *key)
-{
-	struct rec_filter *f = calloc(1, sizeof *f);
-	struct json_object *arr = json_object_new_array();
-
-	if (!f)
-		return arr;
-	f->kind = kind;
-	f->origin = origin;
-	f->key = key;
-	f->arr = arr;
-	engine_each_record(d->eng, add_record, f);
-	free(f);
-	return arr;
-}
-
-int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,
-		   uint64_t ttl_s, struct json_object **result, char *err, size_t errcap)
-{
-	union body *b = NULL;
-	uint8_t id[32];
-	int perr = 0, rc;
-
-	*result = NULL;
-	if (!body_schema(kind)) {
-		snprintf(err, errcap, "unknown kind");
-		return -EINVAL;
-	}
-	if (body) {
-		b = calloc(1, sizeof *b);
-		if (!b)
-			return -ENOMEM;
-		if (body_from_json(kind, body, b, err, errcap) < 0) {
-			free(b);
-			return -EINVAL;
-		}
-	}
-	rc = engine_publish(d->eng, kind, key, b, ttl_s, now_ms(), id, &perr);
-	if (rc < 0) {
-		static const char *const why[KIND_MAX + 1] = {
-			[KIND_NODE] = "a node record's key must be \"self\"",
-			[KIND_CERT] = "the certificate does not make a valid chain from the mesh root "
-				      "(issuer rights, depth, DNS scope, key = the subject in hex)",
-			[KIND_REVOKE] = "only the root or an ancestor of the subject may revoke it, "
-					"and the key must be the subject in hex",
-			[KIND_DNS] = "the zone must lie strictly inside our certificate's DNS scope, "
-				     "and the key must be the zone",
-		};
-		if (perr)
-			snprintf(err, errcap, "%s", proto_strerror(perr));
-		else if (rc == -EACCES)
-			snprintf(err, errcap, "not allowed: %s", why[kind] ? why[kind] :
-				 "our certificate chain does not validate");
-		else if (rc == -ENOSPC)
-			snprintf(err, errcap, "over budget: max_records_per_origin, "
-				 "max_record_bytes_per_origin, max_records or max_record_bytes");
-		else if (rc == -ERANGE)
-			snprintf(err, errcap, "expires too far ahead (max_lifetime_s)");
-		else
-			snprintf(err, errcap, "%s", strerror(-rc));
-		free(b);
-		return rc == -EINVAL ? -EINVAL : rc;
-	}
-	batch_commit(d);   /* acknowledged means committed */
-	struct rec_filter *f = calloc(1, sizeof *f);
-	if (f) {
-		f->arr = json_object_new_array();
-		engine_find(d->eng, id, add_record, f);
-		if (json_object_array_length(f->arr))
-			*result = json_object_get(json_object_array_get_idx(f->arr, 0));
-		json_object_put(f->arr);
-		free(f);
-	}
-	free(b);
-	arm_tick(d, now_ms());
-	return 0;
-}
-
-void daemon_count_api_error(struct daemon *d)
-{
-	d->api_errors++;
-}
-
 struct engine *daemon_engine(struct daemon *d) { return d->eng; }
 struct store *daemon_store(struct daemon *d) { return d->store; }
 const struct config *daemon_config(struct daemon *d) { return &d->cfg; }
@@ -823,8 +478,8 @@ int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const 
 	int rc = engine_publish(d->eng, kind, key, b, ttl_s, now_ms(), id, perr);
 
 	if (rc == 0) {
-		batch_commit(d);
-		arm_tick(d, now_ms());
+		daemon_batch_commit(d);
+		daemon_arm_tick(d, now_ms());
 	}
 	return rc;
 }
@@ -833,8 +488,8 @@ int daemon_insert(struct daemon *d, const uint8_t *wire, size_t len)
 {
 	int rc = engine_insert(d->eng, wire, len, false, now_ms());
 
-	batch_commit(d);
-	arm_tick(d, now_ms());
+	daemon_batch_commit(d);
+	daemon_arm_tick(d, now_ms());
 	return rc;
 }
 
@@ -891,7 +546,7 @@ static int insert_cert_files(struct daemon *d)
 			return rc;
 		}
 	}
-	batch_commit(d);
+	daemon_batch_commit(d);
 	return 0;
 }
 
@@ -994,7 +649,7 @@ static int run(struct daemon *d)
 	publish_node(d);
 	if (d->wg)
 		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
-	arm_tick(d, now_ms());
+	daemon_arm_tick(d, now_ms());
 	char s[24];
 	short_did(d->key.pk, s, sizeof s);
 	log_info("%s (%s) listening on %s, api %s, %lld records", d->cfg.name, s, d->cfg.listen,

@@ -1,0 +1,57 @@
+/* The daemon's own state, shared by its files: daemon.c (the loop and the
+ * lifecycle: engine callbacks, timers, signals, start and stop) and
+ * views.c (what the local API shows and publishes). Nothing else includes
+ * this: subsystems see the daemon only through the host (subsys.h). */
+#ifndef MN_DAEMON_INT_H
+#define MN_DAEMON_INT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include "src/daemon/daemon.h"
+#include "src/daemon/config.h"
+#include "crypto/key.h"
+#include "proto/limits.h"
+
+#define BATCH_MAX 4096
+#define MAINT_MS 30000
+
+struct batched {
+	uint8_t id[32];
+	uint16_t len;
+	uint8_t *wire;
+};
+
+struct daemon {
+	uv_loop_t loop;
+	struct config cfg;
+	char cfg_path[CONFIG_PATH_MAX];
+	struct node_key key;
+	struct store *store;
+	struct engine *eng;
+	struct transport *tr;
+	struct api *api;
+	struct resolver *res;
+	struct wgsync *wg;          /* NULL: plain transport only */
+	struct hosts *hosts;         /* the subsystems (registry.c) */
+	bool restart;               /* execute ourselves again once stopped */
+	uv_timer_t tick, maint, wg_timer;
+	uint64_t endpoint_published_ms;
+	char endpoint_last[MN_MAX_SEEN * 80];
+	uint64_t spoofed;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_prepare_t flush;
+	struct batched batch[BATCH_MAX];
+	size_t nbatch;
+	uint64_t started_ms;
+	uint64_t node_published_ms;
+	uint64_t store_errors, api_errors, reloads, reload_failures;
+	bool stopping;
+	int exit_code;
+	uint64_t rng[2];
+};
+
+/* daemon.c */
+void daemon_batch_commit(struct daemon *d);         /* commit the accepted records batched */
+void daemon_arm_tick(struct daemon *d, uint64_t next);   /* the engine's timer, due at next */
+
+#endif
