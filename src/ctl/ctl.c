@@ -31,6 +31,7 @@ static const struct {
 	{ "join", ctl_join, "join TOKEN|--invite-file F | list|approve|reject|status   join a mesh; approve joins" },
 	{ "revoke", ctl_revoke, "revoke NODE [--reason TEXT]                 withdraw a member, everywhere, for good" },
 	{ "key", ctl_key, "key rotate | cert-renew                     a new node key / certificate from the parent" },
+	{ "hosts", ctl_hosts, "hosts [--json] [--socket PATH]              the members by name, as the hosts subsystem writes them" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };

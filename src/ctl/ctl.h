@@ -37,6 +37,7 @@ int ctl_revoke(int argc, char **argv);
 int ctl_key(int argc, char **argv);
 /* Vortex DNS (src/ctl/ctl_dns.c; check: src/ctl/ctl_dnscheck.c). */
 int ctl_dns(int argc, char **argv);
+int ctl_hosts(int argc, char **argv);
 int ctl_dns_check(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).

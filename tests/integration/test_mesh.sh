@@ -216,6 +216,9 @@ wait_for 10 "its reload command ran" test -e "$T/hosts.reloaded"
 check "status shows it (.hosts): entries, the one skipped, the reload" json_ok ".hosts.entries == $N and .hosts.skipped == 1 and .hosts.writes >= 1 and .hosts.reload == \"ok\"" on 9 status --json
 api9() { "$ctl" api-raw --socket "$T/node9/api.sock" "$@"; }
 check "the API lists the members (hosts_list)" json_ok ".result | length == $N and (map(.fqdn) | index(\"node11.mesh.test\")) != null" api9 '{"cmd":"hosts_list","id":1}'
+check "mirrornetctl hosts --json lists them too" json_ok "length == $N and .[0].addr != null" on 9 hosts --json
+expect 0 "mirrornetctl hosts prints a table" on 9 hosts
+has "... with node11's line" "^10\.42\.0\.11 +node11 +node11\.mesh\.test$"
 check "hosts_list refuses an argument it does not take" json_ok '.error.code == "bad_request"' api9 '{"cmd":"hosts_list","id":2,"zone":"x"}'
 # SIGTERM: leaves the mesh cleanly, exit 0, the others see it left
 P9=$(cat "$T/node9/pid")
