@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "src/ctl/ctl.h"
+#include "src/putfile.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
 #include "proto/hex.h"
@@ -210,43 +211,7 @@ out:
 
 int ctl_write_file(const char *path, const uint8_t *buf, size_t len, unsigned mode)
 {
-	char tmp[PATH_MAX];
-	int fd, rc = 0;
-	size_t off = 0;
-
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-		return -ENAMETOOLONG;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		rc = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return file_write(path, buf, len, mode);
 }
 
 int ctl_load_key(const char *path, struct node_key *k)

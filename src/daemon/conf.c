@@ -12,6 +12,15 @@ const struct conf_opt *conf_find(const struct conf_section *s, const char *name)
 	return NULL;
 }
 
+bool conf_path_ok(const char *val)
+{
+	size_t n = strlen(val);
+
+	return val[0] == '/' &&
+	       strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") == n &&
+	       !strstr(val, "/../") && !strstr(val, "/./") && (n == 1 || val[n - 1] != '/');
+}
+
 /* The position of val in "a|b|c", or -1. */
 static int choice_index(const char *choices, const char *val)
 {

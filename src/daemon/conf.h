@@ -52,6 +52,10 @@ struct conf_section {
 /* Row helpers for tables: a field of struct type T. */
 #define CONF_FIELD(T, f) offsetof(T, f), sizeof(((T *)0)->f)
 
+/* A path a subsystem may write under: absolute, of [A-Za-z0-9._+-/], no
+ * "." or ".." parts, no final '/' (but "/" itself). For .parse checks. */
+bool conf_path_ok(const char *val);
+
 /* The row named name, or NULL. */
 const struct conf_opt *conf_find(const struct conf_section *s, const char *name);
 /* Zero the section, call its defaults(), then set every row's default. */

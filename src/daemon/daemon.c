@@ -120,7 +120,8 @@ static void learn_node(struct daemon *d, const struct record *r, const union bod
 	}
 }
 
-static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
+static void on_accepted(void *ctx, const struct record *r, const union body *b,
+			const uint8_t id[32])
 {
 	struct daemon *d = ctx;
 
@@ -134,18 +135,8 @@ static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 		memcpy(bt->id, id, 32);
 		d->nbatch++;
 	}
-	/* decoded once, for everyone who reads it: our node bookkeeping, the
-	 * subsystems of its kind, API subscribers */
-	bool tomb = record_is_tombstone(r);
-	bool want = (r->kind == KIND_NODE && !tomb) || hosts_want(d->hosts, r->kind) ||
-		    (d->api && api_wants(d->api, r->kind));
-	union body *b = want && !tomb ? malloc(sizeof *b) : NULL;
-	if (b && body_decode(r->kind, r->body, r->body_len, b) < 0) {
-		free(b);   /* (the engine decoded it to check it: cannot happen) */
-		return;
-	}
-	if (!want || (!tomb && !b))
-		goto wg;
+	/* the body as the engine decoded it, for everyone who reads it: our
+	 * node bookkeeping, the subsystems of its kind, API subscribers */
 	struct rec_view v = { r, b, id };
 	if (r->kind == KIND_NODE && b)
 		learn_node(d, r, b);
@@ -155,8 +146,6 @@ static void on_accepted(void *ctx, const struct record *r, const uint8_t id[32])
 		api_event(d->api, r->kind, ev);
 		json_object_put(ev);
 	}
-	free(b);
-wg:
 	if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
 		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
 }

@@ -359,14 +359,6 @@ int hosts_start(struct hosts *hs, char *err, size_t errcap)
 	return 0;
 }
 
-bool hosts_want(const struct hosts *hs, unsigned kind)
-{
-	for (size_t i = 0; hs && i < hs->n; i++)
-		if (hs->h[i].st && kind < 32 && (hs->h[i].s->kinds & (1u << kind)))
-			return true;
-	return false;
-}
-
 void hosts_record(struct hosts *hs, const struct rec_view *v)
 {
 	for (size_t i = 0; hs && i < hs->n; i++) {

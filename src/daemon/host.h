@@ -12,8 +12,6 @@ struct hosts;
 struct hosts *hosts_new(struct daemon *d, uv_loop_t *loop);
 /* Start each subsystem in registry order; on failure the message names it. */
 int hosts_start(struct hosts *hs, char *err, size_t errcap);
-/* Does any subsystem take records of this kind? */
-bool hosts_want(const struct hosts *hs, unsigned kind);
 void hosts_record(struct hosts *hs, const struct rec_view *v);
 void hosts_trust(struct hosts *hs, const uint8_t origin[32]);
 /* After a reload swapped the configuration: old is the previous one. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
-#include "src/daemon/putfile.h"
+#include "src/putfile.h"
 #include "src/log.h"
 #include "proto/body.h"
 #include "proto/record.h"
@@ -257,9 +257,7 @@ static void hf_free(void *st)
 static int check_file(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
-	if (val[0] != '/' || strstr(val, "/../") || strstr(val, "/./") ||
-	    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
-	    val[strlen(val) - 1] == '/')
+	if (!conf_path_ok(val) || !strcmp(val, "/"))   /* a file, not the root */
 		BAD("hosts_file: an absolute file path of [A-Za-z0-9._+-/], no '.' or '..' parts");
 	return 0;
 }

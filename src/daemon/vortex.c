@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
-#include "src/daemon/putfile.h"
+#include "src/putfile.h"
 #include "src/dns/zonegen.h"
 #include "src/log.h"
 #include "crypto/chain.h"
@@ -969,9 +969,7 @@ static int vortex_api_show(void *st, struct json_object *req, struct json_object
 static int check_dir(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
-	if (val[0] != '/' ||
-	    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") != strlen(val) ||
-	    strstr(val, "/../") || strstr(val, "/./") || (strlen(val) > 1 && val[strlen(val) - 1] == '/'))
+	if (!conf_path_ok(val))
 		BAD("dns_dir: an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'");
 	return 0;
 }

@@ -416,7 +416,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	if (src != SRC_STORE && e->ops.accepted) {
 		struct record held;
 		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)
-			e->ops.accepted(e->ctx, &held, id);
+			e->ops.accepted(e->ctx, &held, b, id);
 	}
 	mesh_on_accept(e, x, from, src);
 	rc = 1;

@@ -89,8 +89,10 @@ struct engine_ops {
 	void (*send)(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_t len,
 		     enum engine_chan chan);
 	/* A record newly accepted (verified, trusted, newest): store it,
-	 * notify subscribers. r borrows the engine's copy: copy what you keep. */
-	void (*accepted)(void *ctx, const struct record *r, const uint8_t id[32]);
+	 * notify subscribers. r borrows the engine's copy, b its body as the
+	 * engine decoded it (NULL: a tombstone): copy what you keep. */
+	void (*accepted)(void *ctx, const struct record *r, const union body *b,
+			 const uint8_t id[32]);
 	/* An origin was revoked, or lost its trust with an ancestor (revoked,
 	 * downgraded, or its cert withdrawn — docs/trust.md): its records are
 	 * gone from the engine; drop them from the store and from the

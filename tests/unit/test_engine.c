@@ -90,9 +90,10 @@ static void op_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 	memcpy(m->buf, buf, len);
 }
 
-static void op_accepted(void *ctx, const struct record *r, const uint8_t id[32])
+static void op_accepted(void *ctx, const struct record *r, const union body *b,
+			const uint8_t id[32])
 {
-	(void)r; (void)id;
+	(void)r; (void)b; (void)id;
 	net.accepted[(intptr_t)ctx]++;
 }
 

@@ -604,8 +604,10 @@ static void op_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 	sim_net_send(s, n->idx, (uint32_t)to, buf, len, chan);
 }
 
-static void op_accepted(void *ctx, const struct record *r, const uint8_t id[32])
+static void op_accepted(void *ctx, const struct record *r, const union body *b,
+			const uint8_t id[32])
 {
+	(void)b;
 	struct sim_node *n = ctx;
 	struct sim *s = n->sim;
 
