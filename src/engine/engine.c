@@ -251,6 +251,22 @@ static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum 
 	return o->pull_tokens >= (double)len && (!pushed(src) || o->push_tokens >= (double)len);
 }
 
+/* A record from a peer that is not a copy of what we hold or refused, nor
+ * over its origin's rate, costs a decode and a signature check: one token
+ * of the peer's rate (in an anti-entropy push, one per SYNC_PUSH_PER_TOKEN
+ * such records: a joiner catching up on 10 000 is still bounded, but not
+ * spread over minutes of rate-limited rounds). Copies cost only their
+ * message's tokens: the D copies of every record an honest mesh relays
+ * must not use up the rate its new records need. */
+static bool record_token(struct engine *e, struct peer *from, enum rec_source src)
+{
+	if (!from || (src != SRC_PEER && src != SRC_SYNC))
+		return true;
+	if (src == SRC_SYNC && from->sync_recs++ % SYNC_PUSH_PER_TOKEN != 0)
+		return true;
+	return peer_rate_ok(e, from, e->now);
+}
+
 static void penalize_from(struct engine *e, struct peer *p, double amount, const char *why)
 {
 	if (p)
@@ -314,10 +330,9 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		err = trust_origin(e, r.origin, &o);
 		if (err == -ENOENT) {
 			/* no certificate for it yet: park it, unverified */
-			if (src != SRC_PENDING)
-				pending_add(e, wire, len, from ? from->pk : NULL);
-			else
-				pending_add(e, wire, len, from ? from->pk : NULL);
+			if (!record_token(e, from, src))
+				return -EAGAIN;
+			pending_add(e, wire, len, from ? from->pk : NULL);
 			return -EACCES;
 		}
 		if (err < 0) {
@@ -341,6 +356,12 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	bool rated = src != SRC_STORE && !(own && src == SRC_LOCAL) && !rate_exempt(e, &r);
 	if (rated && !origin_rate_ok(e, o, r.wire_len, src)) {
 		e->st.origin_rate_limited++;
+		mesh_promise_kept(e, id);
+		return -EAGAIN;
+	}
+	/* the peer's rate (not remembered either: the peer delivered what it
+	 * promised, we dropped it; another IHAVE or anti-entropy brings it) */
+	if (!record_token(e, from, src)) {
 		mesh_promise_kept(e, id);
 		return -EAGAIN;
 	}
@@ -515,23 +536,15 @@ static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf
 		goto out;
 	}
 	/* rate: one token per message (a stream message counts as the
-	 * datagrams it replaces) and one per record in it (records cost a
-	 * signature check; in an anti-entropy push, one per SYNC_PUSH_PER_TOKEN
-	 * records); control frames within a message are free, bounded by the
-	 * message size */
+	 * datagrams it replaces), and one per record that costs more than a
+	 * lookup (record_token(), charged in engine_take_record); control
+	 * frames within a message are free, bounded by the message size */
 	for (size_t cost = (len + ENGINE_MTU - 1) / ENGINE_MTU; cost > 0; cost--)
 		if (!peer_rate_ok(e, p, now))
 			goto out;
-	unsigned sync_recs = 0;
 	while ((rc = wire_next(&it, &f)) == 1) {
 		if (peer_graylisted(p))
 			break;
-		/* records pushed by anti-entropy (a joiner catching up on 10 000)
-		 * cost a token per SYNC_PUSH_PER_TOKEN: still bounded, but a
-		 * catch-up is not spread over minutes of rate-limited rounds */
-		if (f.type == W_REC && (!sync_push || sync_recs++ % SYNC_PUSH_PER_TOKEN == 0) &&
-		    !peer_rate_ok(e, p, now))
-			continue;
 		used = true;
 		switch (f.type) {
 		case W_REC:

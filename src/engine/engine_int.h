@@ -152,6 +152,7 @@ struct peer {
 	uint8_t idw_pos;
 	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
 	uint32_t served_budget;     /* records we still serve it this heartbeat */
+	uint32_t sync_recs;         /* new records it pushed by anti-entropy (record_token) */
 	uint32_t announce_bytes;    /* record bytes we may still announce to it ... */
 	uint32_t announce_n;        /* ... and how many records, this heartbeat */
 	/* outbox for the event being processed */

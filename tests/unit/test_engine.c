@@ -1240,6 +1240,84 @@ static void test_origin_rate(void)
 	teardown();
 }
 
+/* Datagrams from peer 1 to node 0, each of `per` records of origin 2
+ * (keys prefix0..): the records' wire lengths summed. */
+static void send_records(const char *prefix, int from, int n, int per, uint8_t (*ids)[32])
+{
+	uint8_t dg[ENGINE_MTU], rec[MN_MAX_RECORD];
+	struct wire_buf w;
+
+	for (int i = 0; i < n; i += per) {
+		wire_buf_init(&w, dg, sizeof dg);
+		for (int j = i; j < i + per && j < n; j++) {
+			char key[24];
+			snprintf(key, sizeof key, "%s%d", prefix, j);
+			size_t len = sign_svc(&net.k[2], key, 120, 1000 + (uint64_t)j,
+					      net.now / 1000 + 3600, rec, ids[j]);
+			CHECK_INT(wire_add_record(&w, rec, len), 0);
+		}
+		engine_recv(net.e[0], net.k[from].pk, dg, w.len, net.now);
+	}
+}
+
+/* The per-peer rate counts what costs: a message, and a record that needs
+ * a signature check. Copies of what a node holds cost only their message:
+ * an honest mesh relays every record D times, and those copies must not use
+ * up the rate that the peer's new records need (a flooding member's records,
+ * relayed by honest peers, delayed everyone's by seconds at 300 nodes). */
+static void test_copies_cost_messages(void)
+{
+	static uint8_t ids[1200][32];
+	struct engine_stats st;
+
+	tweak = fast_origins;
+	setup(3, true);
+	tweak = NULL;
+	run(2000);
+	/* node 0 holds 1,200 records of node 2 (from node 2 itself, a second
+	 * apart so its rate has no part in it) */
+	for (int i = 0; i < 1200; i += 5) {
+		uint8_t dg[ENGINE_MTU], rec[MN_MAX_RECORD];
+		struct wire_buf w;
+		wire_buf_init(&w, dg, sizeof dg);
+		for (int j = i; j < i + 5; j++) {
+			char key[24];
+			snprintf(key, sizeof key, "held%d", j);
+			size_t len = sign_svc(&net.k[2], key, 120, 1000 + (uint64_t)j,
+					      net.now / 1000 + 3600, rec, ids[j]);
+			CHECK_INT(wire_add_record(&w, rec, len), 0);
+		}
+		net.now += 20;
+		engine_recv(net.e[0], net.k[2].pk, dg, w.len, net.now);
+	}
+	int held = 0;
+	for (int i = 0; i < 1200; i++)
+		held += engine_has(net.e[0], ids[i]);
+	CHECK_INT(held, 1200);
+	engine_get_stats(net.e[0], &st);
+	uint64_t limited = st.rate_limited;
+	/* peer 1 relays copies of all of them at once: 240 messages, within
+	 * the rate; 1,440 tokens if every copy cost one (the burst is 1,000) */
+	net.now += 5000;
+	send_records("held", 1, 1200, 5, ids);
+	/* ... and then one new record, which is taken */
+	static uint8_t fresh[1][32];
+	send_records("fresh", 1, 1, 1, fresh);
+	CHECK(engine_has(net.e[0], fresh[0]));
+	engine_get_stats(net.e[0], &st);
+	CHECK_INT(st.rate_limited, limited);
+	/* new records do cost a token each: 1,200 of them at once do not all
+	 * pass */
+	send_records("new", 1, 1200, 5, ids);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.rate_limited > limited);
+	held = 0;
+	for (int i = 0; i < 1200; i++)
+		held += engine_has(net.e[0], ids[i]);
+	CHECK(held > 0 && held < 1200);
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -1263,5 +1341,6 @@ int main(void)
 	test_burst_not_graylisted();
 	test_origin_rate();
 	test_relay_share();
+	test_copies_cost_messages();
 	return check_exit();
 }
