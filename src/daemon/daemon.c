@@ -28,8 +28,6 @@
 #include "src/daemon/api.h"
 #include "src/daemon/config.h"
 #include "src/daemon/transport.h"
-#include "src/daemon/resolve.h"
-#include "src/daemon/wgsync.h"
 #include "src/daemon/host.h"
 #include "src/body_json.h"
 #include "src/log.h"
@@ -97,29 +95,6 @@ static void on_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 	transport_send(d->tr, peer, buf, len, chan);
 }
 
-static void wg_timer_cb(uv_timer_t *h);
-
-static void learn_node(struct daemon *d, const struct record *r, const union body *b)
-{
-	struct sockaddr_storage sa;
-	size_t salen;
-
-	if (memcmp(r->origin, d->key.pk, 32) != 0) {
-		if (d->wg) {
-			/* inside the tunnel: its mesh address, our gossip port */
-			if (config_mesh_sa(b->node.mesh_addr, d->cfg.gossip_port, &sa) == 0) {
-				transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
-				engine_peer_add(d->eng, r->origin, now_ms());
-			}
-			uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* a new member: its peer now */
-		} else if (b->node.n_endpoints &&
-			   config_parse_addr(b->node.endpoints[0].addr, &sa, &salen) == 0) {
-			transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
-			engine_peer_add(d->eng, r->origin, now_ms());
-		}
-	}
-}
-
 static void on_accepted(void *ctx, const struct record *r, const union body *b,
 			const uint8_t id[32])
 {
@@ -139,15 +114,15 @@ static void on_accepted(void *ctx, const struct record *r, const union body *b,
 	 * node bookkeeping, the subsystems of its kind, API subscribers */
 	struct rec_view v = { r, b, id };
 	if (r->kind == KIND_NODE && b)
-		learn_node(d, r, b);
+		reach_node(d, r, b);
 	hosts_record(d->hosts, &v);
 	if (d->api && api_wants(d->api, r->kind)) {
 		struct json_object *ev = record_to_json(r, b, id);
 		api_event(d->api, r->kind, ev);
 		json_object_put(ev);
 	}
-	if (d->wg && (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE))
-		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
+	if (r->kind == KIND_ENDPOINT || r->kind == KIND_REVOKE)
+		reach_changed(d);
 }
 
 static void on_revoked(void *ctx, const uint8_t origin[32])
@@ -159,8 +134,7 @@ static void on_revoked(void *ctx, const uint8_t origin[32])
 	if (store_delete_origin(d->store, origin) < 0)
 		d->store_errors++;
 	transport_forget(d->tr, origin);
-	if (d->wg)
-		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* its WireGuard peer goes */
+	reach_changed(d);   /* its WireGuard peer goes */
 	hosts_trust(d->hosts, origin);
 	short_did(origin, s, sizeof s);
 	log_warn("revoked (or cut off with its issuer): %s — its records are dropped", s);
@@ -224,49 +198,6 @@ static void tick_cb(uv_timer_t *h)
 	daemon_arm_tick(d, engine_tick(d->eng, now_ms()));
 }
 
-/* A message on the plain transport: the key is the sender's own only on a
- * datagram from the address pinned for it (a bootstrap peer, its signed node
- * record); anything else is a claim (engine_recv_claimed: it costs the key
- * nothing). A stranger's key (no peer entry, no valid chain) is refused by
- * the engine before anything is learnt: its address only once the engine
- * took the message, and only where none is known. */
-static int plain_message(struct daemon *d, const uint8_t pk[32], const uint8_t *msg, size_t len,
-			 const struct sockaddr *from, bool stream)
-{
-	int rc;
-
-	if (!stream && transport_addr_matches(d->tr, pk, from))
-		return engine_recv(d->eng, pk, msg, len, now_ms());
-	rc = engine_recv_claimed(d->eng, pk, msg, len, now_ms());
-	if (rc == 0 && from && from->sa_family && !stream)
-		transport_learn_addr(d->tr, pk, from);
-	return rc;
-}
-
-static int on_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
-		      const struct sockaddr *from, bool stream)
-{
-	struct daemon *d = ctx;
-
-	uint8_t owner[32];
-	if (!d->wg)
-		return plain_message(d, pk, msg, len, from, stream);
-	/* WireGuard authenticated the source address: it names the sender
-	 * (messages carry no key in this mode) */
-	if (!from || !wgsync_node_of_addr(d->wg, from, owner) || (pk && memcmp(owner, pk, 32))) {
-		d->spoofed++;
-		return -EACCES;
-	}
-	pk = owner;
-	/* and where to answer it (its mesh address, our gossip port): a
-	 * member we just certified is known to WireGuard before its node
-	 * record reaches us, and must not wait for that to be answered */
-	struct sockaddr_storage gsa;
-	if (wgsync_gossip_addr(d->wg, owner, &gsa))
-		transport_set_addr(d->tr, owner, (struct sockaddr *)&gsa);
-	return engine_recv(d->eng, pk, msg, len, now_ms());
-}
-
 /* ---- our node record ---- */
 
 static int publish_node(struct daemon *d)
@@ -277,17 +208,7 @@ static int publish_node(struct daemon *d)
 	if (!b)
 		return -ENOMEM;
 	snprintf(b->node.name, sizeof b->node.name, "%s", d->cfg.name);
-	if (d->wg) {
-		/* where our WireGuard listens; gossip runs inside the tunnel */
-		memcpy(b->node.wg_key, wgsync_public_key(d->wg), 32);
-		snprintf(b->node.endpoints[0].addr, sizeof b->node.endpoints[0].addr, "%s",
-			 d->cfg.wg_endpoint);
-		b->node.n_endpoints = d->cfg.wg_endpoint[0] ? 1 : 0;
-	} else {
-		snprintf(b->node.endpoints[0].addr, sizeof b->node.endpoints[0].addr, "%s",
-			 d->cfg.advertise[0] ? d->cfg.advertise : d->cfg.listen);
-		b->node.n_endpoints = 1;
-	}
+	reach_fill_node(d, b);
 	snprintf(b->node.mesh_addr, sizeof b->node.mesh_addr, "%s", d->cfg.mesh_addr);
 	b->node.role = d->cfg.role;
 	snprintf(b->node.sw_version, sizeof b->node.sw_version, "%s", MN_VERSION);
@@ -300,59 +221,6 @@ static int publish_node(struct daemon *d)
 		d->node_published_ms = now_ms();
 	daemon_batch_commit(d);
 	return rc;
-}
-
-/* Publish what our WireGuard observes when it changed (and at least every
- * half hour), so the others can find a peer that moved. */
-static void publish_endpoints(struct daemon *d)
-{
-	union body *b = malloc(sizeof *b);
-	char sig[sizeof d->endpoint_last];
-	size_t off = 0;
-	uint64_t now = now_ms();
-
-	if (!b)
-		return;
-	if (wgsync_observed(d->wg, b, now)) {
-		sig[0] = 0;
-		for (unsigned i = 0; i < b->endpoint.n_seen && off < sizeof sig; i++) {
-			char hex[9];
-			hex_encode(b->endpoint.seen[i].node, 4, hex);
-			off += (size_t)snprintf(sig + off, sizeof sig - off, "%s=%s;", hex,
-						b->endpoint.seen[i].endpoint);
-		}
-		if (strcmp(sig, d->endpoint_last) || now - d->endpoint_published_ms > 1800 * 1000) {
-			int perr;
-			if (engine_publish(d->eng, KIND_ENDPOINT, "seen", b, 3600, now, NULL, &perr) == 0) {
-				snprintf(d->endpoint_last, sizeof d->endpoint_last, "%s", sig);
-				d->endpoint_published_ms = now;
-			}
-		}
-	}
-	free(b);
-}
-
-static void wg_timer_cb(uv_timer_t *h)
-{
-	struct daemon *d = h->data;
-
-	if (!d->wg || d->stopping)
-		return;
-	/* the subsystems first (onboarding: the peers it vouches for), then one
-	 * apply for all (members are known from the apply at start, for
-	 * renewals) */
-	hosts_tick(d->hosts, now_ms());
-	if (wgsync_apply(d->wg, d->eng, now_ms()) < 0)
-		log_warn("WireGuard %s: the interface does not answer", d->cfg.wg_interface);
-	publish_endpoints(d);
-}
-
-static void on_resolved(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	if (d->wg && !d->stopping)
-		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
 }
 
 static void maint_cb(uv_timer_t *h)
@@ -392,10 +260,7 @@ static void stop(struct daemon *d)
 	d->tr = NULL;
 	uv_timer_stop(&d->tick);
 	uv_timer_stop(&d->maint);
-	uv_timer_stop(&d->wg_timer);
-	if (d->res)
-		resolver_free(d->res);
-	d->res = NULL;
+	reach_stop(d);
 	uv_prepare_stop(&d->flush);
 	uv_signal_stop(&d->sig_term);
 	uv_signal_stop(&d->sig_int);
@@ -422,10 +287,7 @@ static void reload(struct daemon *d)
 	/* what can change live: log level, bootstrap peers, name/role/addresses
 	 * (republished in our node record) */
 	log_setup("mirrornetd", nc->log_syslog, (enum log_level)nc->log_level);
-	for (size_t i = 0; i < nc->npeers; i++) {
-		transport_set_addr(d->tr, nc->peers[i].pk, (struct sockaddr *)&nc->peers[i].sa);
-		engine_peer_add(d->eng, nc->peers[i].pk, now_ms());
-	}
+	reach_peers(d, nc);
 	bool republish = strcmp(d->cfg.name, nc->name) || strcmp(d->cfg.advertise, nc->advertise) ||
 			 strcmp(d->cfg.mesh_addr, nc->mesh_addr) || d->cfg.role != nc->role;
 	/* keep the parts that need a restart as they run */
@@ -458,7 +320,6 @@ struct engine *daemon_engine(struct daemon *d) { return d->eng; }
 struct store *daemon_store(struct daemon *d) { return d->store; }
 const struct config *daemon_config(struct daemon *d) { return &d->cfg; }
 const struct node_key *daemon_key(struct daemon *d) { return &d->key; }
-struct wgsync *daemon_wg(struct daemon *d) { return d->wg; }
 struct hosts *daemon_hosts(struct daemon *d) { return d->hosts; }
 
 int daemon_publish_body(struct daemon *d, unsigned kind, const char *key, const union body *b,
@@ -506,7 +367,7 @@ static int load_one(void *ctx, const uint8_t *wire, size_t len)
 	    !record_is_tombstone(&r)) {
 		union body *b = malloc(sizeof *b);
 		if (b && body_decode(KIND_NODE, r.body, r.body_len, b) == 0)
-			learn_node(d, &r, b);
+			reach_node(d, &r, b);
 		free(b);
 	}
 	return 0;
@@ -578,39 +439,18 @@ static int run(struct daemon *d)
 	if (uv_loop_init(&d->loop) < 0)
 		return 1;
 	if ((rc = transport_open(&d->loop, (struct sockaddr *)&d->cfg.listen_sa, d->key.pk,
-				 d->cfg.wg_interface[0] != 0, on_message, d, &d->tr, err, sizeof err)) < 0) {
+				 d->cfg.wg_interface[0] != 0, reach_message, d, &d->tr, err, sizeof err)) < 0) {
 		log_err("listen %s: %s", d->cfg.listen, err);
 		goto fail;
 	}
-	uv_timer_init(&d->loop, &d->wg_timer);
-	d->wg_timer.data = d;
-	if (d->cfg.wg_interface[0]) {
-		d->res = resolver_new(&d->loop, on_resolved, d, err, sizeof err);
-		if (!d->res) {
-			log_err("resolver: %s", err);
-			goto fail;
-		}
-		d->wg = wgsync_open(&d->cfg, &d->key, d->res, err, sizeof err);
-		if (!d->wg) {
-			log_err("WireGuard %s: %s", d->cfg.wg_interface, err);
-			goto fail;
-		}
-		/* the bootstrap peers, inside the tunnel */
-		for (size_t i = 0; i < d->cfg.nwg_peers; i++) {
-			struct sockaddr_storage sa;
-			if (config_mesh_sa(d->cfg.wg_peers[i].mesh_addr, d->cfg.gossip_port, &sa) == 0) {
-				transport_set_addr(d->tr, d->cfg.wg_peers[i].pk, (struct sockaddr *)&sa);
-				engine_peer_add(d->eng, d->cfg.wg_peers[i].pk, now_ms());
-			}
-		}
+	if (reach_open(d, err, sizeof err) < 0) {
+		log_err("%s", err);
+		goto fail;
 	}
 	/* the store first (trusted, no checks), then the peers, then our chain */
 	if (store_each(d->store, 0, NULL, true, load_one, d) < 0)
 		log_err("store: %s", store_last_error(d->store));
-	for (size_t i = 0; i < d->cfg.npeers; i++) {
-		transport_set_addr(d->tr, d->cfg.peers[i].pk, (struct sockaddr *)&d->cfg.peers[i].sa);
-		engine_peer_add(d->eng, d->cfg.peers[i].pk, now_ms());
-	}
+	reach_peers(d, &d->cfg);
 	/* after the peers, so that our chain goes out to them at once */
 	if (insert_cert_files(d) < 0)
 		goto fail;
@@ -636,8 +476,7 @@ static int run(struct daemon *d)
 	uv_prepare_start(&d->flush, flush_cb);
 	uv_timer_start(&d->maint, maint_cb, MAINT_MS, MAINT_MS);
 	publish_node(d);
-	if (d->wg)
-		uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);
+	reach_start(d);
 	daemon_arm_tick(d, now_ms());
 	char s[24];
 	short_did(d->key.pk, s, sizeof s);
@@ -647,9 +486,7 @@ static int run(struct daemon *d)
 	return d->exit_code;
 fail:
 	d->stopping = true;
-	if (d->res)
-		resolver_free(d->res);
-	d->res = NULL;
+	reach_stop(d);
 	if (d->api)
 		api_close(d->api);
 	hosts_stop(d->hosts);
@@ -714,7 +551,7 @@ int daemon_main(int argc, char **argv)
 	for (size_t i = 0; i < d->nbatch; i++)
 		free(d->batch[i].wire);
 	engine_free(d->eng);
-	wgsync_free(d->wg);
+	reach_free(d);
 	hosts_free(d->hosts);
 	store_close(d->store);
 	node_key_wipe(&d->key);

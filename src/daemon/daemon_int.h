@@ -1,6 +1,7 @@
 /* The daemon's own state, shared by its files: daemon.c (the loop and the
- * lifecycle: engine callbacks, timers, signals, start and stop) and
- * views.c (what the local API shows and publishes). Nothing else includes
+ * lifecycle: engine callbacks, timers, signals, start and stop), reach.c
+ * (WireGuard and the plain transport's addresses) and views.c (what the
+ * local API shows and publishes). Nothing else includes
  * this: subsystems see the daemon only through the host (subsys.h). */
 #ifndef MN_DAEMON_INT_H
 #define MN_DAEMON_INT_H
@@ -49,6 +50,21 @@ struct daemon {
 	int exit_code;
 	uint64_t rng[2];
 };
+
+/* reach.c: how members are reached, who sent a message (WireGuard or the
+ * plain transport) */
+struct record;
+union body;
+int reach_open(struct daemon *d, char *err, size_t cap);
+void reach_start(struct daemon *d);
+void reach_stop(struct daemon *d);
+void reach_free(struct daemon *d);
+void reach_peers(struct daemon *d, const struct config *c);
+void reach_node(struct daemon *d, const struct record *r, const union body *b);
+void reach_changed(struct daemon *d);   /* the member set changed: the WireGuard cycle now */
+void reach_fill_node(struct daemon *d, union body *b);
+int reach_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
+		  const struct sockaddr *from, bool stream);
 
 /* daemon.c */
 void daemon_batch_commit(struct daemon *d);         /* commit the accepted records batched */
