@@ -68,12 +68,14 @@ struct json_object *daemon_status(struct daemon *d)
 	C("claims_refused", st.claims_refused);
 	C("over_origin_budget", st.over_origin_budget);
 	C("over_total_budget", st.over_total_budget);
+	C("over_fair_share", st.over_fair_share);
 	C("future", st.future);
 	C("origin_rate_limited", st.origin_rate_limited);
 	C("member_refused", st.member_refused);
 	C("claims_disproved", st.claims_disproved);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
+	C("sync_push_deferred", st.sync_push_deferred);
 	C("rx_messages", st.rx_msgs);
 	C("tx_messages", st.tx_msgs);
 	C("bad_datagrams", ts.bad_datagrams);

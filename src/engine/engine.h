@@ -188,6 +188,7 @@ struct engine_stats {
 	uint64_t verifies, bad_sig, untrusted, expired, malformed, rate_limited, graylisted_drops;
 	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
 	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
+	uint64_t sync_push_deferred;   /* pushes cut short by the peer's rate (sync.c) */
 	uint64_t revocations;
 	uint64_t certs_refused;     /* a cert from an issuer not above the subject's chain */
 	uint64_t trust_cut;         /* origins cut off with an ancestor (records dropped) */
@@ -196,6 +197,7 @@ struct engine_stats {
 				       member (docs/trust.md "Claims") */
 	uint64_t over_origin_budget;  /* refused: the origin's count or bytes full */
 	uint64_t over_total_budget;   /* refused: max_records or max_bytes reached */
+	uint64_t over_fair_share;     /* refused: the totals 3/4 full and the origin over its share */
 	uint64_t future;              /* refused: version, expiry or time too far ahead */
 	uint64_t origin_rate_limited; /* refused for now: the origin over its byte rate */
 	uint64_t record_bytes;        /* wire bytes held */

@@ -153,6 +153,8 @@ struct peer {
 	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
 	uint32_t served_budget;     /* records we still serve it this heartbeat */
 	uint32_t sync_recs;         /* new records it pushed by anti-entropy (record_token) */
+	double push_tokens;         /* bytes we may push it by anti-entropy (sync.c) */
+	uint64_t push_at;
 	uint32_t announce_bytes;    /* record bytes we may still announce to it ... */
 	uint32_t announce_n;        /* ... and how many records, this heartbeat */
 	/* outbox for the event being processed */
@@ -241,6 +243,8 @@ struct engine {
 	size_t origin_buckets, norigins;
 	unsigned active_n;          /* origins that offered rated records lately (engine.c) */
 	uint64_t active_at;         /* ... counted then */
+	unsigned holders_n;         /* origins holding records (budget_check) */
+	uint64_t holders_at;        /* ... counted then (0: never) */
 	uint32_t trust_gen;
 	struct pending pending[PENDING_CAP];
 	size_t pending_head, pending_n;

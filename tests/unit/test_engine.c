@@ -706,8 +706,9 @@ static void small_total_budget(struct engine_config *c)
 	c->max_bytes = 3 * 8192;
 }
 
-/* At a full global cap, new keys are refused (and counted), but
- * certificates and revocations still get in. */
+/* Past 3/4 of the global caps, an origin over its fair share (the caps
+ * divided among the origins holding records) is refused; at the full caps
+ * everyone is (both counted); certificates and revocations still get in. */
 static void test_budget_total(void)
 {
 	uint8_t w[MN_MAX_RECORD], pk[32];
@@ -720,11 +721,21 @@ static void test_budget_total(void)
 	struct engine *e = net.e[2];
 	uint64_t v = net.now * 1000;
 	flood(e, 1, 3, "k", 8, 60, &ok, &refused);
-	CHECK_INT(ok, 5);
-	CHECK_INT(refused, 3);
+	/* 3 certs + 3 = 6 of 8: then the share of each of the 3 holders (the
+	 * root's certs, 1 and 3) is 8 / 3 = 2: one more for 3, none for 1 */
+	CHECK_INT(ok, 4);
+	CHECK_INT(refused, 4);
 	engine_get_stats(e, &st);
-	CHECK_INT(st.over_total_budget, 3);
+	CHECK_INT(st.over_fair_share, 4);
+	CHECK_INT(st.over_total_budget, 0);
 	CHECK_INT(st.over_origin_budget, 0);
+	/* a member that held nothing gets its record in, up to the full cap */
+	len = sign_svc(&net.k[2], "quiet0", 60, v, net.now / 1000 + 3600, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
+	len = sign_svc(&net.k[2], "quiet1", 60, v, net.now / 1000 + 3600, w, NULL);
+	CHECK_INT(engine_insert(e, w, len, false, net.now), -ENOSPC);
+	engine_get_stats(e, &st);
+	CHECK_INT(st.over_total_budget, 1);
 	/* a new member's certificate still gets in */
 	len = sign_cert_for(0x51, w, pk);
 	CHECK_INT(engine_insert(e, w, len, false, net.now), 1);
@@ -747,7 +758,7 @@ static void test_budget_total(void)
 	CHECK_INT(engine_insert(e, w, r.wire_len, false, net.now), 1);
 	CHECK(engine_is_revoked(e, net.k[3].pk));
 	engine_get_stats(e, &st);
-	CHECK_INT(st.records, 3 + 3 + 2);   /* node 3's 2 records are gone */
+	CHECK_INT(st.records, 3 + 2 + 1 + 2);   /* 3 certs, 1's and 2's records, 2 new; 3's are gone */
 	teardown();
 	tweak = NULL;
 }
@@ -757,7 +768,8 @@ static void small_total_bytes(struct engine_config *c)
 	c->max_bytes = 2 * 8192;
 }
 
-/* The byte cap: large records from two members stop at max_bytes. */
+/* The byte caps: large records from two members stop at their fair share
+ * once the total is 3/4 full; the root's (exempt from shares) at max_bytes. */
 static void test_budget_total_bytes(void)
 {
 	struct engine_stats st;
@@ -766,10 +778,18 @@ static void test_budget_total_bytes(void)
 	tweak = small_total_bytes;
 	setup(4, true);
 	flood(net.e[3], 1, 2, "big", 6, 7000, &ok, &refused);
-	CHECK_INT(ok, 3);   /* 3 certs (~300 B) + 3 × ~4.2 KB <= 16 KiB */
-	CHECK_INT(refused, 3);
+	/* 3 certs (~300 B) + 2 × ~4.2 KB; a third would pass 12 KiB, and each
+	 * of the 3 holders' share is 16 KiB / 3 */
+	CHECK_INT(ok, 2);
+	CHECK_INT(refused, 4);
 	engine_get_stats(net.e[3], &st);
-	CHECK_INT(st.over_total_budget, 3);
+	CHECK_INT(st.over_fair_share, 4);
+	CHECK_INT(st.over_total_budget, 0);
+	flood(net.e[3], 0, 0, "root", 3, 7000, &ok, &refused);
+	CHECK_INT(ok, 1);
+	CHECK_INT(refused, 2);
+	engine_get_stats(net.e[3], &st);
+	CHECK_INT(st.over_total_budget, 2);
 	CHECK(st.record_bytes <= 2 * 8192);
 	teardown();
 	tweak = NULL;
@@ -1187,6 +1207,21 @@ static void slow_origins(struct engine_config *c)
 	c->origin_burst_bytes = 16384;
 }
 
+/* Node `node` inserts n records of its own, ~size bytes each (keys
+ * prefix0...), all at once. */
+static void insert_own(int node, const char *prefix, int n, size_t size, uint8_t (*ids)[32])
+{
+	uint8_t w[MN_MAX_RECORD];
+
+	for (int i = 0; i < n; i++) {
+		char key[24];
+		snprintf(key, sizeof key, "%s%d", prefix, i);
+		size_t len = sign_svc(&net.k[node], key, size, net.now * 1000 + (uint64_t)i,
+				      net.now / 1000 + 3600, w, ids[i]);
+		CHECK_INT(engine_insert(net.e[node], w, len, false, net.now), 1);
+	}
+}
+
 /* One member's byte rate: its peers take a burst of its new records by push,
  * refuse the rest for now (counted, nobody penalised: the relays are
  * honest), and take the rest at the next anti-entropy round, whose bucket is
@@ -1194,20 +1229,13 @@ static void slow_origins(struct engine_config *c)
 static void test_origin_rate(void)
 {
 	static uint8_t ids[40][32];
-	uint8_t w[MN_MAX_RECORD];
 	struct engine_stats st;
 
 	tweak = slow_origins;
 	setup(4, true);
 	tweak = NULL;
 	run(2000);
-	for (int i = 0; i < 40; i++) {   /* ~60 KB at once: its own publishes are not held back */
-		char key[16];
-		snprintf(key, sizeof key, "rate%d", i);
-		size_t len = sign_svc(&net.k[1], key, 1500, net.now * 1000 + (uint64_t)i,
-				      net.now / 1000 + 3600, w, ids[i]);
-		CHECK_INT(engine_insert(net.e[1], w, len, false, net.now), 1);
-	}
+	insert_own(1, "rate", 40, 1500, ids);   /* ~60 KB at once: not held back */
 	run(1500);
 	for (int i = 0; i < 4; i++) {
 		if (i == 1)
@@ -1318,6 +1346,42 @@ static void test_copies_cost_messages(void)
 	teardown();
 }
 
+/* A node far behind catches up by anti-entropy without its peers overrunning
+ * its per-peer rate: a peer pushes no more than half that rate takes (3/4
+ * of its burst at once), the rest at the next rounds. Before, one sync
+ * message was answered with up to 4 MiB: ~3 300 of the receiver's message
+ * tokens, so the pusher's next records and probes were dropped too. */
+static void test_sync_push_paced(void)
+{
+	static uint8_t ids[1500][32];
+	struct engine_stats st;
+
+	tweak = fast_origins;
+	setup(4, true);
+	tweak = NULL;
+	run(2000);
+	net.down[3] = true;
+	insert_own(1, "far", 1500, 1000, ids);   /* ~1.5 MB: within one origin's budget */
+	run(30000);
+	engine_get_stats(net.e[3], &st);
+	uint64_t limited = st.rate_limited;
+	net.down[3] = false;
+	run(40000);
+	int have = 0;
+	for (int r = 0; r < 1500; r++)
+		have += engine_has(net.e[3], ids[r]);
+	CHECK_INT(have, 1500);
+	engine_get_stats(net.e[3], &st);
+	CHECK_INT(st.rate_limited, limited);
+	uint64_t deferred = 0;
+	for (int i = 0; i < 3; i++) {
+		engine_get_stats(net.e[i], &st);
+		deferred += st.sync_push_deferred;
+	}
+	CHECK(deferred > 0);
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -1342,5 +1406,6 @@ int main(void)
 	test_origin_rate();
 	test_relay_share();
 	test_copies_cost_messages();
+	test_sync_push_paced();
 	return check_exit();
 }
