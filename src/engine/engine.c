@@ -277,6 +277,7 @@ static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum 
 	double pull_cap = e->cfg.max_bytes_per_origin > e->cfg.origin_burst_bytes
 				  ? e->cfg.max_bytes_per_origin : e->cfg.origin_burst_bytes;
 
+	o->push_cap = push_cap;
 	if (o->rate_at == 0) {
 		o->push_tokens = push_cap;
 		o->pull_tokens = pull_cap;

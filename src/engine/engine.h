@@ -189,6 +189,7 @@ struct engine_stats {
 	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
 	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
 	uint64_t sync_push_deferred;   /* pushes cut short by the peer's rate (sync.c) */
+	uint64_t forwards_shed;        /* records not sent: the peer's rate is short (peers.c) */
 	uint64_t revocations;
 	uint64_t certs_refused;     /* a cert from an issuer not above the subject's chain */
 	uint64_t trust_cut;         /* origins cut off with an ancestor (records dropped) */

@@ -92,6 +92,7 @@ struct origin {
 	 * push, one as deep as its whole budget for what anti-entropy brings
 	 * (a joiner catches up at once); a pushed record spends from both */
 	double push_tokens, pull_tokens;
+	double push_cap;            /* the push bucket's depth at the last refill */
 	uint64_t rate_at;           /* ... as of then (0: both full) */
 	uint64_t tried_at;          /* when it last offered a rated record (0: never) */
 	uint32_t trust_gen;         /* trust valid for this generation */
@@ -154,6 +155,8 @@ struct peer {
 	uint32_t served_budget;     /* records we still serve it this heartbeat */
 	uint32_t sync_recs;         /* new records it pushed by anti-entropy (record_token) */
 	double push_tokens;         /* bytes we may push it by anti-entropy (sync.c) */
+	double tx_tokens;           /* its rate's tokens we may still spend (peers.c) */
+	uint64_t tx_at;
 	uint64_t push_at;
 	uint32_t announce_bytes;    /* record bytes we may still announce to it ... */
 	uint32_t announce_n;        /* ... and how many records, this heartbeat */
@@ -181,7 +184,12 @@ bool peer_usable(const struct peer *p);   /* alive, not graylisted */
  * at once, the rest when the event ends (engine_flush). prio: 0 control,
  * 1 own records, 2 forwards — over the per-event budget, forwards are
  * dropped first, then own records; control always goes. */
-enum out_prio { PRIO_CONTROL = 0, PRIO_OWN = 1, PRIO_FORWARD = 2 };
+/* What goes first when a peer's rate (as we mirror it, peers.c tx_room)
+ * runs short: control frames always, our own records, records of origins
+ * within their rate, and last the forwards of origins that use most of it
+ * (a flood), which lazy gossip and anti-entropy carry instead. Records we
+ * serve (PRIO_SERVE: an IWANT of what we announced) are never held back. */
+enum out_prio { PRIO_CONTROL = 0, PRIO_OWN = 1, PRIO_FORWARD = 2, PRIO_BULK = 3, PRIO_SERVE = 4 };
 enum out_class { OC_RECORD, OC_GOSSIP, OC_MEMBER, OC_SYNC };
 int out_record(struct engine *e, struct peer *p, const uint8_t *wire, size_t len,
 	       enum out_prio prio, enum out_class cls);

@@ -150,11 +150,16 @@ void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec
 			backlog_add(e, x->id);
 		return;
 	}
+	/* a forward of an origin that has used over half of its push burst is
+	 * bulk: the first to wait when a peer's rate runs short (peers.c) */
+	enum out_prio prio = src == SRC_LOCAL ? PRIO_OWN : PRIO_FORWARD;
+	const struct origin *o = prio == PRIO_FORWARD ? origin_find(e, rec_origin(x)) : NULL;
+	if (o && o->rate_at && o->push_tokens < o->push_cap / 2)
+		prio = PRIO_BULK;
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];
 		if (!idontwant_has(p, x->id))
-			out_record(e, p, x->wire, x->wire_len,
-				   src == SRC_LOCAL ? PRIO_OWN : PRIO_FORWARD, OC_RECORD);
+			out_record(e, p, x->wire, x->wire_len, prio, OC_RECORD);
 	}
 }
 
@@ -225,7 +230,7 @@ void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		if (!x)
 			continue;
 		p->served_budget--;
-		if (out_record(e, p, x->wire, x->wire_len, x->local ? PRIO_OWN : PRIO_FORWARD,
+		if (out_record(e, p, x->wire, x->wire_len, x->local ? PRIO_OWN : PRIO_SERVE,
 			       OC_RECORD) == 0)
 			e->st.iwant_served++;
 	}

@@ -272,6 +272,45 @@ static int ensure_out(struct engine *e, struct peer *p)
 	return 0;
 }
 
+/* What we send a peer, mirrored against its per-peer rate (assumed ours:
+ * peer_msgs_per_s tokens a second, twice that at once; a token per message
+ * of up to ENGINE_MTU bytes and one per record in it). We spend at most 4/5
+ * of it, so an honest node never has its messages dropped by an honest peer
+ * for going over: at 1 000 nodes with 100 members flooding, relays passing
+ * on what each had taken overran their peers' rates, and honest records
+ * were dropped with the flood's. Refilled here, up to now. */
+static double tx_room(struct engine *e, struct peer *p)
+{
+	double rate = (double)e->cfg.peer_msgs_per_s * 4 / 5, cap = 2 * rate;
+
+	if (p->tx_at == 0 || e->now < p->tx_at)
+		p->tx_tokens = cap;
+	else
+		p->tx_tokens += rate * (double)(e->now - p->tx_at) / 1000.0;
+	if (p->tx_tokens > cap)
+		p->tx_tokens = cap;
+	p->tx_at = e->now;
+	return p->tx_tokens;
+}
+
+/* May a forward of prio go out to p now? Control frames, our own records
+ * and records we serve (an IWANT: we announced them) always go, charged;
+ * forwards leave a quarter of the mirror for those, bulk forwards (origins
+ * using most of their rate) half. A forward not sent is in the message
+ * cache: lazy gossip and anti-entropy bring it, and the peer's other mesh
+ * peers push it too. */
+static bool tx_ok(struct engine *e, struct peer *p, double cost, enum out_prio prio)
+{
+	double room = tx_room(e, p), cap = 2.0 * e->cfg.peer_msgs_per_s * 4 / 5;
+
+	if (prio != PRIO_FORWARD && prio != PRIO_BULK)
+		return true;
+	if (room >= cost + (prio == PRIO_FORWARD ? cap / 4 : cap / 2))
+		return true;
+	e->st.forwards_shed++;
+	return false;
+}
+
 static bool budget_ok(struct peer *p, size_t len, enum out_prio prio)
 {
 	if (prio == PRIO_CONTROL)
@@ -295,6 +334,8 @@ static bool budget_ok(struct peer *p, size_t len, enum out_prio prio)
 		} \
 		if (rc_ == 0) { \
 			size_t n_ = (p)->ob.len - before_ + (before_ == 1 ? 1 : 0); \
+			if (before_ == 1) \
+				(p)->tx_tokens -= 1.0;   /* a new datagram (tx_room) */ \
 			(p)->out_bytes += (uint32_t)n_; \
 			e->st.tx_bytes += n_; \
 			count_class((e), n_, (cls)); \
@@ -316,6 +357,12 @@ static void count_class(struct engine *e, size_t len, enum out_class cls)
 int out_record(struct engine *e, struct peer *p, const uint8_t *wire, size_t len,
 	       enum out_prio prio, enum out_class cls)
 {
+	/* the receiver's tokens: one for the record, one per datagram it
+	 * starts (or per ENGINE_MTU of a stream message) */
+	size_t msgs = (wire_record_frame_len(len) + ENGINE_MTU) / ENGINE_MTU;
+	if (!tx_ok(e, p, 1.0 + (double)msgs, prio))
+		return -ENOBUFS;
+	p->tx_tokens -= 1.0;
 	if (wire_record_frame_len(len) + 1 > ENGINE_MTU) {
 		uint8_t *buf = malloc(wire_record_frame_len(len) + 1);
 		struct wire_buf w;
@@ -366,6 +413,8 @@ int out_sync(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
 void out_stream(struct engine *e, struct peer *p, const uint8_t *buf, size_t len,
 		enum out_class cls)
 {
+	tx_room(e, p);
+	p->tx_tokens -= (double)((len + ENGINE_MTU - 1) / ENGINE_MTU);
 	e->ops.send(e->ctx, p->pk, buf, len, CHAN_STREAM);
 	count_tx(e, len, cls);
 }

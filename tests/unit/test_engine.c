@@ -1268,9 +1268,10 @@ static void test_origin_rate(void)
 	teardown();
 }
 
-/* Datagrams from peer 1 to node 0, each of `per` records of origin 2
- * (keys prefix0..): the records' wire lengths summed. */
-static void send_records(const char *prefix, int from, int n, int per, uint8_t (*ids)[32])
+/* Datagrams from peer `from` to node 0, each of `per` records of origin
+ * `origin` (keys prefix0.., ~size bytes each). */
+static void send_records(const char *prefix, int from, int origin, int n, int per, size_t size,
+			 uint8_t (*ids)[32])
 {
 	uint8_t dg[ENGINE_MTU], rec[MN_MAX_RECORD];
 	struct wire_buf w;
@@ -1280,12 +1281,22 @@ static void send_records(const char *prefix, int from, int n, int per, uint8_t (
 		for (int j = i; j < i + per && j < n; j++) {
 			char key[24];
 			snprintf(key, sizeof key, "%s%d", prefix, j);
-			size_t len = sign_svc(&net.k[2], key, 120, 1000 + (uint64_t)j,
+			size_t len = sign_svc(&net.k[origin], key, size, 1000 + (uint64_t)j,
 					      net.now / 1000 + 3600, rec, ids[j]);
 			CHECK_INT(wire_add_record(&w, rec, len), 0);
 		}
 		engine_recv(net.e[0], net.k[from].pk, dg, w.len, net.now);
 	}
+}
+
+/* One datagram of records held0.. of origin 2 (keys held<i>_0..4), from
+ * peer `from` to node 0. */
+static void held_block(int from, int i, uint8_t (*ids)[32])
+{
+	char prefix[16];
+
+	snprintf(prefix, sizeof prefix, "held%d_", i);
+	send_records(prefix, from, 2, 5, 5, 120, ids + i);
 }
 
 /* The per-peer rate counts what costs: a message, and a record that needs
@@ -1305,18 +1316,8 @@ static void test_copies_cost_messages(void)
 	/* node 0 holds 1,200 records of node 2 (from node 2 itself, a second
 	 * apart so its rate has no part in it) */
 	for (int i = 0; i < 1200; i += 5) {
-		uint8_t dg[ENGINE_MTU], rec[MN_MAX_RECORD];
-		struct wire_buf w;
-		wire_buf_init(&w, dg, sizeof dg);
-		for (int j = i; j < i + 5; j++) {
-			char key[24];
-			snprintf(key, sizeof key, "held%d", j);
-			size_t len = sign_svc(&net.k[2], key, 120, 1000 + (uint64_t)j,
-					      net.now / 1000 + 3600, rec, ids[j]);
-			CHECK_INT(wire_add_record(&w, rec, len), 0);
-		}
 		net.now += 20;
-		engine_recv(net.e[0], net.k[2].pk, dg, w.len, net.now);
+		held_block(2, i, ids);
 	}
 	int held = 0;
 	for (int i = 0; i < 1200; i++)
@@ -1327,16 +1328,17 @@ static void test_copies_cost_messages(void)
 	/* peer 1 relays copies of all of them at once: 240 messages, within
 	 * the rate; 1,440 tokens if every copy cost one (the burst is 1,000) */
 	net.now += 5000;
-	send_records("held", 1, 1200, 5, ids);
+	for (int i = 0; i < 1200; i += 5)
+		held_block(1, i, ids);
 	/* ... and then one new record, which is taken */
 	static uint8_t fresh[1][32];
-	send_records("fresh", 1, 1, 1, fresh);
+	send_records("fresh", 1, 2, 1, 1, 120, fresh);
 	CHECK(engine_has(net.e[0], fresh[0]));
 	engine_get_stats(net.e[0], &st);
 	CHECK_INT(st.rate_limited, limited);
 	/* new records do cost a token each: 1,200 of them at once do not all
 	 * pass */
-	send_records("new", 1, 1200, 5, ids);
+	send_records("new", 1, 2, 1200, 5, 120, ids);
 	engine_get_stats(net.e[0], &st);
 	CHECK(st.rate_limited > limited);
 	held = 0;
@@ -1382,6 +1384,52 @@ static void test_sync_push_paced(void)
 	teardown();
 }
 
+static void open_rates(struct engine_config *c)
+{
+	c->origin_bytes_per_s = 1u << 30;
+	c->origin_burst_bytes = 1u << 30;
+	c->relay_bytes_per_s = 1u << 30;
+}
+
+/* A relay sends a peer no more than the peer's rate takes: it mirrors that
+ * rate, spends at most 4/5 of it and holds forwards back first (counted
+ * forwards_shed; the message cache, the other mesh peers and anti-entropy
+ * carry them). Peers 1 and 3 each feed node 0 400 new records a second,
+ * four to a datagram: 500 tokens a second, node 0's rate for each; node 0
+ * passes on 800 records a second, four to a datagram: 1 000 tokens a
+ * second of node 2's rate for node 0 (500), and node 2 dropped node 0's
+ * messages, its probes and the honest records among them. */
+static void test_forwards_within_peer_rate(void)
+{
+	static uint8_t ids[2400][32];
+	struct engine_stats st;
+
+	tweak = open_rates;
+	setup(4, true);
+	tweak = NULL;
+	run(3000);
+	engine_get_stats(net.e[2], &st);
+	uint64_t limited = st.rate_limited;
+	for (int i = 0; i < 2400; i += 8) {   /* 3 s */
+		char prefix[16];
+		snprintf(prefix, sizeof prefix, "a%d_", i);
+		send_records(prefix, 1, 1, 4, 4, 200, ids + i);
+		snprintf(prefix, sizeof prefix, "b%d_", i);
+		send_records(prefix, 3, 3, 4, 4, 200, ids + i + 4);
+		run(10);
+	}
+	run(20000);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.rate_limited, limited);
+	engine_get_stats(net.e[0], &st);
+	CHECK(st.forwards_shed > 0);
+	int have = 0;
+	for (int r = 0; r < 2400; r++)
+		have += engine_has(net.e[2], ids[r]);
+	CHECK_INT(have, 2400);
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -1407,5 +1455,6 @@ int main(void)
 	test_relay_share();
 	test_copies_cost_messages();
 	test_sync_push_paced();
+	test_forwards_within_peer_rate();
 	return check_exit();
 }

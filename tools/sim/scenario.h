@@ -63,7 +63,7 @@ struct ev {
 	X(records_accepted) X(records_dup) X(records_old) X(verifies) X(bad_sig) \
 	X(untrusted) X(expired) X(malformed) X(rate_limited) X(graylisted_drops) \
 	X(iwant_sent) X(iwant_served) X(ihave_sent) X(idontwant_sent) X(sync_rounds) \
-	X(sync_bytes) X(sync_records_pushed) X(sync_push_deferred) X(revocations) X(over_origin_budget) \
+	X(sync_bytes) X(sync_records_pushed) X(sync_push_deferred) X(forwards_shed) X(revocations) X(over_origin_budget) \
 	X(over_total_budget) X(over_fair_share) X(origin_rate_limited) X(claims_disproved)
 struct sim_counters {
 #define X(f) uint64_t f;
