@@ -823,24 +823,14 @@ static int do_join(int argc, char **argv)
 	else
 		((struct sockaddr_in6 *)&src)->sin6_port = 0;
 	/* the request */
-	struct join_req q;
-	memset(&q, 0, sizeof q);
-	q.v = INVITE_VERSION;
-	q.op = JOIN_OP_JOIN;
-	memcpy(q.invite, id, sizeof q.invite);
-	memcpy(q.node, k.pk, 32);
-	node_key_wireguard(&k, priv, q.wg);
-	crypto_wipe(priv, sizeof priv);
-	snprintf(q.name, sizeof q.name, "%s", t.name);
-	q.time = (uint64_t)time(NULL);
 	uint8_t reqbuf[JOIN_MAX_FRAME + 4];
 	size_t reqlen;
-	if (join_req_seal(&q, t.secret, &k, NULL) < 0 ||
-	    join_req_frame(&q, reqbuf, sizeof reqbuf, &reqlen) < 0) {
+	if (join_req_build(JOIN_OP_JOIN, &k, NULL, t.secret, t.name, (uint64_t)time(NULL), reqbuf,
+			   sizeof reqbuf, &reqlen) < 0) {
 		ctl_err("join: cannot build the request");
 		goto out;
 	}
-	size_t incap = (JOIN_MAX_CHAIN + 1) * (MN_MAX_RECORD + 4) + JOIN_MAX_FRAME;
+	size_t incap = JOIN_MAX_ANSWER;
 	uint8_t *in = malloc(incap);
 	if (!in)
 		goto out;

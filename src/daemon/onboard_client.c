@@ -217,7 +217,7 @@ static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	struct jclient *cl = h->data;
 
 	(void)hint;
-	*b = uv_buf_init((char *)cl->in + cl->inlen, (unsigned)(OUT_MAX - cl->inlen));
+	*b = uv_buf_init((char *)cl->in + cl->inlen, (unsigned)(JOIN_MAX_ANSWER - cl->inlen));
 }
 
 static void client_acked(uv_write_t *w, int status)
@@ -251,7 +251,7 @@ static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	cl->inlen += (size_t)nread;
 	int rc = join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err);
-	if (rc == -EAGAIN && cl->inlen < OUT_MAX)
+	if (rc == -EAGAIN && cl->inlen < JOIN_MAX_ANSWER)
 		return;
 	if (rc < 0) {
 		ob_client_finish(cl, "the parent's answer is malformed");
@@ -304,7 +304,6 @@ int ob_client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 	struct wgsync *ws = host_wg(o->h);
 	struct cert_body cb;
 	struct sockaddr_storage sa;
-	uint8_t priv[32];
 
 	if (o->cl) {
 		snprintf(err, cap, "a renewal or rotation is already under way");
@@ -327,22 +326,11 @@ int ob_client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)oconf(o)->join_port);
 	else
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)oconf(o)->join_port);
-	struct join_req q;
-	memset(&q, 0, sizeof q);
-	q.v = INVITE_VERSION;
-	q.op = op;
-	memcpy(q.node, me->pk, 32);
-	node_key_wireguard(me, priv, q.wg);
-	snprintf(q.name, sizeof q.name, "%s", cfg->name);
-	q.time = now_s(o);
-	if (op == JOIN_OP_ROTATE) {
+	if (op == JOIN_OP_ROTATE)
 		node_key_generate(&cl->newkey);
-		memcpy(q.new_node, cl->newkey.pk, 32);
-		node_key_wireguard(&cl->newkey, priv, q.new_wg);
-	}
-	crypto_wipe(priv, sizeof priv);
-	if (join_req_seal(&q, NULL, me, op == JOIN_OP_ROTATE ? &cl->newkey : NULL) < 0 ||
-	    join_req_frame(&q, cl->out, sizeof cl->out, &cl->outlen) < 0 || !(cl->in = malloc(OUT_MAX))) {
+	if (join_req_build(op, me, op == JOIN_OP_ROTATE ? &cl->newkey : NULL, NULL, cfg->name,
+			   now_s(o), cl->out, sizeof cl->out, &cl->outlen) < 0 ||
+	    !(cl->in = malloc(JOIN_MAX_ANSWER))) {
 		snprintf(err, cap, "cannot build the request");
 		node_key_wipe(&cl->newkey);
 		free(cl->in);

@@ -52,7 +52,6 @@
 #define CLOCK_SKEW_S 600           /* renew/rotate requests: freshness window */
 #define RENEW_MIN_BACKOFF_MS 15000
 #define RENEW_MAX_BACKOFF_MS 3600000
-#define OUT_MAX ((JOIN_MAX_CHAIN + 1) * (MN_MAX_RECORD + 4) + JOIN_MAX_FRAME)
 
 enum inv_state { INV_OPEN, INV_WAITING, INV_USED, INV_REJECTED, INV_REVOKED };
 #define INV_STATE_MAX INV_REVOKED
