@@ -4,6 +4,7 @@
 #include <string.h>
 #include "src/join_msg.h"
 #include "crypto/crypto.h"
+#include "crypto/invite.h"
 #include "crypto/record_sig.h"
 #include "proto/proto_err.h"
 
@@ -27,6 +28,38 @@ int join_req_frame(const struct join_req *q, uint8_t *out, size_t cap, size_t *o
 	put_len(out, n);
 	*outlen = n + 4;
 	return 0;
+}
+
+int join_req_build(uint8_t op, const struct node_key *k, const struct node_key *knew,
+		   const uint8_t *secret, const char *name, uint64_t now, uint8_t *out,
+		   size_t cap, size_t *outlen)
+{
+	struct join_req q;
+	uint8_t priv[32];
+	int rc;
+
+	if ((op == JOIN_OP_JOIN) != (secret != NULL) || (op == JOIN_OP_ROTATE) != (knew != NULL))
+		return -EINVAL;
+	memset(&q, 0, sizeof q);
+	q.v = INVITE_VERSION;
+	q.op = op;
+	if (secret)
+		invite_id(secret, q.invite);
+	memcpy(q.node, k->pk, 32);
+	node_key_wireguard(k, priv, q.wg);
+	if (knew) {
+		memcpy(q.new_node, knew->pk, 32);
+		node_key_wireguard(knew, priv, q.new_wg);
+	}
+	crypto_wipe(priv, sizeof priv);
+	snprintf(q.name, sizeof q.name, "%s", name);
+	q.time = now;
+	if (join_req_seal(&q, secret, k, knew) < 0)
+		return -EINVAL;
+	rc = join_req_frame(&q, out, cap, outlen);
+	if (rc == -ENOSPC || rc == PROTO_ERR_NOSPACE)
+		return -ENOSPC;
+	return rc < 0 ? -EINVAL : 0;
 }
 
 int join_frame_get(const uint8_t *buf, size_t len, const uint8_t **payload, size_t *plen,

@@ -12,7 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "proto/invite.h"
+#include "proto/limits.h"
 #include "crypto/chain.h"
+#include "crypto/key.h"
+
+/* The longest answer: the response's frame and JOIN_MAX_CHAIN records. */
+#define JOIN_MAX_ANSWER ((JOIN_MAX_CHAIN + 1) * (MN_MAX_RECORD + 4) + JOIN_MAX_FRAME)
 
 struct join_chain {
 	const uint8_t *rec[JOIN_MAX_CHAIN];    /* borrowed from the parsed buffer */
@@ -20,6 +25,15 @@ struct join_chain {
 	size_t n;
 };
 
+/* One request of ours, made, sealed and framed into out (JOIN_MAX_FRAME +
+ * 4 bytes suffice): op JOIN (secret: the invitation's, which also names
+ * it), RENEW, or ROTATE (knew: the next key, which signs it too). k is the
+ * key asking, name our name, now unix seconds. The WireGuard private keys
+ * it derives are wiped. 0, or -EINVAL (the request does not encode: a bad
+ * op or name) or -ENOSPC. */
+int join_req_build(uint8_t op, const struct node_key *k, const struct node_key *knew,
+		   const uint8_t *secret, const char *name, uint64_t now, uint8_t *out,
+		   size_t cap, size_t *outlen);
 /* Encode a request as one frame. 0 or a negative error. */
 int join_req_frame(const struct join_req *q, uint8_t *out, size_t cap, size_t *outlen);
 /* The first frame of buf, if complete: 0 with *payload, *plen and *used set,

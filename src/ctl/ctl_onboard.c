@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "src/daemon/config.h"
 #include "src/ctl/ipk.h"
 #include "src/join_msg.h"
+#include "src/onboard/joinclient.h"
 #include "src/wg/wg.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
@@ -471,14 +471,6 @@ int ctl_invite(int argc, char **argv)
 
 /* ---- join (the joiner's side) ---- */
 
-static volatile sig_atomic_t stop_join;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_join = 1;
-}
-
 struct joiner {
 	const char *dir;
 	char state_path[PATH_MAX];
@@ -500,107 +492,118 @@ static void join_state(struct joiner *j, const char *state, const char *msg, con
 	json_object_put(o);
 }
 
-/* One exchange with the inviter: connect (bounded), send, read the answer.
- * Returns bytes read, or -errno with a message. */
-static long exchange(const struct sockaddr_storage *sa, const struct sockaddr_storage *src,
-		     const uint8_t *req, size_t reqlen, uint8_t *in, size_t cap, char *err, size_t errcap)
-{
-	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	socklen_t salen = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	size_t off = 0, got = 0;
-	long rc;
+/* The join's own event loop: the exchanges with the inviter and the
+ * waits between them run on it, and SIGINT or SIGTERM ends either (the
+ * signal watchers are unreferenced: they do not keep uv_run going). */
+struct join_loop {
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t wait;
+	struct joinclient *jc;         /* the exchange under way */
+	bool stopped;
+	int status;                    /* of the last exchange */
+	uint8_t *in;                   /* its answer: JOIN_MAX_ANSWER bytes */
+	size_t inlen;
+	char *err;
+	size_t errcap;
+};
 
-	if (fd < 0) {
-		snprintf(err, errcap, "socket: %s", strerror(errno));
-		return -errno;
+static void on_stop(uv_signal_t *s, int sig)
+{
+	struct join_loop *jl = s->data;
+
+	(void)sig;
+	jl->stopped = true;
+	if (jl->jc)
+		joinclient_cancel(jl->jc);
+	jl->jc = NULL;
+	uv_timer_stop(&jl->wait);
+}
+
+static int join_loop_init(struct join_loop *jl, uint8_t *in, char *err, size_t errcap)
+{
+	int rc;
+
+	memset(jl, 0, sizeof *jl);
+	if ((rc = uv_loop_init(&jl->loop)) < 0)
+		return rc;
+	uv_signal_init(&jl->loop, &jl->sigint);
+	uv_signal_init(&jl->loop, &jl->sigterm);
+	uv_timer_init(&jl->loop, &jl->wait);
+	jl->sigint.data = jl->sigterm.data = jl;
+	uv_signal_start(&jl->sigint, on_stop, SIGINT);
+	uv_signal_start(&jl->sigterm, on_stop, SIGTERM);
+	uv_unref((uv_handle_t *)&jl->sigint);
+	uv_unref((uv_handle_t *)&jl->sigterm);
+	jl->in = in;
+	jl->err = err;
+	jl->errcap = errcap;
+	return 0;
+}
+
+static void join_loop_close(struct join_loop *jl)
+{
+	uv_close((uv_handle_t *)&jl->sigint, NULL);
+	uv_close((uv_handle_t *)&jl->sigterm, NULL);
+	uv_close((uv_handle_t *)&jl->wait, NULL);
+	uv_run(&jl->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&jl->loop);
+}
+
+static void on_wait(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* Wait secs seconds, or less if stopped. */
+static void join_wait(struct join_loop *jl, unsigned secs)
+{
+	if (jl->stopped)
+		return;
+	uv_update_time(&jl->loop);   /* (its clock stood still outside uv_run) */
+	uv_timer_start(&jl->wait, on_wait, (uint64_t)secs * 1000, 0);
+	uv_run(&jl->loop, UV_RUN_DEFAULT);
+}
+
+static void exchanged(void *arg, int status, const uint8_t *ans, size_t len, const char *err)
+{
+	struct join_loop *jl = arg;
+
+	jl->jc = NULL;
+	jl->status = status;
+	if (status < 0) {
+		snprintf(jl->err, jl->errcap, "%s", err);
+		return;
 	}
-	/* from our reserved address: the only one the inviter's WireGuard
-	 * accepts from this tunnel (the interface may hold others) */
-	if (src->ss_family == sa->ss_family && bind(fd, (const struct sockaddr *)src, salen) < 0) {
-		rc = -errno;
-		goto fail;
+	memcpy(jl->in, ans, len);   /* (len <= JOIN_MAX_ANSWER) */
+	jl->inlen = len;
+}
+
+/* One exchange with the inviter (src/onboard/joinclient.h) on the join's
+ * loop: from our reserved address, bounded by 8 s; after the ack the
+ * inviter gets 200 ms to swap our tunnel (it does on the ack; its closing
+ * FIN may itself be routed to the new tunnel, so it is not waited for)
+ * before our real key speaks. The answer's length (in jl->in), or a
+ * negative errno with the reason in jl->err. */
+static long exchange(struct join_loop *jl, const struct sockaddr_storage *sa,
+		     const struct sockaddr_storage *src, const uint8_t *req, size_t reqlen)
+{
+	struct joinclient_spec s = {
+		.dst = sa, .src = src->ss_family == sa->ss_family ? src : NULL, .req = req,
+		.reqlen = reqlen, .timeout_ms = 8000, .grace_ms = 200, .done = exchanged, .arg = jl,
+	};
+	int rc;
+
+	if (jl->stopped)
+		return -EINTR;
+	uv_update_time(&jl->loop);
+	if ((rc = joinclient_start(&jl->loop, &s, &jl->jc)) < 0) {
+		snprintf(jl->err, jl->errcap, "%s", uv_strerror(rc));
+		return rc;
 	}
-	if (connect(fd, (const struct sockaddr *)sa, salen) < 0 && errno != EINPROGRESS) {
-		rc = -errno;
-		goto fail;
-	}
-	time_t deadline = time(NULL) + 8;
-	for (;;) {
-		int left = (int)(deadline - time(NULL));
-		if (left <= 0) {
-			rc = -ETIMEDOUT;
-			goto fail;
-		}
-		int n = poll(&p, 1, left * 1000);
-		if (n < 0 && errno == EINTR) {
-			if (stop_join) {
-				rc = -EINTR;
-				goto fail;
-			}
-			continue;
-		}
-		if (n <= 0) {
-			rc = -ETIMEDOUT;
-			goto fail;
-		}
-		if (p.events & POLLOUT) {
-			int e = 0;
-			socklen_t el = sizeof e;
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
-			if (e) {
-				rc = -e;
-				goto fail;
-			}
-			ssize_t w = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
-			if (w < 0 && errno != EAGAIN) {
-				rc = -errno;
-				goto fail;
-			}
-			if (w > 0)
-				off += (size_t)w;
-			if (off == reqlen)
-				p.events = POLLIN;
-			continue;
-		}
-		ssize_t r = recv(fd, in + got, cap - got, 0);
-		if (r < 0 && errno == EAGAIN)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got == cap) {
-			rc = -EMSGSIZE;
-			goto fail;
-		}
-		/* the whole answer: ack it (the inviter then swaps our tunnel) */
-		struct join_resp jr;
-		struct join_chain jc;
-		char perr[64];
-		if (join_resp_parse(in, got, &jr, &jc, perr, sizeof perr) == 0) {
-			/* then give the inviter a moment to swap our tunnel (it does on
-			 * the ack; its closing FIN may itself be routed to the new
-			 * tunnel, so it is not waited for) before our real key speaks */
-			static const uint8_t ack[5] = { 0, 0, 0, 1, 0 };
-			uint8_t sink[64];
-			struct pollfd q = { .fd = fd, .events = POLLIN };
-			(void)!send(fd, ack, sizeof ack, MSG_NOSIGNAL);
-			for (int k = 0; k < 2 && poll(&q, 1, 100) >= 0; k++)
-				if ((q.revents & (POLLIN | POLLHUP | POLLERR)) && recv(fd, sink, sizeof sink, 0) <= 0)
-					break;
-			break;
-		}
-	}
-	close(fd);
-	return (long)got;
-fail:
-	snprintf(err, errcap, "%s", strerror((int)-rc));
-	close(fd);
-	return rc;
+	jl->status = -EINTR;   /* unless done says otherwise: stopped */
+	uv_run(&jl->loop, UV_RUN_DEFAULT);
+	return jl->status < 0 ? jl->status : (long)jl->inlen;
 }
 
 static int resolve_endpoint(const char *hp, struct sockaddr_storage *sa)
@@ -789,7 +792,9 @@ static int do_join(int argc, char **argv)
 							     : wg_uapi_new(ifname, err, sizeof err);
 	uint8_t priv[32], tmp_pub[32];
 	struct wg_peer p;
-	bool addr_set = false;
+	bool addr_set = false, loop_up = false;
+	struct join_loop jl;
+	uint8_t *in = NULL;   /* the answer: the chain in ch points into it */
 	memset(&p, 0, sizeof p);
 	if (!be) {
 		ctl_err("join: WireGuard interface %s: %s", ifname, err);
@@ -823,50 +828,38 @@ static int do_join(int argc, char **argv)
 	else
 		((struct sockaddr_in6 *)&src)->sin6_port = 0;
 	/* the request */
-	struct join_req q;
-	memset(&q, 0, sizeof q);
-	q.v = INVITE_VERSION;
-	q.op = JOIN_OP_JOIN;
-	memcpy(q.invite, id, sizeof q.invite);
-	memcpy(q.node, k.pk, 32);
-	node_key_wireguard(&k, priv, q.wg);
-	crypto_wipe(priv, sizeof priv);
-	snprintf(q.name, sizeof q.name, "%s", t.name);
-	q.time = (uint64_t)time(NULL);
 	uint8_t reqbuf[JOIN_MAX_FRAME + 4];
 	size_t reqlen;
-	if (join_req_seal(&q, t.secret, &k, NULL) < 0 ||
-	    join_req_frame(&q, reqbuf, sizeof reqbuf, &reqlen) < 0) {
+	if (join_req_build(JOIN_OP_JOIN, &k, NULL, t.secret, t.name, (uint64_t)time(NULL), reqbuf,
+			   sizeof reqbuf, &reqlen) < 0) {
 		ctl_err("join: cannot build the request");
 		goto out;
 	}
-	size_t incap = (JOIN_MAX_CHAIN + 1) * (MN_MAX_RECORD + 4) + JOIN_MAX_FRAME;
-	uint8_t *in = malloc(incap);
-	if (!in)
+	if (!(in = malloc(JOIN_MAX_ANSWER)) || join_loop_init(&jl, in, err, sizeof err) < 0)
 		goto out;
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
+	loop_up = true;
 	time_t end = timeout >= 0 ? time(NULL) + timeout : (time_t)t.expires;
 	unsigned backoff = 1;
 	bool said_waiting = false;
 	struct join_resp r;
 	struct join_chain ch;
-	while (!stop_join) {
+	while (!jl.stopped) {
 		/* the endpoint may be a DNS name: resolve on every try */
 		if (resolve_endpoint(t.endpoint, &p.endpoint) == 0) {
 			p.has_endpoint = true;
 			be->set_peer(be, &p);
 		}
-		long n = p.has_endpoint ? exchange(&gsa, &src, reqbuf, reqlen, in, incap, err, sizeof err) : -EHOSTUNREACH;
+		long n = p.has_endpoint ? exchange(&jl, &gsa, &src, reqbuf, reqlen) : -EHOSTUNREACH;
 		if (n == -EHOSTUNREACH && !p.has_endpoint)
 			snprintf(err, sizeof err, "cannot resolve %s", t.endpoint);
+		if (n == -EINTR && jl.stopped)
+			break;
 		if (n > 0 && join_resp_parse(in, (size_t)n, &r, &ch, err, sizeof err) == 0) {
 			if (r.status == JOIN_OK)
 				break;
 			if (r.status == JOIN_REFUSED) {
 				ctl_err("join: refused by %s: %s", t.inviter_addr, r.message);
 				join_state(&j, "failed", r.message, id);
-				free(in);
 				goto out;
 			}
 			if (!said_waiting) {
@@ -878,7 +871,7 @@ static int do_join(int argc, char **argv)
 		} else {
 			char m[1200];
 			snprintf(m, sizeof m, "master %s (via %s) unreachable: %s; retrying in %u s",
-				 t.inviter_addr, t.endpoint, n > 0 ? "bad answer" : err, backoff);
+				 t.inviter_addr, t.endpoint, err, backoff);
 			fprintf(stderr, "join: %s\n", m);
 			join_state(&j, "retrying", m, id);
 		}
@@ -888,24 +881,21 @@ static int do_join(int argc, char **argv)
 				"expired or already used — looks the same: its temporary WireGuard key is "
 				"allowed nowhere)");
 			join_state(&j, "failed", "gave up", id);
-			free(in);
 			goto out;
 		}
-		sleep(backoff);
+		join_wait(&jl, backoff);
 		if (!said_waiting || backoff < 3)
 			backoff = backoff * 2 > 30 ? 30 : backoff * 2;
 	}
-	if (stop_join) {
+	if (jl.stopped) {
 		ctl_err("join: interrupted");
 		join_state(&j, "failed", "interrupted", id);
-		free(in);
 		goto out;
 	}
 	struct chain_result res;
 	if (join_chain_verify(&r, &ch, k.pk, t.inviter, (uint64_t)time(NULL), &res, err, sizeof err) < 0) {
 		ctl_err("join: the answer does not check out: %s", err);
 		join_state(&j, "failed", err, id);
-		free(in);
 		goto out;
 	}
 	/* our real WireGuard key now: the inviter has swapped our peer */
@@ -915,10 +905,8 @@ static int do_join(int argc, char **argv)
 	if (rc < 0 || write_config(&j, &t, &r, &ch, ifname, backend, (unsigned)port, endpoint, dbp, api,
 				   confp) < 0) {
 		ctl_err("join: cannot finish the setup");
-		free(in);
 		goto out;
 	}
-	free(in);
 	char did[DID_KEY_MAX];
 	did_key_encode(DID_ED25519, k.pk, did, sizeof did);
 	join_state(&j, "joined", "member", id);
@@ -949,6 +937,9 @@ out:
 	}
 	if (be)
 		be->free(be);
+	if (loop_up)
+		join_loop_close(&jl);
+	free(in);
 	node_key_wipe(&k);
 	crypto_wipe(&t, sizeof t);
 	return ret;

@@ -1,5 +1,7 @@
 /* Onboarding: our own renewal and key rotation, as a client of
- * our parent (onboard_int.h). */
+ * our parent (onboard_int.h): the request, and what its answer does (the
+ * chain saved, the key rotated). The exchange on the wire is
+ * src/onboard/joinclient.c's, on the daemon's loop. */
 #include "src/daemon/onboard_int.h"
 
 /* ---- our own renewal and rotation (as a client of our parent) ---- */
@@ -171,24 +173,10 @@ static void client_done(struct jclient *cl, const struct join_resp *r, const str
 	free(rs.lens);
 }
 
-static void client_closed(uv_handle_t *h)
+/* The end of our request, whatever it was (cl no longer o->cl): after a
+ * failure the backoff and the log line; then cl goes. */
+static void client_end(struct onboard *o, struct jclient *cl, const char *why)
 {
-	struct jclient *cl = h->data;
-
-	if (--cl->open_handles == 0) {
-		node_key_wipe(&cl->newkey);
-		free(cl->in);
-		free(cl);
-	}
-}
-
-void ob_client_finish(struct jclient *cl, const char *why)
-{
-	struct onboard *o = cl->o;
-
-	if (o->cl != cl)
-		return;
-	o->cl = NULL;
 	if (why) {
 		snprintf(o->last_error, sizeof o->last_error, "%s", why);
 		cl->failed = true;
@@ -208,92 +196,48 @@ void ob_client_finish(struct jclient *cl, const char *why)
 			 cl->op == JOIN_OP_ROTATE ? "key rotation" : "certificate renewal", o->last_error,
 			 (unsigned long long)o->renew_backoff_ms / 1000);
 	}
-	uv_close((uv_handle_t *)&cl->timer, client_closed);
-	uv_close((uv_handle_t *)&cl->tcp, client_closed);
+	if (cl->jc)
+		joinclient_cancel(cl->jc);
+	node_key_wipe(&cl->newkey);
+	free(cl);
 }
 
-static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+void ob_client_finish(struct jclient *cl, const char *why)
 {
-	struct jclient *cl = h->data;
+	struct onboard *o = cl->o;
 
-	(void)hint;
-	*b = uv_buf_init((char *)cl->in + cl->inlen, (unsigned)(OUT_MAX - cl->inlen));
+	if (o->cl != cl)
+		return;
+	o->cl = NULL;
+	client_end(o, cl, why);
 }
 
-static void client_acked(uv_write_t *w, int status)
+/* The exchange's end (joinclient.h): act on the parent's answer. */
+static void client_answered(void *arg, int status, const uint8_t *ans, size_t len, const char *err)
 {
-	struct jclient *cl = w->data;
+	struct jclient *cl = arg;
+	struct onboard *o = cl->o;
 	struct join_resp r;
 	struct join_chain c;
-	char err[256];
+	char m[320];
 
-	(void)status;   /* without the ack the parent swaps after its grace */
-	if (join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err) == 0)
+	cl->jc = NULL;   /* it ends as we return */
+	/* over: a restart from here (a rotation) finds nothing under way */
+	o->cl = NULL;
+	if (status == 0 && join_resp_parse(ans, len, &r, &c, m, sizeof m) == 0) {
 		client_done(cl, &r, &c);
-	ob_client_finish(cl, NULL);
-}
-
-static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
-{
-	struct jclient *cl = s->data;
-	struct join_resp r;
-	struct join_chain c;
-	char err[256];
-	static uint8_t ack[5] = { 0, 0, 0, 1, 0 };
-
-	(void)b;
-	if (nread == 0 || cl->acked)
-		return;
-	if (nread < 0) {
-		ob_client_finish(cl, nread == UV_EOF ? "the parent's answer is incomplete"
-						  : uv_strerror((int)nread));
+		client_end(o, cl, NULL);
 		return;
 	}
-	cl->inlen += (size_t)nread;
-	int rc = join_resp_parse(cl->in, cl->inlen, &r, &c, err, sizeof err);
-	if (rc == -EAGAIN && cl->inlen < OUT_MAX)
-		return;
-	if (rc < 0) {
-		ob_client_finish(cl, "the parent's answer is malformed");
-		return;
-	}
-	/* the whole answer: tell the parent (it swaps our tunnel), then act */
-	cl->acked = true;
-	uv_read_stop(s);
-	uv_buf_t ab = uv_buf_init((char *)ack, sizeof ack);
-	cl->ackreq.data = cl;
-	if (uv_write(&cl->ackreq, s, &ab, 1, client_acked) < 0)
-		client_acked(&cl->ackreq, -1);
-}
-
-static void client_written(uv_write_t *w, int status)
-{
-	struct jclient *cl = w->data;
-
-	if (status < 0)
-		ob_client_finish(cl, uv_strerror(status));
-}
-
-static void client_connected(uv_connect_t *req, int status)
-{
-	struct jclient *cl = req->data;
-
-	if (status < 0) {
-		char m[128];
-		snprintf(m, sizeof m, "parent unreachable: %s", uv_strerror(status));
-		ob_client_finish(cl, m);
-		return;
-	}
-	uv_buf_t b = uv_buf_init((char *)cl->out, (unsigned)cl->outlen);
-	cl->wreq.data = cl;
-	if (uv_write(&cl->wreq, (uv_stream_t *)&cl->tcp, &b, 1, client_written) < 0 ||
-	    uv_read_start((uv_stream_t *)&cl->tcp, client_alloc, client_read) < 0)
-		ob_client_finish(cl, "cannot talk to the parent");
-}
-
-static void client_timeout(uv_timer_t *t)
-{
-	ob_client_finish(t->data, "the parent did not answer in time");
+	if (status == UV_ETIMEDOUT)
+		snprintf(m, sizeof m, "the parent did not answer in time");
+	else if (status == UV_EOF)
+		snprintf(m, sizeof m, "the parent's answer is incomplete");
+	else if (status == UV_EPROTO)
+		snprintf(m, sizeof m, "the parent's answer is malformed: %s", err);
+	else if (status < 0)
+		snprintf(m, sizeof m, "parent unreachable: %s", err);
+	client_end(o, cl, m);
 }
 
 /* Ask our parent to renew our certificate, or to certify a new key. */
@@ -304,7 +248,8 @@ int ob_client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 	struct wgsync *ws = host_wg(o->h);
 	struct cert_body cb;
 	struct sockaddr_storage sa;
-	uint8_t priv[32];
+	uint8_t req[JOIN_MAX_FRAME + 4];
+	size_t reqlen;
 
 	if (o->cl) {
 		snprintf(err, cap, "a renewal or rotation is already under way");
@@ -327,43 +272,31 @@ int ob_client_start(struct onboard *o, uint8_t op, char *err, size_t cap)
 		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)oconf(o)->join_port);
 	else
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)oconf(o)->join_port);
-	struct join_req q;
-	memset(&q, 0, sizeof q);
-	q.v = INVITE_VERSION;
-	q.op = op;
-	memcpy(q.node, me->pk, 32);
-	node_key_wireguard(me, priv, q.wg);
-	snprintf(q.name, sizeof q.name, "%s", cfg->name);
-	q.time = now_s(o);
-	if (op == JOIN_OP_ROTATE) {
+	if (op == JOIN_OP_ROTATE)
 		node_key_generate(&cl->newkey);
-		memcpy(q.new_node, cl->newkey.pk, 32);
-		node_key_wireguard(&cl->newkey, priv, q.new_wg);
-	}
-	crypto_wipe(priv, sizeof priv);
-	if (join_req_seal(&q, NULL, me, op == JOIN_OP_ROTATE ? &cl->newkey : NULL) < 0 ||
-	    join_req_frame(&q, cl->out, sizeof cl->out, &cl->outlen) < 0 || !(cl->in = malloc(OUT_MAX))) {
+	if (join_req_build(op, me, op == JOIN_OP_ROTATE ? &cl->newkey : NULL, NULL, cfg->name,
+			   now_s(o), req, sizeof req, &reqlen) < 0) {
 		snprintf(err, cap, "cannot build the request");
 		node_key_wipe(&cl->newkey);
-		free(cl->in);
 		free(cl);
 		return -EIO;
 	}
 	cl->o = o;
 	cl->op = op;
-	uv_tcp_init(o->loop, &cl->tcp);
-	uv_timer_init(o->loop, &cl->timer);
-	cl->tcp.data = cl->timer.data = cl->creq.data = cl;
-	cl->open_handles = 2;
-	o->cl = cl;
 	if (op == JOIN_OP_ROTATE)
 		snprintf(o->rotation, sizeof o->rotation, "running");
-	uv_timer_start(&cl->timer, client_timeout, CONN_TIMEOUT_MS, 0);
-	if (uv_tcp_connect(&cl->creq, &cl->tcp, (struct sockaddr *)&sa, client_connected) < 0) {
-		ob_client_finish(cl, "cannot connect to the parent");
+	/* no grace after the ack: our WireGuard key changes only with the
+	 * restart a rotation makes, well after it */
+	struct joinclient_spec s = {
+		.dst = &sa, .req = req, .reqlen = reqlen, .timeout_ms = CONN_TIMEOUT_MS,
+		.done = client_answered, .arg = cl,
+	};
+	if (joinclient_start(o->loop, &s, &cl->jc) < 0) {
+		client_end(o, cl, "cannot connect to the parent");
 		snprintf(err, cap, "%s", o->last_error);
 		return -EIO;
 	}
+	o->cl = cl;
 	return 0;
 }
 

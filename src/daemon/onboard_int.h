@@ -15,7 +15,8 @@
  *   onboard_inv.c      invitations: the rows (the host state table, namespace "invite") and their API calls
  *   onboard_issue.c    issuing: addresses from the plan, certificates, renewing the root's, revoking rotated keys, the WireGuard peers we vouch for
  *   onboard_service.c  the join service: joins, renewals and rotations asked of us, over TCP on the mesh address
- *   onboard_client.c   our own renewal and key rotation, as a client of our parent
+ *   onboard_client.c   our own renewal and key rotation, as a client of our parent (the
+ *                      exchange itself: src/onboard/joinclient.c, shared with mirrornetctl join)
  */
 #ifndef MN_ONBOARD_INT_H
 #define MN_ONBOARD_INT_H
@@ -32,6 +33,7 @@
 #include "src/daemon/wgsync.h"
 #include "src/addrplan.h"
 #include "src/join_msg.h"
+#include "src/onboard/joinclient.h"
 #include "src/log.h"
 #include "crypto/chain.h"
 #include "crypto/crypto.h"
@@ -52,7 +54,6 @@
 #define CLOCK_SKEW_S 600           /* renew/rotate requests: freshness window */
 #define RENEW_MIN_BACKOFF_MS 15000
 #define RENEW_MAX_BACKOFF_MS 3600000
-#define OUT_MAX ((JOIN_MAX_CHAIN + 1) * (MN_MAX_RECORD + 4) + JOIN_MAX_FRAME)
 
 enum inv_state { INV_OPEN, INV_WAITING, INV_USED, INV_REJECTED, INV_REVOKED };
 #define INV_STATE_MAX INV_REVOKED
@@ -95,23 +96,15 @@ struct jconn {
 	int open_handles;
 };
 
-/* Our own request to our parent: renew or rotate. */
+/* Our own request to our parent: renew or rotate (the exchange itself:
+ * src/onboard/joinclient.h). */
 struct jclient {
-	uv_tcp_t tcp;
-	uv_connect_t creq;
-	uv_write_t wreq;
-	uv_timer_t timer;
+	struct joinclient *jc;                  /* under way; NULL once it ended */
 	struct onboard *o;
 	uint8_t op;
 	uint8_t parent[32];
 	struct node_key newkey;                 /* rotation */
-	uint8_t out[JOIN_MAX_FRAME + 4];
-	size_t outlen;
-	uint8_t *in;
-	size_t inlen;
-	bool failed, acked;
-	uv_write_t ackreq;
-	int open_handles;
+	bool failed;
 };
 
 /* Its options (docs/config.md). */

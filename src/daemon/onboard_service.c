@@ -305,7 +305,7 @@ static void conn_answer(struct jconn *cn, const uint8_t *payload, size_t n)
 			 q.op <= JOIN_OP_MAX ? join_op_names[q.op] : "bad", r.message);
 	}
 	cn->answered = true;
-	if (!(cn->out = malloc(OUT_MAX)) || join_resp_frames(&r, &c, cn->out, OUT_MAX, &outlen) < 0) {
+	if (!(cn->out = malloc(JOIN_MAX_ANSWER)) || join_resp_frames(&r, &c, cn->out, JOIN_MAX_ANSWER, &outlen) < 0) {
 		ob_conn_close(cn);
 		return;
 	}

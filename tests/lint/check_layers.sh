@@ -7,8 +7,10 @@
 #   src/engine/ sans-I/O: no libuv, sqlite, curl, c-ares, json-c, no clock
 #            or socket calls; from src/ only its own headers
 #   engine_int.h (engine internals) is included only inside src/engine/
-#   src/dns, src/wg, src/store, src/apiclient and the src/*.c the daemon
-#            and CLI share include nothing from src/daemon/ or src/ctl/;
+#   src/dns, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
+#            the daemon and CLI share include nothing from src/daemon/ or
+#            src/ctl/; src/onboard (the join client) libuv, but no sqlite,
+#            c-ares or json-c;
 #            src/daemon/ nothing from src/ctl/; the simulator (tools/sim/)
 #            nothing from src/ but the engine
 # The build enforces the same by linking (meson.build: one library per
@@ -52,7 +54,7 @@ if [ -n "$hits" ]; then
 	fail=1
 fi
 upper='#include[[:space:]]*"src/(daemon|ctl)/'
-for d in src/dns src/wg src/apiclient; do
+for d in src/dns src/wg src/apiclient src/onboard; do
 	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
 done
 hits=$(grep -nE "$upper|#include[[:space:]]*<(uv|sqlite3|ares)\.h>" src/*.c src/*.h | grep -v '^src/mirrornetd\.c:' | grep -v '^src/store\.[ch]:.*sqlite3' || true)
@@ -61,6 +63,7 @@ if [ -n "$hits" ]; then
 	echo "$hits"
 	fail=1
 fi
+bad src/onboard '#include[[:space:]]*[<"](sqlite3\.h|ares\.h|json-c/|json\.h)' "the join client needs libuv only"
 bad src/daemon '#include[[:space:]]*"src/ctl/' "the daemon does not know the CLI"
 bad tools/sim '#include[[:space:]]*"src/[^e]' "the simulator links the engine only"
 

@@ -152,6 +152,24 @@ id6=$(ctl 1 invite list --json | jq -r '.[] | select(.name=="six") | .id')
 ctl 1 invite revoke "$id6" >/dev/null
 ns_sh 6 "mirrornetctl join '$tok6' --wg-interface $(ns_if 6) --timeout 8s" >"$T/j6b.log" 2>&1 &&
 	bad "revoked invitation accepted" || ok "a revoked invitation gets nowhere: $(tail -1 "$T/j6b.log")"
+# interrupted (its tunnel is gone, so it keeps trying): SIGINT while a try
+# connects, SIGTERM between tries; either ends the join at once, nothing left
+syn_sent() { ns_exec 6 ss -Htn state syn-sent | grep -q ":7333"; }   # (join_port)
+retrying() { grep -q '"state":"retrying"' "$T/h6/etc/join.state"; }
+stopped() { gone "$(cat "$T/j6pid")"; }
+for sig in INT TERM; do
+	rm -f "$T/h6/etc/join.state"
+	ns_sh_bg 6 "$T/j6$sig.log" "mirrornetctl join '$tok6' --wg-interface $(ns_if 6) --timeout 60s &
+		echo \$! >'$T/j6pid'; wait \$!; echo exit=\$?"
+	if [ $sig = INT ]; then poll 20 syn_sent; else poll 20 retrying; fi
+	kill -$sig "$(cat "$T/j6pid")"
+	wait_for 3 "SIG$sig ends a join at once" stopped
+	grep -q "exit=1" "$T/j6$sig.log" && grep -q "join: interrupted" "$T/j6$sig.log" &&
+		grep -q '"message":"interrupted"' "$T/h6/etc/join.state" &&
+		ok "  ...saying so (exit 1, join.state failed: interrupted)" || { bad "SIG$sig"; cat "$T/j6$sig.log"; }
+	[ ! -e "$T/h6/etc/node.key" ] && [ -z "$(ns_exec 6 wg show "$(ns_if 6)" peers)" ] &&
+		ok "  ...and nothing is left half-done (key, WireGuard peer)" || bad "SIG$sig left things behind"
+done
 # a rejected join
 tok6=$(invite 1 six2)
 ns_sh_bg 6 "$T/j6c.log" "mirrornetctl join '$tok6' --wg-interface $(ns_if 6) --timeout 60s; echo exit=\$?"

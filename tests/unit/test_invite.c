@@ -738,6 +738,55 @@ static void sample_resp(struct join_resp *r, unsigned status, uint8_t nrec)
 
 static int self_c, sub_c, leaf_c;
 
+/* join_req_build: the request the two clients send (mirrornetctl join,
+ * the daemon's renewal and rotation), as the service reads it. */
+static void test_req_build(void)
+{
+	uint8_t secret[INVITE_SECRET_LEN], buf[JOIN_MAX_FRAME + 4], pub[32], priv[32];
+	char id[INVITE_ID_LEN + 1];
+	size_t n, plen, used;
+	const uint8_t *p;
+
+	memset(secret, 0x42, sizeof secret);
+	invite_id(secret, id);
+	for (unsigned op = 0; op <= JOIN_OP_MAX; op++) {
+		const uint8_t *sec = op == JOIN_OP_JOIN ? secret : NULL;
+		const struct node_key *knew = op == JOIN_OP_ROTATE ? &keys[NEWKEY] : NULL;
+		struct join_req q;
+
+		CHECK_INT(join_req_build((uint8_t)op, &keys[PEER], knew, sec, "laptop", NOW, buf,
+					 sizeof buf, &n), 0);
+		CHECK_INT(join_frame_get(buf, n, &p, &plen, &used), 0);
+		CHECK_INT(used, n);
+		CHECK_INT(schema_decode(&join_req_schema, p, plen, &q), 0);
+		CHECK_INT(q.v, INVITE_VERSION);
+		CHECK_INT(q.op, op);
+		CHECK_STR(q.invite, sec ? id : "");
+		CHECK_MEM(q.node, keys[PEER].pk, 32);
+		node_key_wireguard(&keys[PEER], priv, pub);
+		CHECK_MEM(q.wg, pub, 32);
+		if (knew) {
+			CHECK_MEM(q.new_node, knew->pk, 32);
+			node_key_wireguard(knew, priv, pub);
+			CHECK_MEM(q.new_wg, pub, 32);
+		}
+		CHECK_STR(q.name, "laptop");
+		CHECK_INT(q.time, NOW);
+		CHECK(join_req_check(&q, sec));
+		/* an op without what it needs, or with what it must not have */
+		CHECK_INT(join_req_build((uint8_t)op, &keys[PEER], knew ? NULL : &keys[NEWKEY], sec,
+					 "laptop", NOW, buf, sizeof buf, &n), -EINVAL);
+		CHECK_INT(join_req_build((uint8_t)op, &keys[PEER], knew, sec ? NULL : secret, "laptop",
+					 NOW, buf, sizeof buf, &n), -EINVAL);
+		CHECK_INT(join_req_build((uint8_t)op, &keys[PEER], knew, sec, "laptop", NOW, buf, 40,
+					 &n), -ENOSPC);
+	}
+	crypto_wipe(priv, sizeof priv);
+	/* not a DNS label: the service would refuse it, so it is not sent */
+	CHECK_INT(join_req_build(JOIN_OP_RENEW, &keys[PEER], NULL, NULL, "no such name", NOW, buf,
+				 sizeof buf, &n), -EINVAL);
+}
+
 static void test_resp_frames(void)
 {
 	static uint8_t buf[8 * MN_MAX_RECORD], buf2[8 * MN_MAX_RECORD];
@@ -1000,6 +1049,7 @@ int main(void)
 	test_req_roundtrip();
 	test_req_rules();
 	test_req_seal();
+	test_req_build();
 	test_resp_frames();
 	test_chain_verify();
 	for (int i = 0; i < NKEYS; i++)
