@@ -20,7 +20,7 @@
 #include <json-c/json.h>
 #include "src/ctl/ctl.h"
 #include "src/addrplan.h"
-#include "src/daemon/config.h"
+#include "src/netaddr.h"
 #include "src/ctl/ipk.h"
 #include "src/join_msg.h"
 #include "src/onboard/joinclient.h"
@@ -819,7 +819,7 @@ static int do_join(int argc, char **argv)
 		 strchr(t.inviter_addr, ':') ? 128 : 32);
 	/* from our reserved address, to the inviter's service inside the tunnel */
 	struct sockaddr_storage gsa, src;
-	if (config_mesh_sa(t.addr, 1, &src) < 0 || config_mesh_sa(t.inviter_addr, t.port, &gsa) < 0) {
+	if (addr_mesh_sa(t.addr, 1, &src) < 0 || addr_mesh_sa(t.inviter_addr, t.port, &gsa) < 0) {
 		ctl_err("join: bad address in the invitation");
 		goto out;
 	}

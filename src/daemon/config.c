@@ -6,84 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "src/daemon/config.h"
+#include "src/netaddr.h"
 #include "src/daemon/subsys.h"
 #include "src/addrplan.h"
 #include "src/log.h"
 #include "proto/body.h"
 #include "proto/hex.h"
 #include "crypto/did.h"
-
-int config_parse_addr(const char *s, struct sockaddr_storage *sa, size_t *salen)
-{
-	char host[64];
-	const char *port;
-	char *end;
-
-	memset(sa, 0, sizeof *sa);
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
-			return -EINVAL;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = 0;
-		port = rb + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof host || strchr(s, ':') != colon)
-			return -EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = 0;
-		port = colon + 1;
-	}
-	long p = strtol(port, &end, 10);
-	if (!*port || *end || p < 1 || p > 65535)
-		return -EINVAL;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		*salen = sizeof *v4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		*salen = sizeof *v6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-void config_addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
-		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
-	} else if (sa->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
-	} else if (cap) {
-		buf[0] = 0;
-	}
-}
-
-int config_mesh_sa(const char *mesh_addr, unsigned port, struct sockaddr_storage *sa)
-{
-	char a[MN_MAX_ADDR + 16];
-	size_t salen;
-	size_t n = strcspn(mesh_addr, "/");
-
-	if (!n || n > MN_MAX_ADDR)
-		return -EINVAL;
-	snprintf(a, sizeof a, memchr(mesh_addr, ':', n) ? "[%.*s]:%u" : "%.*s:%u", (int)n, mesh_addr,
-		 port);
-	return config_parse_addr(a, sa, &salen);
-}
 
 static int parse_pk(const char *s, uint8_t pk[32])
 {
@@ -127,7 +56,7 @@ static int parse_listen(void *sect, char *val, char *msg, size_t cap)
 	struct config *c = sect;
 
 	if (copy_str(c->listen, sizeof c->listen, val) < 0 ||
-	    config_parse_addr(val, &c->listen_sa, &c->listen_salen) < 0)
+	    addr_parse(val, &c->listen_sa, &c->listen_salen) < 0)
 		BAD("listen: ADDRESS:PORT with a numeric address (e.g. 127.0.0.1:7332, [::1]:7332)");
 	c->listen_set = true;
 	return 0;
@@ -144,7 +73,7 @@ static int check_advertise(void *sect, char *val, char *msg, size_t cap)
 	size_t l;
 
 	(void)sect;
-	if (config_parse_addr(val, &sa, &l) < 0)
+	if (addr_parse(val, &sa, &l) < 0)
 		BAD("advertise: ADDRESS:PORT");
 	return 0;
 }
@@ -218,7 +147,7 @@ static int parse_peer(void *sect, char *val, char *msg, size_t cap)
 	if (parse_pk(val, p->pk) < 0)
 		BAD("peer: '%s' is not a did:key", val);
 	if (copy_str(p->addr, sizeof p->addr, sp) < 0 ||
-	    config_parse_addr(sp, &p->sa, &p->salen) < 0)
+	    addr_parse(sp, &p->sa, &p->salen) < 0)
 		BAD("peer: '%s' is not ADDRESS:PORT", sp);
 	c->npeers++;
 	return 0;
@@ -525,10 +454,10 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 ok:
 	/* with WireGuard, gossip listens on the mesh address only, by default */
 	if (c->wg_interface[0] && !c->listen_set) {
-		config_mesh_sa(c->mesh_addr, c->gossip_port, &c->listen_sa);
+		addr_mesh_sa(c->mesh_addr, c->gossip_port, &c->listen_sa);
 		c->listen_salen = c->listen_sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 								      : sizeof(struct sockaddr_in);
-		config_addr_text(&c->listen_sa, c->listen, sizeof c->listen);
+		addr_text(&c->listen_sa, c->listen, sizeof c->listen);
 	}
 	return 0;
 }

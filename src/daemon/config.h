@@ -11,6 +11,7 @@
 #include "src/daemon/conf.h"
 #include "src/engine/engine.h"
 #include "proto/limits.h"
+#include "src/netaddr.h"   /* addr_parse, addr_text, addr_mesh_sa */
 
 #define CONFIG_MAX_PEERS 64
 #define CONFIG_MAX_CERTS 16
@@ -87,12 +88,4 @@ void config_print(const struct config *c, FILE *f);
 /* Options whose change needs a restart: names them in msg; false if none. */
 bool config_needs_restart(const struct config *old, const struct config *nw, char *msg,
 			  size_t cap);
-/* Parse "host:port" / "[v6]:port" numerically into sa. 0 or -EINVAL. */
-int config_parse_addr(const char *s, struct sockaddr_storage *sa, size_t *salen);
-/* The inverse: "ip:port" or "[v6]:port" ("" for an unknown family). */
-void config_addr_text(const struct sockaddr_storage *sa, char *buf, size_t cap);
-/* A mesh address (optionally with /prefix) and a port: where a member's
- * gossip listens inside the tunnel. 0 or -EINVAL. */
-int config_mesh_sa(const char *mesh_addr, unsigned port, struct sockaddr_storage *sa);
-
 #endif

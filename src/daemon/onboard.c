@@ -87,7 +87,7 @@ static void *onboard_start(struct mn_host *h, char *err, size_t errcap)
 	o->h = h;
 	o->loop = loop;
 	if (host_wg(h) && cfg->mesh_addr[0]) {
-		config_mesh_sa(cfg->mesh_addr, oconf(o)->join_port, &sa);
+		addr_mesh_sa(cfg->mesh_addr, oconf(o)->join_port, &sa);
 		uv_tcp_init(loop, &o->srv);
 		o->srv.data = o;
 		if ((rc = uv_tcp_bind(&o->srv, (struct sockaddr *)&sa, 0)) < 0 ||

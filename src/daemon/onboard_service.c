@@ -19,7 +19,7 @@ static bool addr_is(const struct sockaddr_storage *sa, const char *addr)
 {
 	struct sockaddr_storage x;
 
-	if (config_mesh_sa(addr, 1, &x) < 0 || x.ss_family != sa->ss_family)
+	if (addr_mesh_sa(addr, 1, &x) < 0 || x.ss_family != sa->ss_family)
 		return false;
 	if (sa->ss_family == AF_INET)
 		return !memcmp(&((const struct sockaddr_in *)sa)->sin_addr,

@@ -38,13 +38,13 @@ void reach_node(struct daemon *d, const struct record *r, const union body *b)
 	if (memcmp(r->origin, d->key.pk, 32) != 0) {
 		if (d->wg) {
 			/* inside the tunnel: its mesh address, our gossip port */
-			if (config_mesh_sa(b->node.mesh_addr, d->cfg.gossip_port, &sa) == 0) {
+			if (addr_mesh_sa(b->node.mesh_addr, d->cfg.gossip_port, &sa) == 0) {
 				transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
 				engine_peer_add(d->eng, r->origin, daemon_now_ms());
 			}
 			uv_timer_start(&d->wg_timer, wg_timer_cb, 0, 5000);   /* a new member: its peer now */
 		} else if (b->node.n_endpoints &&
-			   config_parse_addr(b->node.endpoints[0].addr, &sa, &salen) == 0) {
+			   addr_parse(b->node.endpoints[0].addr, &sa, &salen) == 0) {
 			transport_set_addr(d->tr, r->origin, (struct sockaddr *)&sa);
 			engine_peer_add(d->eng, r->origin, daemon_now_ms());
 		}
@@ -202,7 +202,7 @@ int reach_open(struct daemon *d, char *err, size_t cap)
 	}
 	for (size_t i = 0; i < d->cfg.nwg_peers; i++) {
 		struct sockaddr_storage sa;
-		if (config_mesh_sa(d->cfg.wg_peers[i].mesh_addr, d->cfg.gossip_port, &sa) == 0) {
+		if (addr_mesh_sa(d->cfg.wg_peers[i].mesh_addr, d->cfg.gossip_port, &sa) == 0) {
 			transport_set_addr(d->tr, d->cfg.wg_peers[i].pk, (struct sockaddr *)&sa);
 			engine_peer_add(d->eng, d->cfg.wg_peers[i].pk, daemon_now_ms());
 		}

@@ -266,7 +266,7 @@ int resolver_lookup(struct resolver *r, const char *hostport, struct sockaddr_st
 	uint16_t port;
 	size_t salen;
 
-	if (config_parse_addr(hostport, sa, &salen) == 0)
+	if (addr_parse(hostport, sa, &salen) == 0)
 		return 0;   /* numeric */
 	if (split(hostport, host, sizeof host, &port) < 0)
 		return -EINVAL;

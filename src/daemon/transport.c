@@ -165,7 +165,7 @@ void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *b
 	const struct addr_entry *a = addr_find(t, pk);
 
 	if (a)
-		config_addr_text(&a->sa, buf, cap);
+		addr_text(&a->sa, buf, cap);
 	else if (cap)
 		buf[0] = 0;
 }

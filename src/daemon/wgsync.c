@@ -153,7 +153,7 @@ static struct member *member_get(struct wgsync *ws, const uint8_t pk[32])
 
 static void set_mesh_sa(struct wgsync *ws, struct member *x)
 {
-	if (config_mesh_sa(x->mesh_addr, ws->gossip_port, &x->mesh_sa) < 0)
+	if (addr_mesh_sa(x->mesh_addr, ws->gossip_port, &x->mesh_sa) < 0)
 		memset(&x->mesh_sa, 0, sizeof x->mesh_sa);
 }
 
@@ -260,12 +260,12 @@ static bool nat_suspect(const struct wgsync *ws, const uint8_t node[32], const c
 		return true;
 	if (resolver_lookup(ws->res, declared, &sa, now_ms) < 0)
 		return false;
-	config_addr_text(&sa, want, sizeof want);
+	addr_text(&sa, want, sizeof want);
 	for (size_t i = 0; i < ws->nseen; i++) {
 		const struct seen_endpoint *s = &ws->seen[i];
-		if (memcmp(s->node, node, 32) || config_parse_addr(s->endpoint, &sa, &salen) < 0)
+		if (memcmp(s->node, node, 32) || addr_parse(s->endpoint, &sa, &salen) < 0)
 			continue;
-		config_addr_text(&sa, got, sizeof got);
+		addr_text(&sa, got, sizeof got);
 		if (strcmp(got, want))
 			return true;
 	}
@@ -388,7 +388,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		x->view.tx_bytes = cur ? cur->tx_bytes : 0;
 		x->view.endpoint[0] = 0;
 		if (cur && cur->has_endpoint)
-			config_addr_text(&cur->endpoint, x->view.endpoint, sizeof x->view.endpoint);
+			addr_text(&cur->endpoint, x->view.endpoint, sizeof x->view.endpoint);
 		bool allowed_ok = cur && cur->nallowed == 1 && !strcmp(cur->allowed[0], want.allowed[0]);
 		bool keep_ok = cur && cur->keepalive_s == want.keepalive_s;
 		bool retry = !fresh && now_ms >= x->tried_at + RETRY_MS;

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "src/daemon/config.h"
+#include "src/netaddr.h"
+#include "src/engine/engine.h"
+#include "proto/limits.h"
 #include "src/engine/wire.h"
 #include "crypto/crypto.h"
 #include "crypto/did.h"
@@ -58,7 +60,7 @@ int main(int argc, char **argv)
 	uint8_t seed[32];
 	const char *hexseed = getenv("MN_INJECT_SEED");
 
-	if (argc < 3 || config_parse_addr(argv[1], &sa, &salen) < 0) {
+	if (argc < 3 || addr_parse(argv[1], &sa, &salen) < 0) {
 		fprintf(stderr, "usage: mn_inject HOST:PORT garbage|forged|replay|oversize|halfopen|"
 			"spoof|strangers|slowconns ...\n");
 		return 2;

@@ -11,8 +11,9 @@
 #            the daemon and CLI share include nothing from src/daemon/ or
 #            src/ctl/; src/onboard (the join client) libuv, but no sqlite,
 #            c-ares or json-c;
-#            src/daemon/ nothing from src/ctl/; the simulator (tools/sim/)
-#            nothing from src/ but the engine
+#            src/daemon/ nothing from src/ctl/, nor src/ctl/ from
+#            src/daemon/ (the CLI talks to the daemon over the API);
+#            the simulator (tools/sim/) nothing from src/ but the engine
 # The build enforces the same by linking (meson.build: one library per
 # layer; the simulator and the engine's tests link the engine alone); this
 # grep is the second guard, and names the line.
@@ -65,6 +66,7 @@ if [ -n "$hits" ]; then
 fi
 bad src/onboard '#include[[:space:]]*[<"](sqlite3\.h|ares\.h|json-c/|json\.h)' "the join client needs libuv only"
 bad src/daemon '#include[[:space:]]*"src/ctl/' "the daemon does not know the CLI"
+bad src/ctl '#include[[:space:]]*"src/daemon/' "the CLI does not link the daemon (the local API)"
 bad tools/sim '#include[[:space:]]*"src/[^e]' "the simulator links the engine only"
 
 # subsystems (src/daemon/subsys.h) reach the daemon only through the host:

@@ -265,7 +265,7 @@ int main(void)
 	 * reported as our observation */
 	struct sockaddr_storage roam;
 	size_t rl;
-	config_parse_addr("203.0.113.5:1234", &roam, &rl);
+	addr_parse("203.0.113.5:1234", &roam, &rl);
 	CHECK_INT(wg_fake_observe(be, wgpub[1], &roam, (now + 17000) / 1000, 100, 200), 0);
 	CHECK_INT(wgsync_apply(ws, e, now + 40000), 0);
 	memset(&dev, 0, sizeof dev);
@@ -288,10 +288,10 @@ int main(void)
 	/* mesh addresses name the senders */
 	struct sockaddr_storage src;
 	uint8_t who[32];
-	config_parse_addr("10.42.0.2:55555", &src, &rl);
+	addr_parse("10.42.0.2:55555", &src, &rl);
 	CHECK(wgsync_node_of_addr(ws, (struct sockaddr *)&src, who));
 	CHECK_MEM(who, k[2].pk, 32);
-	config_parse_addr("10.42.0.99:7332", &src, &rl);
+	addr_parse("10.42.0.99:7332", &src, &rl);
 	CHECK(!wgsync_node_of_addr(ws, (struct sockaddr *)&src, who));
 	/* an invitation's temporary tunnel gets its WireGuard peer, but its
 	 * address names no sender of gossip (issue #11 item 1) */
@@ -310,7 +310,7 @@ int main(void)
 		tunnel |= !memcmp(dev.peers[i].key, inv.wg_key, 32);
 	CHECK(tunnel);
 	wg_device_free(&dev);
-	config_parse_addr("10.42.0.77:7332", &src, &rl);
+	addr_parse("10.42.0.77:7332", &src, &rl);
 	CHECK(!wgsync_node_of_addr(ws, (struct sockaddr *)&src, who));
 	CHECK_INT(wgsync_set_local(ws, NULL, 0), 0);
 	CHECK_INT(wgsync_apply(ws, e, now + 42000), 0);   /* gone: removed */

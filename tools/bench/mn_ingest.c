@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "src/apiclient/apiclient.h"
-#include "src/daemon/config.h"
+#include "src/netaddr.h"
+#include "src/engine/engine.h"
 #include "src/engine/wire.h"
 #include "crypto/crypto.h"
 #include "crypto/key.h"
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 	size_t salen;
 	if (!keyfile || !to || !sock || count < 1 || count > 1000000 || size < 0 ||
 	    size > MN_MAX_RECORD || wait_s < 1 || wait_s > 3600 || pace < 0 ||
-	    config_parse_addr(to, &sa, &salen) < 0) {
+	    addr_parse(to, &sa, &salen) < 0) {
 		fprintf(stderr, "usage: mn_ingest --key KEYFILE --to HOST:PORT --api SOCKET [--count N]\n");
 		return 2;
 	}
