@@ -355,9 +355,8 @@ static int on_need(struct pusher *ps, struct rec **all, size_t total, struct cur
  * everything we send it: pushes get half of it, and 3/4 of its burst, so
  * our records and probes always find room. Beyond
  * it the receiver would drop our pushes, and with them our next records
- * and probes: at 1 000 nodes with 100 of them flooding, stores differ by
- * megabytes and a 4 MiB push dropped ~2 000 messages a round. What is not
- * pushed now comes at the next round. */
+ * and probes (a 4 MiB answer is ~3 300 of its tokens). What is not pushed
+ * now comes at the next round. */
 static size_t push_allowance(struct engine *e, struct peer *p)
 {
 	double rate = (double)e->cfg.peer_msgs_per_s * ENGINE_MTU / 2, cap = 3 * rate;
