@@ -61,6 +61,12 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 void index_remove(struct rec_index *ix, struct rec *x);
 /* Sorted by keyhash; valid until the next change. */
 struct rec **index_sorted(struct rec_index *ix, size_t *n);
+/* Reorder v so that origins take turns: by rank (lower first; NULL: all
+ * equal), then each origin's first record, then each one's second, ...,
+ * keeping v's order within a turn. What a budget cuts off is then the
+ * tail of the origins with the most — a flood's — not an honest origin's
+ * one record. 0, or -ENOMEM (v unchanged). */
+int recs_fair_order(struct rec **v, size_t n, int (*rank)(const struct rec *));
 
 /* Recently seen ids (held or not: rejected, older), so a copy costs one
  * lookup: two generations of fixed-size sets (index.c). */

@@ -304,3 +304,53 @@ void seen_put(struct seen_cache *s, const uint8_t *id, int state)
 	cur->state[i] = (uint8_t)state;
 	cur->n++;
 }
+
+/* ---- fair order ---- */
+
+struct fair_item {
+	struct rec *x;
+	int rank;
+	size_t pos, ord;
+};
+
+static int by_origin(const void *a, const void *b)
+{
+	const struct fair_item *p = a, *q = b;
+	int c = memcmp(rec_origin(p->x), rec_origin(q->x), 32);
+	return c ? c : (p->pos > q->pos) - (p->pos < q->pos);
+}
+
+static int by_turn(const void *a, const void *b)
+{
+	const struct fair_item *p = a, *q = b;
+	if (p->rank != q->rank)
+		return p->rank - q->rank;
+	if (p->ord != q->ord)
+		return (p->ord > q->ord) - (p->ord < q->ord);
+	return (p->pos > q->pos) - (p->pos < q->pos);
+}
+
+int recs_fair_order(struct rec **v, size_t n, int (*rank)(const struct rec *))
+{
+	struct fair_item *it;
+
+	if (n < 2)
+		return 0;
+	it = malloc(n * sizeof *it);
+	if (!it)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		it[i].x = v[i];
+		it[i].rank = rank ? rank(v[i]) : 0;
+		it[i].pos = i;
+	}
+	qsort(it, n, sizeof *it, by_origin);
+	for (size_t i = 0; i < n; i++)
+		it[i].ord = i && memcmp(rec_origin(it[i].x), rec_origin(it[i - 1].x), 32) == 0
+				    ? it[i - 1].ord + 1 : 0;
+	qsort(it, n, sizeof *it, by_turn);
+	for (size_t i = 0; i < n; i++)
+		v[i] = it[i].x;
+	free(it);
+	return 0;
+}

@@ -340,12 +340,14 @@ static void maintain_mesh(struct engine *e)
 
 static void emit_gossip(struct engine *e)
 {
-	uint8_t ids[MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW][WIRE_ID_LEN];
-	static_assert(MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW <= 65535, "sizes fit uint16_t");
-	uint16_t lens[MCACHE_MAX_WINDOWS * MCACHE_PER_WINDOW];
-	size_t nids = 0;
+	size_t cap = (size_t)e->cfg.gossip_windows * MCACHE_PER_WINDOW, nrecs = 0;
 	unsigned wins = e->cfg.gossip_windows;
 	struct peer *lazy[32];
+	struct rec **recs = malloc(cap * sizeof *recs);
+	uint8_t (*ids)[WIRE_ID_LEN] = malloc(cap * WIRE_ID_LEN);
+
+	if (!recs || !ids)
+		goto out;
 
 	for (unsigned w = 0; w < wins; w++) {
 		struct mcache_window *mw =
@@ -353,25 +355,32 @@ static void emit_gossip(struct engine *e)
 		for (unsigned i = 0; i < mw->n; i++) {
 			/* only what we still hold */
 			struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
-			if (x) {
-				memcpy(ids[nids], mw->ids[i], WIRE_ID_LEN);
-				lens[nids++] = x->wire_len;
-			}
+			if (x)
+				recs[nrecs++] = x;
 		}
 	}
-	if (!nids)
-		return;
+	if (!nrecs)
+		goto out;
+	/* newest first, origins taking turns: under a flood the announce
+	 * budget would otherwise go to the flood's newest records, and an
+	 * honest record that missed the eager push was never announced */
+	recs_fair_order(recs, nrecs, NULL);
+	for (size_t k = 0; k < nrecs; k++)
+		memcpy(ids[k], recs[k]->id, WIRE_ID_LEN);
 	size_t n = pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL);
 	for (size_t i = 0; i < n; i++) {
-		/* newest first, as far as its announce budget goes */
+		/* as far as its announce budget goes */
 		size_t k = 0;
-		while (k < nids && announce_ok(lazy[i], lens[k]))
+		while (k < nrecs && announce_ok(lazy[i], recs[k]->wire_len))
 			k++;
 		if (k) {
 			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
 			e->st.ihave_sent += k;
 		}
 	}
+out:
+	free(recs);
+	free(ids);
 }
 
 static void expire_promises(struct engine *e)

@@ -173,10 +173,11 @@ struct pusher {
 	struct peer *p;
 	uint8_t *msg;
 	struct wire_buf w;
-	size_t budget;
+	size_t budget;              /* bytes still queued at most (PUSH_BUDGET) */
+	size_t allow;               /* bytes we may send (push_allowance) */
 	struct rec **q;             /* what to push, sent by push_done() */
 	size_t nq, qcap;
-	bool skipped;               /* something did not fit the budget */
+	bool skipped;               /* something did not fit */
 };
 
 static void push_flush(struct pusher *ps)
@@ -235,12 +236,22 @@ static int push_rank(const struct rec *x)
 	return x->kind == KIND_CERT || x->kind == KIND_REVOKE ? 0 : x->kind == KIND_NODE ? 1 : 2;
 }
 
+/* Within the allowance, in rank order and with origins taking turns: a
+ * flood's thousands of records cannot crowd out an honest origin's one
+ * round after round (cut in keyspace order, the same records came first
+ * every round, and an honest record behind them never came). */
 static void push_done(struct pusher *ps)
 {
-	for (int rank = 0; rank < 3; rank++)
-		for (size_t i = 0; i < ps->nq; i++)
-			if (push_rank(ps->q[i]) == rank)
-				push_now(ps, ps->q[i]);
+	if (recs_fair_order(ps->q, ps->nq, push_rank) < 0)
+		ps->skipped = true;   /* keyspace order then; nothing lost */
+	for (size_t i = 0; i < ps->nq; i++) {
+		if (ps->q[i]->wire_len > ps->allow) {
+			ps->skipped = true;
+			continue;
+		}
+		ps->allow -= ps->q[i]->wire_len;
+		push_now(ps, ps->q[i]);
+	}
 	if (ps->msg && ps->w.len > 3)
 		push_flush(ps);
 	free(ps->msg);
@@ -378,13 +389,13 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 {
 	struct cursor c = { data, len };
 	struct sync_out o = { e, p, session, NULL, 0, ENGINE_MAX_STREAM - 64, false };
-	struct pusher ps = { e, p, NULL, { 0 }, 0, NULL, 0, 0, false };
+	struct pusher ps = { e, p, NULL, { 0 }, PUSH_BUDGET, 0, NULL, 0, 0, false };
 	size_t total, allowed;
 	int bad = 0;
 
 	if (step != SYNC_RANGES)
 		return;
-	ps.budget = allowed = push_allowance(e, p);
+	ps.allow = allowed = push_allowance(e, p);
 	struct rec **all = index_sorted(&e->ix, &total);
 	if (total && !all)
 		return;
@@ -453,8 +464,8 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 out:
 	flush_out(&o);
 	push_done(&ps);
-	p->push_tokens -= (double)(allowed - ps.budget);
-	if (ps.budget == 0 || ps.skipped)
+	p->push_tokens -= (double)(allowed - ps.allow);
+	if (ps.skipped)
 		e->st.sync_push_deferred++;
 	free(o.buf);
 }
