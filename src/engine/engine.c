@@ -164,19 +164,34 @@ static bool body_from_future(const struct engine *e, const struct record *r,
 	return false;
 }
 
-/* May r (replacing old, or a new key) be held within the budgets? */
-/* How many origins hold records (counted at most once a second). */
-static unsigned holders(struct engine *e)
+/* How many origins match, counted at most once a second (cached in *n as
+ * of *at); at least 1. */
+#define ACTIVE_MS 10000
+static unsigned count_origins(struct engine *e, bool (*match)(const struct engine *e,
+							       const struct origin *o),
+			      unsigned *n, uint64_t *at)
 {
-	if (!e->holders_at || e->now >= e->holders_at + 1000) {
-		unsigned n = 0;
+	if (e->now >= *at + 1000) {
+		unsigned k = 0;
 		for (size_t b = 0; b < e->origin_buckets; b++)
 			for (const struct origin *o = e->origins[b]; o; o = o->next)
-				n += o->records > 0;
-		e->holders_n = n;
-		e->holders_at = e->now ? e->now : 1;
+				k += match(e, o);
+		*n = k;
+		*at = e->now;
 	}
-	return e->holders_n ? e->holders_n : 1;
+	return *n ? *n : 1;
+}
+
+static bool holds(const struct engine *e, const struct origin *o)
+{
+	(void)e;
+	return o->records > 0;
+}
+
+/* Origins holding records: the totals' fair share. */
+static unsigned holders(struct engine *e)
+{
+	return count_origins(e, holds, &e->holders_n, &e->holders_at);
 }
 
 /* The totals' last quarter is kept for origins under their fair share of
@@ -200,6 +215,7 @@ static bool over_fair_share(struct engine *e, const struct origin *o, const stru
 	       (count && o->records >= e->cfg.max_records / h);
 }
 
+/* May r (replacing old, or a new key) be held within the budgets? */
 static int budget_check(struct engine *e, const struct origin *o, const struct rec *old,
 			const struct record *r)
 {
@@ -238,25 +254,21 @@ static bool pushed(enum rec_source src)
 	return src == SRC_PEER || src == SRC_PENDING;
 }
 
+static bool active(const struct engine *e, const struct origin *o)
+{
+	return o->tried_at && o->tried_at + ACTIVE_MS > e->now;
+}
+
+/* Origins that offered rated records in the last ACTIVE_MS:
+ * relay_bytes_per_s is shared among them. */
+static unsigned active_origins(struct engine *e)
+{
+	return count_origins(e, active, &e->active_n, &e->active_at);
+}
+
 /* Has o the tokens for len new bytes from src (both buckets refilled up to
  * now)? Charged only once the record is verified and held: a forger cannot
  * spend an honest origin's rate. */
-/* How many origins offered rated records in the last ACTIVE_MS (counted
- * at most once a second): relay_bytes_per_s is shared among them. */
-#define ACTIVE_MS 10000
-static unsigned active_origins(struct engine *e)
-{
-	if (e->now >= e->active_at + 1000) {
-		unsigned n = 0;
-		for (size_t b = 0; b < e->origin_buckets; b++)
-			for (const struct origin *o = e->origins[b]; o; o = o->next)
-				n += o->tried_at && o->tried_at + ACTIVE_MS > e->now;
-		e->active_n = n;
-		e->active_at = e->now;
-	}
-	return e->active_n ? e->active_n : 1;
-}
-
 static bool origin_rate_ok(struct engine *e, struct origin *o, size_t len, enum rec_source src)
 {
 	if (!o->tried_at || o->tried_at + ACTIVE_MS <= e->now)
@@ -479,7 +491,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)
 			e->ops.accepted(e->ctx, &held, b, id);
 	}
-	mesh_on_accept(e, x, from, src);
+	mesh_on_accept(e, x, o, from, src);
 	rc = 1;
 out:
 	free(b);

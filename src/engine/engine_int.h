@@ -185,6 +185,14 @@ void peers_decay(struct engine *e);
 bool peer_rate_ok(struct engine *e, struct peer *p, uint64_t now);
 void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64_t now);
 bool peer_usable(const struct peer *p);   /* alive, not graylisted */
+/* A token bucket refilled at rate a second up to cap, as of now; the
+ * tokens. */
+double bucket_fill(double *tokens, uint64_t *at, double rate, double cap, uint64_t now);
+/* What we may spend of a peer's per-peer rate (peers.c tx_room; twice that
+ * at once), and push it by anti-entropy in bytes (sync.c; three times that
+ * at once). */
+static inline double tx_rate(const struct engine *e);
+static inline double push_rate(const struct engine *e);
 
 /* outbox: frames are appended to a peer's datagram; full datagrams go out
  * at once, the rest when the event ends (engine_flush). prio: 0 control,
@@ -258,7 +266,7 @@ struct engine {
 	unsigned active_n;          /* origins that offered rated records lately (engine.c) */
 	uint64_t active_at;         /* ... counted then */
 	unsigned holders_n;         /* origins holding records (budget_check) */
-	uint64_t holders_at;        /* ... counted then (0: never) */
+	uint64_t holders_at;        /* ... counted then */
 	uint32_t trust_gen;
 	struct pending pending[PENDING_CAP];
 	size_t pending_head, pending_n;
@@ -353,7 +361,9 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		       struct peer *from);
 
 /* mesh.c */
-void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec_source src);
+/* o: x's origin (its rate says whether a forward is bulk), or NULL */
+void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, struct peer *from,
+		    enum rec_source src);
 void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
 void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
 void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
@@ -386,6 +396,16 @@ uint64_t eng_rand(struct engine *e);
 static inline uint64_t eng_rand_below(struct engine *e, uint64_t n)
 {
 	return n ? eng_rand(e) % n : 0;
+}
+
+static inline double tx_rate(const struct engine *e)
+{
+	return (double)e->cfg.peer_msgs_per_s * 4 / 5;
+}
+
+static inline double push_rate(const struct engine *e)
+{
+	return (double)e->cfg.peer_msgs_per_s * ENGINE_MTU / 2;
 }
 
 #pragma GCC visibility pop

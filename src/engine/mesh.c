@@ -129,7 +129,8 @@ static void backlog_drain(struct engine *e)
 	e->backlog_n -= k;
 }
 
-void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec_source src)
+void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, struct peer *from,
+		    enum rec_source src)
 {
 	struct peer *targets[64];
 	size_t n;
@@ -153,8 +154,7 @@ void mesh_on_accept(struct engine *e, struct rec *x, struct peer *from, enum rec
 	/* a forward of an origin that has used over half of its push burst is
 	 * bulk: the first to wait when a peer's rate runs short (peers.c) */
 	enum out_prio prio = src == SRC_LOCAL ? PRIO_OWN : PRIO_FORWARD;
-	const struct origin *o = prio == PRIO_FORWARD ? origin_find(e, rec_origin(x)) : NULL;
-	if (o && o->rate_at && o->push_tokens < o->push_cap / 2)
+	if (prio == PRIO_FORWARD && o && o->rate_at && o->push_tokens < o->push_cap / 2)
 		prio = PRIO_BULK;
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];

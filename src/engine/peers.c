@@ -95,6 +95,9 @@ struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now)
 	p->tokens_at = now;
 	p->claimed_tokens = p->tokens;
 	p->claimed_at = now;
+	p->tx_tokens = 2 * tx_rate(e);   /* both full */
+	p->push_tokens = 3 * push_rate(e);
+	p->tx_at = p->push_at = now;
 	p->iwant_budget = IWANT_PER_HEARTBEAT;   /* usable before the first heartbeat */
 	p->served_budget = SERVE_PER_HEARTBEAT;
 	p->announce_bytes = ANNOUNCE_BYTES_PER_HEARTBEAT;
@@ -161,17 +164,22 @@ void peers_decay(struct engine *e)
 	}
 }
 
+double bucket_fill(double *tokens, uint64_t *at, double rate, double cap, uint64_t now)
+{
+	if (now > *at) {
+		*tokens += rate * (double)(now - *at) / 1000.0;
+		if (*tokens > cap)
+			*tokens = cap;
+		*at = now;
+	}
+	return *tokens;
+}
+
 /* Refill a token bucket (rate a second, burst twice that) up to now and
  * take a token if there is a whole one. */
 static bool bucket_take(double *tokens, uint64_t *at, double rate, uint64_t now)
 {
-	if (now > *at) {
-		*tokens += rate * (double)(now - *at) / 1000.0;
-		if (*tokens > 2.0 * rate)
-			*tokens = 2.0 * rate;
-		*at = now;
-	}
-	if (*tokens < 1.0)
+	if (bucket_fill(tokens, at, rate, 2.0 * rate, now) < 1.0)
 		return false;
 	*tokens -= 1.0;
 	return true;
@@ -281,16 +289,7 @@ static int ensure_out(struct engine *e, struct peer *p)
  * were dropped with the flood's. Refilled here, up to now. */
 static double tx_room(struct engine *e, struct peer *p)
 {
-	double rate = (double)e->cfg.peer_msgs_per_s * 4 / 5, cap = 2 * rate;
-
-	if (p->tx_at == 0 || e->now < p->tx_at)
-		p->tx_tokens = cap;
-	else
-		p->tx_tokens += rate * (double)(e->now - p->tx_at) / 1000.0;
-	if (p->tx_tokens > cap)
-		p->tx_tokens = cap;
-	p->tx_at = e->now;
-	return p->tx_tokens;
+	return bucket_fill(&p->tx_tokens, &p->tx_at, tx_rate(e), 2 * tx_rate(e), e->now);
 }
 
 /* May a forward of prio go out to p now? Control frames, our own records
@@ -301,7 +300,7 @@ static double tx_room(struct engine *e, struct peer *p)
  * peers push it too. */
 static bool tx_ok(struct engine *e, struct peer *p, double cost, enum out_prio prio)
 {
-	double room = tx_room(e, p), cap = 2.0 * e->cfg.peer_msgs_per_s * 4 / 5;
+	double room = tx_room(e, p), cap = 2 * tx_rate(e);
 
 	if (prio != PRIO_FORWARD && prio != PRIO_BULK)
 		return true;

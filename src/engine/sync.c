@@ -370,18 +370,11 @@ static int on_need(struct pusher *ps, struct rec **all, size_t total, struct cur
  * now comes at the next round. */
 static size_t push_allowance(struct engine *e, struct peer *p)
 {
-	double rate = (double)e->cfg.peer_msgs_per_s * ENGINE_MTU / 2, cap = 3 * rate;
+	double t = bucket_fill(&p->push_tokens, &p->push_at, push_rate(e), 3 * push_rate(e), e->now);
 
-	if (p->push_at == 0 || e->now < p->push_at)
-		p->push_tokens = cap;
-	else
-		p->push_tokens += rate * (double)(e->now - p->push_at) / 1000.0;
-	if (p->push_tokens > cap)
-		p->push_tokens = cap;
-	p->push_at = e->now;
-	if (p->push_tokens <= 0)
+	if (t <= 0)
 		return 0;
-	return p->push_tokens < PUSH_BUDGET ? (size_t)p->push_tokens : PUSH_BUDGET;
+	return t < PUSH_BUDGET ? (size_t)t : PUSH_BUDGET;
 }
 
 void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
