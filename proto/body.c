@@ -23,6 +23,7 @@ static const struct {
 const char *const role_names[] = { "peer", "sub-master", "master", NULL };
 const char *const ioc_scope_names[] = { "ip", "range", "domain", "url", "hash", NULL };
 const char *const ioc_action_names[] = { "ban", "captcha", "log", NULL };
+const char *const expose_proto_names[] = { "http", "tls", "tcp", NULL };
 
 const struct schema *body_schema(unsigned kind)
 {

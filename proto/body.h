@@ -91,6 +91,12 @@ struct dns_body {
 /* expose — signed by the exposing node; key = the service name. */
 enum expose_channel { CH_MESH = 1, CH_DNS = 2, CH_TOR = 4, CH_MDNS = 8 };
 #define CH_ALL 0x0f
+/* how the CDN carries it: Host routing (HTTP, TLS ended by its owner),
+ * SNI routing with TLS passed through, or a TCP port */
+enum expose_proto { EXPOSE_HTTP = 0, EXPOSE_TLS = 1, EXPOSE_TCP = 2 };
+#define EXPOSE_PROTO_MAX EXPOSE_TCP
+#define MN_MAX_ONION 62      /* 56 base32 characters + ".onion" */
+bool onion_name_valid(const char *s);
 struct mirror { uint8_t node[MN_KEY_LEN]; };
 struct expose_body {
 	char service[MN_MAX_NAME + 1];
@@ -99,6 +105,8 @@ struct expose_body {
 	char domain[MN_MAX_DOMAIN + 1];
 	struct mirror mirrors[MN_MAX_MIRRORS];
 	uint8_t n_mirrors;
+	uint8_t proto;                       /* enum expose_proto */
+	char onion[MN_MAX_ONION + 1];        /* its hidden service's name, once tor made it */
 };
 
 /* ioc — any member; key = a batch id chosen by the origin. */
@@ -184,7 +192,9 @@ int body_decode(unsigned kind, const uint8_t *buf, size_t len, union body *out);
 int body_encode(unsigned kind, const union body *in, uint8_t *buf, size_t cap, size_t *len);
 
 /* Value names of the enum fields (index = value). */
-extern const char *const role_names[], *const ioc_scope_names[], *const ioc_action_names[];
+extern const char *const expose_proto_names[];
+extern const char *const role_names[], *const ioc_scope_names[], *const ioc_action_names[],
+	*const expose_proto_names[];
 
 /* Shared field rule helpers for the kind tables. */
 bool dns_name_valid(const char *name, bool allow_empty);

@@ -523,6 +523,20 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 				return -EACCES;
 		}
 		return 0;
+	case KIND_EXPOSE:
+		/* the key is the service; a public name only inside the origin's
+		 * scope (docs/records.md) */
+		if (record_is_tombstone(r))
+			return 0;
+		if (strcmp(r->key, b->expose.service) != 0)
+			return -EACCES;
+		if (!b->expose.domain[0])
+			return 0;
+		if (trust_origin(e, r->origin, &o) < 0 || !o)
+			return -EACCES;
+		if (memcmp(r->origin, e->root, 32) == 0 && !o->chain.dns_scope[0])
+			return 0;
+		return dns_scope_contains(o->chain.dns_scope, b->expose.domain) ? 0 : -EACCES;
 	default:
 		return 0;
 	}

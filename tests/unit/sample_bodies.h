@@ -88,6 +88,11 @@ static inline void sample_body(unsigned kind, union body *b, int full)
 		e->n_mirrors = full ? MN_MAX_MIRRORS : 1;
 		for (int i = 0; i < e->n_mirrors; i++)
 			sample_fill_key(e->mirrors[i].node, (uint8_t)(10 + i));
+		e->proto = EXPOSE_TLS;
+		if (full) {
+			e->channels |= CH_TOR;
+			strcpy(e->onion, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion");
+		}
 		break;
 	}
 	case KIND_IOC: {

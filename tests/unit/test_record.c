@@ -264,9 +264,17 @@ static void test_malformed_bodies(void)
 		{ "dns zone trailing dot", KIND_DNS, B("\x95\xa4" "a.b." "\xc4\x20" "01234567890123456789012345678901" "\x90\x00\x90"), PROTO_ERR_VALUE },
 		{ "dns ttl 2^31", KIND_DNS, B("\x95\xa3" "a.b" "\xc4\x20" "01234567890123456789012345678901" "\x90\xce\x80\x00\x00\x00\x90"), PROTO_ERR_RANGE },
 		{ "dns ok", KIND_DNS, B("\x95\xa3" "a.b" "\xc4\x20" "01234567890123456789012345678901" "\x90\x00\x90"), 0 },
-		{ "expose no channel", KIND_EXPOSE, B("\x95\xa3" "web" "\x50\x00\xa0\x90"), PROTO_ERR_VALUE },
-		{ "expose channel 16", KIND_EXPOSE, B("\x95\xa3" "web" "\x50\x10\xa0\x90"), PROTO_ERR_RANGE },
-		{ "expose ok", KIND_EXPOSE, B("\x95\xa3" "web" "\x50\x01\xa0\x90"), 0 },
+		{ "expose no channel", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x00\xa0\x90\x00\xa0"), PROTO_ERR_VALUE },
+		{ "expose channel 16", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x10\xa0\x90\x00\xa0"), PROTO_ERR_RANGE },
+		{ "expose ok", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x01\xa0\x90\x00\xa0"), 0 },
+		{ "expose old 5 fields", KIND_EXPOSE, B("\x95\xa3" "web" "\x50\x01\xa0\x90"), PROTO_ERR_ARITY },
+		{ "expose proto 3", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x01\xa0\x90\x03\xa0"), PROTO_ERR_RANGE },
+		{ "expose onion no tor", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x01\xa0\x90\x00\xd9\x3e"
+			"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"), PROTO_ERR_VALUE },
+		{ "expose onion ok", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x05\xa0\x90\x00\xd9\x3e"
+			"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"), 0 },
+		{ "expose onion bad char", KIND_EXPOSE, B("\x97\xa3" "web" "\x50\x05\xa0\x90\x00\xd9\x3e"
+			"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvw1.onion"), PROTO_ERR_VALUE },
 		{ "cert depth > max", KIND_CERT, B("\x99\xc4\x20" "01234567890123456789012345678901" "\x00\x03\x02\xa0\xa0\x00\x01" "\xc4\x20" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), PROTO_ERR_VALUE },
 		{ "cert master at depth 1", KIND_CERT, B("\x99\xc4\x20" "01234567890123456789012345678901" "\x02\x01\x02\xa0\xa0\x00\x01" "\xc4\x20" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), PROTO_ERR_VALUE },
 		{ "cert not_before > not_after", KIND_CERT, B("\x99\xc4\x20" "01234567890123456789012345678901" "\x00\x01\x02\xa0\xa0\x05\x01" "\xc4\x20" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), PROTO_ERR_VALUE },

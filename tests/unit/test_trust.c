@@ -304,6 +304,47 @@ static void test_names(void)
 	teardown();
 }
 
+/* An expose record: under its service's key, and a public name only inside
+ * the origin's certificate's DNS scope (docs/records.md). */
+static int expose(int i, const char *key, const char *service, const char *domain)
+{
+	union body b;
+
+	sample_body(KIND_EXPOSE, &b, 0);
+	snprintf(b.expose.service, sizeof b.expose.service, "%s", service);
+	snprintf(b.expose.domain, sizeof b.expose.domain, "%s", domain);
+	return put(i, KIND_EXPOSE, key, 1, &b, NULL);
+}
+
+static void test_expose_scope(void)
+{
+	union body b;
+	char key[65];
+
+	setup();
+	/* S1 re-certified with the scope s1.example.io */
+	memset(&b, 0, sizeof b);
+	memcpy(b.cert.subject, k[S1].pk, 32);
+	b.cert.role = ROLE_SUBMASTER;
+	b.cert.depth = 1;
+	b.cert.max_depth = 4;
+	strcpy(b.cert.mesh_addr, "10.0.0.2");
+	strcpy(b.cert.dns_scope, "s1.example.io");
+	b.cert.not_before = 100;
+	b.cert.not_after = UINT64_MAX / 4;
+	hex_encode(k[S1].pk, 32, key);
+	CHECK_INT(put(R, KIND_CERT, key, 2, &b, NULL), 1);
+	CHECK_INT(expose(S1, "git", "git", "git.s1.example.io"), 1);
+	CHECK_INT(expose(S1, "www", "www", "s1.example.io"), 1);          /* its apex */
+	CHECK_INT(expose(S1, "web", "web", ""), 1);                       /* no public name */
+	CHECK_INT(expose(S1, "evil", "evil", "www.gmail.com"), -EACCES);  /* outside */
+	CHECK_INT(expose(S1, "evil", "evil", "xs1.example.io"), -EACCES); /* not a label boundary */
+	CHECK_INT(expose(S1, "other", "git", "git.s1.example.io"), -EACCES); /* key != service */
+	CHECK_INT(expose(M2, "m", "m", "m.s1.example.io"), -EACCES);      /* no scope at all */
+	CHECK_INT(expose(R, "r", "r", "anything.example.org"), 1);        /* a root without a cert */
+	teardown();
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -314,5 +355,6 @@ int main(void)
 	test_withdrawn_cert();
 	test_mesh_addr();
 	test_names();
+	test_expose_scope();
 	return check_exit();
 }
