@@ -39,7 +39,7 @@ struct subsys_arg {
 	const char *name;
 	enum json_type type;
 };
-#define SUBSYS_MAX_ARGS 8
+#define SUBSYS_MAX_ARGS 12
 struct subsys_call {
 	const char *name;
 	int (*fn)(void *st, struct json_object *req, struct json_object **res, char *err,
@@ -93,7 +93,7 @@ struct subsys {
 	void (*free)(void *st);
 };
 
-#define SUBSYS_CONF_MAX 2048
+#define SUBSYS_CONF_MAX 4096
 
 /* ---- what the host gives a subsystem ---- */
 

@@ -8,6 +8,7 @@
 #include "proto/body.h"
 #include "proto/record.h"
 #include "crypto/record_sig.h"
+#include "crypto/chain.h"
 
 void fake_host_init(struct mn_host *h, const struct subsys *s)
 {
@@ -87,6 +88,8 @@ int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], co
 
 void fake_host_revoke(struct mn_host *h, const uint8_t origin[32])
 {
+	if (h->nrevoked < 8)
+		memcpy(h->revoked[h->nrevoked++], origin, 32);
 	for (size_t i = 0; i < FAKE_MAX_RECORDS; i++) {
 		struct record r;
 		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
@@ -170,12 +173,72 @@ int host_find(struct mn_host *h, const uint8_t id[32],
 	return -ENOENT;
 }
 
+/* The cert record about subject (its slot), or -1. */
+static int cert_of(struct mn_host *h, const uint8_t subject[32], union body *b)
+{
+	for (int i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_CERT && r.body_len &&
+		    body_decode(KIND_CERT, r.body, r.body_len, b) == 0 && !memcmp(b->cert.subject, subject, 32))
+			return i;
+	}
+	return -1;
+}
+
+static bool is_revoked(struct mn_host *h, const uint8_t pk[32])
+{
+	for (unsigned i = 0; i < h->nrevoked; i++)
+		if (!memcmp(h->revoked[i], pk, 32))
+			return true;
+	return false;
+}
+
+int host_chain_records(struct mn_host *h, const uint8_t pk[32], const uint8_t **wire,
+		       size_t *len, size_t cap, size_t *n, struct chain_result *res)
+{
+	int slots[16];
+	size_t ns = 0;
+	uint8_t cur[32];
+	union body b;
+
+	*n = 0;
+	memset(res, 0, sizeof *res);
+	memcpy(cur, pk, 32);
+	while (memcmp(cur, h->cfg.root, 32) != 0) {
+		struct record r;
+		int i;
+		if (is_revoked(h, cur))
+			return -EACCES;
+		if (ns == 16 || (i = cert_of(h, cur, &b)) < 0)
+			return -ENOENT;
+		if (ns == 0) {
+			res->role = b.cert.role;
+			res->depth = b.cert.depth;
+			snprintf(res->dns_scope, sizeof res->dns_scope, "%s", b.cert.dns_scope);
+			snprintf(res->mesh_addr, sizeof res->mesh_addr, "%s", b.cert.mesh_addr);
+		}
+		slots[ns++] = i;
+		record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r);
+		memcpy(cur, r.origin, 32);
+	}
+	if (ns > cap)
+		return -ENOSPC;
+	for (size_t k = 0; k < ns; k++) {   /* root first */
+		int i = slots[ns - 1 - k];
+		wire[k] = h->rec[i].wire;
+		len[k] = h->rec[i].len;
+	}
+	*n = ns;
+	return 0;
+}
+
 int host_chain(struct mn_host *h, const uint8_t pk[32], struct chain_result *res)
 {
-	(void)h;
-	(void)pk;
-	(void)res;
-	return -ENOENT;   /* no trust here: a test of a subsystem that needs it adds it */
+	const uint8_t *wire[16];
+	size_t len[16], n;
+
+	return host_chain_records(h, pk, wire, len, 16, &n, res);
 }
 
 int host_name_owner(struct mn_host *h, const char *name, uint8_t pk[32])
@@ -188,7 +251,7 @@ int host_name_owner(struct mn_host *h, const char *name, uint8_t pk[32])
 
 int host_state_get(struct mn_host *h, const char *key, uint8_t *buf, size_t cap)
 {
-	for (size_t i = 0; i < 16; i++)
+	for (size_t i = 0; i < FAKE_MAX_STATE; i++)
 		if (h->state[i].used && !strcmp(h->state[i].key, key)) {
 			if (h->state[i].len > cap)
 				return -ENOSPC;
@@ -200,17 +263,17 @@ int host_state_get(struct mn_host *h, const char *key, uint8_t *buf, size_t cap)
 
 int host_state_put(struct mn_host *h, const char *key, const uint8_t *val, size_t len)
 {
-	size_t free_slot = 16;
+	size_t free_slot = FAKE_MAX_STATE;
 
-	if (strlen(key) >= 64 || len > 64)
+	if (strlen(key) >= 64 || len > sizeof h->state[0].val)
 		return -ENOSPC;
-	for (size_t i = 0; i < 16; i++) {
+	for (size_t i = 0; i < FAKE_MAX_STATE; i++) {
 		if (h->state[i].used && !strcmp(h->state[i].key, key))
 			free_slot = i;
-		else if (!h->state[i].used && free_slot == 16)
+		else if (!h->state[i].used && free_slot == FAKE_MAX_STATE)
 			free_slot = i;
 	}
-	if (free_slot == 16)
+	if (free_slot == FAKE_MAX_STATE)
 		return -ENOSPC;
 	snprintf(h->state[free_slot].key, sizeof h->state[free_slot].key, "%s", key);
 	memcpy(h->state[free_slot].val, val, len);
@@ -221,7 +284,7 @@ int host_state_put(struct mn_host *h, const char *key, const uint8_t *val, size_
 
 int host_state_del(struct mn_host *h, const char *key)
 {
-	for (size_t i = 0; i < 16; i++)
+	for (size_t i = 0; i < FAKE_MAX_STATE; i++)
 		if (h->state[i].used && !strcmp(h->state[i].key, key)) {
 			h->state[i].used = false;
 			return 0;
@@ -247,27 +310,16 @@ int host_run(struct mn_host *h, const char *cmd, unsigned timeout_ms,
 	return 0;
 }
 
-int host_chain_records(struct mn_host *h, const uint8_t pk[32], const uint8_t **wire,
-		       size_t *len, size_t cap, size_t *n, struct chain_result *res)
-{
-	(void)wire;
-	(void)len;
-	(void)cap;
-	*n = 0;
-	return host_chain(h, pk, res);
-}
 
 bool host_is_revoked(struct mn_host *h, const uint8_t pk[32])
 {
-	(void)h;
-	(void)pk;
-	return false;
+	return is_revoked(h, pk);
 }
 
 int host_state_each(struct mn_host *h,
 		    int (*fn)(void *ctx, const char *key, const uint8_t *val, size_t len), void *ctx)
 {
-	for (size_t i = 0; i < 16; i++)
+	for (size_t i = 0; i < FAKE_MAX_STATE; i++)
 		if (h->state[i].used && fn(ctx, h->state[i].key, h->state[i].val, h->state[i].len))
 			break;
 	return 0;

@@ -9,6 +9,7 @@
 #include "src/daemon/config.h"
 
 #define FAKE_MAX_RECORDS 64
+#define FAKE_MAX_STATE 64
 
 struct mn_host {
 	const struct subsys *s;
@@ -19,7 +20,9 @@ struct mn_host {
 	uint8_t self[32];
 	uint64_t now_ms;
 	struct { uint8_t wire[1024]; size_t len; uint8_t id[32]; bool used; } rec[FAKE_MAX_RECORDS];
-	struct { char key[64]; uint8_t val[64]; size_t len; bool used; } state[16];
+	struct { char key[64]; uint8_t val[1024]; size_t len; bool used; } state[FAKE_MAX_STATE];
+	uint8_t revoked[8][32];             /* fake_host_revoke'd keys */
+	unsigned nrevoked;
 	unsigned dirty;                     /* host_dirty calls */
 	unsigned runs;                      /* host_run calls */
 	char last_cmd[512];
@@ -36,7 +39,13 @@ void *fake_host_start(struct mn_host *h);
  * if it takes that kind; body NULL: a tombstone. Returns its slot. */
 int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], const char *key,
 		  uint64_t version, const union body *body);
-/* Forget a record (as a revocation would) and tell the subsystem. */
+/* Chains (host_chain, host_chain_records) are the cert records held: from
+ * a key up through each cert's issuer to the configured root (cfg.root),
+ * what the key's own cert says (role, depth, scope, mesh address) in the
+ * result; a revoked key or one below it has none (-EACCES). The root
+ * without a cert of its own: an empty chain. */
+/* Forget a key's records (as a revocation would), mark it revoked and tell
+ * the subsystem. */
 void fake_host_revoke(struct mn_host *h, const uint8_t origin[32]);
 /* Run the regeneration now, as the host's timer would. */
 void fake_host_regen(struct mn_host *h);

@@ -1,0 +1,460 @@
+/* The exposure subsystem (src/daemon/expose.c) and its HAProxy
+ * configuration (src/expose/hacfg.c) against a fake host: no daemon. The
+ * cascade root → sub-master → leaf plus a mirror, seen from each node: who
+ * serves a name locally, who passes it one step down, who is allowed to
+ * hand connections in; hostile records (a name outside its origin's scope,
+ * a revoked origin) route nowhere; own exposures from config lines and the
+ * API, kept across a restart; a config HAProxy refuses never goes live.
+ * When HAProxy is installed, every generated configuration must pass
+ * `haproxy -c`. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "tests/check.h"
+#include "tests/unit/fake_host.h"
+#include "src/expose/hacfg.h"
+#include "proto/body.h"
+#include "proto/hex.h"
+
+extern const struct subsys subsys_expose;
+
+static char dir[] = "/tmp/mn-expose-XXXXXX";
+static const char *haproxy = "/usr/sbin/haproxy";
+
+enum { R, S, L, O, M, NK };
+static uint8_t k[NK][32];
+
+static const char *slurp(const char *p)
+{
+	static char buf[16384];
+	char *t = check_slurp(p);
+	bool ok = t != NULL;
+
+	snprintf(buf, sizeof buf, "%s", ok ? t : "");
+	free(t);
+	return ok ? buf : NULL;
+}
+
+static bool have_haproxy(void)
+{
+	return access(haproxy, X_OK) == 0;
+}
+
+/* `haproxy -c` on a generated config: 0 valid. */
+static int ha_check(const char *cfg)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof cmd, "%s -c -q -f %s >/dev/null 2>&1", haproxy, cfg);
+	return system(cmd);
+}
+
+static void cert(struct mn_host *h, int issuer, int subject, const char *scope, const char *addr)
+{
+	union body b;
+	char key[65];
+
+	memset(&b, 0, sizeof b);
+	memcpy(b.cert.subject, k[subject], 32);
+	b.cert.role = ROLE_SUBMASTER;
+	b.cert.depth = 1;
+	b.cert.max_depth = 4;
+	snprintf(b.cert.dns_scope, sizeof b.cert.dns_scope, "%s", scope);
+	snprintf(b.cert.mesh_addr, sizeof b.cert.mesh_addr, "%s", addr);
+	b.cert.not_after = UINT64_MAX / 4;
+	hex_encode(k[subject], 32, key);
+	CHECK(fake_host_add(h, KIND_CERT, k[issuer], key, 1, &b) >= 0);
+}
+
+static void expose_rec(struct mn_host *h, int who, const char *svc, const char *domain, uint8_t proto,
+		       int mirror)
+{
+	union body b;
+
+	memset(&b, 0, sizeof b);
+	snprintf(b.expose.service, sizeof b.expose.service, "%s", svc);
+	snprintf(b.expose.domain, sizeof b.expose.domain, "%s", domain);
+	b.expose.port = 3000;
+	b.expose.proto = proto;
+	b.expose.channels = CH_MESH | CH_DNS;
+	if (mirror >= 0) {
+		memcpy(b.expose.mirrors[0].node, k[mirror], 32);
+		b.expose.n_mirrors = 1;
+	}
+	CHECK(fake_host_add(h, KIND_EXPOSE, k[who], svc, 2000, &b) >= 0);
+}
+
+/* A host for node `self` of the mesh root R → S (s.example.io) → L
+ * (l.s.example.io), R → O, R → M, with HAProxy on under dir/sub. */
+static struct mn_host *mesh(int self, const char *sub)
+{
+	struct mn_host *h = calloc(1, sizeof *h);
+	char d[200];
+	union body nb;
+
+	fake_host_init(h, &subsys_expose);
+	memcpy(h->self, k[self], 32);
+	memcpy(h->cfg.root, k[R], 32);
+	h->cfg.have_root = true;
+	snprintf(d, sizeof d, "%s/%s", dir, sub);
+	CHECK_INT(fake_host_set(h, "expose_dir", d), 0);
+	CHECK_INT(fake_host_set(h, "expose_proxy", "haproxy"), 0);
+	CHECK_INT(fake_host_set(h, "expose_public", "127.0.0.1"), 0);
+	CHECK_INT(fake_host_set(h, "expose_http_port", "18080"), 0);
+	CHECK_INT(fake_host_set(h, "expose_https_port", "18443"), 0);
+	cert(h, R, S, "s.example.io", "10.0.0.2");
+	cert(h, S, L, "l.s.example.io", "10.0.0.3");
+	cert(h, R, O, "o.example.io", "10.0.0.4");
+	cert(h, R, M, "m.example.io", "10.0.0.5");
+	memset(&nb, 0, sizeof nb);
+	snprintf(nb.node.name, sizeof nb.node.name, "root");
+	snprintf(nb.node.mesh_addr, sizeof nb.node.mesh_addr, "10.0.0.1/16");
+	CHECK(fake_host_add(h, KIND_NODE, k[R], "self", 1, &nb) >= 0);
+	return h;
+}
+
+static const char *gen_file(const char *sub, const char *name)
+{
+	char p[300];
+
+	snprintf(p, sizeof p, "%s/%s/live/%s", dir, sub, name);
+	return slurp(p);
+}
+
+static void done(struct mn_host *h)
+{
+	fake_host_done(h);
+	free(h);
+}
+
+static void count_report(void *arg, const char *msg)
+{
+	(void)msg;
+	(*(unsigned *)arg)++;
+}
+
+/* The renderer alone: every kind of route, and what it refuses. */
+static void test_render(void)
+{
+	struct hacfg_route r[] = {
+		{ .name = "git.l.example.io", .service = "git", .proto = EXPOSE_HTTP, .hop = -1,
+		  .backend = "127.0.0.1:3000", .health = "/api/healthz" },
+		{ .name = "vault.l.example.io", .service = "vault", .proto = EXPOSE_TLS, .hop = -1,
+		  .backend = "[::1]:8200", .send_proxy = true },
+		{ .name = "ssh.l.example.io", .service = "ssh", .proto = EXPOSE_TCP, .port = 2222, .hop = -1,
+		  .backend = "127.0.0.1:22" },
+		{ .name = "www.c.example.io", .service = "www", .proto = EXPOSE_HTTP, .hop = 0 },
+		{ .name = "db.c.example.io", .service = "db", .proto = EXPOSE_TCP, .port = 5432, .hop = 0 },
+		/* refused: each reported, none written */
+		{ .name = "git.l.example.io", .service = "git2", .proto = EXPOSE_HTTP, .hop = 0 },
+		{ .name = "bad name.example.io", .service = "x", .proto = EXPOSE_HTTP, .hop = 0 },
+		{ .name = "Upper.example.io", .service = "x", .proto = EXPOSE_HTTP, .hop = 0 },
+		{ .name = "p.example.io", .service = "p", .proto = EXPOSE_TCP, .port = 2222, .hop = 0 },
+		{ .name = "q.example.io", .service = "q", .proto = EXPOSE_TCP, .port = 8443, .hop = 0 },
+		{ .name = "h.example.io", .service = "h", .proto = EXPOSE_HTTP, .hop = -1,
+		  .backend = "127.0.0.1:80", .health = "/a\"b" },
+		{ .name = "n.example.io", .service = "n", .proto = EXPOSE_HTTP, .hop = -1,
+		  .backend = "example.com:80" },
+		{ .name = "z.example.io", .service = "z", .proto = EXPOSE_HTTP, .hop = 7 },
+	};
+	const char hops[][MN_MAX_ADDR + 1] = { "fd42::7" };
+	const char src[][MN_MAX_ADDR + 1] = { "10.0.0.1", "fd42::9" };
+	struct hacfg c = { .http_port = 18080, .https_port = 18443, .hop_http_port = 8480,
+			   .hop_tls_port = 8443, .maxconn = 100, .routes = r,
+			   .nroutes = sizeof r / sizeof r[0], .hops = hops, .nhops = 1, .hop_src = src,
+			   .nsrc = 2 };
+	struct hacfg_out out;
+	char msg[200], p[300];
+	unsigned reports = 0;
+
+	snprintf(c.run_dir, sizeof c.run_dir, "%s/render", dir);
+	snprintf(c.gen_dir, sizeof c.gen_dir, "%s/render", dir);
+	snprintf(c.public_addr, sizeof c.public_addr, "127.0.0.1");
+	snprintf(c.mesh_addr, sizeof c.mesh_addr, "127.0.0.2");
+	snprintf(c.acme, sizeof c.acme, "127.0.0.1:8402");
+	CHECK_INT(hacfg_render(&c, &out, count_report, &reports, msg, sizeof msg), 0);
+	CHECK_INT(out.routes, 5);
+	CHECK_INT(out.skipped, 8);
+	CHECK_INT(reports, 8);
+	/* no certificate directory: HTTPS for an http service cannot be ended here */
+	CHECK_STR(out.text[HACFG_SNI], "vault.l.example.io L_vault_t\nwww.c.example.io H0_t\n");
+	hacfg_out_free(&out);
+	/* TLS ended here once there is a certificate directory */
+	snprintf(c.cert_dir, sizeof c.cert_dir, "%s/certs", dir);
+	CHECK_INT(hacfg_render(&c, &out, NULL, NULL, msg, sizeof msg), 0);
+	CHECK_STR(out.text[HACFG_SNI], "git.l.example.io term\nvault.l.example.io L_vault_t\n"
+		  "www.c.example.io H0_t\n");
+	CHECK_STR(out.text[HACFG_HOST], "git.l.example.io L_git_h\nwww.c.example.io H0_h\n");
+	CHECK_STR(out.text[HACFG_OWN], "git.l.example.io L_git_h\n");
+	CHECK_STR(out.text[HACFG_ACME], "git.l.example.io\nvault.l.example.io\nssh.l.example.io\n");
+	CHECK_STR(out.text[HACFG_SRC], "10.0.0.1\nfd42::9\n");
+	const char *cfg = out.text[HACFG_CFG];
+	CHECK(strstr(cfg, "bind 127.0.0.1:18443\n") && strstr(cfg, "bind 127.0.0.1:18080\n"));
+	CHECK(strstr(cfg, "bind 127.0.0.2:8443 accept-proxy\n"));
+	CHECK(strstr(cfg, "server s fd42::7:8443 send-proxy-v2\n"));        /* TLS down a hop */
+	CHECK(strstr(cfg, "server s fd42::7:8480 send-proxy-v2\n"));        /* HTTP down a hop */
+	CHECK(strstr(cfg, "server s fd42::7:5432 send-proxy-v2\n"));        /* a TCP port down */
+	CHECK(strstr(cfg, "server s ::1:8200 send-proxy-v2\n"));            /* local, PROXY asked */
+	CHECK(strstr(cfg, "option httpchk GET /api/healthz\n"));
+	CHECK(strstr(cfg, "frontend tcp_2222\n") && strstr(cfg, "frontend tcp_5432\n"));
+	CHECK(!strstr(cfg, "frontend tcp_8443"));
+	CHECK(strstr(cfg, "server acme 127.0.0.1:8402\n"));
+	CHECK(strstr(cfg, "ssl crt ") != NULL);
+	CHECK(!strstr(cfg, "bad name") && !strstr(cfg, "example.com") && !strstr(cfg, "a\"b"));
+	if (have_haproxy()) {
+		/* a real check needs a certificate in the directory */
+		char cmd[2400];
+		snprintf(p, sizeof p, "%s/render", dir);
+		mkdir(p, 0700);
+		mkdir(c.cert_dir, 0700);
+		snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+			 "-nodes -subj /CN=git.l.example.io -days 1 -keyout %s/k.pem -out %s/c.pem "
+			 ">/dev/null 2>&1 && cat %s/c.pem %s/k.pem > %s/git.pem && rm %s/c.pem %s/k.pem",
+			 c.cert_dir, c.cert_dir, c.cert_dir, c.cert_dir, c.cert_dir, c.cert_dir, c.cert_dir);
+		if (system(cmd) == 0) {
+			for (int i = 0; i < HACFG_NFILES; i++) {
+				snprintf(p, sizeof p, "%s/render/%s", dir, hacfg_file_names[i]);
+				FILE *f = fopen(p, "w");
+				CHECK(f != NULL);
+				if (f) {
+					fwrite(out.text[i], 1, out.len[i], f);
+					fclose(f);
+				}
+			}
+			snprintf(p, sizeof p, "%s/render/haproxy.cfg", dir);
+			CHECK_INT(ha_check(p), 0);
+		} else {
+			fprintf(stderr, "test_expose: no openssl, the TLS-ending config is not run through haproxy -c\n");
+		}
+	}
+	hacfg_out_free(&out);
+	/* a bad run directory, address or port: nothing out, a clear message */
+	snprintf(c.run_dir, sizeof c.run_dir, "relative/dir");
+	CHECK_INT(hacfg_render(&c, &out, NULL, NULL, msg, sizeof msg), -EINVAL);
+	CHECK(strstr(msg, "run directory") != NULL);
+	snprintf(c.run_dir, sizeof c.run_dir, "%s/render", dir);
+	c.hop_tls_port = c.hop_http_port;
+	CHECK_INT(hacfg_render(&c, &out, NULL, NULL, msg, sizeof msg), -EINVAL);
+}
+
+/* The cascade as each node sees it. */
+static void test_cascade(void)
+{
+	struct mn_host *h;
+	const char *t;
+
+	/* the root: the leaf's name goes to its child S; O's name for a
+	 * domain it does not hold (a hostile member) goes nowhere */
+	h = mesh(R, "root");
+	CHECK(fake_host_start(h) != NULL);
+	expose_rec(h, L, "git", "git.l.s.example.io", EXPOSE_HTTP, M);
+	expose_rec(h, O, "mail", "mail.gmail.com", EXPOSE_HTTP, -1);
+	expose_rec(h, O, "web", "o.example.io", EXPOSE_TLS, -1);
+	fake_host_regen(h);
+	CHECK_INT(h->runs, 1);   /* haproxy -c */
+	CHECK(strstr(h->last_cmd, " -c -q -f ") != NULL);
+	fake_host_regen(h);      /* (the host's command slot is free again) */
+	CHECK_INT(h->runs, 2);   /* then the start */
+	CHECK(strstr(h->last_cmd, " -W -D -f ") != NULL);
+	CHECK_STR(gen_file("root", "sni.map"), "git.l.s.example.io H0_t\no.example.io H1_t\n");
+	CHECK_STR(gen_file("root", "host.map"), "git.l.s.example.io H0_h\no.example.io H1_h\n");
+	t = gen_file("root", "haproxy.cfg");
+	CHECK(t && strstr(t, "server s 10.0.0.2:8443 send-proxy-v2") && strstr(t, "server s 10.0.0.4:8443"));
+	CHECK_STR(gen_file("root", "hop_src.lst"), "");   /* the root has no parent */
+	struct json_object *st = h->s->status(h->st);
+	CHECK_INT(json_object_get_int(json_object_object_get(st, "refused")), 1);
+	CHECK(strstr(json_object_get_string(json_object_object_get(st, "last_refusal")), "gmail") != NULL);
+	CHECK_INT(json_object_get_int(json_object_object_get(st, "routes")), 2);
+	json_object_put(st);
+	/* nothing changed: no check; (the fake's proxy never runs: started again) */
+	unsigned runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK(strstr(h->last_cmd, " -W -D ") != NULL);
+	/* the leaf revoked: its name routes nowhere */
+	fake_host_revoke(h, k[L]);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("root", "sni.map"), "o.example.io H0_t\n");
+	done(h);
+
+	/* the sub-master: one step down to the leaf; the root may hand in */
+	h = mesh(S, "sub");
+	CHECK(fake_host_start(h) != NULL);
+	expose_rec(h, L, "git", "git.l.s.example.io", EXPOSE_HTTP, M);
+	expose_rec(h, O, "web", "o.example.io", EXPOSE_TLS, -1);   /* not below S */
+	fake_host_regen(h);
+	CHECK_STR(gen_file("sub", "sni.map"), "git.l.s.example.io H0_t\n");
+	t = gen_file("sub", "haproxy.cfg");
+	CHECK(t && strstr(t, "server s 10.0.0.3:8443 send-proxy-v2"));
+	CHECK(t && strstr(t, "bind 10.0.0.2:8443 accept-proxy"));
+	CHECK_STR(gen_file("sub", "hop_src.lst"), "10.0.0.1\n");
+	done(h);
+
+	/* the mirror: straight to the leaf, one hop */
+	h = mesh(M, "mirror");
+	CHECK(fake_host_start(h) != NULL);
+	expose_rec(h, L, "git", "git.l.s.example.io", EXPOSE_HTTP, M);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("mirror", "sni.map"), "git.l.s.example.io H0_t\n");
+	t = gen_file("mirror", "haproxy.cfg");
+	CHECK(t && strstr(t, "server s 10.0.0.3:8443 send-proxy-v2"));
+	if (have_haproxy()) {
+		char p[300];
+		snprintf(p, sizeof p, "%s/mirror/live/haproxy.cfg", dir);
+		CHECK_INT(ha_check(p), 0);
+	}
+	done(h);
+}
+
+static struct json_object *add_req(const char *svc, int port)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "service", json_object_new_string(svc));
+	json_object_object_add(r, "port", json_object_new_int(port));
+	return r;
+}
+
+static int call(struct mn_host *h, const char *m, struct json_object *req, char *err, size_t cap)
+{
+	struct json_object *res = NULL;
+	int rc = fake_host_call(h, m, req, &res, err, cap);
+
+	json_object_put(req);
+	json_object_put(res);
+	return rc;
+}
+
+/* The leaf's own exposures: the API, config lines, refusals, a restart. */
+static void test_own(void)
+{
+	struct mn_host *h = mesh(L, "leaf");
+	struct json_object *req;
+	char err[300], hex[65];
+	const char *t;
+	int rc;
+
+	CHECK_INT(fake_host_set(h, "expose", "ssh 2222 proto=tcp backend=127.0.0.1:22"), 0);
+	CHECK(fake_host_start(h) != NULL);
+	/* a config line: published with the default name under our scope */
+	fake_host_regen(h);
+	/* the API: a name in our scope, a mirror by key */
+	req = add_req("git", 3000);
+	hex_encode(k[M], 32, hex);
+	struct json_object *ms = json_object_new_array();
+	json_object_array_add(ms, json_object_new_string(hex));
+	json_object_object_add(req, "mirrors", ms);
+	json_object_object_add(req, "health", json_object_new_string("/healthz"));
+	CHECK_INT(rc = call(h, "expose_add", req, err, sizeof err), 0);
+	if (rc)
+		fprintf(stderr, "expose_add: %s\n", err);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("leaf", "own.map"), "git.l.s.example.io L_git_h\n");
+	CHECK_STR(gen_file("leaf", "host.map"), "git.l.s.example.io L_git_h\n");
+	CHECK_STR(gen_file("leaf", "acme.lst"), "git.l.s.example.io\nssh.l.s.example.io\n");
+	/* the parent and the mirror may hand in */
+	CHECK_STR(gen_file("leaf", "hop_src.lst"), "10.0.0.5\n10.0.0.2\n");
+	t = gen_file("leaf", "haproxy.cfg");
+	CHECK(t && strstr(t, "server s 127.0.0.1:3000 check inter 5s") && strstr(t, "frontend tcp_2222"));
+	if (have_haproxy()) {
+		char p[300];
+		snprintf(p, sizeof p, "%s/leaf/live/haproxy.cfg", dir);
+		CHECK_INT(ha_check(p), 0);
+	}
+
+	/* refusals, each with a clear message, nothing published */
+	req = add_req("evil", 80);
+	json_object_object_add(req, "domain", json_object_new_string("www.gmail.com"));
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EPERM);
+	CHECK(strstr(err, "outside this node's DNS scope") != NULL);
+	req = add_req("evil", 80);
+	json_object_object_add(req, "backend", json_object_new_string("10.9.9.9:80 send-proxy"));
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EINVAL);
+	req = add_req("evil", 80);
+	json_object_object_add(req, "health", json_object_new_string("/x\ny"));
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EINVAL);
+	req = add_req("Evil name", 80);
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EINVAL);
+	req = add_req("evil", 80);
+	ms = json_object_new_array();
+	for (int i = 0; i < 9; i++)
+		json_object_array_add(ms, json_object_new_string("node2"));
+	json_object_object_add(req, "mirrors", ms);
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EINVAL);
+	req = add_req("evil", 80);
+	ms = json_object_new_array();
+	json_object_array_add(ms, json_object_new_string("nobody"));
+	json_object_object_add(req, "mirrors", ms);
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EINVAL);
+	CHECK(strstr(err, "not a member") != NULL);
+	req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("ssh"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), -EALREADY);   /* a config line */
+	req = add_req("ssh", 22);
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), -EALREADY);
+
+	/* a config HAProxy refuses: the running one stays, status says why */
+	struct json_object *st;
+	h->run_fails = true;
+	req = add_req("wiki", 8080);
+	CHECK_INT(call(h, "expose_add", req, err, sizeof err), 0);
+	fake_host_regen(h);
+	h->run_fails = false;
+	CHECK_STR(gen_file("leaf", "own.map"), "git.l.s.example.io L_git_h\n");
+	st = h->s->status(h->st);
+	CHECK(strstr(json_object_get_string(json_object_object_get(st, "last_error")), "refused") != NULL);
+	CHECK_INT(json_object_get_int(json_object_object_get(st, "check_failures")), 1);
+	json_object_put(st);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("leaf", "own.map"), "git.l.s.example.io L_git_h\nwiki.l.s.example.io L_wiki_h\n");
+
+	/* a restart: the added ones come back from the state table */
+	h->s->stop(h->st);
+	uv_run(&h->loop, UV_RUN_NOWAIT);
+	h->s->free(h->st);
+	CHECK(fake_host_start(h) != NULL);
+	req = json_object_new_object();
+	struct json_object *res = NULL;
+	CHECK_INT(fake_host_call(h, "expose_list", req, &res, err, sizeof err), 0);
+	json_object_put(req);
+	CHECK_INT((int)json_object_array_length(json_object_object_get(res, "own")), 3);
+	json_object_put(res);
+
+	/* remove one channel, then the whole exposure: its record goes */
+	req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("git"));
+	json_object_object_add(req, "channel", json_object_new_string("dns"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("leaf", "own.map"), "wiki.l.s.example.io L_wiki_h\n");
+	req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("wiki"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	fake_host_regen(h);
+	CHECK_STR(gen_file("leaf", "own.map"), "");
+	bool tomb = false;
+	for (int i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_EXPOSE && !strcmp(r.key, "wiki"))
+			tomb = record_is_tombstone(&r);
+	}
+	CHECK(tomb);
+	done(h);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	for (int i = 0; i < NK; i++)
+		memset(k[i], 0x20 + i, 32);
+	test_render();
+	test_cascade();
+	test_own();
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (!getenv("MN_TEST_KEEP") && system(cmd) != 0)
+		fprintf(stderr, "test_expose: could not remove %s\n", dir);
+	return check_exit();
+}
