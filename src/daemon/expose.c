@@ -982,7 +982,20 @@ static pid_t proxy_pid(const struct expose *x)
 	if (fscanf(f, "%ld", &pid) != 1 || pid <= 1)
 		pid = 0;
 	fclose(f);
-	return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	/* a live haproxy, not a zombie nobody reaped nor a reused pid */
+	char stat[64], buf[256];
+	snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);
+	if (!(f = fopen(stat, "r")))
+		return (pid_t)pid;   /* no /proc: trust the signal */
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *close = strrchr(buf, ')');
+	if (!strstr(buf, "(haproxy)") || !close || close[1] != ' ' || close[2] == 'Z' || close[2] == 'X')
+		return 0;
+	return (pid_t)pid;
 }
 
 /* The last lines of a command's output, for status. */
@@ -1125,7 +1138,7 @@ static void generate(void *st)
 	x->pending = g;
 	x->checking = true;
 	x->checks++;
-	snprintf(cmd, sizeof cmd, "exec '%s' -c -q -f '%s/haproxy.cfg' >'%s/check.log' 2>&1", c->haproxy, dir,
+	snprintf(cmd, sizeof cmd, "exec '%s' -c -f '%s/haproxy.cfg' >'%s/check.log' 2>&1", c->haproxy, dir,
 		 c->dir);
 	rc = host_run(x->h, cmd, CHECK_TIMEOUT_MS, check_done);
 	if (rc < 0) {

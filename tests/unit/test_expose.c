@@ -252,7 +252,7 @@ static void test_cascade(void)
 	expose_rec(h, O, "web", "o.example.io", EXPOSE_TLS, -1);
 	fake_host_regen(h);
 	CHECK_INT(h->runs, 1);   /* haproxy -c */
-	CHECK(strstr(h->last_cmd, " -c -q -f ") != NULL);
+	CHECK(strstr(h->last_cmd, " -c -f ") != NULL);
 	fake_host_regen(h);      /* (the host's command slot is free again) */
 	CHECK_INT(h->runs, 2);   /* then the start */
 	CHECK(strstr(h->last_cmd, " -W -D -f ") != NULL);
