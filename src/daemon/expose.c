@@ -789,7 +789,8 @@ static int model_build(struct expose *x, struct model *m)
 		if (add_src(m, a) < 0)
 			return -ENOMEM;
 	}
-	qsort(m->r, m->nr, sizeof *m->r, by_name);
+	if (m->nr)	/* qsort(NULL, 0) is undefined */
+		qsort(m->r, m->nr, sizeof *m->r, by_name);
 	/* hops numbered by first use in name order: the same routes give the
 	 * same config whatever order the records came in */
 	if (m->nhops) {
@@ -1695,6 +1696,7 @@ static const struct subsys_call expose_calls[] = {
 const struct subsys subsys_expose = {
 	.name = "expose",
 	.kinds = 1u << KIND_EXPOSE | 1u << KIND_CERT | 1u << KIND_REVOKE | 1u << KIND_NODE,
+	.owns = 1u << KIND_EXPOSE,
 	.conf = { "expose", expose_opts, sizeof expose_opts / sizeof expose_opts[0],
 		  sizeof(struct expose_conf), NULL },
 	.calls = expose_calls,

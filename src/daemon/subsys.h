@@ -62,6 +62,10 @@ struct subsys {
 	const char *name;            /* its status key, log prefix, state namespace */
 	const char *state_ns;        /* ... unless this names another (NULL: name) */
 	uint32_t kinds;              /* records it is told about: 1u << KIND_x, ... */
+	uint32_t owns;               /* kinds whose records of this node it keeps
+					in step with its own list: the generic
+					publish call refuses them (it would undo
+					them) and names the subsystem instead */
 	struct conf_section conf;    /* its options (nopts 0: none); its struct is
 					host_conf()'s, conf.size bytes at most
 					SUBSYS_CONF_MAX */

@@ -271,6 +271,15 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		snprintf(err, errcap, "unknown kind");
 		return -EINVAL;
 	}
+	size_t ns;
+	const struct subsys *const *ss = subsys_list(&ns);
+	for (size_t i = 0; i < ns; i++)
+		if (ss[i]->owns & (1u << kind)) {
+			snprintf(err, errcap, "this node's %s records are kept by its %s subsystem, "
+				 "which would undo a record published here: use mirrornetctl %s",
+				 kind_name(kind), ss[i]->name, ss[i]->name);
+			return -EPERM;
+		}
 	if (body) {
 		b = calloc(1, sizeof *b);
 		if (!b)

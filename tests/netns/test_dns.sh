@@ -146,7 +146,13 @@ ctl 1 dns delegate node2 --to node2 >/dev/null && ok "master delegates node2.exa
 wait_for 30 "the sub-master holds the delegation of node1.example.io" has_key 2 dns node1.example.io
 ctl 2 dns delegate lab --to lab >/dev/null && ok "the sub-master delegates lab.node1.example.io" ||
 	bad "dns delegate lab"
-expose() { ctl "$1" publish expose "$2" --body "'{\"service\":\"$2\",\"port\":$3,\"channels\":1,\"domain\":\"\",\"mirrors\":[]}'" >/dev/null; }
+# (through the expose subsystem, which keeps a node's expose records; the
+# generic publish refuses them)
+expose() { ctl "$1" expose add "$2" --port "$3" --channels mesh >/dev/null; }
+ctl 3 publish expose raw --body "'{\"service\":\"raw\",\"port\":1,\"channels\":1,\"domain\":\"\",\"mirrors\":[]}'" 2>"$T/raw.err" &&
+	bad "the generic publish took an expose record" ||
+	{ grep -q "mirrornetctl expose" "$T/raw.err" && ok "the generic publish refuses expose records and says where they go" ||
+		bad "publish expose: $(cat "$T/raw.err")"; }
 need expose 3 web 443
 need expose 4 app 8080
 
@@ -214,7 +220,7 @@ need expose 3 api 8443
 for i in 1 2 3 4 5; do
 	poll 30 answers $i api.node2.example.io A "$A3" || bad "api.node2.example.io did not appear at host $i"
 done && ok "a new exposure appears at every server"
-ctl 3 publish expose api --tombstone >/dev/null || bad "withdraw api"
+ctl 3 expose remove api >/dev/null || bad "withdraw api"
 gone=0
 for i in 1 2 3 4 5; do poll 30 no_answer $i api.node2.example.io A && gone=$((gone + 1)); done
 [ $gone = 5 ] && ok "the withdrawn exposure disappears from every server" || bad "api.node2 still at $((5 - gone)) servers"

@@ -443,6 +443,25 @@ static void test_own(void)
 	done(h);
 }
 
+/* A member of a mesh where nobody exposes anything (most daemons): the
+ * generation still works and gives a config HAProxy accepts. */
+static void test_empty(void)
+{
+	struct mn_host *h = mesh(O, "empty");
+
+	CHECK(fake_host_start(h) != NULL);
+	fake_host_regen(h);
+	const char *t = gen_file("empty", "haproxy.cfg");
+	CHECK(t != NULL);
+	CHECK_STR(gen_file("empty", "own.map"), "");
+	if (t && have_haproxy()) {
+		char p[300];
+		snprintf(p, sizeof p, "%s/empty/live/haproxy.cfg", dir);
+		CHECK_INT(ha_check(p), 0);
+	}
+	done(h);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -452,6 +471,7 @@ int main(void)
 	test_render();
 	test_cascade();
 	test_own();
+	test_empty();
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (!getenv("MN_TEST_KEEP") && system(cmd) != 0)
