@@ -307,6 +307,57 @@ static bool expose_item(const struct zonegen_deleg *d, unsigned i, unsigned n_ad
 	return true;
 }
 
+/* Exposure i on the CDN (CH_DNS): its domain, inside the zone, and its
+ * valid entry points (n of them in ips). false: nothing to write (not on
+ * the CDN passes silently; a bad domain or no valid entry is rejected). */
+static bool cdn_item(const struct zonegen_deleg *d, unsigned i, struct ip ips[ZONEGEN_MAX_ENTRIES],
+		     unsigned *n, struct rj *r)
+{
+	const struct zonegen_expose *x = &d->exposes[i];
+	char a[SHOWN], b[SHOWN];
+
+	*n = 0;
+	if (!(x->channels & CH_DNS) || !x->domain[0])
+		return false;
+	if (!name_ok(x->domain) || !inside(x->domain, d->zone)) {
+		reject(r, "zone %s: exposure %s: public name \"%s\" is not a name of the zone",
+		       shown(d->zone, a), name_ok(x->service) ? x->service : "(invalid)", shown(x->domain, b));
+		return false;
+	}
+	for (unsigned k = 0; k < x->n_entries; k++) {
+		if (ip_parse(x->entry[k], &ips[*n]))
+			(*n)++;
+		else
+			reject(r, "zone %s: %s: invalid entry point \"%s\"", shown(d->zone, a), x->domain,
+			       shown(x->entry[k], b));
+	}
+	if (*n == 0 && x->n_entries)
+		return false;
+	return *n > 0;
+}
+
+/* Exposure i's onion name (CH_TOR) and where its TXT goes: the CDN name,
+ * else <service>.<zone>. */
+static bool onion_item(const struct zonegen_deleg *d, unsigned i, char owner[static MN_MAX_DOMAIN + 1],
+		       struct rj *r)
+{
+	const struct zonegen_expose *x = &d->exposes[i];
+	char a[SHOWN], b[SHOWN], srv[MN_MAX_DOMAIN + 1];
+
+	if (!(x->channels & CH_TOR) || !x->onion[0])
+		return false;
+	if (!onion_name_valid(x->onion)) {
+		reject(r, "zone %s: exposure %s: invalid onion name \"%s\"", shown(d->zone, a),
+		       name_ok(x->service) ? x->service : "(invalid)", shown(x->onion, b));
+		return false;
+	}
+	if ((x->channels & CH_DNS) && x->domain[0] && name_ok(x->domain) && inside(x->domain, d->zone)) {
+		snprintf(owner, MN_MAX_DOMAIN + 1, "%s", x->domain);
+		return true;
+	}
+	return x->service[0] && host_item(d, "service", x->service, 0, owner, srv, r);
+}
+
 /* Every item of d, checked and counted (zonegen_add); how many NS pass. */
 static unsigned items_check(const struct zonegen *m, const struct zonegen_deleg *d, struct rj *r)
 {
@@ -319,8 +370,13 @@ static unsigned items_check(const struct zonegen *m, const struct zonegen_deleg 
 	for (unsigned i = 0; i < d->n_names; i++)
 		name_item(d, i, &ip, owner, srv, r);
 	n_addrs = delegate_addrs(d, ips, r);
-	for (unsigned i = 0; i < d->n_exposes; i++)
+	for (unsigned i = 0; i < d->n_exposes; i++) {
+		struct ip ent[ZONEGEN_MAX_ENTRIES];
+		unsigned ne;
 		expose_item(d, i, n_addrs, owner, srv, r);
+		cdn_item(d, i, ent, &ne, r);
+		onion_item(d, i, owner, r);
+	}
 	return n_ns;
 }
 
@@ -365,8 +421,12 @@ static bool terminated(const struct zonegen_deleg *d)
 		ok = T(d->names[i].label) && T(d->names[i].addr);
 	for (unsigned i = 0; ok && i < ZONEGEN_MAX_ADDRS; i++)
 		ok = T(d->delegate_addr[i]);
-	for (unsigned i = 0; ok && i < ZONEGEN_MAX_EXPOSES; i++)
-		ok = T(d->exposes[i].service);
+	for (unsigned i = 0; ok && i < ZONEGEN_MAX_EXPOSES; i++) {
+		const struct zonegen_expose *x = &d->exposes[i];
+		ok = T(x->service) && T(x->domain) && T(x->onion);
+		for (unsigned k = 0; ok && k < ZONEGEN_MAX_ENTRIES; k++)
+			ok = T(x->entry[k]);
+	}
 #undef T
 	return ok;
 }
@@ -414,9 +474,15 @@ static void pack_into(struct pk *w, const struct zonegen_deleg *d)
 		pk_str(w, d->delegate_addr[i]);
 	pk_put(w, &d->n_exposes, 1);
 	for (unsigned i = 0; i < d->n_exposes; i++) {
-		pk_str(w, d->exposes[i].service);
-		pk_put(w, &d->exposes[i].port, sizeof d->exposes[i].port);
-		pk_put(w, &d->exposes[i].channels, 1);
+		const struct zonegen_expose *x = &d->exposes[i];
+		pk_str(w, x->service);
+		pk_put(w, &x->port, sizeof x->port);
+		pk_put(w, &x->channels, 1);
+		pk_str(w, x->domain);
+		pk_put(w, &x->n_entries, 1);
+		for (unsigned k = 0; k < x->n_entries && k < ZONEGEN_MAX_ENTRIES; k++)
+			pk_str(w, x->entry[k]);
+		pk_str(w, x->onion);
 	}
 }
 
@@ -477,9 +543,15 @@ static void unpack(const struct entry *e, struct zonegen_deleg *d)
 		up_str(&p, d->delegate_addr[i], sizeof d->delegate_addr[i]);
 	up_get(&p, &d->n_exposes, 1);
 	for (unsigned i = 0; i < d->n_exposes; i++) {
-		up_str(&p, d->exposes[i].service, sizeof d->exposes[i].service);
-		up_get(&p, &d->exposes[i].port, sizeof d->exposes[i].port);
-		up_get(&p, &d->exposes[i].channels, 1);
+		struct zonegen_expose *x = &d->exposes[i];
+		up_str(&p, x->service, sizeof x->service);
+		up_get(&p, &x->port, sizeof x->port);
+		up_get(&p, &x->channels, 1);
+		up_str(&p, x->domain, sizeof x->domain);
+		up_get(&p, &x->n_entries, 1);
+		for (unsigned k = 0; k < x->n_entries && k < ZONEGEN_MAX_ENTRIES; k++)
+			up_str(&p, x->entry[k], sizeof x->entry[k]);
+		up_str(&p, x->onion, sizeof x->onion);
 	}
 }
 
@@ -533,6 +605,9 @@ int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d, struct zonegen
 	if (m->sealed || d->n_ns > MN_MAX_NS || d->n_names > MN_MAX_DNS_NAMES ||
 	    d->n_exposes > ZONEGEN_MAX_EXPOSES)
 		return -EINVAL;
+	for (unsigned i = 0; i < d->n_exposes; i++)
+		if (d->exposes[i].n_entries > ZONEGEN_MAX_ENTRIES)
+			return -EINVAL;
 	if (m->n == ZONEGEN_MAX_ZONES)
 		return -ENOSPC;
 	if (m->n == m->cap) {
@@ -703,8 +778,8 @@ static void emit(struct zonegen_out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
-enum rrtype { T_SOA, T_NS, T_A, T_AAAA, T_SRV };
-static const char *const type_names[] = { "SOA", "NS", "A", "AAAA", "SRV" };
+enum rrtype { T_SOA, T_NS, T_A, T_AAAA, T_SRV, T_TXT };
+static const char *const type_names[] = { "SOA", "NS", "A", "AAAA", "SRV", "TXT" };
 
 struct rr {
 	size_t owner, data;      /* arena offsets while building */
@@ -845,6 +920,15 @@ static void own_records(const struct zonegen *m, const struct zonegen_deleg *d, 
 			rr_addr(z, owner, ttl, &ips[k]);
 		if (srv[0])
 			rr_add(z, srv, T_SRV, ttl, "0 0 %u %s.", (unsigned)d->exposes[i].port, owner);
+	}
+	for (unsigned i = 0; i < d->n_exposes; i++) {
+		struct ip ent[ZONEGEN_MAX_ENTRIES];
+		unsigned ne;
+		if (cdn_item(d, i, ent, &ne, r) && visible(m, d->zone, d->exposes[i].domain, r))
+			for (unsigned k = 0; k < ne; k++)
+				rr_addr(z, d->exposes[i].domain, ttl, &ent[k]);
+		if (onion_item(d, i, owner, r) && visible(m, d->zone, owner, r))
+			rr_add(z, owner, T_TXT, ttl, "\"onion=%s\"", d->exposes[i].onion);
 	}
 }
 

@@ -42,16 +42,26 @@
 #define ZONEGEN_DEFAULT_TTL  3600   /* a zone whose ttl is 0 */
 #define ZONEGEN_MAX_TTL      2147483647u   /* RFC 2181 §8 */
 
-/* One exposed service of the zone's delegate (an `expose` record). It
- * becomes <service>.<zone> A/AAAA (the delegate's mesh addresses) and, with
- * a port, _<first label>._tcp.<rest>.<zone> SRV 0 0 <port> <service>.<zone>.
- * Only exposures on the mesh channel (CH_MESH) are written; the others are
- * ignored without a rejection. Withdrawing the record (not adding it to
- * the next model) removes the names. */
+/* One exposed service (an `expose` record), by channel:
+ *   mesh (CH_MESH, the zone's delegate's own): <service>.<zone> A/AAAA (the
+ *        delegate's mesh addresses) and, with a port,
+ *        _<first label>._tcp.<rest>.<zone> SRV 0 0 <port> <service>.<zone>;
+ *   dns  (CH_DNS, with a domain inside the zone and entry points): <domain>
+ *        A/AAAA of the CDN's public entry points (docs/expose.md) — the
+ *        nearest ancestor of its origin with one, and its mirrors';
+ *   tor  (CH_TOR, with an onion name): TXT "onion=<name>" at <domain> (the
+ *        dns channel's) or else at <service>.<zone>.
+ * Other channels write nothing and are not rejections. Withdrawing the
+ * record (not adding it to the next model) removes the names. */
+#define ZONEGEN_MAX_ENTRIES 4
 struct zonegen_expose {
 	char service[MN_MAX_NAME + 1];   /* a name relative to the zone */
 	uint16_t port;                   /* 0: A/AAAA only */
 	uint8_t channels;                /* enum expose_channel bits */
+	char domain[MN_MAX_DOMAIN + 1];  /* its public name (absolute), "" none */
+	char entry[ZONEGEN_MAX_ENTRIES][MN_MAX_ADDR + 1];   /* public entry points (IPs) */
+	uint8_t n_entries;
+	char onion[MN_MAX_ONION + 1];    /* "" none */
 };
 
 /* One zone: a delegation (a `dns` record) or, with zone == the mesh domain

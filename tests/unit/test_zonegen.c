@@ -374,12 +374,19 @@ static bool has(const char *text, const char *needle)
 }
 
 /* A zone file: only comment lines hold ';', only $ORIGIN/$TTL lines '$';
- * no quote, backslash or brace anywhere. */
+ * no backslash or brace anywhere, and a quote only around an onion TXT. */
 static void check_zone_text(const char *text)
 {
 	for (const char *l = text; *l;) {
-		size_t k = strcspn(l, "\n");
+		size_t k = strcspn(l, "\n"), line = k;
 		bool comment = l[0] == ';';
+		const char *txt = memmem(l, k, "\tIN\tTXT\t\"onion=", 15);
+		if (txt) {   /* "onion=" + 56 base32 + ".onion" + quote, and nothing after */
+			const char *v = txt + 15;
+			CHECK((size_t)(l + k - v) == 63 && strspn(v, "abcdefghijklmnopqrstuvwxyz234567") == 56 &&
+			      !strncmp(v + 56, ".onion\"", 7));
+			k = (size_t)(txt - l);   /* the characters checked below */
+		}
 		bool dollar = !strncmp(l, "$ORIGIN ", 8) || !strncmp(l, "$TTL ", 5);
 		for (size_t i = 0; i < k; i++) {
 			char c = l[i];
@@ -387,7 +394,7 @@ static void check_zone_text(const char *text)
 			CHECK(comment || c != ';');
 			CHECK(dollar || comment || c != '$');
 		}
-		l += k + (l[k] == '\n');
+		l += line + (l[line] == '\n');
 	}
 }
 
@@ -800,6 +807,73 @@ static void bench_1000(void)
 	zonegen_free(m);
 }
 
+static void cdn(struct zonegen_deleg *d, const char *service, uint8_t ch, const char *domain,
+		const char *e1, const char *e2, const char *onion)
+{
+	struct zonegen_expose *x = &d->exposes[d->n_exposes++];
+
+	snprintf(x->service, sizeof x->service, "%s", service);
+	x->channels = ch;
+	snprintf(x->domain, sizeof x->domain, "%s", domain);
+	if (e1)
+		snprintf(x->entry[x->n_entries++], sizeof x->entry[0], "%s", e1);
+	if (e2)
+		snprintf(x->entry[x->n_entries++], sizeof x->entry[0], "%s", e2);
+	snprintf(x->onion, sizeof x->onion, "%s", onion ? onion : "");
+}
+
+/* The CDN's names (docs/expose.md): a public name's A/AAAA are its entry
+ * points, an onion name a TXT; a name outside the zone, below a child's
+ * cut, a bad entry or onion are left out and reported. */
+static void test_cdn(void)
+{
+	static const char onion[] = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion";
+	struct zonegen_report rep = { 0 };
+	struct zonegen *m;
+	struct zonegen_deleg *d;
+	char buf[8192];
+	struct zonegen_out o = { .buf = buf, .cap = sizeof buf };
+
+	CHECK_INT(zonegen_new("example.io", &m), 0);
+	d = deleg("example.io", "", "root");
+	ns(d, "ns.example.io", "10.42.0.1");
+	snprintf(d->delegate_addr[0], sizeof d->delegate_addr[0], "10.42.0.1");
+	cdn(d, "git", CH_DNS | CH_MESH, "git.lab.node1.example.io", "192.0.2.1", "2001:db8::4", NULL);
+	cdn(d, "wiki", CH_DNS | CH_TOR, "wiki.example.io", "192.0.2.1", NULL, onion);
+	cdn(d, "hidden", CH_TOR, "", NULL, NULL, onion);                     /* TXT at hidden.example.io */
+	cdn(d, "far", CH_DNS, "far.example.org", "192.0.2.1", NULL, NULL);    /* not in the zone */
+	cdn(d, "cut", CH_DNS, "x.node2.example.io", "192.0.2.1", NULL, NULL); /* below node2's cut */
+	cdn(d, "badip", CH_DNS, "b.example.io", "192.0.2.300", NULL, NULL);
+	cdn(d, "badonion", CH_TOR, "", NULL, NULL, "notanonion.onion");
+	cdn(d, "noentry", CH_DNS, "n.example.io", NULL, NULL, NULL);          /* nowhere to enter: no name */
+	add(m, d, &rep, 3);   /* far, badip, badonion (the cut is known at seal) */
+	d = deleg("node2.example.io", "example.io", "node2");
+	ns(d, "ns.node2.example.io", "10.42.0.4");
+	add(m, d, &rep, 0);
+	zonegen_seal(m, &rep);
+	rep.rejected = 0;
+	CHECK(zonegen_zone(m, "example.io", 7, &o, &rep) >= 0);
+	CHECK(strstr(buf, "\ngit.lab.node1\t3600\tIN\tA\t192.0.2.1\n") != NULL);
+	CHECK(strstr(buf, "\ngit.lab.node1\t3600\tIN\tAAAA\t2001:db8::4\n") != NULL);
+	CHECK(strstr(buf, "\ngit\t3600\tIN\tA\t10.42.0.1\n") != NULL);   /* and on the mesh */
+	CHECK(strstr(buf, "\nwiki\t3600\tIN\tA\t192.0.2.1\n") != NULL);
+	CHECK(strstr(buf, "\nwiki\t3600\tIN\tTXT\t\"onion=abcdefghijklmnopqrstuvwxyz234567") != NULL);
+	CHECK(strstr(buf, "\nhidden\t3600\tIN\tTXT\t\"onion=") != NULL);
+	CHECK(!strstr(buf, "far") && !strstr(buf, "x.node2") && !strstr(buf, "\nb\t") &&
+	      !strstr(buf, "notanonion") && !strstr(buf, "\nn\t") && !strstr(buf, "noentry"));
+	CHECK(rep.rejected >= 4);   /* the three again, and the name below node2's cut */
+	check_zone_text(buf);
+	char path[300];
+	snprintf(path, sizeof path, "%s/cdn.zone", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs(buf, f) >= 0);
+	if (f)
+		fclose(f);
+	CHECK_INT(run_clean("kzonecheck -o example.io. cdn.zone"), 0);
+	CHECK_INT(run_clean("named-checkzone -i local example.io cdn.zone"), 0);
+	zonegen_free(m);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -813,6 +887,7 @@ int main(void)
 	}
 	if (have_tools()) {
 		test_mesh();
+		test_cdn();
 		bench_1000();
 	}
 	test_determinism();
