@@ -6,20 +6,31 @@
  * a revoked origin) route nowhere; own exposures from config lines and the
  * API, kept across a restart; a config HAProxy refuses never goes live.
  * When HAProxy is installed, every generated configuration must pass
- * `haproxy -c`. */
+ * `haproxy -c`.
+ *
+ * The Tor and mDNS channels' renderers (torcfg.c, mdnscfg.c): the torrc
+ * and the service files, what they refuse (names with quotes or newlines
+ * never reach a file, XML and JSON escaping). When tor is installed, every
+ * generated torrc must pass `tor --verify-config`. */
 #include <stdlib.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include "tests/check.h"
 #include "tests/unit/fake_host.h"
 #include "src/expose/hacfg.h"
+#include "src/expose/mdnscfg.h"
+#include "src/expose/torcfg.h"
 #include "proto/body.h"
 #include "proto/hex.h"
+#include "proto/record.h"
+#include "crypto/did.h"
 
 extern const struct subsys subsys_expose;
 
 static char dir[] = "/tmp/mn-expose-XXXXXX";
 static const char *haproxy = "/usr/sbin/haproxy";
+static const char *tor = "/usr/sbin/tor";
 
 enum { R, S, L, O, M, NK };
 static uint8_t k[NK][32];
@@ -40,13 +51,30 @@ static bool have_haproxy(void)
 	return access(haproxy, X_OK) == 0;
 }
 
+static bool have_tor(void)
+{
+	return access(tor, X_OK) == 0;
+}
+
+/* PROG ARGS FILE with its output thrown away: 0 when it exits 0. */
+static int quiet(const char *prog, const char *args, const char *file)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>&1", prog, args, file);
+	return system(cmd);
+}
+
 /* `haproxy -c` on a generated config: 0 valid. */
 static int ha_check(const char *cfg)
 {
-	char cmd[600];
+	return quiet(haproxy, "-c -q -f", cfg);
+}
 
-	snprintf(cmd, sizeof cmd, "%s -c -q -f %s >/dev/null 2>&1", haproxy, cfg);
-	return system(cmd);
+/* `tor --verify-config` on a generated torrc: 0 valid. */
+static int tor_check(const char *torrc)
+{
+	return quiet(tor, "--defaults-torrc /dev/null --verify-config -f", torrc);
 }
 
 static void cert(struct mn_host *h, int issuer, int subject, const char *scope, const char *addr)
@@ -462,6 +490,150 @@ static void test_empty(void)
 	done(h);
 }
 
+/* ---- the Tor channel ---- */
+
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The torrc renderer alone: every kind of service, and what it refuses. */
+static void test_torcfg(void)
+{
+	struct torcfg_service sv[] = {
+		{ "git", 80, "127.0.0.1:3000" },
+		{ "vault", 443, "[::1]:8200" },
+		{ "ssh", 2222, "192.168.1.5:22" },
+		/* refused: each reported, none written */
+		{ "git", 80, "127.0.0.1:3001" },                    /* named twice */
+		{ "a\"b", 80, "127.0.0.1:80" },                     /* a quote */
+		{ "x\ny", 80, "127.0.0.1:80" },                     /* a newline */
+		{ "Upper", 80, "127.0.0.1:80" },
+		{ "web", 80, "127.0.0.1:80\nHiddenServiceDir /tmp" }, /* a line smuggled in the backend */
+		{ "web2", 80, "localhost:80" },                     /* not numeric */
+		{ "web3", 0, "127.0.0.1:80" },
+	};
+	struct torcfg c = { .network = false, .services = sv, .n = sizeof sv / sizeof sv[0] };
+	char *text, msg[200], p[300];
+	size_t len;
+	unsigned skipped, reports = 0;
+
+	CHECK_INT(torcfg_port(EXPOSE_HTTP, 3000), 80);
+	CHECK_INT(torcfg_port(EXPOSE_TLS, 8200), 443);
+	CHECK_INT(torcfg_port(EXPOSE_TCP, 2222), 2222);
+	snprintf(c.run_dir, sizeof c.run_dir, "%s/torcfg", dir);
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/torkeys", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, count_report, &reports, msg, sizeof msg), 0);
+	CHECK_INT(skipped, 7);
+	CHECK_INT(reports, 7);
+	CHECK(text && strstr(text, "DisableNetwork 1\n") && strstr(text, "SocksPort 0\n"));
+	snprintf(p, sizeof p, "\nHiddenServiceDir %s/torkeys/git\nHiddenServiceVersion 3\n"
+		 "HiddenServicePort 80 127.0.0.1:3000\n", dir);
+	CHECK(text && strstr(text, p));
+	CHECK(text && strstr(text, "HiddenServicePort 443 [::1]:8200\n"));
+	CHECK(text && strstr(text, "HiddenServicePort 2222 192.168.1.5:22\n"));
+	CHECK(text && !strstr(text, "3001") && !strstr(text, "\"") && !strstr(text, "x\ny") &&
+	      !strstr(text, "Upper") && !strstr(text, "web") && !strstr(text, "HiddenServiceDir /tmp\n"));
+	CHECK_STR(torcfg_refusal(&c, 4), "not a DNS label of at most 48 bytes");
+	CHECK(torcfg_refusal(&c, 0) == NULL);
+	if (have_tor() && text) {
+		snprintf(p, sizeof p, "%s/torcfg.torrc", dir);
+		put_text(p, text);
+		CHECK_INT(tor_check(p), 0);
+	}
+	free(text);
+	/* with the network on: no DisableNetwork line */
+	c.network = true;
+	c.n = 1;
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), 0);
+	CHECK(text && !strstr(text, "DisableNetwork"));
+	free(text);
+	/* a directory that could break a line or climb out: nothing out */
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/a b", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), -EINVAL);
+	CHECK(text == NULL && strstr(msg, "key directory"));
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/../etc", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), -EINVAL);
+	CHECK(!torcfg_dir_ok("relative") && !torcfg_dir_ok("/a/") && !torcfg_dir_ok("/a/./b") &&
+	      torcfg_dir_ok("/etc/mirrornet/tor") && torcfg_dir_ok("/a/.hidden"));
+}
+
+/* ---- the mDNS channel ---- */
+
+static void test_mdnscfg(void)
+{
+	char t[64], e[200];
+	struct mdns_service s;
+	char *text;
+	size_t len;
+	unsigned skipped, reports = 0;
+
+	CHECK_INT(mdns_type(EXPOSE_HTTP, "git", t, sizeof t), 0);
+	CHECK_STR(t, "_http._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TLS, "vault", t, sizeof t), 0);
+	CHECK_STR(t, "_https._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "ssh", t, sizeof t), 0);
+	CHECK_STR(t, "_ssh._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "my-very-long-service-name", t, sizeof t), 0);
+	CHECK_STR(t, "_my-very-long-se._tcp");    /* 15 at most */
+	CHECK_INT(mdns_type(EXPOSE_TCP, "a--b-", t, sizeof t), 0);
+	CHECK_STR(t, "_a-b._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "Mail \"x\"\n", t, sizeof t), 0);
+	CHECK_STR(t, "_mail-x._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "9999", t, sizeof t), -EINVAL);   /* no letter */
+	CHECK_INT(mdns_type(EXPOSE_TCP, "---", t, sizeof t), -EINVAL);
+	CHECK_INT((int)mdns_xml_escape("a&b<c>\"d'e", e, sizeof e), 30);
+	CHECK_STR(e, "a&amp;b&lt;c&gt;&quot;d&apos;e");
+	CHECK_INT((int)mdns_xml_escape("<<<<", e, 10), 16);               /* bounded, terminated */
+	CHECK_STR(e, "&lt;&lt;&");
+
+	/* every value escaped */
+	memset(&s, 0, sizeof s);
+	snprintf(s.id, sizeof s.id, "mirrornet-x");
+	snprintf(s.name, sizeof s.name, "R&D <lab> \"box\" 'one'");
+	snprintf(s.type, sizeof s.type, "_http._tcp");
+	s.port = 8080;
+	snprintf(s.txt[0], sizeof s.txt[0], "path=/a&b<\"'>");
+	s.ntxt = 1;
+	CHECK_INT(mdns_avahi_render(&s, &text, &len, e, sizeof e), 0);
+	CHECK(text && strstr(text, "<name>R&amp;D &lt;lab&gt; &quot;box&quot; &apos;one&apos;</name>\n"));
+	CHECK(text && strstr(text, "<type>_http._tcp</type>\n    <port>8080</port>\n"
+			     "    <txt-record>path=/a&amp;b&lt;&quot;&apos;&gt;</txt-record>\n"));
+	free(text);
+	CHECK_INT(mdns_umdns_render(&s, 1, &text, &len, &skipped, NULL, NULL), 0);
+	CHECK_STR(text, "{\n\t\"mirrornet-x\": {\n\t\t\"service\": \"_http._tcp.local\",\n\t\t\"port\": 8080,\n"
+		  "\t\t\"txt\": [ \"path=/a&b<\\\"'>\" ]\n\t}\n}\n");
+	struct json_object *j = text ? json_tokener_parse(text) : NULL;
+	CHECK(j != NULL);
+	json_object_put(j);
+	free(text);
+	/* a newline or a control character never reaches a file */
+	struct mdns_service bad[3];
+	bad[0] = s;
+	bad[1] = s;
+	bad[2] = s;
+	snprintf(bad[0].name, sizeof bad[0].name, "x\ny");
+	snprintf(bad[1].txt[0], sizeof bad[1].txt[0], "k=\x01");
+	snprintf(bad[2].type, sizeof bad[2].type, "_x\"y._tcp");
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(mdns_avahi_render(&bad[i], &text, &len, e, sizeof e), -EINVAL);
+		CHECK(text == NULL && strstr(e, "left out"));
+	}
+	CHECK_INT(mdns_umdns_render(bad, 3, &text, &len, &skipped, count_report, &reports), 0);
+	CHECK_INT(skipped, 3);
+	CHECK_INT(reports, 3);
+	CHECK_STR(text, "{\n}\n");
+	free(text);
+	snprintf(s.id, sizeof s.id, "../etc");
+	CHECK_STR(mdns_service_refusal(&s), "a bad id");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -472,6 +644,8 @@ int main(void)
 	test_cascade();
 	test_own();
 	test_empty();
+	test_torcfg();
+	test_mdnscfg();
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (!getenv("MN_TEST_KEEP") && system(cmd) != 0)
