@@ -8,10 +8,13 @@
  * When HAProxy is installed, every generated configuration must pass
  * `haproxy -c`.
  *
- * The Tor and mDNS channels' renderers (torcfg.c, mdnscfg.c): the torrc
- * and the service files, what they refuse (names with quotes or newlines
- * never reach a file, XML and JSON escaping). When tor is installed, every
- * generated torrc must pass `tor --verify-config`. */
+ * The Tor and mDNS channels (expose_tor.c, expose_mdns.c and their
+ * renderers torcfg.c, mdnscfg.c): the torrc and the service files, what
+ * they refuse (names with quotes or newlines never reach a file, XML and
+ * JSON escaping), the torrc's life (checked, switched, started; a refused
+ * one stays out), the .onion name published from tor's hostname file only
+ * when it is a valid v3 name, and gone with the channel. When tor is
+ * installed, every generated torrc must pass `tor --verify-config`. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -564,6 +567,230 @@ static void test_torcfg(void)
 	      torcfg_dir_ok("/etc/mirrornet/tor") && torcfg_dir_ok("/a/.hidden"));
 }
 
+#define ONION_A "2qiwwrlqjuu242qap7e2gpqfcqy7pxidhlguo2unwciacytcshgbzdyd.onion"
+#define ONION_B "mlrmoufizmamhipx5vqhczkg7m2aszy5lj6bwbkwifakpz3edwgo2vyd.onion"
+
+/* Our record of service svc: its body (false: none, or a tombstone). */
+static bool own_rec(struct mn_host *h, const char *svc, union body *b)
+{
+	for (int i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_EXPOSE && !memcmp(r.origin, h->self, 32) && !strcmp(r.key, svc))
+			return !record_is_tombstone(&r) && body_decode(KIND_EXPOSE, r.body, r.body_len, b) == 0;
+	}
+	return false;
+}
+
+static const char *onion_of(struct mn_host *h, const char *svc)
+{
+	static union body b;
+
+	return own_rec(h, svc, &b) ? b.expose.onion : NULL;
+}
+
+/* Our status's object sub, valid until the next call. */
+static struct json_object *status_of(struct mn_host *h, const char *sub)
+{
+	static struct json_object *st;
+	struct json_object *o;
+
+	json_object_put(st);
+	st = sub ? h->s->status(h->st) : NULL;   /* (NULL: let it go) */
+	if (!st)
+		return NULL;
+	return json_object_object_get_ex(st, sub, &o) ? o : NULL;
+}
+
+static int st_int(struct json_object *o, const char *key)
+{
+	return json_object_get_int(json_object_object_get(o, key));
+}
+
+static const char *st_str(struct json_object *o, const char *key)
+{
+	const char *s = json_object_get_string(json_object_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* The leaf with no proxy and the options of kv (name, value, ..., NULL). */
+static struct mn_host *chan_host(const char *name, const char *const *kv)
+{
+	struct mn_host *h = mesh(L, name);
+
+	CHECK_INT(fake_host_set(h, "expose_proxy", "none"), 0);
+	for (; *kv; kv += 2)
+		CHECK_INT(fake_host_set(h, kv[0], kv[1]), 0);
+	return h;
+}
+
+static struct json_object *chan_req(const char *svc, int port, const char *proto, const char *channels)
+{
+	struct json_object *r = add_req(svc, port);
+
+	json_object_object_add(r, "proto", json_object_new_string(proto));
+	json_object_object_add(r, "channels", json_object_new_string(channels));
+	return r;
+}
+
+/* The leaf's hidden services against a fake host: the torrc's life and the
+ * onion name in the record, from tor's hostname file only when valid. */
+static void test_tor_channel(void)
+{
+	char err[300], p[400], keys[200], torrc[200];
+	const char *t;
+
+	snprintf(keys, sizeof keys, "%s/tor/keys", dir);
+	snprintf(torrc, sizeof torrc, "%s/tor/tor/torrc", dir);
+	struct mn_host *h = chan_host("tor", (const char *const[]){ "expose_tor_dir", keys, "expose_tor_network", "no",
+								    "expose_tor_bin", tor, "expose_tor", "tor", NULL });
+	CHECK_INT(fake_host_set(h, "expose_tor_dir", "/etc/../tor"), -EINVAL);
+	CHECK(fake_host_start(h) != NULL);
+	CHECK_INT(call(h, "expose_add", chan_req("git", 3000, "http", "mesh,tor"), err, sizeof err), 0);
+	/* published at once, without a name: tor has made none yet */
+	CHECK_STR(onion_of(h, "git"), "");
+	fake_host_regen(h);
+	CHECK(strstr(h->last_cmd, "--verify-config -f ") && strstr(h->last_cmd, "/tor/torrc.next"));
+	/* (the fake host's check passed: switched, tor to be started) */
+	t = slurp(torrc);
+	snprintf(p, sizeof p, "HiddenServiceDir %s/git\nHiddenServiceVersion 3\nHiddenServicePort 80 127.0.0.1:3000\n", keys);
+	CHECK(t && strstr(t, p) && strstr(t, "DisableNetwork 1\n"));
+	if (have_tor())
+		CHECK_INT(tor_check(torrc), 0);
+	struct stat sb;
+	CHECK(stat(keys, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	snprintf(p, sizeof p, "%s/git", keys);
+	CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	/* tor does not start: said in status, not tried again at once (a
+	 * reload or a minute later it is) */
+	h->run_fails = true;
+	fake_host_regen(h);
+	h->run_fails = false;
+	CHECK(strstr(h->last_cmd, " -f '") && strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null"));
+	struct json_object *ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "start_failures"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "tor did not start") != NULL);
+	unsigned runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs);
+	h->s->reload(h->st, h->conf);
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK(strstr(h->last_cmd, " -f '") && strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null"));
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "starts"), 1);
+	CHECK_INT(st_int(ts, "switches"), 1);
+	CHECK_INT(st_int(ts, "waiting"), 1);
+	CHECK_STR(onion_of(h, "git"), "");
+
+	/* tor wrote the hostname: published */
+	snprintf(p, sizeof p, "%s/git/hostname", keys);
+	put_text(p, ONION_A "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "onions"), 1);
+	CHECK_INT(st_int(ts, "waiting"), 0);
+	/* a malformed hostname: refused, counted once, never published */
+	put_text(p, "2qiwwrlqjuu242qap7e2gpqfcqy7pxidhlguo2unwciacytcshgbzdy1.onion\n");
+	fake_host_regen(h);
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), "");
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "hostname_refused"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "not published") != NULL);
+	put_text(p, "x\" onion=\"evil.onion\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), "");
+	put_text(p, ONION_A "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+
+	/* a second service: a new torrc, checked; a check tor refuses leaves
+	 * the live one and is not tried again until it changes */
+	runs = h->runs;
+	h->run_fails = true;
+	CHECK_INT(call(h, "expose_add", chan_req("vault", 8200, "tls", "tor"), err, sizeof err), 0);
+	fake_host_regen(h);
+	h->run_fails = false;
+	CHECK_INT(h->runs, runs + 1);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "check_failures"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "refused the new torrc") != NULL);
+	t = slurp(torrc);
+	CHECK(t && !strstr(t, "vault"));
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);             /* the same text: not checked again */
+	h->s->reload(h->st, h->conf);             /* a reload tries it again */
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 2);
+	t = slurp(torrc);
+	CHECK(t && strstr(t, "HiddenServicePort 443 127.0.0.1:8200\n"));
+	snprintf(p, sizeof p, "%s/vault/hostname", keys);
+	put_text(p, ONION_B "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "vault"), ONION_B);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+
+	/* the daemon restarted (tor still running or not): the same torrc is
+	 * not checked again, its services are known again, the names stay */
+	h->s->stop(h->st);
+	uv_run(&h->loop, UV_RUN_NOWAIT);
+	h->s->free(h->st);
+	CHECK(fake_host_start(h) != NULL);
+	runs = h->runs;
+	fake_host_regen(h);
+	fake_host_regen(h);
+	/* tor started, nothing checked (a fake tor never runs: started each time) */
+	CHECK_INT(h->runs, runs + 2);
+	CHECK(strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null") && !strstr(h->last_cmd, "verify"));
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "services"), 2);
+	CHECK_INT(st_int(ts, "onions"), 2);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	CHECK_STR(onion_of(h, "vault"), ONION_B);
+
+	/* the tor channel removed: out of the record at once, then of the torrc */
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("git"));
+	json_object_object_add(req, "channel", json_object_new_string("tor"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	CHECK_STR(onion_of(h, "git"), "");
+	fake_host_regen(h);
+	t = slurp(torrc);
+	CHECK(t && !strstr(t, "/git\n") && strstr(t, "/vault\n"));
+	/* (its keys stay: adding it again gives the same name) */
+	snprintf(p, sizeof p, "%s/git/hostname", keys);
+	CHECK(access(p, F_OK) == 0);
+	/* the last one gone: no torrc, no name, tor stopped */
+	req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("vault"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	fake_host_regen(h);
+	CHECK(access(torrc, F_OK) != 0);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "services"), 0);
+	CHECK_INT(st_int(ts, "onions"), 0);
+
+	/* the channel off: an exposure asking for tor is published without a
+	 * name and counted as unserved */
+	CHECK_INT(fake_host_set(h, "expose_tor", "none"), 0);
+	h->s->reload(h->st, h->conf);
+	CHECK_INT(call(h, "expose_add", chan_req("wiki", 8080, "http", "mesh,tor"), err, sizeof err), 0);
+	runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs);
+	union body b;
+	CHECK(own_rec(h, "wiki", &b) && (b.expose.channels & CH_TOR) && !b.expose.onion[0]);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "unserved"), 1);
+	CHECK_STR(st_str(ts, "mode"), "none");
+	status_of(h, NULL);
+	done(h);
+}
+
 /* ---- the mDNS channel ---- */
 
 static void test_mdnscfg(void)
@@ -634,6 +861,122 @@ static void test_mdnscfg(void)
 	CHECK_STR(mdns_service_refusal(&s), "a bad id");
 }
 
+static int count_files(const char *d)
+{
+	int n = 0;
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	while (dd && (e = readdir(dd)))
+		n += e->d_name[0] != '.';
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+/* The leaf's mDNS files against a fake host. */
+static void test_mdns_channel(void)
+{
+	char err[300], md[300], p[400], did[DID_KEY_MAX];
+	const char *t;
+
+	snprintf(md, sizeof md, "%s/mdns/services", dir);
+	struct mn_host *h = chan_host("mdns", (const char *const[]){ "expose_mdns_dir", md, "expose_mdns_reload",
+								     "kill -HUP 1234567", NULL });
+	snprintf(h->cfg.name, sizeof h->cfg.name, "lab");
+	CHECK_INT(fake_host_set(h, "expose_mdns_format", "bonjour"), -EINVAL);
+	CHECK(fake_host_start(h) != NULL);
+	CHECK_INT(call(h, "expose_add", chan_req("git", 3000, "http", "mesh,mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("vault", 8200, "tls", "mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("ssh", 22, "tcp", "mesh,mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("web", 80, "http", "mesh"), err, sizeof err), 0);
+	snprintf(p, sizeof p, "%s/mdns", dir);
+	mkdir(p, 0755);
+	mkdir(md, 0755);
+	snprintf(p, sizeof p, "%s/other.service", md);
+	put_text(p, "not ours\n");
+	snprintf(p, sizeof p, "%s/mirrornetx.service", md);
+	put_text(p, "not ours either\n");
+	unsigned runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK_STR(h->last_cmd, "kill -HUP 1234567");
+	/* the node: _secubox._udp on the WireGuard port, did, role, version */
+	did_key_encode(DID_ED25519, k[L], did, sizeof did);
+	snprintf(p, sizeof p, "%s/mirrornet.service", md);
+	t = slurp(p);
+	char want[1200];
+	snprintf(want, sizeof want, "<?xml version=\"1.0\" standalone='no'?>\n"
+		 "<!DOCTYPE service-group SYSTEM \"avahi-service.dtd\">\n"
+		 "<!-- Written by mirrornetd (docs/expose.md): rewritten on every change, do not edit. -->\n"
+		 "<service-group>\n  <name>lab</name>\n  <service>\n    <type>_secubox._udp</type>\n"
+		 "    <port>51820</port>\n    <txt-record>did=%s</txt-record>\n"
+		 "    <txt-record>role=sub-master</txt-record>\n    <txt-record>version=%s</txt-record>\n"
+		 "  </service>\n</service-group>\n", did, MN_VERSION);
+	CHECK_STR(t, want);
+	snprintf(p, sizeof p, "%s/mirrornet-git.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<name>git on lab</name>") && strstr(t, "<type>_http._tcp</type>\n    <port>3000</port>"));
+	snprintf(p, sizeof p, "%s/mirrornet-vault.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<type>_https._tcp</type>\n    <port>8200</port>"));
+	snprintf(p, sizeof p, "%s/mirrornet-ssh.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<type>_ssh._tcp</type>\n    <port>22</port>\n  </service>"));
+	snprintf(p, sizeof p, "%s/mirrornet-web.service", md);
+	CHECK(access(p, F_OK) != 0);                /* not on the mdns channel */
+	CHECK_INT(count_files(md), 6);
+	struct json_object *ms = status_of(h, "mdns");
+	CHECK_INT(st_int(ms, "entries"), 4);
+	CHECK_INT(st_int(ms, "writes"), 1);
+	CHECK_INT(st_int(ms, "reloads"), 1);
+	/* nothing changed: nothing written, no reload */
+	snprintf(p, sizeof p, "%s/mirrornet-git.service", md);
+	struct stat s1, s2;
+	CHECK(stat(p, &s1) == 0);
+	fake_host_regen(h);
+	CHECK(stat(p, &s2) == 0 && s1.st_ino == s2.st_ino);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK_INT(st_int(status_of(h, "mdns"), "writes"), 1);
+	/* the channel removed: its file goes, the reload fails and says so */
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("ssh"));
+	json_object_object_add(req, "channel", json_object_new_string("mdns"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	h->run_fails = true;
+	fake_host_regen(h);
+	h->run_fails = false;
+	snprintf(p, sizeof p, "%s/mirrornet-ssh.service", md);
+	CHECK(access(p, F_OK) != 0);
+	CHECK_INT(count_files(md), 5);
+	ms = status_of(h, "mdns");
+	CHECK_INT(st_int(ms, "reload_failures"), 1);
+	CHECK(strstr(st_str(ms, "last_error"), "failed") != NULL);
+	/* umdns: one JSON file instead, the avahi files gone, not the others */
+	CHECK_INT(fake_host_set(h, "expose_mdns_format", "umdns"), 0);
+	CHECK_INT(fake_host_set(h, "expose_mdns_reload", "ubus call umdns reload"), 0);
+	fake_host_regen(h);
+	CHECK_STR(h->last_cmd, "ubus call umdns reload");
+	CHECK_INT(count_files(md), 3);
+	snprintf(p, sizeof p, "%s/mirrornet.json", md);
+	t = slurp(p);
+	struct json_object *j = t ? json_tokener_parse(t) : NULL, *e;
+	CHECK(j != NULL);
+	CHECK(json_object_object_get_ex(j, "mirrornet-git", &e) &&
+	      !strcmp(st_str(e, "service"), "_http._tcp.local") && st_int(e, "port") == 3000);
+	CHECK(json_object_object_get_ex(j, "mirrornet", &e) &&
+	      !strcmp(st_str(e, "service"), "_secubox._udp.local") && st_int(e, "port") == 51820 &&
+	      json_object_array_length(json_object_object_get(e, "txt")) == 3);
+	CHECK_INT((int)json_object_object_length(j), 3);
+	json_object_put(j);
+	/* off (the option unset): ours go, the others stay */
+	((char *)h->conf)[conf_find(&h->s->conf, "expose_mdns_dir")->off] = 0;
+	h->s->reload(h->st, h->conf);
+	fake_host_regen(h);
+	CHECK_INT(count_files(md), 2);
+	status_of(h, NULL);
+	done(h);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -645,7 +988,9 @@ int main(void)
 	test_own();
 	test_empty();
 	test_torcfg();
+	test_tor_channel();
 	test_mdnscfg();
+	test_mdns_channel();
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (!getenv("MN_TEST_KEEP") && system(cmd) != 0)
