@@ -179,6 +179,8 @@ static void print_list(struct json_object *res)
 		       jget(e, "port"), jget(e, "proto"), jget(e, "channels"),
 		       jget(e, "domain")[0] ? ctl_safe(jget(e, "domain"), s2, sizeof s2) : "-",
 		       me ? "(this node)" : ctl_safe(origin, s3, sizeof s3));
+		if (jget(e, "onion")[0])   /* its Tor hidden service */
+			printf("%-16s tor %s\n", "", ctl_safe(jget(e, "onion"), s2, sizeof s2));
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "src/daemon/expose_chan.h"
 #include "src/expose/hacfg.h"
 #include "src/putfile.h"
 #include "src/log.h"
@@ -53,6 +54,7 @@ struct expose_conf {
 	char acme[MN_MAX_ENDPOINT + 1];
 	uint64_t ttl_s;
 	char lines[EXPOSE_CONF_LINES];    /* the config file's expose lines, "\n"-ended */
+	struct expose_chan_conf chan;     /* the Tor and mDNS channels (expose_chan.h) */
 };
 
 /* One of our own exposures. */
@@ -84,6 +86,8 @@ struct expose {
 	int pending, live;
 	bool checking;
 	char checked_status[128];
+	struct expose_tor *tor;           /* the channels (expose_tor.c, expose_mdns.c) */
+	struct expose_mdns *mdns;
 };
 
 static const struct expose_conf *conf(const struct expose *x)
@@ -463,6 +467,8 @@ static int own_body(struct expose *x, const struct own *o, union body *b, char *
 	snprintf(b->expose.domain, sizeof b->expose.domain, "%s", o->domain);
 	own_scope(x, scope, sizeof scope);
 	b->expose.channels = channels_of(o, scope);
+	if (b->expose.channels & CH_TOR)   /* its .onion name, once tor made it */
+		expose_tor_onion(x->tor, o->service, b->expose.onion, sizeof b->expose.onion);
 	if (!b->expose.domain[0] && (b->expose.channels & CH_DNS)) {
 		if (!scope[0] || !strcmp(scope, "*")) {
 			snprintf(err, cap, "%s: the dns channel needs a domain (this node has no DNS scope to "
@@ -974,46 +980,17 @@ static bool live_current(struct expose *x, struct model *m)
 static pid_t proxy_pid(const struct expose *x)
 {
 	char p[HACFG_DIR_MAX + 32];
-	long pid = 0;
-	FILE *f;
 
 	snprintf(p, sizeof p, "%s/haproxy.pid", conf(x)->dir);
-	if (!(f = fopen(p, "r")))
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1 || pid <= 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
-		return 0;
-	/* a live haproxy, not a zombie nobody reaped nor a reused pid */
-	char stat[64], buf[256];
-	snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);
-	if (!(f = fopen(stat, "r")))
-		return (pid_t)pid;   /* no /proc: trust the signal */
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *close = strrchr(buf, ')');
-	if (!strstr(buf, "(haproxy)") || !close || close[1] != ' ' || close[2] == 'Z' || close[2] == 'X')
-		return 0;
-	return (pid_t)pid;
+	return expose_pid_named(p, "haproxy");
 }
 
 /* The last lines of a command's output, for status. */
 static void read_tail(const char *path, char *out, size_t cap)
 {
-	FILE *f = fopen(path, "r");
-	char line[512];
+	static const char *const marks[] = { "ALERT", "rror", NULL };
 
-	out[0] = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (line[0] && (strstr(line, "ALERT") || strstr(line, "rror") || !out[0]))
-			snprintf(out, cap, "%.*s", (int)(cap - 1), line);
-	}
-	fclose(f);
+	expose_log_line(path, marks, out, cap);
 }
 
 static void start_done(void *st, bool ok, const char *status, uint64_t ms)
@@ -1070,7 +1047,9 @@ static void start_proxy(struct expose *x)
 	snprintf(cmd, sizeof cmd, "exec '%s' -W -D -f '%s/live/haproxy.cfg' -p '%s/haproxy.pid' >'%s/haproxy.log' 2>&1",
 		 c->haproxy, c->dir, c->dir, c->dir);
 	int rc = host_run(x->h, cmd, START_TIMEOUT_MS, start_done);
-	if (rc < 0 && rc != -EBUSY) {
+	if (rc == -EBUSY)
+		host_dirty(x->h);   /* after a channel's command */
+	else if (rc < 0) {
 		x->start_failures++;
 		snprintf(x->last_error, sizeof x->last_error, "haproxy: cannot run: %s", strerror(-rc));
 	}
@@ -1097,6 +1076,36 @@ static void check_done(void *st, bool ok, const char *status, uint64_t ms)
 	switch_to(x, x->pending);
 }
 
+struct expose_tor *expose_tor_of(void *st)
+{
+	return ((struct expose *)st)->tor;
+}
+
+struct expose_mdns *expose_mdns_of(void *st)
+{
+	return ((struct expose *)st)->mdns;
+}
+
+/* The Tor and mDNS channels from our list (expose_chan.h). */
+static void channels_regen(struct expose *x)
+{
+	struct expose_svc v[EXPOSE_MAX_OWN];
+	char scope[MN_MAX_DOMAIN + 1];
+
+	own_scope(x, scope, sizeof scope);
+	for (size_t i = 0; i < x->nown; i++)
+		v[i] = (struct expose_svc){ x->own[i].service, x->own[i].port, x->own[i].proto,
+					    channels_of(&x->own[i], scope), x->own[i].backend };
+	expose_tor_regen(x->tor, &conf(x)->chan, conf(x)->dir, v, x->nown);
+	expose_mdns_regen(x->mdns, &conf(x)->chan, v, x->nown);
+}
+
+/* A .onion name appeared or went: the record changes now. */
+static void onion_changed(void *arg)
+{
+	sync_own(arg);
+}
+
 static void generate(void *st)
 {
 	struct expose *x = st;
@@ -1104,6 +1113,7 @@ static void generate(void *st)
 	struct model m;
 	char dir[HACFG_DIR_MAX + 16], err[300], cmd[1024];
 
+	channels_regen(x);
 	sync_own(x);
 	if (!c->proxy || x->checking)
 		return;
@@ -1144,8 +1154,10 @@ static void generate(void *st)
 	rc = host_run(x->h, cmd, CHECK_TIMEOUT_MS, check_done);
 	if (rc < 0) {
 		x->checking = false;
-		if (rc == -EBUSY)
-			return;   /* the host runs us again after the command */
+		if (rc == -EBUSY) {
+			host_dirty(x->h);   /* (a channel's command) runs us again after it */
+			return;
+		}
 		x->check_failures++;
 		snprintf(x->last_error, sizeof x->last_error, "haproxy -c: cannot run: %s", strerror(-rc));
 	}
@@ -1164,7 +1176,12 @@ static void *ex_start(struct mn_host *h, char *err, size_t errcap)
 {
 	struct expose *x = calloc(1, sizeof *x);
 
-	if (!x || !(x->own = calloc(EXPOSE_MAX_OWN, sizeof *x->own))) {
+	if (!x || !(x->own = calloc(EXPOSE_MAX_OWN, sizeof *x->own)) ||
+	    !(x->tor = expose_tor_new(h, onion_changed, x)) || !(x->mdns = expose_mdns_new(h))) {
+		if (x) {
+			expose_tor_free(x->tor);
+			free(x->own);
+		}
 		free(x);
 		snprintf(err, errcap, "out of memory");
 		return NULL;
@@ -1204,6 +1221,7 @@ static void ex_reload(void *st, const void *old)
 
 	(void)old;
 	own_load(x);
+	expose_tor_reload(x->tor);
 	host_dirty(x->h);
 }
 
@@ -1214,12 +1232,15 @@ static void ex_stop(void *st)
 	if (x->timer_open)
 		uv_close((uv_handle_t *)&x->refresh, NULL);
 	x->timer_open = false;
+	expose_tor_stop(x->tor);
 }
 
 static void ex_free(void *st)
 {
 	struct expose *x = st;
 
+	expose_tor_free(x->tor);
+	expose_mdns_free(x->mdns);
 	free(x->own);
 	free(x);
 }
@@ -1245,24 +1266,22 @@ static struct json_object *ex_status(void *st)
 		if (pid)
 			JADD(j, "pid", json_object_new_int((int)pid));
 		JADD(j, "config", json_object_new_string(x->live >= 0 ? live : ""));
-		JADD(j, "routes", json_object_new_int((int)x->routes));
-		JADD(j, "local", json_object_new_int((int)x->local));
-		JADD(j, "hops", json_object_new_int((int)x->hops));
-		JADD(j, "refused", json_object_new_int((int)x->refused));
-		JADD(j, "skipped", json_object_new_int((int)x->skipped));
+		const struct expose_count n[] = {
+			{ "routes", x->routes }, { "local", x->local }, { "hops", x->hops },
+			{ "refused", x->refused }, { "skipped", x->skipped },
+			{ "generations", x->generations }, { "checks", x->checks },
+			{ "check_failures", x->check_failures }, { "switches", x->switches },
+			{ "reloads", x->reloads }, { "starts", x->starts }, { "start_failures", x->start_failures },
+		};
+		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 		if (x->skip_reason[0])
 			JADD(j, "last_refusal", json_object_new_string(x->skip_reason));
-		JADD(j, "generations", json_object_new_int((int)x->generations));
-		JADD(j, "checks", json_object_new_int((int)x->checks));
-		JADD(j, "check_failures", json_object_new_int((int)x->check_failures));
-		JADD(j, "switches", json_object_new_int((int)x->switches));
-		JADD(j, "reloads", json_object_new_int((int)x->reloads));
-		JADD(j, "starts", json_object_new_int((int)x->starts));
-		JADD(j, "start_failures", json_object_new_int((int)x->start_failures));
 		JADD(j, "render_us", json_object_new_int64((int64_t)x->render_us));
 	}
 	if (x->last_error[0])
 		JADD(j, "last_error", json_object_new_string(x->last_error));
+	JADD(j, "tor", expose_tor_status(x->tor, &c->chan));
+	JADD(j, "mdns", expose_mdns_status(x->mdns, &c->chan));
 	return j;
 }
 
@@ -1678,6 +1697,7 @@ static const struct conf_opt expose_opts[] = {
 	{ "expose_maxconn", CONF_UINT, 0, F(maxconn), 16, 1000000, .def = "2000", .help = "16..1000000" },
 	{ "expose_ttl_s", CONF_U64, 0, F(ttl_s), 600, 366ull * 86400, .def = "604800",
 	  .help = "600..31622400 seconds" },
+	EXPOSE_CHAN_OPTS(struct expose_conf, chan),
 };
 #undef F
 

@@ -6,20 +6,34 @@
  * a revoked origin) route nowhere; own exposures from config lines and the
  * API, kept across a restart; a config HAProxy refuses never goes live.
  * When HAProxy is installed, every generated configuration must pass
- * `haproxy -c`. */
+ * `haproxy -c`.
+ *
+ * The Tor and mDNS channels (expose_tor.c, expose_mdns.c and their
+ * renderers torcfg.c, mdnscfg.c): the torrc and the service files, what
+ * they refuse (names with quotes or newlines never reach a file, XML and
+ * JSON escaping), the torrc's life (checked, switched, started; a refused
+ * one stays out), the .onion name published from tor's hostname file only
+ * when it is a valid v3 name, and gone with the channel. When tor is
+ * installed, every generated torrc must pass `tor --verify-config`. */
 #include <stdlib.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include "tests/check.h"
 #include "tests/unit/fake_host.h"
 #include "src/expose/hacfg.h"
+#include "src/expose/mdnscfg.h"
+#include "src/expose/torcfg.h"
 #include "proto/body.h"
 #include "proto/hex.h"
+#include "proto/record.h"
+#include "crypto/did.h"
 
 extern const struct subsys subsys_expose;
 
 static char dir[] = "/tmp/mn-expose-XXXXXX";
 static const char *haproxy = "/usr/sbin/haproxy";
+static const char *tor = "/usr/sbin/tor";
 
 enum { R, S, L, O, M, NK };
 static uint8_t k[NK][32];
@@ -40,13 +54,30 @@ static bool have_haproxy(void)
 	return access(haproxy, X_OK) == 0;
 }
 
+static bool have_tor(void)
+{
+	return access(tor, X_OK) == 0;
+}
+
+/* PROG ARGS FILE with its output thrown away: 0 when it exits 0. */
+static int quiet(const char *prog, const char *args, const char *file)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>&1", prog, args, file);
+	return system(cmd);
+}
+
 /* `haproxy -c` on a generated config: 0 valid. */
 static int ha_check(const char *cfg)
 {
-	char cmd[600];
+	return quiet(haproxy, "-c -q -f", cfg);
+}
 
-	snprintf(cmd, sizeof cmd, "%s -c -q -f %s >/dev/null 2>&1", haproxy, cfg);
-	return system(cmd);
+/* `tor --verify-config` on a generated torrc: 0 valid. */
+static int tor_check(const char *torrc)
+{
+	return quiet(tor, "--defaults-torrc /dev/null --verify-config -f", torrc);
 }
 
 static void cert(struct mn_host *h, int issuer, int subject, const char *scope, const char *addr)
@@ -462,6 +493,490 @@ static void test_empty(void)
 	done(h);
 }
 
+/* ---- the Tor channel ---- */
+
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The torrc renderer alone: every kind of service, and what it refuses. */
+static void test_torcfg(void)
+{
+	struct torcfg_service sv[] = {
+		{ "git", 80, "127.0.0.1:3000" },
+		{ "vault", 443, "[::1]:8200" },
+		{ "ssh", 2222, "192.168.1.5:22" },
+		/* refused: each reported, none written */
+		{ "git", 80, "127.0.0.1:3001" },                    /* named twice */
+		{ "a\"b", 80, "127.0.0.1:80" },                     /* a quote */
+		{ "x\ny", 80, "127.0.0.1:80" },                     /* a newline */
+		{ "Upper", 80, "127.0.0.1:80" },
+		{ "web", 80, "127.0.0.1:80\nHiddenServiceDir /tmp" }, /* a line smuggled in the backend */
+		{ "web2", 80, "localhost:80" },                     /* not numeric */
+		{ "web3", 0, "127.0.0.1:80" },
+	};
+	struct torcfg c = { .network = false, .services = sv, .n = sizeof sv / sizeof sv[0] };
+	char *text, msg[200], p[300];
+	size_t len;
+	unsigned skipped, reports = 0;
+
+	CHECK_INT(torcfg_port(EXPOSE_HTTP, 3000), 80);
+	CHECK_INT(torcfg_port(EXPOSE_TLS, 8200), 443);
+	CHECK_INT(torcfg_port(EXPOSE_TCP, 2222), 2222);
+	snprintf(c.run_dir, sizeof c.run_dir, "%s/torcfg", dir);
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/torkeys", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, count_report, &reports, msg, sizeof msg), 0);
+	CHECK_INT(skipped, 7);
+	CHECK_INT(reports, 7);
+	CHECK(text && strstr(text, "DisableNetwork 1\n") && strstr(text, "SocksPort 0\n"));
+	snprintf(p, sizeof p, "\nHiddenServiceDir %s/torkeys/git\nHiddenServiceVersion 3\n"
+		 "HiddenServicePort 80 127.0.0.1:3000\n", dir);
+	CHECK(text && strstr(text, p));
+	CHECK(text && strstr(text, "HiddenServicePort 443 [::1]:8200\n"));
+	CHECK(text && strstr(text, "HiddenServicePort 2222 192.168.1.5:22\n"));
+	CHECK(text && !strstr(text, "3001") && !strstr(text, "\"") && !strstr(text, "x\ny") &&
+	      !strstr(text, "Upper") && !strstr(text, "web") && !strstr(text, "HiddenServiceDir /tmp\n"));
+	CHECK_STR(torcfg_refusal(&c, 4), "not a DNS label of at most 48 bytes");
+	CHECK(torcfg_refusal(&c, 0) == NULL);
+	if (have_tor() && text) {
+		snprintf(p, sizeof p, "%s/torcfg.torrc", dir);
+		put_text(p, text);
+		CHECK_INT(tor_check(p), 0);
+	}
+	free(text);
+	/* with the network on: no DisableNetwork line */
+	c.network = true;
+	c.n = 1;
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), 0);
+	CHECK(text && !strstr(text, "DisableNetwork"));
+	free(text);
+	/* a directory that could break a line or climb out: nothing out */
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/a b", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), -EINVAL);
+	CHECK(text == NULL && strstr(msg, "key directory"));
+	snprintf(c.keys_dir, sizeof c.keys_dir, "%s/../etc", dir);
+	CHECK_INT(torcfg_render(&c, &text, &len, &skipped, NULL, NULL, msg, sizeof msg), -EINVAL);
+	CHECK(!torcfg_dir_ok("relative") && !torcfg_dir_ok("/a/") && !torcfg_dir_ok("/a/./b") &&
+	      torcfg_dir_ok("/etc/mirrornet/tor") && torcfg_dir_ok("/a/.hidden"));
+}
+
+#define ONION_A "2qiwwrlqjuu242qap7e2gpqfcqy7pxidhlguo2unwciacytcshgbzdyd.onion"
+#define ONION_B "mlrmoufizmamhipx5vqhczkg7m2aszy5lj6bwbkwifakpz3edwgo2vyd.onion"
+
+/* Our record of service svc: its body (false: none, or a tombstone). */
+static bool own_rec(struct mn_host *h, const char *svc, union body *b)
+{
+	for (int i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_EXPOSE && !memcmp(r.origin, h->self, 32) && !strcmp(r.key, svc))
+			return !record_is_tombstone(&r) && body_decode(KIND_EXPOSE, r.body, r.body_len, b) == 0;
+	}
+	return false;
+}
+
+static const char *onion_of(struct mn_host *h, const char *svc)
+{
+	static union body b;
+
+	return own_rec(h, svc, &b) ? b.expose.onion : NULL;
+}
+
+/* Our status's object sub, valid until the next call. */
+static struct json_object *status_of(struct mn_host *h, const char *sub)
+{
+	static struct json_object *st;
+	struct json_object *o;
+
+	json_object_put(st);
+	st = sub ? h->s->status(h->st) : NULL;   /* (NULL: let it go) */
+	if (!st)
+		return NULL;
+	return json_object_object_get_ex(st, sub, &o) ? o : NULL;
+}
+
+static int st_int(struct json_object *o, const char *key)
+{
+	return json_object_get_int(json_object_object_get(o, key));
+}
+
+static const char *st_str(struct json_object *o, const char *key)
+{
+	const char *s = json_object_get_string(json_object_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* The leaf with no proxy and the options of kv (name, value, ..., NULL). */
+static struct mn_host *chan_host(const char *name, const char *const *kv)
+{
+	struct mn_host *h = mesh(L, name);
+
+	CHECK_INT(fake_host_set(h, "expose_proxy", "none"), 0);
+	for (; *kv; kv += 2)
+		CHECK_INT(fake_host_set(h, kv[0], kv[1]), 0);
+	return h;
+}
+
+static struct json_object *chan_req(const char *svc, int port, const char *proto, const char *channels)
+{
+	struct json_object *r = add_req(svc, port);
+
+	json_object_object_add(r, "proto", json_object_new_string(proto));
+	json_object_object_add(r, "channels", json_object_new_string(channels));
+	return r;
+}
+
+/* The leaf's hidden services against a fake host: the torrc's life and the
+ * onion name in the record, from tor's hostname file only when valid. */
+static void test_tor_channel(void)
+{
+	char err[300], p[400], keys[200], torrc[200];
+	const char *t;
+
+	snprintf(keys, sizeof keys, "%s/tor/keys", dir);
+	snprintf(torrc, sizeof torrc, "%s/tor/tor/torrc", dir);
+	struct mn_host *h = chan_host("tor", (const char *const[]){ "expose_tor_dir", keys, "expose_tor_network", "no",
+								    "expose_tor_bin", tor, "expose_tor", "tor", NULL });
+	CHECK_INT(fake_host_set(h, "expose_tor_dir", "/etc/../tor"), -EINVAL);
+	CHECK(fake_host_start(h) != NULL);
+	CHECK_INT(call(h, "expose_add", chan_req("git", 3000, "http", "mesh,tor"), err, sizeof err), 0);
+	/* published at once, without a name: tor has made none yet */
+	CHECK_STR(onion_of(h, "git"), "");
+	fake_host_regen(h);
+	CHECK(strstr(h->last_cmd, "--verify-config -f ") && strstr(h->last_cmd, "/tor/torrc.next"));
+	/* (the fake host's check passed: switched, tor to be started) */
+	t = slurp(torrc);
+	snprintf(p, sizeof p, "HiddenServiceDir %s/git\nHiddenServiceVersion 3\nHiddenServicePort 80 127.0.0.1:3000\n", keys);
+	CHECK(t && strstr(t, p) && strstr(t, "DisableNetwork 1\n"));
+	if (have_tor())
+		CHECK_INT(tor_check(torrc), 0);
+	struct stat sb;
+	CHECK(stat(keys, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	snprintf(p, sizeof p, "%s/git", keys);
+	CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	/* tor does not start: said in status, not tried again at once (a
+	 * reload or a minute later it is) */
+	h->run_fails = true;
+	fake_host_regen(h);
+	h->run_fails = false;
+	CHECK(strstr(h->last_cmd, " -f '") && strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null"));
+	struct json_object *ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "start_failures"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "tor did not start") != NULL);
+	unsigned runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs);
+	h->s->reload(h->st, h->conf);
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK(strstr(h->last_cmd, " -f '") && strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null"));
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "starts"), 1);
+	CHECK_INT(st_int(ts, "switches"), 1);
+	CHECK_INT(st_int(ts, "waiting"), 1);
+	CHECK_STR(onion_of(h, "git"), "");
+
+	/* tor wrote the hostname: published */
+	snprintf(p, sizeof p, "%s/git/hostname", keys);
+	put_text(p, ONION_A "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "onions"), 1);
+	CHECK_INT(st_int(ts, "waiting"), 0);
+	/* a malformed hostname: refused, counted once, never published */
+	put_text(p, "2qiwwrlqjuu242qap7e2gpqfcqy7pxidhlguo2unwciacytcshgbzdy1.onion\n");
+	fake_host_regen(h);
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), "");
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "hostname_refused"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "not published") != NULL);
+	put_text(p, "x\" onion=\"evil.onion\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), "");
+	put_text(p, ONION_A "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+
+	/* a second service: a new torrc, checked; a check tor refuses leaves
+	 * the live one and is not tried again until it changes */
+	runs = h->runs;
+	h->run_fails = true;
+	CHECK_INT(call(h, "expose_add", chan_req("vault", 8200, "tls", "tor"), err, sizeof err), 0);
+	fake_host_regen(h);
+	h->run_fails = false;
+	CHECK_INT(h->runs, runs + 1);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "check_failures"), 1);
+	CHECK(strstr(st_str(ts, "last_error"), "refused the new torrc") != NULL);
+	t = slurp(torrc);
+	CHECK(t && !strstr(t, "vault"));
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);             /* the same text: not checked again */
+	h->s->reload(h->st, h->conf);             /* a reload tries it again */
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 2);
+	t = slurp(torrc);
+	CHECK(t && strstr(t, "HiddenServicePort 443 127.0.0.1:8200\n"));
+	snprintf(p, sizeof p, "%s/vault/hostname", keys);
+	put_text(p, ONION_B "\n");
+	fake_host_regen(h);
+	CHECK_STR(onion_of(h, "vault"), ONION_B);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+
+	/* the daemon restarted (tor still running or not): the same torrc is
+	 * not checked again, its services are known again, the names stay */
+	h->s->stop(h->st);
+	uv_run(&h->loop, UV_RUN_NOWAIT);
+	h->s->free(h->st);
+	CHECK(fake_host_start(h) != NULL);
+	runs = h->runs;
+	fake_host_regen(h);
+	fake_host_regen(h);
+	/* tor started, nothing checked (a fake tor never runs: started each time) */
+	CHECK_INT(h->runs, runs + 2);
+	CHECK(strstr(h->last_cmd, "/tor/torrc' --defaults-torrc /dev/null") && !strstr(h->last_cmd, "verify"));
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "services"), 2);
+	CHECK_INT(st_int(ts, "onions"), 2);
+	CHECK_STR(onion_of(h, "git"), ONION_A);
+	CHECK_STR(onion_of(h, "vault"), ONION_B);
+
+	/* the tor channel removed: out of the record at once, then of the torrc */
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("git"));
+	json_object_object_add(req, "channel", json_object_new_string("tor"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	CHECK_STR(onion_of(h, "git"), "");
+	fake_host_regen(h);
+	t = slurp(torrc);
+	CHECK(t && !strstr(t, "/git\n") && strstr(t, "/vault\n"));
+	/* (its keys stay: adding it again gives the same name) */
+	snprintf(p, sizeof p, "%s/git/hostname", keys);
+	CHECK(access(p, F_OK) == 0);
+	/* the last one gone: no torrc, no name, tor stopped */
+	req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("vault"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	fake_host_regen(h);
+	CHECK(access(torrc, F_OK) != 0);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "services"), 0);
+	CHECK_INT(st_int(ts, "onions"), 0);
+
+	/* the channel off: an exposure asking for tor is published without a
+	 * name and counted as unserved */
+	CHECK_INT(fake_host_set(h, "expose_tor", "none"), 0);
+	h->s->reload(h->st, h->conf);
+	CHECK_INT(call(h, "expose_add", chan_req("wiki", 8080, "http", "mesh,tor"), err, sizeof err), 0);
+	runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs);
+	union body b;
+	CHECK(own_rec(h, "wiki", &b) && (b.expose.channels & CH_TOR) && !b.expose.onion[0]);
+	ts = status_of(h, "tor");
+	CHECK_INT(st_int(ts, "unserved"), 1);
+	CHECK_STR(st_str(ts, "mode"), "none");
+	status_of(h, NULL);
+	done(h);
+}
+
+/* ---- the mDNS channel ---- */
+
+static void test_mdnscfg(void)
+{
+	char t[64], e[200];
+	struct mdns_service s;
+	char *text;
+	size_t len;
+	unsigned skipped, reports = 0;
+
+	CHECK_INT(mdns_type(EXPOSE_HTTP, "git", t, sizeof t), 0);
+	CHECK_STR(t, "_http._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TLS, "vault", t, sizeof t), 0);
+	CHECK_STR(t, "_https._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "ssh", t, sizeof t), 0);
+	CHECK_STR(t, "_ssh._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "my-very-long-service-name", t, sizeof t), 0);
+	CHECK_STR(t, "_my-very-long-se._tcp");    /* 15 at most */
+	CHECK_INT(mdns_type(EXPOSE_TCP, "a--b-", t, sizeof t), 0);
+	CHECK_STR(t, "_a-b._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "Mail \"x\"\n", t, sizeof t), 0);
+	CHECK_STR(t, "_mail-x._tcp");
+	CHECK_INT(mdns_type(EXPOSE_TCP, "9999", t, sizeof t), -EINVAL);   /* no letter */
+	CHECK_INT(mdns_type(EXPOSE_TCP, "---", t, sizeof t), -EINVAL);
+	CHECK_INT((int)mdns_xml_escape("a&b<c>\"d'e", e, sizeof e), 30);
+	CHECK_STR(e, "a&amp;b&lt;c&gt;&quot;d&apos;e");
+	CHECK_INT((int)mdns_xml_escape("<<<<", e, 10), 16);               /* bounded, terminated */
+	CHECK_STR(e, "&lt;&lt;&");
+
+	/* every value escaped */
+	memset(&s, 0, sizeof s);
+	snprintf(s.id, sizeof s.id, "mirrornet-x");
+	snprintf(s.name, sizeof s.name, "R&D <lab> \"box\" 'one'");
+	snprintf(s.type, sizeof s.type, "_http._tcp");
+	s.port = 8080;
+	snprintf(s.txt[0], sizeof s.txt[0], "path=/a&b<\"'>");
+	s.ntxt = 1;
+	CHECK_INT(mdns_avahi_render(&s, &text, &len, e, sizeof e), 0);
+	CHECK(text && strstr(text, "<name>R&amp;D &lt;lab&gt; &quot;box&quot; &apos;one&apos;</name>\n"));
+	CHECK(text && strstr(text, "<type>_http._tcp</type>\n    <port>8080</port>\n"
+			     "    <txt-record>path=/a&amp;b&lt;&quot;&apos;&gt;</txt-record>\n"));
+	free(text);
+	CHECK_INT(mdns_umdns_render(&s, 1, &text, &len, &skipped, NULL, NULL), 0);
+	CHECK_STR(text, "{\n\t\"mirrornet-x\": {\n\t\t\"service\": \"_http._tcp.local\",\n\t\t\"port\": 8080,\n"
+		  "\t\t\"txt\": [ \"path=/a&b<\\\"'>\" ]\n\t}\n}\n");
+	struct json_object *j = text ? json_tokener_parse(text) : NULL;
+	CHECK(j != NULL);
+	json_object_put(j);
+	free(text);
+	/* a newline or a control character never reaches a file */
+	struct mdns_service bad[3];
+	bad[0] = s;
+	bad[1] = s;
+	bad[2] = s;
+	snprintf(bad[0].name, sizeof bad[0].name, "x\ny");
+	snprintf(bad[1].txt[0], sizeof bad[1].txt[0], "k=\x01");
+	snprintf(bad[2].type, sizeof bad[2].type, "_x\"y._tcp");
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(mdns_avahi_render(&bad[i], &text, &len, e, sizeof e), -EINVAL);
+		CHECK(text == NULL && strstr(e, "left out"));
+	}
+	CHECK_INT(mdns_umdns_render(bad, 3, &text, &len, &skipped, count_report, &reports), 0);
+	CHECK_INT(skipped, 3);
+	CHECK_INT(reports, 3);
+	CHECK_STR(text, "{\n}\n");
+	free(text);
+	snprintf(s.id, sizeof s.id, "../etc");
+	CHECK_STR(mdns_service_refusal(&s), "a bad id");
+}
+
+static int count_files(const char *d)
+{
+	int n = 0;
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	while (dd && (e = readdir(dd)))
+		n += e->d_name[0] != '.';
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+/* The leaf's mDNS files against a fake host. */
+static void test_mdns_channel(void)
+{
+	char err[300], md[300], p[400], did[DID_KEY_MAX];
+	const char *t;
+
+	snprintf(md, sizeof md, "%s/mdns/services", dir);
+	struct mn_host *h = chan_host("mdns", (const char *const[]){ "expose_mdns_dir", md, "expose_mdns_reload",
+								     "kill -HUP 1234567", NULL });
+	snprintf(h->cfg.name, sizeof h->cfg.name, "lab");
+	CHECK_INT(fake_host_set(h, "expose_mdns_format", "bonjour"), -EINVAL);
+	CHECK(fake_host_start(h) != NULL);
+	CHECK_INT(call(h, "expose_add", chan_req("git", 3000, "http", "mesh,mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("vault", 8200, "tls", "mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("ssh", 22, "tcp", "mesh,mdns"), err, sizeof err), 0);
+	CHECK_INT(call(h, "expose_add", chan_req("web", 80, "http", "mesh"), err, sizeof err), 0);
+	snprintf(p, sizeof p, "%s/mdns", dir);
+	mkdir(p, 0755);
+	mkdir(md, 0755);
+	snprintf(p, sizeof p, "%s/other.service", md);
+	put_text(p, "not ours\n");
+	snprintf(p, sizeof p, "%s/mirrornetx.service", md);
+	put_text(p, "not ours either\n");
+	unsigned runs = h->runs;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK_STR(h->last_cmd, "kill -HUP 1234567");
+	/* the node: _secubox._udp on the WireGuard port, did, role, version */
+	did_key_encode(DID_ED25519, k[L], did, sizeof did);
+	snprintf(p, sizeof p, "%s/mirrornet.service", md);
+	t = slurp(p);
+	char want[1200];
+	snprintf(want, sizeof want, "<?xml version=\"1.0\" standalone='no'?>\n"
+		 "<!DOCTYPE service-group SYSTEM \"avahi-service.dtd\">\n"
+		 "<!-- Written by mirrornetd (docs/expose.md): rewritten on every change, do not edit. -->\n"
+		 "<service-group>\n  <name>lab</name>\n  <service>\n    <type>_secubox._udp</type>\n"
+		 "    <port>51820</port>\n    <txt-record>did=%s</txt-record>\n"
+		 "    <txt-record>role=sub-master</txt-record>\n    <txt-record>version=%s</txt-record>\n"
+		 "  </service>\n</service-group>\n", did, MN_VERSION);
+	CHECK_STR(t, want);
+	snprintf(p, sizeof p, "%s/mirrornet-git.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<name>git on lab</name>") && strstr(t, "<type>_http._tcp</type>\n    <port>3000</port>"));
+	snprintf(p, sizeof p, "%s/mirrornet-vault.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<type>_https._tcp</type>\n    <port>8200</port>"));
+	snprintf(p, sizeof p, "%s/mirrornet-ssh.service", md);
+	t = slurp(p);
+	CHECK(t && strstr(t, "<type>_ssh._tcp</type>\n    <port>22</port>\n  </service>"));
+	snprintf(p, sizeof p, "%s/mirrornet-web.service", md);
+	CHECK(access(p, F_OK) != 0);                /* not on the mdns channel */
+	CHECK_INT(count_files(md), 6);
+	struct json_object *ms = status_of(h, "mdns");
+	CHECK_INT(st_int(ms, "entries"), 4);
+	CHECK_INT(st_int(ms, "writes"), 1);
+	CHECK_INT(st_int(ms, "reloads"), 1);
+	/* nothing changed: nothing written, no reload */
+	snprintf(p, sizeof p, "%s/mirrornet-git.service", md);
+	struct stat s1, s2;
+	CHECK(stat(p, &s1) == 0);
+	fake_host_regen(h);
+	CHECK(stat(p, &s2) == 0 && s1.st_ino == s2.st_ino);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK_INT(st_int(status_of(h, "mdns"), "writes"), 1);
+	/* the channel removed: its file goes, the reload fails and says so */
+	struct json_object *req = json_object_new_object();
+	json_object_object_add(req, "service", json_object_new_string("ssh"));
+	json_object_object_add(req, "channel", json_object_new_string("mdns"));
+	CHECK_INT(call(h, "expose_remove", req, err, sizeof err), 0);
+	h->run_fails = true;
+	fake_host_regen(h);
+	h->run_fails = false;
+	snprintf(p, sizeof p, "%s/mirrornet-ssh.service", md);
+	CHECK(access(p, F_OK) != 0);
+	CHECK_INT(count_files(md), 5);
+	ms = status_of(h, "mdns");
+	CHECK_INT(st_int(ms, "reload_failures"), 1);
+	CHECK(strstr(st_str(ms, "last_error"), "failed") != NULL);
+	/* umdns: one JSON file instead, the avahi files gone, not the others */
+	CHECK_INT(fake_host_set(h, "expose_mdns_format", "umdns"), 0);
+	CHECK_INT(fake_host_set(h, "expose_mdns_reload", "ubus call umdns reload"), 0);
+	fake_host_regen(h);
+	CHECK_STR(h->last_cmd, "ubus call umdns reload");
+	CHECK_INT(count_files(md), 3);
+	snprintf(p, sizeof p, "%s/mirrornet.json", md);
+	t = slurp(p);
+	struct json_object *j = t ? json_tokener_parse(t) : NULL, *e;
+	CHECK(j != NULL);
+	CHECK(json_object_object_get_ex(j, "mirrornet-git", &e) &&
+	      !strcmp(st_str(e, "service"), "_http._tcp.local") && st_int(e, "port") == 3000);
+	CHECK(json_object_object_get_ex(j, "mirrornet", &e) &&
+	      !strcmp(st_str(e, "service"), "_secubox._udp.local") && st_int(e, "port") == 51820 &&
+	      json_object_array_length(json_object_object_get(e, "txt")) == 3);
+	CHECK_INT((int)json_object_object_length(j), 3);
+	json_object_put(j);
+	/* off (the option unset): ours go, the others stay */
+	((char *)h->conf)[conf_find(&h->s->conf, "expose_mdns_dir")->off] = 0;
+	h->s->reload(h->st, h->conf);
+	fake_host_regen(h);
+	CHECK_INT(count_files(md), 2);
+	status_of(h, NULL);
+	done(h);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -472,6 +987,10 @@ int main(void)
 	test_cascade();
 	test_own();
 	test_empty();
+	test_torcfg();
+	test_tor_channel();
+	test_mdnscfg();
+	test_mdns_channel();
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (!getenv("MN_TEST_KEEP") && system(cmd) != 0)
