@@ -9,22 +9,9 @@
 #include <string.h>
 #include <time.h>
 #include "src/apiclient/apiclient.h"
+#include "tools/bench/benchutil.h"
 
 #define MAXN 512
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static struct json_object *req(const char *cmd)
 {
@@ -103,7 +90,7 @@ static bool wait_events(struct apiclient *subs, int n, const char *prefix, int w
 			done += seen[i] >= want;
 		if (done == n)
 			return true;
-		if (now_ms() > deadline)
+		if (bench_now_ms() > deadline)
 			return false;
 		for (int i = 0; i < n; i++) {
 			pfd[i].fd = subs[i].fd;
@@ -122,7 +109,7 @@ static bool wait_events(struct apiclient *subs, int n, const char *prefix, int w
 				    json_object_object_get_ex(rec, "key", &key) &&
 				    !strncmp(json_object_get_string(key), prefix, strlen(prefix))) {
 					if (seen[i]++ == 0 && arrival)
-						arrival[i] = now_ms() - t0;
+						arrival[i] = bench_now_ms() - t0;
 				}
 				json_object_put(ev);
 				if (subs[i].start == subs[i].len)   /* no more buffered */
@@ -182,7 +169,7 @@ int main(int argc, char **argv)
 	snprintf(tag, sizeof tag, "b%ld-", (long)time(NULL));
 	char key[160];
 	snprintf(key, sizeof key, "%sone", tag);
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	publish(&pub, key);
 	apiclient_line(&pub, &line, APICLIENT_TIMEOUT_MS);   /* its answer */
 	bool all1 = wait_events(subs, n, key, 1, seen, t0, arrival, t0 + 30000);
@@ -191,13 +178,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < n; i++)
 		if (seen[i])
 			lat[nl++] = arrival[i];
-	qsort(lat, (size_t)nl, sizeof lat[0], cmp_d);
+	bench_sort(lat, (size_t)nl);
 
 	/* a burst */
 	char bprefix[64];
 	snprintf(bprefix, sizeof bprefix, "%sburst-", tag);
 	memset(seen, 0, sizeof seen);
-	double t1 = now_ms();
+	double t1 = bench_now_ms();
 	for (int j = 0; j < burst; j++) {
 		snprintf(key, sizeof key, "%s%d", bprefix, j);
 		publish(&pub, key);
@@ -205,7 +192,7 @@ int main(int argc, char **argv)
 	for (int j = 0; j < burst; j++)
 		apiclient_line(&pub, &line, APICLIENT_TIMEOUT_MS);
 	bool allb = wait_events(subs, n, bprefix, burst, seen, t1, NULL, t1 + 60000);
-	double burst_ms = now_ms() - t1;
+	double burst_ms = bench_now_ms() - t1;
 	/* let the last gossip settle before reading the byte counters */
 	struct timespec ts = { 1, 0 };
 	nanosleep(&ts, NULL);
