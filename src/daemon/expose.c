@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "src/daemon/expose_acme.h"
 #include "src/expose/hacfg.h"
 #include "src/putfile.h"
 #include "src/log.h"
@@ -53,6 +54,7 @@ struct expose_conf {
 	char acme[MN_MAX_ENDPOINT + 1];
 	uint64_t ttl_s;
 	char lines[EXPOSE_CONF_LINES];    /* the config file's expose lines, "\n"-ended */
+	struct acme_conf ac;              /* certificates by ACME (expose_acme.h) */
 };
 
 /* One of our own exposures. */
@@ -84,6 +86,9 @@ struct expose {
 	int pending, live;
 	bool checking;
 	char checked_status[128];
+	struct acme *acme;                /* certificates by ACME (expose_acme.c) */
+	bool force;                       /* certificates changed: check and reload
+					     even if the config text did not */
 };
 
 static const struct expose_conf *conf(const struct expose *x)
@@ -837,18 +842,7 @@ static void gen_dir(const struct expose *x, int g, char *out, size_t cap)
 
 static int mkdirs(const char *path)
 {
-	char p[HACFG_DIR_MAX + 16];
-
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	return file_mkdirs(path, 0700);
 }
 
 /* Which generation is live: where DIR/live points (-1: none). */
@@ -872,6 +866,14 @@ static void report_skip(void *arg, const char *msg)
 	snprintf(x->skip_reason, sizeof x->skip_reason, "%s", msg);
 }
 
+/* Where HAProxy sends HTTP-01 requests for our names. */
+static const char *acme_answerer(const struct expose_conf *c)
+{
+	if (c->acme[0])
+		return c->acme;
+	return acme_enabled(&c->ac) && c->ac.challenge == ACME_HTTP01 ? ACME_DEFAULT_ANSWERER : "";
+}
+
 static void fill_hacfg(struct expose *x, const struct model *m, const char *gen, struct hacfg *c)
 {
 	const struct expose_conf *ec = conf(x);
@@ -886,7 +888,11 @@ static void fill_hacfg(struct expose *x, const struct model *m, const char *gen,
 	c->hop_http_port = ec->hop_http_port;
 	c->hop_tls_port = ec->hop_tls_port;
 	snprintf(c->cert_dir, sizeof c->cert_dir, "%s", ec->cert_dir);
-	snprintf(c->acme, sizeof c->acme, "%s", ec->acme);
+	/* with ACME, TLS is ended here once a certificate is there (HAProxy
+	 * refuses a crt directory without one): HTTP-01 gets the first */
+	if (acme_enabled(&ec->ac) && !acme_dir_has_certs(ec->cert_dir))
+		c->cert_dir[0] = 0;
+	snprintf(c->acme, sizeof c->acme, "%s", acme_answerer(ec));
 	c->maxconn = ec->maxconn;
 	c->routes = m->r;
 	c->nroutes = m->nr;
@@ -1097,6 +1103,42 @@ static void check_done(void *st, bool ok, const char *status, uint64_t ms)
 	switch_to(x, x->pending);
 }
 
+/* ---- certificates by ACME (expose_acme.c) ---- */
+
+static void acme_changed(void *arg)
+{
+	struct expose *x = arg;
+
+	x->force = true;
+	host_dirty(x->h);
+}
+
+/* Our own http names on the CDN and our zone: what to hold certificates for. */
+static void acme_sync(struct expose *x)
+{
+	const struct expose_conf *c = conf(x);
+	char (*names)[MN_MAX_DOMAIN + 1] = calloc(EXPOSE_MAX_OWN, sizeof *names);
+	char scope[MN_MAX_DOMAIN + 1], err[300];
+	size_t n = 0;
+
+	if (!x->acme || !names) {
+		free(names);
+		return;
+	}
+	for (size_t i = 0; c->proxy && i < x->nown; i++) {
+		union body b;
+		if (x->own[i].proto == EXPOSE_HTTP && own_body(x, &x->own[i], &b, err, sizeof err) == 0 &&
+		    (b.expose.channels & CH_DNS) && b.expose.domain[0])
+			snprintf(names[n++], sizeof *names, "%s", b.expose.domain);
+	}
+	own_scope(x, scope, sizeof scope);
+	if (!c->proxy || !strcmp(scope, "*"))
+		scope[0] = 0;
+	acme_update(x->acme, &c->ac, c->cert_dir, acme_answerer(c),
+		    (const char (*)[MN_MAX_DOMAIN + 1])names, n, scope);
+	free(names);
+}
+
 static void generate(void *st)
 {
 	struct expose *x = st;
@@ -1105,6 +1147,7 @@ static void generate(void *st)
 	char dir[HACFG_DIR_MAX + 16], err[300], cmd[1024];
 
 	sync_own(x);
+	acme_sync(x);
 	if (!c->proxy || x->checking)
 		return;
 
@@ -1122,7 +1165,7 @@ static void generate(void *st)
 		snprintf(x->skip_reason, sizeof x->skip_reason, "%s", m.reason);
 	x->live = live_gen(x);
 	x->generations++;
-	if (live_current(x, &m)) {
+	if (!x->force && live_current(x, &m)) {
 		model_free(&m);
 		if (!proxy_pid(x))
 			start_proxy(x);   /* nothing new, but it died: the checked config again */
@@ -1136,6 +1179,7 @@ static void generate(void *st)
 		snprintf(x->last_error, sizeof x->last_error, "%s", err);
 		return;
 	}
+	x->force = false;
 	x->pending = g;
 	x->checking = true;
 	x->checks++;
@@ -1171,6 +1215,7 @@ static void *ex_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	x->h = h;
 	x->live = -1;
+	x->acme = acme_new(h, acme_changed, x);
 	own_load(x);
 	if (uv_timer_init(host_loop(h), &x->refresh) == 0) {
 		x->refresh.data = x;
@@ -1214,6 +1259,7 @@ static void ex_stop(void *st)
 	if (x->timer_open)
 		uv_close((uv_handle_t *)&x->refresh, NULL);
 	x->timer_open = false;
+	acme_stop(x->acme);
 }
 
 static void ex_free(void *st)
@@ -1221,6 +1267,7 @@ static void ex_free(void *st)
 	struct expose *x = st;
 
 	free(x->own);
+	acme_free(x->acme);
 	free(x);
 }
 
@@ -1261,6 +1308,8 @@ static struct json_object *ex_status(void *st)
 		JADD(j, "start_failures", json_object_new_int((int)x->start_failures));
 		JADD(j, "render_us", json_object_new_int64((int64_t)x->render_us));
 	}
+	if (x->acme && acme_enabled(&c->ac))
+		JADD(j, "acme", acme_status(x->acme));
 	if (x->last_error[0])
 		JADD(j, "last_error", json_object_new_string(x->last_error));
 	return j;
@@ -1678,6 +1727,7 @@ static const struct conf_opt expose_opts[] = {
 	{ "expose_maxconn", CONF_UINT, 0, F(maxconn), 16, 1000000, .def = "2000", .help = "16..1000000" },
 	{ "expose_ttl_s", CONF_U64, 0, F(ttl_s), 600, 366ull * 86400, .def = "604800",
 	  .help = "600..31622400 seconds" },
+	ACME_CONF_ROWS(struct expose_conf, ac),
 };
 #undef F
 
