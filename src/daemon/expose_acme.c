@@ -449,6 +449,9 @@ static void start_run(struct acme *a, struct acme_item *it)
 		env[ne++] = "RFC2136_TTL=60";
 		env[ne++] = "RFC2136_PROPAGATION_TIMEOUT=60";
 		env[ne++] = "RFC2136_POLLING_INTERVAL=2";
+		/* ZONE and *.ZONE share the TXT name: lego solves them one after
+		 * the other, waiting this long between (its default: 60 s) */
+		env[ne++] = "RFC2136_SEQUENCE_INTERVAL=2";
 	}
 	env[ne] = NULL;
 	int fd = open_log(a);

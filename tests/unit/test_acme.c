@@ -6,6 +6,7 @@
 #include <errno.h>
 #include "tests/check.h"
 #include "src/expose/acme.h"
+#include "src/dns/acmezone.h"
 
 /* openssl req -x509 -newkey ec ... -days 90 / -days 12000; notAfter as
  * `date -d "$(openssl x509 -noout -enddate)" +%s` reads it */
@@ -207,8 +208,45 @@ static void test_due(void)
 	CHECK_INT(acme_backoff_ms(4000000000u), 6 * 3600 * 1000);
 }
 
+/* The DNS-01 zone (src/dns/acmezone.c): names, texts, the key's line. */
+static void test_acmezone(void)
+{
+	char out[2048], secret[128];
+	uint8_t key[ACMEZONE_SECRET_LEN];
+
+	CHECK_INT(acmezone_name("lab.node1.example.io", out, sizeof out), 0);
+	CHECK_STR(out, "_acme-challenge.lab.node1.example.io");
+	CHECK_INT(acmezone_name("Lab.example.io", out, sizeof out), -EINVAL);
+	CHECK_INT(acmezone_name("a\nb", out, sizeof out), -EINVAL);
+	int n = acmezone_zone_text("lab.example.io", out, sizeof out);
+	CHECK(n > 0 && strstr(out, "$ORIGIN _acme-challenge.lab.example.io.\n") &&
+	      strstr(out, "@\t60\tIN\tSOA\tns.lab.example.io. hostmaster.lab.example.io. 1 "));
+	CHECK_INT(acmezone_zone_text("lab.example.io", out, 20), -ENOSPC);
+	n = acmezone_knot_text("lab.example.io", "/var/lib/mn/dns", out, sizeof out);
+	CHECK(n > 0 && strstr(out, "include: /var/lib/mn/dns/acme-key.conf\n") &&
+	      strstr(out, "update-type: [ TXT ]") &&
+	      strstr(out, "update-owner-name: [ _acme-challenge.lab.example.io. ]") &&
+	      strstr(out, "file: /var/lib/mn/dns/_acme-challenge.lab.example.io.zone") && !strstr(out, "secret:"));
+	CHECK_INT(acmezone_knot_text("lab.example.io", "/var/lib/mn dns", out, sizeof out), -EINVAL);
+	CHECK_INT(acmezone_knot_text("lab.example.io", "relative", out, sizeof out), -EINVAL);
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)i;
+	n = acmezone_key_line(key, out, sizeof out);
+	CHECK_STR(out, "hmac-sha256:mn-acme:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+	CHECK_INT(n, (int)strlen(out));
+	CHECK_INT(acmezone_key_parse(out, secret, sizeof secret), 0);
+	CHECK_STR(secret, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+	CHECK_INT(acmezone_key_conf(secret, out, sizeof out) > 0, 1);
+	CHECK(strstr(out, "    secret: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n") != NULL);
+	CHECK_INT(acmezone_key_conf("a b", out, sizeof out), -EINVAL);
+	CHECK_INT(acmezone_key_parse("hmac-md5:mn-acme:AAAA\n", secret, sizeof secret), -EINVAL);
+	CHECK_INT(acmezone_key_parse("hmac-sha256:mn-acme:AA\"A\n", secret, sizeof secret), -EINVAL);
+	CHECK_INT(acmezone_key_parse("hmac-sha256:mn-acme:AAAA\nsecret: x\n", secret, sizeof secret), -EINVAL);
+}
+
 int main(void)
 {
+	test_acmezone();
 	test_argv();
 	test_files();
 	test_not_after();
