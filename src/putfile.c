@@ -77,3 +77,21 @@ int file_put(const char *path, const char *text, size_t n, unsigned mode)
 	int rc = file_write(path, text, n, mode);
 	return rc < 0 ? rc : 1;
 }
+
+int file_mkdirs(const char *path, unsigned mode)
+{
+	char p[PATH_MAX];
+
+	if (strlen(path) >= sizeof p)
+		return -ENAMETOOLONG;
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, mode) < 0 && errno != EEXIST ? -errno : 0;
+}

@@ -16,5 +16,8 @@ bool file_holds(const char *path, const char *text, size_t n);
 /* file_write unless path already holds exactly text: 1 written, 0
  * unchanged, negative errno. */
 int file_put(const char *path, const char *text, size_t n, unsigned mode);
+/* Make directory path and its missing parents (0755), path itself with
+ * mode (subject to the umask) if it is new: 0 or a negative errno. */
+int file_mkdirs(const char *path, unsigned mode);
 
 #endif

@@ -25,6 +25,7 @@
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/expose_chan.h"
+#include "src/daemon/expose_acme.h"
 #include "src/expose/hacfg.h"
 #include "src/putfile.h"
 #include "src/log.h"
@@ -55,6 +56,7 @@ struct expose_conf {
 	uint64_t ttl_s;
 	char lines[EXPOSE_CONF_LINES];    /* the config file's expose lines, "\n"-ended */
 	struct expose_chan_conf chan;     /* the Tor and mDNS channels (expose_chan.h) */
+	struct acme_conf ac;              /* certificates by ACME (expose_acme.h) */
 };
 
 /* One of our own exposures. */
@@ -88,6 +90,9 @@ struct expose {
 	char checked_status[128];
 	struct expose_tor *tor;           /* the channels (expose_tor.c, expose_mdns.c) */
 	struct expose_mdns *mdns;
+	struct acme *acme;                /* certificates by ACME (expose_acme.c) */
+	bool force;                       /* certificates changed: check and reload
+					     even if the config text did not */
 };
 
 static const struct expose_conf *conf(const struct expose *x)
@@ -843,18 +848,7 @@ static void gen_dir(const struct expose *x, int g, char *out, size_t cap)
 
 static int mkdirs(const char *path)
 {
-	char p[HACFG_DIR_MAX + 16];
-
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	return file_mkdirs(path, 0700);
 }
 
 /* Which generation is live: where DIR/live points (-1: none). */
@@ -878,6 +872,14 @@ static void report_skip(void *arg, const char *msg)
 	snprintf(x->skip_reason, sizeof x->skip_reason, "%s", msg);
 }
 
+/* Where HAProxy sends HTTP-01 requests for our names. */
+static const char *acme_answerer(const struct expose_conf *c)
+{
+	if (c->acme[0])
+		return c->acme;
+	return acme_enabled(&c->ac) && c->ac.challenge == ACME_HTTP01 ? ACME_DEFAULT_ANSWERER : "";
+}
+
 static void fill_hacfg(struct expose *x, const struct model *m, const char *gen, struct hacfg *c)
 {
 	const struct expose_conf *ec = conf(x);
@@ -892,7 +894,11 @@ static void fill_hacfg(struct expose *x, const struct model *m, const char *gen,
 	c->hop_http_port = ec->hop_http_port;
 	c->hop_tls_port = ec->hop_tls_port;
 	snprintf(c->cert_dir, sizeof c->cert_dir, "%s", ec->cert_dir);
-	snprintf(c->acme, sizeof c->acme, "%s", ec->acme);
+	/* with ACME, TLS is ended here once a certificate is there (HAProxy
+	 * refuses a crt directory without one): HTTP-01 gets the first */
+	if (acme_enabled(&ec->ac) && !acme_dir_has_certs(ec->cert_dir))
+		c->cert_dir[0] = 0;
+	snprintf(c->acme, sizeof c->acme, "%s", acme_answerer(ec));
 	c->maxconn = ec->maxconn;
 	c->routes = m->r;
 	c->nroutes = m->nr;
@@ -1106,6 +1112,42 @@ static void onion_changed(void *arg)
 	sync_own(arg);
 }
 
+/* ---- certificates by ACME (expose_acme.c) ---- */
+
+static void acme_changed(void *arg)
+{
+	struct expose *x = arg;
+
+	x->force = true;
+	host_dirty(x->h);
+}
+
+/* Our own http names on the CDN and our zone: what to hold certificates for. */
+static void acme_sync(struct expose *x)
+{
+	const struct expose_conf *c = conf(x);
+	char (*names)[MN_MAX_DOMAIN + 1] = calloc(EXPOSE_MAX_OWN, sizeof *names);
+	char scope[MN_MAX_DOMAIN + 1], err[300];
+	size_t n = 0;
+
+	if (!x->acme || !names) {
+		free(names);
+		return;
+	}
+	for (size_t i = 0; c->proxy && i < x->nown; i++) {
+		union body b;
+		if (x->own[i].proto == EXPOSE_HTTP && own_body(x, &x->own[i], &b, err, sizeof err) == 0 &&
+		    (b.expose.channels & CH_DNS) && b.expose.domain[0])
+			snprintf(names[n++], sizeof *names, "%s", b.expose.domain);
+	}
+	own_scope(x, scope, sizeof scope);
+	if (!c->proxy || !strcmp(scope, "*"))
+		scope[0] = 0;
+	acme_update(x->acme, &c->ac, c->cert_dir, acme_answerer(c),
+		    (const char (*)[MN_MAX_DOMAIN + 1])names, n, scope);
+	free(names);
+}
+
 static void generate(void *st)
 {
 	struct expose *x = st;
@@ -1115,6 +1157,7 @@ static void generate(void *st)
 
 	channels_regen(x);
 	sync_own(x);
+	acme_sync(x);
 	if (!c->proxy || x->checking)
 		return;
 
@@ -1132,7 +1175,7 @@ static void generate(void *st)
 		snprintf(x->skip_reason, sizeof x->skip_reason, "%s", m.reason);
 	x->live = live_gen(x);
 	x->generations++;
-	if (live_current(x, &m)) {
+	if (!x->force && live_current(x, &m)) {
 		model_free(&m);
 		if (!proxy_pid(x))
 			start_proxy(x);   /* nothing new, but it died: the checked config again */
@@ -1146,6 +1189,7 @@ static void generate(void *st)
 		snprintf(x->last_error, sizeof x->last_error, "%s", err);
 		return;
 	}
+	x->force = false;
 	x->pending = g;
 	x->checking = true;
 	x->checks++;
@@ -1188,6 +1232,7 @@ static void *ex_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	x->h = h;
 	x->live = -1;
+	x->acme = acme_new(h, acme_changed, x);
 	own_load(x);
 	if (uv_timer_init(host_loop(h), &x->refresh) == 0) {
 		x->refresh.data = x;
@@ -1233,6 +1278,7 @@ static void ex_stop(void *st)
 		uv_close((uv_handle_t *)&x->refresh, NULL);
 	x->timer_open = false;
 	expose_tor_stop(x->tor);
+	acme_stop(x->acme);
 }
 
 static void ex_free(void *st)
@@ -1242,6 +1288,7 @@ static void ex_free(void *st)
 	expose_tor_free(x->tor);
 	expose_mdns_free(x->mdns);
 	free(x->own);
+	acme_free(x->acme);
 	free(x);
 }
 
@@ -1278,6 +1325,8 @@ static struct json_object *ex_status(void *st)
 			JADD(j, "last_refusal", json_object_new_string(x->skip_reason));
 		JADD(j, "render_us", json_object_new_int64((int64_t)x->render_us));
 	}
+	if (x->acme && acme_enabled(&c->ac))
+		JADD(j, "acme", acme_status(x->acme));
 	if (x->last_error[0])
 		JADD(j, "last_error", json_object_new_string(x->last_error));
 	JADD(j, "tor", expose_tor_status(x->tor, &c->chan));
@@ -1698,6 +1747,7 @@ static const struct conf_opt expose_opts[] = {
 	{ "expose_ttl_s", CONF_U64, 0, F(ttl_s), 600, 366ull * 86400, .def = "604800",
 	  .help = "600..31622400 seconds" },
 	EXPOSE_CHAN_OPTS(struct expose_conf, chan),
+	ACME_CONF_ROWS(struct expose_conf, ac),
 };
 #undef F
 

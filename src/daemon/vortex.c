@@ -21,6 +21,7 @@
 #include "src/daemon/config.h"
 #include "src/putfile.h"
 #include "src/dns/zonegen.h"
+#include "src/daemon/vortex_acme.h"
 #include "src/log.h"
 #include "crypto/chain.h"
 #include "crypto/did.h"
@@ -38,6 +39,7 @@ struct dns_conf {
 	char listen[MN_MAX_ADDR + 1];   /* "" = the server's default */
 	unsigned port;
 	char reload[512];            /* a shell command, run after files changed */
+	char acme_key[CONFIG_PATH_MAX];   /* ACME DNS-01: the TSIG key file (vortex_acme.h) */
 };
 
 struct vortex {
@@ -350,6 +352,27 @@ static int gen_text(gen_fn *fn, void *arg, struct gbuf *b, size_t *n)
 	return -ENOSPC;
 }
 
+/* ACME DNS-01 on our zone (vortex_acme.h): its lines after knot.conf's. */
+static void acme_append(struct vortex *v, struct gbuf *b, size_t *n)
+{
+	char *t, *q;
+	size_t len;
+
+	if (vortex_acme_knot(v->h, conf(v)->acme_key, conf(v)->dir, &t, &len, v->last_error,
+			     sizeof v->last_error) < 0 || !len)
+		return;
+	if (*n + len + 1 > b->cap && (q = realloc(b->p, *n + len + 1))) {
+		b->p = q;
+		b->cap = *n + len + 1;
+	}
+	if (*n + len + 1 <= b->cap) {
+		memcpy(b->p + *n, t, len);
+		*n += len;
+		b->p[*n] = 0;
+	}
+	free(t);
+}
+
 struct zone_arg {
 	const struct zonegen *m;
 	const char *zone;
@@ -580,6 +603,8 @@ static void generate(void *st)
 		const char *file = !strcmp(cfg->server, "knot") ? "knot.conf" :
 				   !strcmp(cfg->server, "bind") ? "named.conf" : "dnsmasq.conf";
 		snprintf(path, sizeof path, "%s/%s", cfg->dir, file);
+		if (!strcmp(cfg->server, "knot") && cfg->acme_key[0])
+			acme_append(v, &buf, &n);
 		int rc = file_put(path, buf.p, n, 0644);
 		if (rc > 0) {
 			changed = true;
@@ -974,6 +999,14 @@ static int check_dir(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+static int check_key(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!conf_path_ok(val) || !strcmp(val, "/"))
+		BAD("dns_acme_key: an absolute file path of [A-Za-z0-9._+-/]");
+	return 0;
+}
+
 static int check_ip(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
@@ -994,6 +1027,8 @@ static const struct conf_opt dns_opts[] = {
 	{ "dns_listen", CONF_STR, 0, F(listen), .parse = check_ip, .help = "an IP address" },
 	{ "dns_port", CONF_UINT, 0, F(port), 1, 65535, .def = "53", .help = "1..65535" },
 	{ "dns_reload", CONF_STR, 0, F(reload), .help = "a command of at most 511 bytes" },
+	{ "dns_acme_key", CONF_STR, 0, F(acme_key), .parse = check_key,
+	  .help = "an absolute file path" },
 };
 #undef F
 

@@ -80,8 +80,7 @@ static bool dir_ok(const char *s)
 	return true;
 }
 
-/* A DNS name as it goes into a map key: lowercase LDH labels. */
-static bool name_ok(const char *s)
+bool hacfg_name_ok(const char *s)
 {
 	if (!dns_name_valid(s, false))
 		return false;
@@ -213,7 +212,7 @@ static bool route_ok(struct gen *g, const struct hacfg_route *r, size_t i)
 	const struct hacfg_route *rs = c->routes;
 	char p[8];
 
-	if (!name_ok(r->name)) {
+	if (!hacfg_name_ok(r->name)) {
 		reportf(g, "%s: not a lowercase DNS name", r->name);
 		return false;
 	}
@@ -222,7 +221,7 @@ static bool route_ok(struct gen *g, const struct hacfg_route *r, size_t i)
 		reportf(g, "%s: no route", r->name);
 		return false;
 	}
-	if (r->hop < 0 && (!name_ok(r->service) || !hacfg_backend_ok(r->backend) ||
+	if (r->hop < 0 && (!hacfg_name_ok(r->service) || !hacfg_backend_ok(r->backend) ||
 			   (r->health[0] && !hacfg_path_ok(r->health)))) {
 		reportf(g, "%s: a bad service name, backend or health path (%s)", r->name, r->service);
 		return false;

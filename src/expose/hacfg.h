@@ -73,6 +73,8 @@ struct hacfg_out {
 bool hacfg_backend_ok(const char *s);
 bool hacfg_path_ok(const char *s);
 bool hacfg_addr_ok(const char *s);
+/* A DNS name as it goes into a map key or a file name: lowercase LDH labels. */
+bool hacfg_name_ok(const char *s);
 
 /* Render. A route that cannot be written (a bad name, backend or path, a
  * TCP port already taken or one of ours) is left out, counted in skipped

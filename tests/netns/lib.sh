@@ -39,6 +39,8 @@
 #                              line for each member, each member one for the root, and members
 #                              find each other through the node records the root relays
 #   ns_mn_start I              check $T/hI/mirrornetd.conf, start mirrornetd with it in host I
+#   ns_mn_issue I J ROLE DEPTH SCOPE   host I issues host J's certificate (mesh address 10.42.0.J)
+#                              with a DNS scope: a chain deeper than the star
 #
 # Hosts with a private view (installed as on a router: onboarding, DNS): in a
 # mount namespace of its own, host I sees $T/hI/SUB at each MOUNTPOINT of
@@ -234,6 +236,11 @@ ns_mn_star() {
 	else
 		ns_mn_wg_peer 1 "$NS_UNDERLAY.1:51820"
 	fi
+}
+
+ns_mn_issue() {
+	"$MN_BUILD/mirrornetctl" cert issue --key "$T/h$1/node.key" --subject "$(ns_mn_id "$2" did)" \
+		--role "$3" --depth "$4" --scope "$5" --addr "10.42.0.$2" --out "$T/h$2/node.cert" >/dev/null
 }
 
 ns_mn_wg_peer() { echo "wg_peer $(ns_mn_id "$1" did) $(ns_mn_id "$1" wireguard_public_key) $2 10.42.0.$1"; }
