@@ -98,6 +98,7 @@ static bool port_ok(unsigned p)
 struct gen {
 	FILE *f[HACFG_NFILES];
 	const struct hacfg *c;
+	size_t *first;   /* [i]: the first route with route i's name (i: none before) */
 	void (*report)(void *arg, const char *msg);
 	void *arg;
 };
@@ -226,11 +227,10 @@ static bool route_ok(struct gen *g, const struct hacfg_route *r, size_t i)
 		reportf(g, "%s: a bad service name, backend or health path (%s)", r->name, r->service);
 		return false;
 	}
-	for (size_t k = 0; k < i; k++)
-		if (!strcmp(rs[k].name, r->name)) {
-			reportf(g, "%s: the name is routed already (service %s)", r->name, rs[k].service);
-			return false;
-		}
+	if (g->first[i] != i) {
+		reportf(g, "%s: the name is routed already (service %s)", r->name, rs[g->first[i]].service);
+		return false;
+	}
 	if (r->proto == EXPOSE_TCP) {
 		snprintf(p, sizeof p, "%u", (unsigned)r->port);
 		if (r->port == 0 || (c->public_addr[0] && (r->port == c->http_port || r->port == c->https_port)) ||
@@ -288,6 +288,35 @@ void hacfg_out_free(struct hacfg_out *out)
 	}
 }
 
+/* first[i] for every route (struct gen) in n log n: sorted by name, then
+ * by position, each route's first is the head of its run. */
+struct by { const char *name; size_t i; };
+static int by_name_pos(const void *a, const void *b)
+{
+	const struct by *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static size_t *first_of_names(const struct hacfg_route *rs, size_t n)
+{
+	struct by *v = malloc(n * sizeof *v);
+	size_t *first = malloc(n * sizeof *first);
+
+	if (!v || !first) {
+		free(v);
+		free(first);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct by){ rs[i].name, i };
+	qsort(v, n, sizeof *v, by_name_pos);
+	for (size_t k = 0; k < n; k++)
+		first[v[k].i] = k && !strcmp(v[k - 1].name, v[k].name) ? first[v[k - 1].i] : v[k].i;
+	free(v);
+	return first;
+}
+
 /* host:port into HAProxy's form (an IPv6 address without brackets). */
 static void ha_addr(const char *hostport, char *out, size_t cap)
 {
@@ -311,8 +340,11 @@ int hacfg_render(const struct hacfg *c, struct hacfg_out *out,
 	memset(out, 0, sizeof *out);
 	if (rc < 0)
 		return rc;
-	if (c->nroutes && !(ok = calloc(c->nroutes, sizeof *ok)))
+	if (c->nroutes && (!(ok = calloc(c->nroutes, sizeof *ok)) ||
+			   !(g.first = first_of_names(c->routes, c->nroutes)))) {
+		free(ok);
 		return -ENOMEM;
+	}
 	for (int i = 0; i < HACFG_NFILES; i++)
 		if (!(g.f[i] = open_memstream(&out->text[i], &out->len[i])))
 			ferr = true;
@@ -387,6 +419,7 @@ int hacfg_render(const struct hacfg *c, struct hacfg_out *out,
 		if (g.f[i] && fclose(g.f[i]) != 0)
 			ferr = true;
 	free(ok);
+	free(g.first);
 	if (ferr) {
 		hacfg_out_free(out);
 		snprintf(msg, cap, "out of memory");
