@@ -136,6 +136,7 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		if (!(q = grow(c->ex, &c->ecap, c->nex, sizeof *c->ex)))
 			return -ENOMEM;
 		c->ex = q;
+		memset(&c->ex[c->nex], 0, sizeof c->ex[c->nex]);   /* realloc'd: every field set */
 		memcpy(c->ex[c->nex].node, r->origin, 32);
 		snprintf(c->ex[c->nex].e.service, sizeof c->ex[c->nex].e.service, "%s", b.expose.service);
 		c->ex[c->nex].e.port = b.expose.port;
