@@ -34,13 +34,9 @@ ns_init $K || fatal "namespaces"
 ns_nat 3 || fatal "NAT router for the leaf"
 ns_mn_keys 4 || fatal "keys"
 did() { ns_mn_id "$1" did; }
-issue() {   # issue ISSUER SUBJECT ROLE DEPTH SCOPE
-	"$MN_BUILD/mirrornetctl" cert issue --key "$T/h$1/node.key" --subject "$(did "$2")" --role "$3" \
-		--depth "$4" --scope "$5" --addr "10.42.0.$2" --out "$T/h$2/node.cert" >/dev/null
-}
-need issue 1 2 sub-master 1 node1.example.io
-need issue 2 3 peer 2 lab.node1.example.io
-need issue 1 4 peer 1 node2.example.io
+need ns_mn_issue 1 2 sub-master 1 node1.example.io
+need ns_mn_issue 2 3 peer 2 lab.node1.example.io
+need ns_mn_issue 1 4 peer 1 node2.example.io
 cp "$T/h2/node.cert" "$T/h3/parent.cert"
 for i in 1 2 3 4; do ns_wg_up "$i" || fatal "wireguard-go in host $i"; done
 
