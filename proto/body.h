@@ -128,6 +128,8 @@ struct ioc_body {
 };
 
 /* svc — the providing node; key = the service name. */
+#define SVC_CDN "cdn"   /* a CDN entry point: endpoint = the public IP, port =
+                         * HTTPS, attr http = the HTTP port (docs/expose.md) */
 struct svc_attr {
 	char k[MN_MAX_SHORT + 1];
 	char v[MN_MAX_TEXT + 1];

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/expose_chan.h"
@@ -50,6 +51,7 @@ struct expose_conf {
 	char dir[HACFG_DIR_MAX + 1];
 	char haproxy[CONFIG_PATH_MAX];
 	char public_addr[MN_MAX_ADDR + 1];
+	char advertise[MN_MAX_ADDR + 1];  /* the entry point DNS gives ("": public_addr) */
 	unsigned http_port, https_port, hop_http_port, hop_tls_port, maxconn;
 	char cert_dir[HACFG_DIR_MAX + 1];
 	char acme[MN_MAX_ENDPOINT + 1];
@@ -349,37 +351,6 @@ static void own_load(struct expose *x)
 
 /* ---- who is who: chains ---- */
 
-/* The keys on pk's certificate chain, the root first and pk last: *n of
- * them. 0 or a negative errno (no valid chain). */
-static int chain_path(struct expose *x, const uint8_t pk[32], uint8_t (*path)[32], size_t cap,
-		      size_t *n, struct chain_result *res)
-{
-	const uint8_t *wire[MN_MAX_DEPTH + 2];
-	size_t len[MN_MAX_DEPTH + 2], nl = 0;
-	int rc = host_chain_records(x->h, pk, wire, len, MN_MAX_DEPTH + 2, &nl, res);
-
-	*n = 0;
-	if (rc < 0)
-		return rc;
-	memcpy(path[(*n)++], host_config(x->h)->root, 32);
-	for (size_t i = 0; i < nl && *n < cap; i++) {
-		struct record r;
-		union body b;
-		if (record_decode_envelope(wire[i], len[i], &r) < 0 || r.kind != KIND_CERT ||
-		    body_decode(KIND_CERT, r.body, r.body_len, &b) < 0)
-			return -EINVAL;
-		if (!memcmp(b.cert.subject, path[0], 32))
-			continue;   /* the root's own cert */
-		memcpy(path[(*n)++], b.cert.subject, 32);
-	}
-	if (memcmp(path[*n - 1], pk, 32) != 0) {
-		if (*n == cap)
-			return -ENOSPC;
-		memcpy(path[(*n)++], pk, 32);   /* (a chain without pk's own link: the root) */
-	}
-	return 0;
-}
-
 static void strip_prefix(const char *in, char *out, size_t cap)
 {
 	snprintf(out, cap, "%.*s", (int)strcspn(in, "/"), in);
@@ -576,6 +547,86 @@ static int publish(struct expose *x, const char *key, const union body *b, char 
 	return 0;
 }
 
+/* ---- our entry point (svc "cdn") ---- */
+
+/* The address the CDN's names resolve to at this node ("" none): with the
+ * proxy on, expose_advertise, else expose_public unless it is a wildcard. */
+static void entry_addr(const struct expose_conf *c, char *out, size_t cap)
+{
+	const char *a = c->advertise[0] ? c->advertise : c->public_addr;
+	uint8_t ip[16], zero[16] = { 0 };
+
+	out[0] = 0;
+	if (!c->proxy || !a[0])
+		return;
+	if ((inet_pton(AF_INET, a, ip) == 1 && !memcmp(ip, zero, 4)) ||
+	    (inet_pton(AF_INET6, a, ip) == 1 && !memcmp(ip, zero, 16)))
+		return;
+	snprintf(out, cap, "%s", a);
+}
+
+struct held_entry {
+	const uint8_t *me;
+	union body b;
+	uint64_t expires;
+	bool found, tomb;
+};
+
+static int held_entry_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct held_entry *e = ctx;
+
+	(void)id;
+	if (r->kind != KIND_SVC || memcmp(r->origin, e->me, 32) != 0 || strcmp(r->key, SVC_CDN))
+		return 0;
+	e->found = true;
+	e->expires = r->expires;
+	e->tomb = record_is_tombstone(r) || body_decode(KIND_SVC, r->body, r->body_len, &e->b) < 0;
+	return 1;
+}
+
+/* Our svc "cdn" record as the config says: Vortex gives this address for
+ * the CDN names of our descendants and of the origins we mirror
+ * (docs/expose.md "Multipoint DNS"); deleted when we stop being an entry. */
+static void sync_entry(struct expose *x)
+{
+	const struct expose_conf *c = conf(x);
+	struct held_entry e = { .me = host_self(x->h) };
+	uint64_t now_s = host_now_ms(x->h) / 1000;
+	union body b;
+	char addr[MN_MAX_ADDR + 1];
+	int perr = 0, rc;
+
+	entry_addr(c, addr, sizeof addr);
+	if (host_each(x->h, held_entry_cb, &e) < 0)
+		return;
+	if (!addr[0]) {
+		if (!e.found || e.tomb)
+			return;
+		rc = host_publish(x->h, KIND_SVC, SVC_CDN, NULL, 60, NULL, &perr);
+	} else {
+		memset(&b, 0, sizeof b);
+		snprintf(b.svc.service, sizeof b.svc.service, "%s", SVC_CDN);
+		snprintf(b.svc.endpoint, sizeof b.svc.endpoint, "%s", addr);
+		b.svc.port = (uint16_t)c->https_port;
+		snprintf(b.svc.attrs[0].k, sizeof b.svc.attrs[0].k, "http");
+		snprintf(b.svc.attrs[0].v, sizeof b.svc.attrs[0].v, "%u", c->http_port);
+		b.svc.n_attrs = 1;
+		if (e.found && !e.tomb && !strcmp(e.b.svc.endpoint, b.svc.endpoint) && e.b.svc.port == b.svc.port &&
+		    e.b.svc.n_attrs == 1 && !strcmp(e.b.svc.attrs[0].v, b.svc.attrs[0].v) &&
+		    e.expires > now_s + c->ttl_s / 2)
+			return;
+		rc = host_publish(x->h, KIND_SVC, SVC_CDN, &b, c->ttl_s, NULL, &perr);
+	}
+	if (rc < 0) {
+		x->publish_failures++;
+		snprintf(x->publish_error, sizeof x->publish_error, "entry point: cannot publish: %s",
+			 perr ? proto_strerror(perr) : strerror(-rc));
+	} else {
+		x->published++;
+	}
+}
+
 /* Our records as our list says: new and changed ones published, those
  * about to expire renewed, those no longer listed deleted. */
 static void sync_own(struct expose *x)
@@ -609,6 +660,7 @@ static void sync_own(struct expose *x)
 		    publish(x, l.v[k].key, NULL, err, sizeof err) < 0)
 			snprintf(x->publish_error, sizeof x->publish_error, "%s", err);
 	free(l.v);
+	sync_entry(x);
 }
 
 /* ---- the routes ---- */
@@ -709,7 +761,8 @@ static int route_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	/* the origin's chain: valid now, its scope holding the name */
 	if (memcmp(m->cache.pk, r->origin, 32) != 0) {
 		memcpy(m->cache.pk, r->origin, 32);
-		m->cache.rc = chain_path(m->x, r->origin, m->cache.path, MN_MAX_DEPTH + 2, &m->cache.n, &cr);
+		m->cache.rc = subsys_chain_path(m->x->h, r->origin, m->cache.path, MN_MAX_DEPTH + 2,
+						 &m->cache.n, &cr);
 		snprintf(m->cache.scope, sizeof m->cache.scope, "%s",
 			 m->cache.rc < 0 ? "" : cr.dns_scope[0] ? cr.dns_scope :
 			 !memcmp(r->origin, host_config(m->x->h)->root, 32) ? "*" : "");
@@ -794,7 +847,7 @@ static int model_build(struct expose *x, struct model *m)
 	int rc = host_each(x->h, route_cb, m);
 	if (rc < 0)
 		return rc;
-	if (chain_path(x, m->me, path, MN_MAX_DEPTH + 2, &n, &cr) == 0 && n >= 2) {
+	if (subsys_chain_path(x->h, m->me, path, MN_MAX_DEPTH + 2, &n, &cr) == 0 && n >= 2) {
 		char a[MN_MAX_ADDR + 1];
 		mesh_addr_of(x, path[n - 2], a, sizeof a);
 		if (add_src(m, a) < 0)
@@ -1673,6 +1726,17 @@ static int check_addr(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+static int check_entry(void *sect, char *val, char *msg, size_t cap)
+{
+	uint8_t ip[16], zero[16] = { 0 };
+
+	(void)sect;
+	if (!hacfg_addr_ok(val) || (inet_pton(AF_INET, val, ip) == 1 && !memcmp(ip, zero, 4)) ||
+	    (inet_pton(AF_INET6, val, ip) == 1 && !memcmp(ip, zero, 16)))
+		BAD("an IP address where the internet reaches this node (not 0.0.0.0 or ::)");
+	return 0;
+}
+
 static int check_hostport(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
@@ -1734,6 +1798,8 @@ static const struct conf_opt expose_opts[] = {
 	  .help = "the haproxy program" },
 	{ "expose_public", CONF_STR, 0, F(public_addr), .parse = check_addr,
 	  .help = "an IP address where the internet reaches this node" },
+	{ "expose_advertise", CONF_STR, 0, F(advertise), .parse = check_entry,
+	  .help = "the IP address the CDN's names resolve to at this node (default: expose_public)" },
 	{ "expose_http_port", CONF_UINT, 0, F(http_port), 1, 65535, .def = "80", .help = "1..65535" },
 	{ "expose_https_port", CONF_UINT, 0, F(https_port), 1, 65535, .def = "443", .help = "1..65535" },
 	{ "expose_hop_http_port", CONF_UINT, 0, F(hop_http_port), 1, 65535, .def = "8480",

@@ -157,6 +157,14 @@ void host_dirty(struct mn_host *h);
 int host_run(struct mn_host *h, const char *cmd, unsigned timeout_ms,
 	     void (*done)(void *st, bool ok, const char *status, uint64_t ms));
 
+/* ---- helpers built on the host calls (chainpath.c) ---- */
+
+/* The keys on pk's certificate chain, the root first and pk last (*n of
+ * them, at most cap, MN_MAX_DEPTH + 2 always suffices): 0, or a negative
+ * errno when pk has no valid chain (res as host_chain()'s). */
+int subsys_chain_path(struct mn_host *h, const uint8_t pk[32], uint8_t (*path)[32], size_t cap,
+		      size_t *n, struct chain_result *res);
+
 /* ---- the registry (registry.c) ---- */
 
 /* The subsystems, in start order. */

@@ -89,8 +89,13 @@ struct collect {
 	size_t ndl, dcap;
 	struct { uint8_t node[32]; char zone[MN_MAX_DOMAIN + 1]; } *back;
 	size_t nback, bcap;
-	struct { uint8_t node[32]; struct zonegen_expose e; } *ex;
+	/* the exposures, with their mirrors (for their entry points) */
+	struct { uint8_t node[32]; struct zonegen_expose e; struct mirror mirrors[MN_MAX_MIRRORS];
+		 uint8_t n_mirrors; } *ex;
 	size_t nex, ecap;
+	/* the CDN's entry points: svc "cdn" records, one per node */
+	struct cdn_entry { uint8_t node[32]; char addr[MN_MAX_ADDR + 1]; } *cdn;
+	size_t ncdn, ccap;
 	size_t *mine;    /* dns_zones own: dl[mine[k]] is delegated to us */
 	size_t nmine;
 	bool filter;     /* dns_zones own and we are not the root: relevant() */
@@ -115,7 +120,9 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	void *q;
 
 	if (record_is_tombstone(r) || (r->kind != KIND_NODE && r->kind != KIND_DNS &&
-				       r->kind != KIND_EXPOSE))
+				       r->kind != KIND_EXPOSE && r->kind != KIND_SVC))
+		return 0;
+	if (r->kind == KIND_SVC && strcmp(r->key, SVC_CDN) != 0)
 		return 0;
 	if (body_decode(r->kind, r->body, r->body_len, &b) < 0)
 		return 0;
@@ -130,17 +137,34 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 			 b.node.mesh_addr);
 		return 0;
 	}
-	if (r->kind == KIND_EXPOSE) {
-		if (!(b.expose.channels & CH_MESH))
+	if (r->kind == KIND_SVC) {
+		/* an entry point names an address only; zonegen checks it again */
+		if (strlen(b.svc.endpoint) > MN_MAX_ADDR)
 			return 0;
+		if (!(q = grow(c->cdn, &c->ccap, c->ncdn, sizeof *c->cdn)))
+			return -ENOMEM;
+		c->cdn = q;
+		memcpy(c->cdn[c->ncdn].node, r->origin, 32);
+		snprintf(c->cdn[c->ncdn].addr, sizeof c->cdn[c->ncdn].addr, "%s", b.svc.endpoint);
+		c->ncdn++;
+		if (r->version / 1000 > c->newest)
+			c->newest = r->version / 1000;
+		return 0;
+	}
+	if (r->kind == KIND_EXPOSE) {
 		if (!(q = grow(c->ex, &c->ecap, c->nex, sizeof *c->ex)))
 			return -ENOMEM;
 		c->ex = q;
 		memset(&c->ex[c->nex], 0, sizeof c->ex[c->nex]);   /* realloc'd: every field set */
 		memcpy(c->ex[c->nex].node, r->origin, 32);
-		snprintf(c->ex[c->nex].e.service, sizeof c->ex[c->nex].e.service, "%s", b.expose.service);
-		c->ex[c->nex].e.port = b.expose.port;
-		c->ex[c->nex].e.channels = b.expose.channels;
+		struct zonegen_expose *e = &c->ex[c->nex].e;
+		snprintf(e->service, sizeof e->service, "%s", b.expose.service);
+		e->port = b.expose.port;
+		e->channels = b.expose.channels;
+		snprintf(e->domain, sizeof e->domain, "%s", b.expose.domain);
+		snprintf(e->onion, sizeof e->onion, "%s", b.expose.onion);
+		memcpy(c->ex[c->nex].mirrors, b.expose.mirrors, sizeof b.expose.mirrors);
+		c->ex[c->nex].n_mirrors = b.expose.n_mirrors;
 		c->nex++;
 		if (r->version / 1000 > c->newest)
 			c->newest = r->version / 1000;
@@ -195,6 +219,110 @@ static const struct node_info *node_of(const struct collect *c, const uint8_t pk
 		if (!memcmp(c->nodes[i].pk, pk, 32))
 			return &c->nodes[i];
 	return NULL;
+}
+
+/* pk's entry point ("" none); only a member with a valid chain is one. */
+static const char *cdn_of(struct vortex *v, const struct collect *c, const uint8_t pk[32])
+{
+	struct chain_result cr;
+
+	for (size_t i = 0; i < c->ncdn; i++)
+		if (!memcmp(c->cdn[i].node, pk, 32))
+			return host_chain(v->h, pk, &cr) >= 0 ? c->cdn[i].addr : "";
+	return "";
+}
+
+static void add_entry(struct zonegen_expose *e, const char *addr)
+{
+	if (!addr[0] || e->n_entries == ZONEGEN_MAX_ENTRIES)
+		return;
+	for (unsigned k = 0; k < e->n_entries; k++)
+		if (!strcmp(e->entry[k], addr))
+			return;
+	snprintf(e->entry[e->n_entries++], sizeof e->entry[0], "%s", addr);
+}
+
+/* The public entry points of exposure k on the CDN (docs/expose.md
+ * "Multipoint DNS"): the nearest node with one on its origin's chain (the
+ * origin itself, then up to the root: each routes the name down the
+ * chain), its mirrors' (they route it straight to the origin), then the
+ * farther ancestors', at most ZONEGEN_MAX_ENTRIES. */
+static void entries_of(struct vortex *v, const struct collect *c, size_t k)
+{
+	struct zonegen_expose *e = &c->ex[k].e;
+	uint8_t path[MN_MAX_DEPTH + 2][32];
+	struct chain_result cr;
+	size_t n = 0, near;
+
+	if (!(e->channels & CH_DNS) || !e->domain[0] ||
+	    subsys_chain_path(v->h, c->ex[k].node, path, MN_MAX_DEPTH + 2, &n, &cr) < 0)
+		return;
+	for (near = n; near > 0 && !cdn_of(v, c, path[near - 1])[0]; near--)
+		;
+	if (near > 0)
+		add_entry(e, cdn_of(v, c, path[near - 1]));
+	for (unsigned i = 0; i < c->ex[k].n_mirrors; i++)
+		add_entry(e, cdn_of(v, c, c->ex[k].mirrors[i].node));
+	for (size_t i = near > 1 ? near - 1 : 0; i > 0; i--)
+		add_entry(e, cdn_of(v, c, path[i - 1]));
+}
+
+/* Was zone dl[i] given back by its delegate? (then nobody serves it) */
+static bool given_back(const struct collect *c, size_t i)
+{
+	for (size_t k = 0; k < c->nback; k++)
+		if (!memcmp(c->back[k].node, c->dl[i].delegate, 32) && !strcmp(c->back[k].zone, c->dl[i].zone))
+			return true;
+	return false;
+}
+
+/* The zone a CDN name goes into: the deepest zone of the mesh holding it
+ * (its index in dl; c->ndl: the apex, when the root has no record for it).
+ * Not the origin's own zone necessarily: a leaf behind NAT need not serve
+ * DNS to the internet, its public names go where the internet asks — the
+ * engine checked the name against the origin's certified scope. */
+static size_t cdn_zone(const struct collect *c, const char *domain)
+{
+	size_t best = c->ndl, blen = 0;
+
+	if (!dns_scope_contains(c->v->domain, domain))
+		return SIZE_MAX;   /* not a name of the mesh: nowhere */
+	for (size_t i = 0; i < c->ndl; i++) {
+		size_t n = strlen(c->dl[i].zone);
+		if (n > blen && !given_back(c, i) && dns_scope_contains(c->dl[i].zone, domain)) {
+			best = i;
+			blen = n;
+		}
+	}
+	return best;
+}
+
+/* The exposures that go into zone i (c->ndl: the synthesized apex) whose
+ * delegate is del: its own (mesh names, onion TXT), and every CDN name
+ * whose deepest zone it is (docs/expose.md "Multipoint DNS"). */
+static void attach_exposes(struct vortex *v, struct collect *c, size_t i, const uint8_t del[32],
+			   struct zonegen_deleg *dl)
+{
+	for (size_t k = 0; k < c->nex && dl->n_exposes < ZONEGEN_MAX_EXPOSES; k++) {
+		struct zonegen_expose e = c->ex[k].e;
+		bool cdn = (e.channels & CH_DNS) && e.domain[0];
+		bool here = cdn && cdn_zone(c, e.domain) == i;
+		if (!memcmp(c->ex[k].node, del, 32)) {
+			if (cdn && !here)   /* its public name (and the onion TXT there) go elsewhere */
+				e.channels &= (uint8_t)~(CH_DNS | CH_TOR);
+		} else if (here) {
+			e.channels &= CH_DNS | CH_TOR;   /* another node's CDN name */
+		} else {
+			continue;
+		}
+		if (here && !e.n_entries) {
+			entries_of(v, c, k);
+			e.n_entries = c->ex[k].e.n_entries;
+			memcpy(e.entry, c->ex[k].e.entry, sizeof e.entry);
+		}
+		if (e.channels)
+			dl->exposes[dl->n_exposes++] = e;
+	}
 }
 
 static void report_each(void *arg, const char *msg)
@@ -252,6 +380,8 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 				snprintf(a->ns[0].host, sizeof a->ns[0].host, "ns.%.*s", MN_MAX_DOMAIN - 3, v->domain);
 				snprintf(a->ns[0].addr, sizeof a->ns[0].addr, "%s", root->addr);
 				a->n_ns = 1;
+				snprintf(a->delegate_addr[0], sizeof a->delegate_addr[0], "%s", root->addr);
+				attach_exposes(v, c, c->ndl, cfg->root, a);
 				zonegen_add(m, a, rep);
 				free(a);
 			}
@@ -268,11 +398,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 	struct zonegen_deleg *dl = malloc(sizeof *dl);   /* one at a time */
 	struct { const uint8_t *origin; char scope[MN_MAX_DOMAIN + 1]; bool ok; } sg = { NULL, "", false };
 	for (size_t i = 0; dl && i < c->ndl; i++) {
-		bool given_back = false;
-		for (size_t k = 0; k < c->nback; k++)
-			given_back |= !memcmp(c->back[k].node, c->dl[i].delegate, 32) &&
-				      !strcmp(c->back[k].zone, c->dl[i].zone);
-		if (given_back || !relevant(c, c->dl[i].zone) ||
+		if (given_back(c, i) || !relevant(c, c->dl[i].zone) ||
 		    host_find(v->h, c->dl[i].id, deleg_cb, dl) < 0)
 			continue;
 		/* the parent: the signer's zone (its certificate's DNS scope), so
@@ -297,10 +423,8 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 		if (del) {
 			snprintf(dl->delegate, sizeof dl->delegate, "%s", del->name);
 			snprintf(dl->delegate_addr[0], sizeof dl->delegate_addr[0], "%s", del->addr);
-			for (size_t k = 0; k < c->nex && dl->n_exposes < ZONEGEN_MAX_EXPOSES; k++)
-				if (!memcmp(c->ex[k].node, c->dl[i].delegate, 32))
-					dl->exposes[dl->n_exposes++] = c->ex[k].e;
 		}
+		attach_exposes(v, c, i, c->dl[i].delegate, dl);
 		zonegen_add(m, dl, rep);
 	}
 	free(dl);
@@ -315,6 +439,7 @@ static void collect_free(struct collect *c)
 	free(c->mine);
 	free(c->back);
 	free(c->ex);
+	free(c->cdn);
 }
 
 /* ---- files ---- */
@@ -1046,7 +1171,7 @@ static const struct subsys_call dns_calls[] = {
 const struct subsys subsys_dns = {
 	.name = "dns",
 	.state_ns = "dns-serial",   /* the zone serials, as stored before the registry */
-	.kinds = 1u << KIND_NODE | 1u << KIND_DNS | 1u << KIND_EXPOSE | 1u << KIND_CERT |
+	.kinds = 1u << KIND_NODE | 1u << KIND_DNS | 1u << KIND_EXPOSE | 1u << KIND_SVC | 1u << KIND_CERT |
 		 1u << KIND_REVOKE,
 	.conf = { "dns", dns_opts, sizeof dns_opts / sizeof dns_opts[0], sizeof(struct dns_conf),
 		  NULL },

@@ -336,6 +336,25 @@ static bool cdn_item(const struct zonegen_deleg *d, unsigned i, struct ip ips[ZO
 	return *n > 0;
 }
 
+/* Does an exposure of d put owner on the CDN (with an entry point that
+ * parses)? Then the name is a public one: its mesh A/AAAA and SRV are not
+ * written (one name, one meaning; the CDN routes mesh clients too). Quiet:
+ * cdn_item() reports the rejections. */
+static bool cdn_owns(const struct zonegen_deleg *d, const char *owner)
+{
+	struct ip ip;
+
+	for (unsigned j = 0; j < d->n_exposes; j++) {
+		const struct zonegen_expose *x = &d->exposes[j];
+		if (!(x->channels & CH_DNS) || strcmp(x->domain, owner) != 0)
+			continue;
+		for (unsigned k = 0; k < x->n_entries; k++)
+			if (ip_parse(x->entry[k], &ip))
+				return true;
+	}
+	return false;
+}
+
 /* Exposure i's onion name (CH_TOR) and where its TXT goes: the CDN name,
  * else <service>.<zone>. */
 static bool onion_item(const struct zonegen_deleg *d, unsigned i, char owner[static MN_MAX_DOMAIN + 1],
@@ -914,7 +933,8 @@ static void own_records(const struct zonegen *m, const struct zonegen_deleg *d, 
 	}
 	n_addrs = delegate_addrs(d, ips, r);
 	for (unsigned i = 0; i < d->n_exposes; i++) {
-		if (!expose_item(d, i, n_addrs, owner, srv, r) || !visible(m, d->zone, owner, r))
+		if (!expose_item(d, i, n_addrs, owner, srv, r) || cdn_owns(d, owner) ||
+		    !visible(m, d->zone, owner, r))
 			continue;
 		for (unsigned k = 0; k < n_addrs; k++)
 			rr_addr(z, owner, ttl, &ips[k]);

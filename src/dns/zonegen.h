@@ -33,7 +33,7 @@
 #include "proto/body.h"
 
 #define ZONEGEN_MAX_ZONES    4096   /* delegations (and the apex) in a model */
-#define ZONEGEN_MAX_EXPOSES  32     /* exposed services per zone */
+#define ZONEGEN_MAX_EXPOSES  128    /* exposed services (and CDN names) per zone */
 #define ZONEGEN_MAX_ADDRS    2      /* mesh addresses of a delegate (v4, v6) */
 #define ZONEGEN_MAX_LISTEN   8      /* addresses a server listens on */
 #define ZONEGEN_DIR_MAX      200    /* a zone directory path */
@@ -48,7 +48,9 @@
  *        _<first label>._tcp.<rest>.<zone> SRV 0 0 <port> <service>.<zone>;
  *   dns  (CH_DNS, with a domain inside the zone and entry points): <domain>
  *        A/AAAA of the CDN's public entry points (docs/expose.md) — the
- *        nearest ancestor of its origin with one, and its mirrors';
+ *        nearest ancestor of its origin with one, and its mirrors'; when
+ *        <domain> is also a mesh name of the zone, the mesh A/AAAA and SRV
+ *        are left out (one name, one meaning);
  *   tor  (CH_TOR, with an onion name): TXT "onion=<name>" at <domain> (the
  *        dns channel's) or else at <service>.<zone>.
  * Other channels write nothing and are not rejections. Withdrawing the

@@ -14,6 +14,10 @@
 # HTTPS to the root's public address reach the leaf's backend through root →
 # node1 → lab (certificate verified for the name), and the backend sees the
 # WAN client's address (PROXY v2 over two hops, X-Forwarded-For at the end);
+# multipoint DNS: the root's Knot (Vortex) answers the name with the public
+# entry points (the root's, the mirror's; expose_advertise; never a mesh
+# address), a WAN client resolves it there and gets through, and the name
+# leaves DNS with the exposure;
 # the sub-master passes the name down, the root does not know the backend;
 # with the root's HAProxy stopped, the mirror answers; a config HAProxy
 # refuses (an empty certificate directory) leaves the running one serving
@@ -22,7 +26,7 @@
 # haproxy, curl, openssl, python3, jq; skips otherwise.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmd wireguard-go haproxy curl openssl python3 jq nft
+need_cmd wireguard-go haproxy curl openssl python3 jq nft knotd knotc kdig
 : "${MN_BUILD:?}"
 tmpdir mn-expose
 chmod 755 "$T"
@@ -34,6 +38,9 @@ ns_init $K || fatal "namespaces"
 ns_nat 3 || fatal "NAT router for the leaf"
 ns_mn_keys 4 || fatal "keys"
 did() { ns_mn_id "$1" did; }
+# the root's own certificate holds the mesh domain (as mesh init --domain)
+need "$MN_BUILD/mirrornetctl" cert issue --key "$T/h1/node.key" --subject "$(did 1)" --role master \
+	--depth 0 --max-depth 4 --scope example.io --addr 10.42.0.1 --out "$T/h1/root.cert"
 need ns_mn_issue 1 2 sub-master 1 node1.example.io
 need ns_mn_issue 2 3 peer 2 lab.node1.example.io
 need ns_mn_issue 1 4 peer 1 node2.example.io
@@ -81,7 +88,12 @@ for i in 1 2 3 4; do
 		echo "expose_proxy haproxy"
 		echo "expose_dir $T/h$i/expose"
 		case $i in
-		1|4) echo "expose_public $U.$i" ;;
+		1) echo "expose_public $U.1"
+		   echo "cert $T/h1/root.cert"
+		   # Vortex DNS with Knot, on the public address: the CDN's names
+		   printf '%s\n' "dns_server knot" "dns_dir $T/h1/dns" "dns_port 53" "dns_listen $U.1" \
+			"dns_reload kill -HUP \$(cat $T/knot.pid)" ;;   # knotc would need the view
+		4) echo "expose_public $U.4" ;;
 		3) echo "expose_cert_dir $T/h3/certs"
 		   echo "expose git 8000 proto=http mirror=host4" ;;
 		esac
@@ -92,6 +104,17 @@ for i in 1 2 3 4; do
 	echo "$SPAWNED" >"$T/h$i/daemon.pid"
 	watch_pid "$SPAWNED" "the daemon of host $i" "$T/h$i/log"
 done
+
+poll 60 test -s "$T/h1/dns/knot.conf" || fatal "the root's knot.conf"
+# Knot's run directory (/run/knot) private to host 1 (lib.sh views)
+NS_VIEW="knotrun:/run/knot"
+for i in $(seq 1 $K); do mkdir -p "$T/h$i/etc"; done
+sockets=${MN_SOCKETS-}
+ns_view_init $K || fatal "host 1's view of /run/knot"
+MN_SOCKETS=$sockets   # (ns_view_init points it into the views; the daemons run outside them)
+ns_sh_bg 1 "$T/knot.log" "exec knotd -c $T/h1/dns/knot.conf"
+echo "$SPAWNED" >"$T/knot.pid"
+watch_pid "$SPAWNED" "the root's Knot" "$T/knot.log"
 
 all_alive() { alive_ge 1 3 && alive_ge 2 3 && alive_ge 3 3 && alive_ge 4 3; }
 wait_for 120 "the four daemons see each other alive" all_alive
@@ -139,6 +162,28 @@ wait_for 30 "the leaf's HAProxy refuses a config without certificates" fails_ge 
 sed -i "s|^expose_cert_dir .*|expose_cert_dir $T/h3/certs|" "$T/h3/mirrornetd.conf"
 kill -HUP "$(cat "$T/h3/daemon.pid")"
 
+# multipoint DNS: the root's Knot gives the name's public entry points
+dns_a() { ns_exec 5 kdig +short +norec +time=2 +retry=0 @"$U.1" "$NAME" A 2>/dev/null | sort | tr '\n' ' '; }
+dns_is() { [ "$(dns_a)" = "$1" ]; }
+wait_for 30 "the root's DNS answers $NAME with the root's and the mirror's entry points" dns_is "$U.1 $U.4 " &&
+	ok "DNS at the root: $NAME A $(dns_a)(the root, then up the chain; the mirror)"
+ns_exec 5 kdig +norec +time=2 +retry=0 @"$U.1" "$NAME" A 2>/dev/null | grep -qi "flags: qr aa" &&
+	ok "  ...an authoritative answer" || bad "not authoritative: $(ns_exec 5 kdig +norec @"$U.1" "$NAME" A)"
+! ns_exec 5 kdig +short +norec +time=2 +retry=0 @"$U.1" "$NAME" ANY 2>/dev/null | grep -q "10\.42\." &&
+	! grep -rq "_git._tcp" "$T/h1/dns" && ok "  ...no mesh address and no mesh SRV under the public name" ||
+	bad "a mesh address under $NAME: $(grep -r "$NAME\|git" "$T/h1/dns"/*.zone)"
+ip=$(ns_exec 5 kdig +short +norec +time=2 +retry=0 @"$U.1" "$NAME" A 2>/dev/null | head -1)
+[ -n "$ip" ] && https_via "$ip" dns && ok "a WAN client resolves $NAME at the root's DNS ($ip) and reaches the leaf over HTTPS" ||
+	bad "resolve and connect: '$ip'"
+# the mirror advertises another address (a router behind port forwarding)
+echo "expose_advertise 192.0.2.44" >>"$T/h4/mirrornetd.conf"
+kill -HUP "$(cat "$T/h4/daemon.pid")"
+wait_for 30 "the mirror's advertised address replaces its public one in DNS" dns_is "192.0.2.44 $U.1 " &&
+	ok "expose_advertise at the mirror: $NAME A $(dns_a)"
+sed -i '/^expose_advertise /d' "$T/h4/mirrornetd.conf"
+kill -HUP "$(cat "$T/h4/daemon.pid")"
+wait_for 30 "the mirror's public address back in DNS" dns_is "$U.1 $U.4 "
+
 # a member cannot publish a name outside its scope
 out=$(on 4 expose add evil --port 80 --domain "$NAME" 2>&1) && bad "host4 published $NAME" ||
 	{ echo "$out" | grep -q "outside this node's DNS scope" && ok "host4 cannot claim $NAME: $out" ||
@@ -157,6 +202,7 @@ sed -i '/^expose git /d' "$T/h3/mirrornetd.conf"
 kill -HUP "$(cat "$T/h3/daemon.pid")"
 gone_everywhere() { for i in 1 2 3 4; do ! grep -q "$NAME" "$T/h$i/expose/live/sni.map" || return 1; done; }
 wait_for 30 "the name leaves every node's maps" gone_everywhere && ok "its config line removed: $NAME is routed nowhere"
+wait_for 30 "the name leaves the root's DNS" dns_is "" && ok "  ...and has no address in DNS"
 ! https_via "$U.4" after && ok "the mirror no longer serves it" || bad "the mirror still serves $NAME"
 
 # the CLI: expose add, the name answers through the root; expose remove
@@ -164,7 +210,8 @@ t0=$(_t_us)
 on 3 expose add git --port 8000 --mirror host4 >"$T/add.out" 2>&1 && grep -q "as $NAME" "$T/add.out" &&
 	ok "mirrornetctl expose add git --port 8000: $(cat "$T/add.out")" || bad "expose add: $(cat "$T/add.out")"
 poll 30 http_via "$U.1" again && t1=$(_t_us) && poll 30 https_via "$U.1" again && t2=$(_t_us) &&
-	ok "expose add -> answering through the root: HTTP $(((t1 - t0) / 1000)) ms, HTTPS $(((t2 - t0) / 1000)) ms" ||
+	poll 30 dns_is "$U.1 $U.4 " && t3=$(_t_us) &&
+	ok "expose add -> answering through the root: HTTP $(((t1 - t0) / 1000)) ms, HTTPS $(((t2 - t0) / 1000)) ms, in the root's DNS $(((t3 - t0) / 1000)) ms" ||
 	{ bad "the added exposure does not answer through the root"; on 1 status --json | jq .expose;
 	  tail -5 "$T/h1/expose/haproxy.log"; }
 on 3 expose list --json | jq -e --arg n "$NAME" '.own[0].service == "git" and ([.mesh[] | select(.domain == $n)] | length == 1)' \
@@ -173,4 +220,5 @@ on 1 expose check >"$T/check.out" 2>&1 && grep -q "haproxy -c .*: ok" "$T/check.
 	ok "expose check at the root: $(head -1 "$T/check.out")" || bad "expose check: $(cat "$T/check.out")"
 on 3 expose remove git >/dev/null && ok "expose remove git" || bad "expose remove"
 wait_for 30 "the name leaves every node's maps again" gone_everywhere && ok "$NAME is routed nowhere after expose remove"
+wait_for 30 "the name leaves the root's DNS again" dns_is "" && ok "  ...and is gone from DNS"
 finish

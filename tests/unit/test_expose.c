@@ -357,6 +357,70 @@ static int call(struct mn_host *h, const char *m, struct json_object *req, char 
 }
 
 /* The leaf's own exposures: the API, config lines, refusals, a restart. */
+struct entry_seen {
+	const uint8_t *origin;
+	bool found, tomb;
+	union body b;
+};
+
+static int entry_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct entry_seen *e = ctx;
+
+	(void)id;
+	if (r->kind != KIND_SVC || memcmp(r->origin, e->origin, 32) || strcmp(r->key, SVC_CDN))
+		return 0;
+	e->found = true;
+	e->tomb = record_is_tombstone(r);
+	if (!e->tomb)
+		CHECK_INT(body_decode(KIND_SVC, r->body, r->body_len, &e->b), 0);
+	return 0;
+}
+
+static struct entry_seen entry_of(struct mn_host *h, int who)
+{
+	struct entry_seen e = { .origin = k[who] };
+
+	host_each(h, entry_cb, &e);
+	return e;
+}
+
+/* Our entry point for multipoint DNS: a svc "cdn" record with the public
+ * address (or expose_advertise), never a wildcard, deleted when the proxy
+ * goes off. */
+static void test_entry(void)
+{
+	struct mn_host *h = mesh(S, "entry");
+	struct entry_seen e;
+
+	CHECK(fake_host_start(h) != NULL);
+	fake_host_regen(h);
+	e = entry_of(h, S);
+	CHECK(e.found && !e.tomb);
+	CHECK_STR(e.b.svc.endpoint, "127.0.0.1");
+	CHECK_INT(e.b.svc.port, 18443);
+	CHECK(e.b.svc.n_attrs == 1 && !strcmp(e.b.svc.attrs[0].k, "http") &&
+	      !strcmp(e.b.svc.attrs[0].v, "18080"));
+	/* a router behind port forwarding: its WAN address */
+	CHECK_INT(fake_host_set(h, "expose_advertise", "0.0.0.0"), -EINVAL);
+	CHECK_INT(fake_host_set(h, "expose_advertise", "::"), -EINVAL);
+	CHECK_INT(fake_host_set(h, "expose_advertise", "192.0.2.7"), 0);
+	fake_host_regen(h);
+	CHECK_STR(entry_of(h, S).b.svc.endpoint, "192.0.2.7");
+	/* the proxy off: deleted */
+	CHECK_INT(fake_host_set(h, "expose_proxy", "none"), 0);
+	fake_host_regen(h);
+	CHECK(entry_of(h, S).tomb);
+	done(h);
+	/* listening everywhere without advertising: no address to give */
+	h = mesh(S, "entry2");
+	CHECK_INT(fake_host_set(h, "expose_public", "0.0.0.0"), 0);
+	CHECK(fake_host_start(h) != NULL);
+	fake_host_regen(h);
+	CHECK(!entry_of(h, S).found);
+	done(h);
+}
+
 static void test_own(void)
 {
 	struct mn_host *h = mesh(L, "leaf");
@@ -987,6 +1051,7 @@ int main(void)
 	test_cascade();
 	test_own();
 	test_empty();
+	test_entry();
 	test_torcfg();
 	test_tor_channel();
 	test_mdnscfg();

@@ -207,7 +207,7 @@ static void on_reject(void *arg, const char *msg)
  * when false); reverse: add the zones in the opposite order. */
 static struct zonegen *build(bool with_cloud, bool reverse, struct zonegen_report *rep)
 {
-	struct zonegen_deleg all[24];
+	static struct zonegen_deleg all[24];   /* large: not on the stack */
 	struct zonegen *m;
 	struct zonegen_deleg *d;
 	size_t n = 0;
@@ -846,6 +846,12 @@ static void test_cdn(void)
 	cdn(d, "badip", CH_DNS, "b.example.io", "192.0.2.300", NULL, NULL);
 	cdn(d, "badonion", CH_TOR, "", NULL, NULL, "notanonion.onion");
 	cdn(d, "noentry", CH_DNS, "n.example.io", NULL, NULL, NULL);          /* nowhere to enter: no name */
+	/* the mesh name is the public one: the entry point wins, no mesh A/SRV */
+	cdn(d, "www", CH_DNS | CH_MESH, "www.example.io", "192.0.2.9", NULL, NULL);
+	d->exposes[d->n_exposes - 1].port = 8080;
+	/* ... unless nobody enters it yet: the mesh name stays */
+	cdn(d, "soon", CH_DNS | CH_MESH, "soon.example.io", NULL, NULL, NULL);
+	d->exposes[d->n_exposes - 1].port = 8081;
 	add(m, d, &rep, 3);   /* far, badip, badonion (the cut is known at seal) */
 	d = deleg("node2.example.io", "example.io", "node2");
 	ns(d, "ns.node2.example.io", "10.42.0.4");
@@ -859,6 +865,10 @@ static void test_cdn(void)
 	CHECK(strstr(buf, "\nwiki\t3600\tIN\tA\t192.0.2.1\n") != NULL);
 	CHECK(strstr(buf, "\nwiki\t3600\tIN\tTXT\t\"onion=abcdefghijklmnopqrstuvwxyz234567") != NULL);
 	CHECK(strstr(buf, "\nhidden\t3600\tIN\tTXT\t\"onion=") != NULL);
+	CHECK(strstr(buf, "\nwww\t3600\tIN\tA\t192.0.2.9\n") != NULL);
+	CHECK(!strstr(buf, "\nwww\t3600\tIN\tA\t10.42.0.1\n") && !strstr(buf, "_www._tcp"));
+	CHECK(strstr(buf, "\nsoon\t3600\tIN\tA\t10.42.0.1\n") != NULL);
+	CHECK(strstr(buf, "\n_soon._tcp\t3600\tIN\tSRV\t0 0 8081 soon.example.io.\n") != NULL);
 	CHECK(!strstr(buf, "far") && !strstr(buf, "x.node2") && !strstr(buf, "\nb\t") &&
 	      !strstr(buf, "notanonion") && !strstr(buf, "\nn\t") && !strstr(buf, "noentry"));
 	CHECK(rep.rejected >= 4);   /* the three again, and the name below node2's cut */
