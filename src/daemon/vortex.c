@@ -103,7 +103,7 @@ struct collect {
 	size_t *mine;    /* dns_zones own: dl[mine[k]] is delegated to us */
 	size_t nmine;
 	bool filter;     /* dns_zones own and we are not the root: relevant() */
-	uint64_t newest;
+	uint64_t newest;   /* the newest record's time, unix seconds (versions are in µs) */
 };
 
 static void *grow(void *p, size_t *cap, size_t n, size_t elem)
@@ -151,12 +151,12 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		c->ex[c->nex].e.port = b.expose.port;
 		c->ex[c->nex].e.channels = b.expose.channels;
 		c->nex++;
-		if (r->version / 1000 > c->newest)
-			c->newest = r->version / 1000;
+		if (r->version / 1000000 > c->newest)
+			c->newest = r->version / 1000000;
 		return 0;
 	}
-	if (r->version / 1000 > c->newest)
-		c->newest = r->version / 1000;
+	if (r->version / 1000000 > c->newest)
+		c->newest = r->version / 1000000;
 	/* a delegate giving its zone back: a record of its own for that zone,
 	 * without name servers (docs/dns.md) */
 	if (!memcmp(r->origin, b.dns.delegate, 32) && b.dns.n_ns == 0) {

@@ -75,6 +75,9 @@ soa_is() { [ "$(soa "$1" "$2")" = "$3" ]; }   # soa_is HOST SERVER SERIAL
 soa_not() { [ "$(soa "$1" "$2")" != "$3" ]; }
 wait_for 20 "Knot serves example.io" soa_not 1 $P ""
 S1=$(soa 1 $P)
+# the serial: the newest record's time in unix seconds (docs/dns.md "Serials")
+[ $((S1 - $(date +%s))) -le 5 ] && [ $(($(date +%s) - S1)) -le 300 ] &&
+	ok "the serial $S1 is the records' time in unix seconds" || bad "serial $S1, now $(date +%s)"
 
 # ---- the secondary: BIND 9 with the key ----
 printf 'key "%s" {\n\talgorithm %s;\n\tsecret "%s";\n};\n' "$NAME" "$ALG" "$SECRET" >"$T/h2/key.conf"
