@@ -94,6 +94,16 @@ bool dns_name_valid(const char *name, bool allow_empty)
 	return true;
 }
 
+bool dns_name_lower(const char *name)
+{
+	if (!dns_name_valid(name, false))
+		return false;
+	for (; *name; name++)
+		if ((*name >= 'A' && *name <= 'Z') || *name == '_')
+			return false;
+	return true;
+}
+
 bool addr_valid(const char *addr, bool allow_prefix)
 {
 	char tmp[MN_MAX_ADDR + 1];

@@ -200,6 +200,9 @@ extern const char *const role_names[], *const ioc_scope_names[], *const ioc_acti
 
 /* Shared field rule helpers for the kind tables. */
 bool dns_name_valid(const char *name, bool allow_empty);
+/* dns_name_valid, and no upper case and no '_': a host name as the
+ * generated configs write it (records carry lower case). */
+bool dns_name_lower(const char *name);
 bool addr_valid(const char *addr, bool allow_prefix);
 
 #endif

@@ -47,6 +47,9 @@ struct conf_section {
 	size_t nopts;
 	size_t size;                 /* of the section's struct */
 	void (*defaults)(void *sect);   /* before the rows' defaults; may be NULL */
+	/* Rules across its options, once the whole file is read: 0, or
+	 * -EINVAL with msg (the file is refused). May be NULL. */
+	int (*check)(const void *sect, char *msg, size_t cap);
 };
 
 /* Row helpers for tables: a field of struct type T. */

@@ -282,7 +282,7 @@ static void core_defaults(void *sect)
 }
 
 static const struct conf_section core_section = {
-	"", core_opts, sizeof core_opts / sizeof core_opts[0], sizeof(struct config), core_defaults,
+	"", core_opts, sizeof core_opts / sizeof core_opts[0], sizeof(struct config), core_defaults, NULL,
 };
 
 /* The engine's knobs (docs/protocol.md), all read at start only; their
@@ -323,7 +323,7 @@ static void engine_defaults(void *sect)
 
 static const struct conf_section engine_section = {
 	"engine", engine_opts, sizeof engine_opts / sizeof engine_opts[0],
-	sizeof(struct engine_config), engine_defaults,
+	sizeof(struct engine_config), engine_defaults, NULL,
 };
 
 size_t config_sections(struct config_sect *out, size_t cap)
@@ -448,10 +448,17 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 			 "(wg_interface) nothing authenticates the peers there; set insecure_listen yes "
 			 "to force it", c->listen);
 	else
-		goto ok;
+		goto sections;
 	snprintf(err, errcap, "%s: %s", path, msg);
 	return -EINVAL;
-ok:
+sections:;
+	struct config_sect s[CONFIG_MAX_SECTIONS];
+	size_t ns = config_sections(s, CONFIG_MAX_SECTIONS);
+	for (size_t i = 0; i < ns; i++)
+		if (s[i].sect->check && s[i].sect->check((char *)c + s[i].off, msg, sizeof msg) < 0) {
+			snprintf(err, errcap, "%s: %s", path, msg);
+			return -EINVAL;
+		}
 	/* with WireGuard, gossip listens on the mesh address only, by default */
 	if (c->wg_interface[0] && !c->listen_set) {
 		addr_mesh_sa(c->mesh_addr, c->gossip_port, &c->listen_sa);

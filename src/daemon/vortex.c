@@ -8,6 +8,7 @@
  * runs (dns_reload) when anything changed; its failure is counted and shown
  * in status. Any node serves every zone it holds, so a zone stays
  * resolvable while its own node is offline. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "src/putfile.h"
 #include "src/dns/zonegen.h"
 #include "src/daemon/vortex_acme.h"
+#include "src/daemon/vortex_key.h"
 #include "src/log.h"
 #include "crypto/chain.h"
 #include "crypto/did.h"
@@ -40,6 +42,13 @@ struct dns_conf {
 	unsigned port;
 	char reload[512];            /* a shell command, run after files changed */
 	char acme_key[CONFIG_PATH_MAX];   /* ACME DNS-01: the TSIG key file (vortex_acme.h) */
+	/* zone transfers to outside secondaries (docs/dns.md "Zone transfers") */
+	struct dns_secondary {
+		char addr[MN_MAX_ADDR + 1];   /* inet_ntop's spelling */
+		uint16_t port;
+	} secondary[ZONEGEN_MAX_SECONDARIES];
+	size_t n_secondary;
+	char xfr_key[CONFIG_PATH_MAX];   /* their TSIG key file (vortex_key.h) */
 };
 
 struct vortex {
@@ -99,7 +108,7 @@ struct collect {
 	size_t *mine;    /* dns_zones own: dl[mine[k]] is delegated to us */
 	size_t nmine;
 	bool filter;     /* dns_zones own and we are not the root: relevant() */
-	uint64_t newest;
+	uint64_t newest;   /* the newest record's time, unix seconds (versions are in µs) */
 };
 
 static void *grow(void *p, size_t *cap, size_t n, size_t elem)
@@ -126,6 +135,9 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		return 0;
 	if (body_decode(r->kind, r->body, r->body_len, &b) < 0)
 		return 0;
+	/* the zones' serial: the newest of what they are made of (unix s) */
+	if (r->kind != KIND_NODE && r->version / 1000000 > c->newest)
+		c->newest = r->version / 1000000;
 	if (r->kind == KIND_NODE) {
 		if (!(q = grow(c->nodes, &c->ncap, c->nnodes, sizeof *c->nodes)))
 			return -ENOMEM;
@@ -147,8 +159,6 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		memcpy(c->cdn[c->ncdn].node, r->origin, 32);
 		snprintf(c->cdn[c->ncdn].addr, sizeof c->cdn[c->ncdn].addr, "%s", b.svc.endpoint);
 		c->ncdn++;
-		if (r->version / 1000 > c->newest)
-			c->newest = r->version / 1000;
 		return 0;
 	}
 	if (r->kind == KIND_EXPOSE) {
@@ -166,12 +176,8 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		memcpy(c->ex[c->nex].mirrors, b.expose.mirrors, sizeof b.expose.mirrors);
 		c->ex[c->nex].n_mirrors = b.expose.n_mirrors;
 		c->nex++;
-		if (r->version / 1000 > c->newest)
-			c->newest = r->version / 1000;
 		return 0;
 	}
-	if (r->version / 1000 > c->newest)
-		c->newest = r->version / 1000;
 	/* a delegate giving its zone back: a record of its own for that zone,
 	 * without name servers (docs/dns.md) */
 	if (!memcmp(r->origin, b.dns.delegate, 32) && b.dns.n_ns == 0) {
@@ -499,6 +505,44 @@ static void acme_append(struct vortex *v, struct gbuf *b, size_t *n)
 	free(t);
 }
 
+/* Outside secondaries (docs/dns.md "Zone transfers"): the key, its file
+ * for the server (DIR/xfr-key.conf, 0600: the configs only include it) and
+ * the secondaries into zc; k holds the key until the config is written
+ * (the caller wipes it). A key that cannot be loaded leaves the key out:
+ * zonegen then allows no transfer at all, and status says why. Without
+ * secondaries, a key file of ours left in dir goes. */
+static void xfr_prepare(struct vortex *v, struct zonegen_conf *zc, struct tsig_key *k)
+{
+	const struct dns_conf *cfg = conf(v);
+	char path[ZONEGEN_PATH_MAX], text[512];
+	int rc, n;
+
+	snprintf(path, sizeof path, "%s/" ZONEGEN_XFR_KEY_CONF, cfg->dir);
+	if (!cfg->n_secondary || !strcmp(cfg->server, "dnsmasq")) {
+		unlink(path);
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_secondary; i++) {
+		zc->secondary[i] = cfg->secondary[i].addr;
+		zc->secondary_port[i] = cfg->secondary[i].port;
+	}
+	zc->n_secondary = cfg->n_secondary;
+	if (vortex_key_load(cfg->xfr_key, "mn-xfr", k, v->last_error, sizeof v->last_error) < 0) {
+		log_err("dns: zone transfers off: %s", v->last_error);
+		return;
+	}
+	n = !strcmp(cfg->server, "knot") ? tsig_knot_conf("the TSIG key of zone transfers (mirrornet)", k, text, sizeof text)
+					 : tsig_bind_conf("the TSIG key of zone transfers (mirrornet)", k, text, sizeof text);
+	rc = n < 0 ? n : file_put(path, text, (size_t)n, 0600);
+	explicit_bzero(text, sizeof text);
+	if (rc < 0) {
+		snprintf(v->last_error, sizeof v->last_error, "%.300s: %s", path, strerror(-rc));
+		log_err("dns: zone transfers off: %s", v->last_error);
+		return;
+	}
+	zc->xfr_key = k;
+}
+
 struct zone_arg {
 	const struct zonegen *m;
 	const char *zone;
@@ -724,6 +768,10 @@ static void generate(void *st)
 		ca.zc.listen[0] = cfg->listen;
 		ca.zc.n_listen = 1;
 	}
+	struct tsig_key xk;
+	memset(&xk, 0, sizeof xk);
+	if (names)
+		xfr_prepare(v, &ca.zc, &xk);
 	v->keep_valid = false;
 	if (names && gen_text(gen_conf, &ca, &buf, &n) == 0) {
 		const char *file = !strcmp(cfg->server, "knot") ? "knot.conf" :
@@ -741,6 +789,7 @@ static void generate(void *st)
 		if (rc >= 0)
 			v->keep_valid = keep_set(v, names, nz);
 	}
+	tsig_key_wipe(&xk);
 	v->rejected = rep.rejected;
 	free(buf.p);
 	free(names);
@@ -1133,6 +1182,74 @@ static int check_key(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+static int check_xfr_key(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!conf_path_ok(val) || !strcmp(val, "/"))
+		BAD("dns_xfr_key: an absolute file path of [A-Za-z0-9._+-/]");
+	return 0;
+}
+
+/* dns_secondary ADDR[@PORT] (Knot's spelling; '#' starts a comment in the
+ * config file): an IP (kept in inet_ntop's spelling), a port for its
+ * NOTIFY (53) */
+static int parse_secondary(void *sect, char *val, char *msg, size_t cap)
+{
+	struct dns_conf *c = sect;
+	struct dns_secondary *s = &c->secondary[c->n_secondary];
+	unsigned char bin[16];
+	char *at = strchr(val, '@'), *end;
+	unsigned long port = 53;
+	int af;
+
+	if (c->n_secondary == ZONEGEN_MAX_SECONDARIES)
+		BAD("dns_secondary: at most %d", ZONEGEN_MAX_SECONDARIES);
+	if (at) {
+		*at++ = 0;
+		errno = 0;
+		port = strtoul(at, &end, 10);
+		if (*at < '1' || *at > '9' || *end || errno || port > 65535)
+			BAD("dns_secondary: ADDR[@PORT], PORT 1..65535");
+	}
+	af = strchr(val, ':') ? AF_INET6 : AF_INET;
+	if (strlen(val) > MN_MAX_ADDR || inet_pton(af, val, bin) != 1 ||
+	    !inet_ntop(af, bin, s->addr, sizeof s->addr))
+		BAD("dns_secondary: ADDR[@PORT], ADDR an IPv4 or IPv6 address (no prefix, no scope)");
+	s->port = (uint16_t)port;
+	for (size_t i = 0; i < c->n_secondary; i++)
+		if (!strcmp(c->secondary[i].addr, s->addr) && c->secondary[i].port == s->port)
+			BAD("dns_secondary: %s@%u given twice", s->addr, s->port);
+	c->n_secondary++;
+	return 0;
+}
+
+static void print_secondary(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct dns_conf *c = sect;
+
+	for (size_t i = 0; i < c->n_secondary; i++) {
+		fprintf(f, "%s %s", o->name, c->secondary[i].addr);
+		fprintf(f, c->secondary[i].port == 53 ? "\n" : "@%u\n", c->secondary[i].port);
+	}
+}
+
+/* Rules across the options: transfers only with a key (no unauthenticated
+ * AXFR), only from Knot or BIND, and a key file that only we may read. */
+static int dns_check(const void *sect, char *msg, size_t cap)
+{
+	const struct dns_conf *c = sect;
+	char why[CONFIG_PATH_MAX + 128];
+
+	if (c->n_secondary && !c->xfr_key[0])
+		BAD("dns_secondary needs dns_xfr_key (the TSIG key file): zone transfers are "
+		    "never unauthenticated");
+	if (c->n_secondary && strcmp(c->server, "knot") && strcmp(c->server, "bind"))
+		BAD("dns_secondary needs dns_server knot or bind (dnsmasq serves no zones)");
+	if (c->xfr_key[0] && vortex_key_mode_check(c->xfr_key, why, sizeof why) < 0)
+		BAD("dns_xfr_key %s", why);
+	return 0;
+}
+
 static int check_ip(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
@@ -1155,6 +1272,10 @@ static const struct conf_opt dns_opts[] = {
 	{ "dns_reload", CONF_STR, 0, F(reload), .help = "a command of at most 511 bytes" },
 	{ "dns_acme_key", CONF_STR, 0, F(acme_key), .parse = check_key,
 	  .help = "an absolute file path" },
+	{ "dns_secondary", CONF_FN, CONF_MULTI, F(secondary), .parse = parse_secondary,
+	  .print = print_secondary, .help = "ADDR[@PORT]: an outside secondary DNS server" },
+	{ "dns_xfr_key", CONF_STR, 0, F(xfr_key), .parse = check_xfr_key,
+	  .help = "an absolute file path" },
 };
 #undef F
 
@@ -1174,7 +1295,7 @@ const struct subsys subsys_dns = {
 	.kinds = 1u << KIND_NODE | 1u << KIND_DNS | 1u << KIND_EXPOSE | 1u << KIND_SVC | 1u << KIND_CERT |
 		 1u << KIND_REVOKE,
 	.conf = { "dns", dns_opts, sizeof dns_opts / sizeof dns_opts[0], sizeof(struct dns_conf),
-		  NULL },
+		  NULL, dns_check },
 	.calls = dns_calls,
 	.ncalls = sizeof dns_calls / sizeof dns_calls[0],
 	.regen = { .fn = generate },

@@ -1,52 +1,30 @@
 /* ACME DNS-01 on our own zone, Vortex DNS's side (vortex_acme.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "src/daemon/vortex_acme.h"
+#include "src/daemon/vortex_key.h"
 #include "src/dns/acmezone.h"
 #include "src/putfile.h"
 #include "crypto/chain.h"
 #include "proto/limits.h"
 
-/* The key's base64 secret from key_path, making the file (0600) first if
- * there is none. */
+/* The key's base64 secret from key_path (vortex_key.h: made first, 0600,
+ * if there is none); it must be the ACME key (hmac-sha256, mn-acme), the
+ * one the ACL of acmezone_knot_text names. */
 static int key_secret(const char *key_path, char *secret, size_t cap, char *err, size_t errcap)
 {
-	char line[256];
-	int fd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct tsig_key k;
+	int rc = vortex_key_load(key_path, ACMEZONE_KEY_NAME, &k, err, errcap);
 
-	if (fd < 0 && errno == ENOENT) {
-		uint8_t key[ACMEZONE_SECRET_LEN];
-		if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
-			snprintf(err, errcap, "%s: no random bytes", key_path);
-			return -EIO;
-		}
-		int n = acmezone_key_line(key, line, sizeof line);
-		explicit_bzero(key, sizeof key);
-		int rc = n < 0 ? n : file_write(key_path, line, (size_t)n, 0600);
-		if (rc < 0) {
-			explicit_bzero(line, sizeof line);
-			snprintf(err, errcap, "%s: %s", key_path, strerror(-rc));
-			return rc;
-		}
-	} else if (fd < 0) {
-		snprintf(err, errcap, "%s: %s", key_path, strerror(errno));
-		return -errno;
-	} else {
-		ssize_t n = read(fd, line, sizeof line - 1);
-		close(fd);
-		line[n > 0 ? n : 0] = 0;
-	}
-	int rc = acmezone_key_parse(line, secret, cap);
-	explicit_bzero(line, sizeof line);
-	if (rc < 0)
-		snprintf(err, errcap, "%s: not a key line (" ACMEZONE_KEY_ALG ":" ACMEZONE_KEY_NAME
+	if (rc == 0 && (strcmp(k.alg, ACMEZONE_KEY_ALG) || strcmp(k.name, ACMEZONE_KEY_NAME) ||
+			snprintf(secret, cap, "%s", k.secret) >= (int)cap)) {
+		snprintf(err, errcap, "%s: not the ACME key line (" ACMEZONE_KEY_ALG ":" ACMEZONE_KEY_NAME
 			 ":BASE64); remove it to have a new one made", key_path);
+		rc = -EINVAL;
+	}
+	tsig_key_wipe(&k);
 	return rc;
 }
 

@@ -5,17 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include "src/dns/acmezone.h"
+#include "src/dns/tsigkey.h"
 #include "proto/body.h"
 #include "proto/limits.h"
 
 static bool zone_ok(const char *z)
 {
-	if (!dns_name_valid(z, false) || strlen(z) + 16 > MN_MAX_DOMAIN)
-		return false;
-	for (; *z; z++)
-		if ((*z >= 'A' && *z <= 'Z') || *z == '_')
-			return false;
-	return true;
+	return dns_name_lower(z) && strlen(z) + 16 <= MN_MAX_DOMAIN;
 }
 
 /* A directory as it goes into knot.conf: absolute, of [A-Za-z0-9._+-/]. */
@@ -57,20 +53,6 @@ int acmezone_zone_text(const char *zone, char *out, size_t cap)
 			     zone, zone, zone, zone, zone, zone), cap);
 }
 
-static bool b64_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n % 4 || n > 128)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/' ||
-		      (s[i] == '=' && i >= n - 2)))
-			return false;
-	return true;
-}
-
 int acmezone_knot_text(const char *zone, const char *dir, char *out, size_t cap)
 {
 	if (!zone_ok(zone) || !dir_ok(dir))
@@ -89,43 +71,28 @@ int acmezone_knot_text(const char *zone, const char *dir, char *out, size_t cap)
 
 int acmezone_key_conf(const char *secret, char *out, size_t cap)
 {
-	if (!b64_ok(secret))
+	struct tsig_key k = { ACMEZONE_KEY_ALG, ACMEZONE_KEY_NAME, "" };
+
+	if (snprintf(k.secret, sizeof k.secret, "%s", secret) >= (int)sizeof k.secret)
 		return -EINVAL;
-	return done(snprintf(out, cap, "# the TSIG key of ACME DNS-01 updates (mirrornet)\n"
-			     "key:\n  - id: " ACMEZONE_KEY_NAME ".\n    algorithm: " ACMEZONE_KEY_ALG "\n"
-			     "    secret: %s\n", secret), cap);
+	int n = tsig_knot_conf("the TSIG key of ACME DNS-01 updates (mirrornet)", &k, out, cap);
+	tsig_key_wipe(&k);
+	return n;
 }
 
 int acmezone_key_line(const uint8_t key[static ACMEZONE_SECRET_LEN], char *out, size_t cap)
 {
-	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char b[64];
-	size_t o = 0;
-
-	for (size_t i = 0; i < ACMEZONE_SECRET_LEN; i += 3) {
-		uint32_t v = (uint32_t)key[i] << 16;
-		size_t left = ACMEZONE_SECRET_LEN - i;
-		if (left > 1)
-			v |= (uint32_t)key[i + 1] << 8;
-		if (left > 2)
-			v |= key[i + 2];
-		b[o++] = al[v >> 18 & 63];
-		b[o++] = al[v >> 12 & 63];
-		b[o++] = left > 1 ? al[v >> 6 & 63] : '=';
-		b[o++] = left > 2 ? al[v & 63] : '=';
-	}
-	b[o] = 0;
-	return done(snprintf(out, cap, ACMEZONE_KEY_ALG ":" ACMEZONE_KEY_NAME ":%s\n", b), cap);
+	return tsig_key_line(ACMEZONE_KEY_ALG, ACMEZONE_KEY_NAME, key, out, cap);
 }
 
 int acmezone_key_parse(const char *line, char *out, size_t cap)
 {
-	static const char pre[] = ACMEZONE_KEY_ALG ":" ACMEZONE_KEY_NAME ":";
-	size_t n = strcspn(line, "\n");
+	struct tsig_key k;
+	int rc = tsig_key_parse(line, &k);
 
-	if (strncmp(line, pre, sizeof pre - 1) || n < sizeof pre || n - (sizeof pre - 1) >= cap ||
-	    (line[n] == '\n' && line[n + 1]))
-		return -EINVAL;
-	snprintf(out, cap, "%.*s", (int)(n - (sizeof pre - 1)), line + sizeof pre - 1);
-	return b64_ok(out) ? 0 : -EINVAL;
+	if (rc == 0 && (strcmp(k.alg, ACMEZONE_KEY_ALG) || strcmp(k.name, ACMEZONE_KEY_NAME) ||
+			snprintf(out, cap, "%s", k.secret) >= (int)cap))
+		rc = -EINVAL;
+	tsig_key_wipe(&k);
+	return rc;
 }

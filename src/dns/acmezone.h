@@ -12,10 +12,11 @@
 #define MN_ACMEZONE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "src/dns/tsigkey.h"
 
 #define ACMEZONE_KEY_NAME "mn-acme"
 #define ACMEZONE_KEY_ALG "hmac-sha256"
-#define ACMEZONE_SECRET_LEN 32
+#define ACMEZONE_SECRET_LEN TSIG_SECRET_LEN
 #define ACMEZONE_KEY_CONF "acme-key.conf"   /* knot.conf includes it; 0600 */
 
 /* "_acme-challenge.ZONE" into out: 0, -EINVAL (ZONE not a lowercase DNS

@@ -31,11 +31,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "proto/body.h"
+#include "src/dns/tsigkey.h"
 
 #define ZONEGEN_MAX_ZONES    4096   /* delegations (and the apex) in a model */
 #define ZONEGEN_MAX_EXPOSES  128    /* exposed services (and CDN names) per zone */
 #define ZONEGEN_MAX_ADDRS    2      /* mesh addresses of a delegate (v4, v6) */
 #define ZONEGEN_MAX_LISTEN   8      /* addresses a server listens on */
+#define ZONEGEN_MAX_SECONDARIES 8   /* outside secondaries (zone transfers) */
+#define ZONEGEN_XFR_KEY_CONF "xfr-key.conf"   /* in dir: the transfer key (0600) */
+#define ZONEGEN_XFR_JOURNAL "journal"   /* in dir: Knot's journal, with secondaries */
 #define ZONEGEN_DIR_MAX      200    /* a zone directory path */
 #define ZONEGEN_PATH_MAX     (ZONEGEN_DIR_MAX + 1 + 255 + 1)
 #define ZONEGEN_MSG_MAX      200    /* one rejection message */
@@ -121,6 +125,18 @@ struct zonegen_conf {
 	const char *listen[ZONEGEN_MAX_LISTEN];   /* IPs to listen on; none = all */
 	size_t n_listen;
 	uint16_t port;          /* 0 = 53 */
+	/* Outside secondaries (docs/dns.md "Zone transfers"): IPs that may
+	 * transfer every served zone (AXFR, IXFR), only with xfr_key, and get
+	 * a NOTIFY at its port (0 = 53) on each change. None: no transfers
+	 * at all (and the config is what it was before secondaries existed). */
+	const char *secondary[ZONEGEN_MAX_SECONDARIES];
+	uint16_t secondary_port[ZONEGEN_MAX_SECONDARIES];
+	size_t n_secondary;
+	/* Required with secondaries (without one, every secondary is
+	 * rejected); the configs name it and include
+	 * <dir>/ZONEGEN_XFR_KEY_CONF, which the caller writes (0600) with
+	 * tsig_knot_conf / tsig_bind_conf: the secret is never in them. */
+	const struct tsig_key *xfr_key;
 };
 
 struct zonegen;
@@ -202,14 +218,21 @@ bool zonegen_file_is_ours(const char *zone, const char *head, size_t n);
 
 /* knot.conf (Knot DNS 3.x): server listen, a default template (storage =
  * dir, zone files never rewritten by Knot, no journal), one zone: entry
- * each. No ACL/NOTIFY: every server generates each zone from the same
- * signed records, so each is a primary of identical content. */
+ * each. No ACL/NOTIFY between mesh servers: every server generates each
+ * zone from the same signed records, so each is a primary of identical
+ * content. With outside secondaries (conf): the key's include, a remote
+ * each, an ACL allowing transfers only from their addresses with the key,
+ * and a template mn-xfr for the zones (zonefile-load: difference, a
+ * journal of changes, so IXFR works; notify to the remotes). */
 int zonegen_knot_conf(const struct zonegen *m, const char *const *zones, size_t n_zones,
 		      const struct zonegen_conf *conf, struct zonegen_out *out,
 		      struct zonegen_report *rep);
 
 /* named.conf (BIND 9): options { directory; listen-on(-v6); recursion no;
- * allow-transfer none; notify no; } and zone "<z>" { type master; file; }. */
+ * allow-transfer none; notify no; } and zone "<z>" { type master; file; }.
+ * With outside secondaries: the key's include, and in options
+ * allow-transfer only from their addresses with the key, notify explicit,
+ * also-notify them, ixfr-from-differences yes. */
 int zonegen_bind_conf(const struct zonegen *m, const char *const *zones, size_t n_zones,
 		      const struct zonegen_conf *conf, struct zonegen_out *out,
 		      struct zonegen_report *rep);

@@ -82,12 +82,7 @@ static bool dir_ok(const char *s)
 
 bool hacfg_name_ok(const char *s)
 {
-	if (!dns_name_valid(s, false))
-		return false;
-	for (; *s; s++)
-		if ((*s >= 'A' && *s <= 'Z') || *s == '_')
-			return false;
-	return true;
+	return dns_name_lower(s);
 }
 
 static bool port_ok(unsigned p)

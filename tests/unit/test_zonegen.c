@@ -884,6 +884,130 @@ static void test_cdn(void)
 	zonegen_free(m);
 }
 
+/* Outside secondaries (docs/dns.md "Zone transfers"): the key's include,
+ * the remotes, an ACL for transfers by address and key, NOTIFY, IXFR; the
+ * configs pass knotc conf-check and named-checkconf -z with the key file
+ * beside them. Without secondaries (or without a key) the bytes are those
+ * of a config without any. */
+static void xfr_gen(const struct zonegen *m, struct zonegen_conf *c, bool bind, char **text,
+		    int want)
+{
+	struct zonegen_out o = { 0 };
+	int rc = bind ? zonegen_bind_conf(m, NULL, 0, c, &o, NULL) : zonegen_knot_conf(m, NULL, 0, c, &o, NULL);
+
+	CHECK_INT(rc, -ENOSPC);   /* measured */
+	*text = calloc(1, o.len + 1);
+	o = (struct zonegen_out){ .buf = *text, .cap = o.len + 1 };
+	rc = bind ? zonegen_bind_conf(m, NULL, 0, c, &o, NULL) : zonegen_knot_conf(m, NULL, 0, c, &o, NULL);
+	CHECK_INT(rc, want);
+}
+
+static void put(const char *name, const char *text)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	CHECK((f = fopen(path, "w")) != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The config text t (freed here) and the key's file beside it, through
+ * the server's own checker. */
+static void xfr_validate(char *t, const struct tsig_key *key, bool bind)
+{
+	char keyconf[512];
+
+	put(bind ? "named-xfr.conf" : "knot-xfr.conf", t);
+	free(t);
+	CHECK((bind ? tsig_bind_conf : tsig_knot_conf)("the transfer key", key, keyconf, sizeof keyconf) > 0);
+	put(ZONEGEN_XFR_KEY_CONF, keyconf);
+	if (bind) {
+		CHECK_INT(run_clean("named-checkconf named-xfr.conf"), 0);
+		CHECK_INT(run_clean("named-checkconf -z named-xfr.conf"), 0);
+	} else {
+		CHECK_INT(run_clean("knotc -c knot-xfr.conf conf-check"), 0);
+	}
+}
+
+static void test_xfr(void)
+{
+	struct zonegen *m = build(true, false, NULL);
+	static const uint8_t raw[TSIG_SECRET_LEN] = { 1, 2, 3 };
+	struct tsig_key key, bad = { "hmac-md5", "mn-xfr", "" };
+	const char *sec[] = { "192.0.2.53", "2001:DB8::35", "192.0.2.1; }; zone \"x\" {" };
+	struct zonegen_conf c = conf();
+	char line[256], keyconf[512], *plain[2], *t;
+
+	CHECK(tsig_key_line("hmac-sha256", "mn-xfr", raw, line, sizeof line) > 0);
+	CHECK_INT(tsig_key_parse(line, &key), 0);
+	CHECK_STR(key.name, "mn-xfr");
+	CHECK_INT(tsig_key_parse("hmac-sha256:Bad_Name:AQIDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", &bad), -EINVAL);
+	CHECK_INT(tsig_key_parse("hmac-sha256:mn-xfr:AQID\n", &bad), -EINVAL);   /* 3 bytes */
+	snprintf(bad.alg, sizeof bad.alg, "hmac-md5");
+	for (int b = 0; b < 2; b++)
+		xfr_gen(m, &c, b, &plain[b], 1);   /* the bad listen address */
+	/* a key without secondaries, and secondaries without a (valid) key:
+	 * the same bytes as none, the latter rejected */
+	c.xfr_key = &key;
+	for (int b = 0; b < 2; b++) {
+		xfr_gen(m, &c, b, &t, 1);
+		CHECK_STR(t, plain[b]);
+		free(t);
+	}
+	for (size_t i = 0; i < 3; i++)
+		c.secondary[i] = sec[i];
+	c.secondary_port[1] = 5300;
+	c.n_secondary = 3;
+	c.xfr_key = &bad;
+	for (int b = 0; b < 2; b++) {
+		xfr_gen(m, &c, b, &t, 2);
+		CHECK_STR(t, plain[b]);
+		free(t);
+	}
+	c.xfr_key = NULL;
+	xfr_gen(m, &c, false, &t, 2);
+	CHECK_STR(t, plain[0]);
+	free(t);
+	c.n_secondary = ZONEGEN_MAX_SECONDARIES + 1;
+	{
+		struct zonegen_out o = { 0 };
+		CHECK_INT(zonegen_knot_conf(m, NULL, 0, &c, &o, NULL), -EINVAL);
+	}
+	c.n_secondary = 3;
+	c.xfr_key = &key;
+
+	/* Knot */
+	xfr_gen(m, &c, false, &t, 2);   /* listen, and the hostile secondary */
+	CHECK(has(t, "\ninclude: ") && has(t, "/" ZONEGEN_XFR_KEY_CONF "\n"));
+	CHECK(has(t, "\ndatabase:\n    journal-db: ") && has(t, "/" ZONEGEN_XFR_JOURNAL "\n"));
+	CHECK(has(t, "  - id: mn-secondary-1\n    address: 192.0.2.53@53\n    key: mn-xfr.\n"));
+	CHECK(has(t, "  - id: mn-secondary-2\n    address: 2001:db8::35@5300\n    key: mn-xfr.\n"));
+	CHECK(has(t, "    address: [ 192.0.2.53, 2001:db8::35 ]\n    key: mn-xfr.\n    action: transfer\n"));
+	CHECK(has(t, "    zonefile-load: difference\n    journal-content: changes\n"
+		  "    notify: [ mn-secondary-1, mn-secondary-2 ]\n    acl: mn-xfr\n"));
+	CHECK(has(t, "    template: mn-xfr\n"));
+	CHECK(!strstr(t, "secret:") && !strstr(t, "zone \"x\"") && !strstr(t, "mn-secondary-3"));
+	xfr_validate(t, &key, false);
+
+	/* BIND */
+	xfr_gen(m, &c, true, &t, 2);
+	CHECK(has(t, "\ninclude \"") && has(t, "/" ZONEGEN_XFR_KEY_CONF "\";\n"));
+	CHECK(has(t, "\tallow-transfer { !{ !192.0.2.53; !2001:db8::35; any; }; key \"mn-xfr.\"; };\n"));
+	CHECK(has(t, "\tnotify explicit;\n\talso-notify { 192.0.2.53 port 53 key \"mn-xfr.\"; "
+		  "2001:db8::35 port 5300 key \"mn-xfr.\"; };\n\tixfr-from-differences yes;\n"));
+	CHECK(!strstr(t, "secret \"") && !strstr(t, "notify no") && !strstr(t, "zone \"x\""));
+	xfr_validate(t, &key, true);
+	CHECK_INT(tsig_bind_conf("a\nb", &key, keyconf, sizeof keyconf), -EINVAL);
+	tsig_key_wipe(&key);
+	free(plain[0]);
+	free(plain[1]);
+	zonegen_free(m);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -898,6 +1022,7 @@ int main(void)
 	if (have_tools()) {
 		test_mesh();
 		test_cdn();
+		test_xfr();
 		bench_1000();
 	}
 	test_determinism();
