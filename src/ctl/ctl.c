@@ -35,6 +35,7 @@ static const struct {
 	{ "hosts", ctl_hosts, "hosts [--json] [--socket PATH]              the members by name, as the hosts subsystem writes them" },
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
+	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 

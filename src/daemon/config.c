@@ -242,6 +242,8 @@ static const struct conf_opt core_opts[] = {
 	  .parse = check_api, .help = "a socket path of fewer than 100 bytes" },
 	{ "listen", CONF_FN, CONF_RESTART, C(listen), .def = "127.0.0.1:7332",
 	  .parse = parse_listen, .print = print_listen },
+	{ "mcp_write", CONF_YESNO, 0, C(mcp_write), .def = "no",
+	  .help = "yes or no" },
 	{ "insecure_listen", CONF_YESNO, CONF_RESTART, C(insecure_listen), .def = "no",
 	  .help = "yes or no" },
 	{ "advertise", CONF_STR, 0, C(advertise), .parse = check_advertise,

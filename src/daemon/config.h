@@ -52,6 +52,7 @@ struct config {
 	uint8_t role;
 	char mesh_addr[MN_MAX_ADDR + 1];
 	bool log_syslog;
+	bool mcp_write;               /* mirrornetctl mcp offers its write tools */
 	int log_level;               /* enum log_level */
 	unsigned node_ttl_s;         /* lifetime of our node record; republished at half */
 	/* WireGuard (empty wg_interface: plain transport only) */

@@ -118,6 +118,9 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
 		json_object_object_add(o, "wireguard", w);
 	}
+	struct json_object *mcp = json_object_new_object();
+	json_object_object_add(mcp, "write", json_object_new_boolean(d->cfg.mcp_write));
+	json_object_object_add(o, "mcp", mcp);
 	hosts_status(d->hosts, o);
 	return o;
 }
