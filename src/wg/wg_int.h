@@ -139,9 +139,70 @@ int wg_uapi_parse_reply(const char *buf, size_t len, struct wg_device *out);
  * wg_uapi_new() is this with /var/run/wireguard). */
 struct wg_backend *wg_uapi_new_at(const char *dir, const char *ifname, char *err, size_t errcap);
 
-/* ---- generic netlink (netlink.c) ---- */
+/* ---- netlink plumbing (nlmsg.c: pure; nlsock.c: the socket) ---- */
 
 #define WG_NL_BUF 32768   /* receive buffer; also enough for any request */
+
+/* The attribute writer: everything goes into buf[0..cap); a write that
+ * does not fit marks it full, and wg_nlw_msg_end then fails. */
+struct wg_nlw {
+	uint8_t *buf;
+	size_t cap, len;
+	bool full;
+};
+void *wg_nlw_reserve(struct wg_nlw *w, size_t n);   /* zeroed, NLA_ALIGNed; NULL when full */
+void wg_nlw_put(struct wg_nlw *w, uint16_t type, const void *data, size_t n);
+void wg_nlw_u8(struct wg_nlw *w, uint16_t type, uint8_t v);
+void wg_nlw_u16(struct wg_nlw *w, uint16_t type, uint16_t v);
+void wg_nlw_u32(struct wg_nlw *w, uint16_t type, uint32_t v);
+void wg_nlw_str(struct wg_nlw *w, uint16_t type, const char *s);   /* with its NUL */
+/* A nested attribute (NLA_F_NESTED): start returns its offset for end. */
+size_t wg_nlw_nest_start(struct wg_nlw *w, uint16_t type);
+void wg_nlw_nest_end(struct wg_nlw *w, size_t off);
+/* The nlmsghdr (pid 0) and a zeroed fixed header of `fixed` bytes after it
+ * (genlmsghdr, ifinfomsg, ifaddrmsg), returned; NULL when full. */
+void *wg_nlw_msg_start(struct wg_nlw *w, uint16_t type, uint16_t flags, uint32_t seq,
+                       size_t fixed);
+/* Set nlmsg_len: the message's length, or -EMSGSIZE (buf wiped). */
+int wg_nlw_msg_end(struct wg_nlw *w);
+
+/* Attributes in [p, p + left): wg_nla_next gives 1 and the next one (type
+ * without its flags, payload bounded), 0 at the end, -EBADMSG if one
+ * overruns. */
+struct wg_nla_iter {
+	const uint8_t *p;
+	size_t left;
+};
+int wg_nla_next(struct wg_nla_iter *it, uint16_t *type, const uint8_t **data, size_t *len);
+
+/* Walk the messages of one datagram answering seq (others are skipped:
+ * late answers to an earlier request): data messages go to fn; returns 1
+ * at NLMSG_DONE or when fn returns 1, an NLMSG_ERROR's error (an ack ends
+ * with 1 if want_ack, else is skipped), -EAGAIN for a dump interrupted by
+ * a change (NLM_F_DUMP_INTR), -EBADMSG, or 0 at the datagram's end. */
+struct nlmsghdr;
+typedef int wg_nl_msg_fn(const struct nlmsghdr *h, const uint8_t *payload, size_t plen, void *ctx);
+int wg_nl_walk(const uint8_t *buf, size_t len, uint32_t seq, bool want_ack, wg_nl_msg_fn *fn,
+               void *ctx);
+
+/* A netlink socket (NETLINK_GENERIC, NETLINK_ROUTE) bound to the kernel,
+ * 2 s timeouts. Build a request in buf with seq = ++seq, then
+ * wg_nlsock_call(s, its length or a negative errno, parse, ctx): the
+ * request is sent and wiped, then each datagram from the kernel goes to
+ * parse (with s->seq) until it returns nonzero; the datagram is wiped
+ * after. Returns 0 (parse said 1), parse's negative errno, or the socket's
+ * (-ETIMEDOUT, -EMSGSIZE for a datagram larger than buf). */
+struct wg_nlsock {
+	int fd;
+	uint32_t seq;
+	uint8_t buf[WG_NL_BUF];
+};
+typedef int wg_nl_parse_fn(const uint8_t *buf, size_t len, uint32_t seq, void *ctx);
+int wg_nlsock_open(struct wg_nlsock *s, int protocol);   /* 0 or -errno (fd -1) */
+int wg_nlsock_call(struct wg_nlsock *s, int len, wg_nl_parse_fn *parse, void *ctx);
+void wg_nlsock_close(struct wg_nlsock *s);               /* closes, wipes buf */
+
+/* ---- generic netlink (netlink.c) ---- */
 
 /* Each writes one complete netlink message and returns its length, or
  * -EINVAL (bad ifname or peer) / -EMSGSIZE. seq goes into nlmsg_seq;
@@ -172,6 +233,11 @@ int wg_nl_parse_ack(const uint8_t *buf, size_t len, uint32_t seq);
  * -EAGAIN when the kernel flags the dump as interrupted by a change. */
 int wg_nl_parse_get(const uint8_t *buf, size_t len, uint16_t family, uint32_t seq,
                     struct wg_device *acc);
+
+/* 0 when the kernel knows the "wireguard" generic netlink family (the
+ * module is loaded or loads on demand), else the error of resolving it
+ * (-ENOENT: no module). */
+int wg_netlink_available(void);
 
 /* ---- fake (fake.c): hooks for tests of what drives a backend ---- */
 
