@@ -239,6 +239,65 @@ int wg_nl_parse_get(const uint8_t *buf, size_t len, uint16_t family, uint32_t se
  * (-ENOENT: no module). */
 int wg_netlink_available(void);
 
+/* ---- rtnetlink (rtnl.c) ---- */
+
+#define WG_LINK_KIND_MAX 16
+
+/* An address for an interface: unlike wg_cidr, the host bits are kept
+ * ("10.42.0.7/16"); a bare address means the host prefix. Prefix 1..32 or
+ * 1..128. 0 or -EINVAL (*a zeroed). */
+struct wg_ifaddr {
+	int family;
+	uint8_t addr[16];
+	uint8_t prefix;
+};
+int wg_ifaddr_parse(const char *s, struct wg_ifaddr *a);
+
+/* Each writes one complete message and returns its length, or -EINVAL /
+ * -EMSGSIZE. new_link: RTM_NEWLINK with CREATE|EXCL, IFLA_IFNAME and
+ * IFLA_LINKINFO { IFLA_INFO_KIND kind } (kind shorter than
+ * WG_LINK_KIND_MAX); get_links: the RTM_GETLINK dump; set_up: IFF_UP on
+ * the index; addr: RTM_NEWADDR (CREATE|REPLACE) or RTM_DELADDR. */
+int wg_rtnl_msg_new_link(uint8_t *buf, size_t cap, uint32_t seq, const char *ifname,
+                         const char *kind);
+int wg_rtnl_msg_del_link(uint8_t *buf, size_t cap, uint32_t seq, int ifindex);
+int wg_rtnl_msg_get_links(uint8_t *buf, size_t cap, uint32_t seq);
+int wg_rtnl_msg_set_up(uint8_t *buf, size_t cap, uint32_t seq, int ifindex, bool up);
+int wg_rtnl_msg_addr(uint8_t *buf, size_t cap, uint32_t seq, bool add, int ifindex,
+                     const struct wg_ifaddr *a);
+
+/* A link as the kernel describes it: kind "" when it has no IFLA_LINKINFO
+ * (lo, a physical NIC); "wireguard" for the kernel's, "tun" for
+ * wireguard-go's. */
+struct wg_link {
+	int ifindex;                        /* 0: not found */
+	unsigned flags;                     /* IFF_UP, ... */
+	char kind[WG_LINK_KIND_MAX];
+};
+/* One datagram of the answer to wg_rtnl_msg_get_links: the link named
+ * ifname goes to *out (leave *out zeroed before the first datagram).
+ * 1 at NLMSG_DONE, 0 when more is due, the kernel's error, -EAGAIN (dump
+ * interrupted), -EBADMSG. Acks of set/create/delete/addr: wg_nl_walk with
+ * want_ack (1, or the kernel's negative errno). */
+int wg_rtnl_parse_links(const uint8_t *buf, size_t len, uint32_t seq, const char *ifname,
+                        struct wg_link *out);
+
+/* The I/O (one NETLINK_ROUTE socket per call, 2 s timeout). 0 or a
+ * negative errno: the kernel's (-EEXIST, -EOPNOTSUPP for an unknown kind,
+ * -EPERM without CAP_NET_ADMIN, -ENODEV ...) or the socket's. find gives
+ * -ENODEV when no link has that name. */
+int wg_link_find(const char *ifname, struct wg_link *out);
+int wg_link_create(const char *ifname, const char *kind);
+int wg_link_delete(int ifindex);
+int wg_link_up(int ifindex);
+int wg_link_addr(int ifindex, bool add, const struct wg_ifaddr *a);
+
+/* ---- the interface's owner (iface.c) ---- */
+
+/* The first executable NAME in $PATH (/usr/sbin:/usr/bin:/sbin:/bin when
+ * unset) into out: 0 or -ENOENT (out ""). */
+int wg_find_program(const char *name, char *out, size_t cap);
+
 /* ---- fake (fake.c): hooks for tests of what drives a backend ---- */
 
 /* What WireGuard would learn from a handshake with peer key: its
