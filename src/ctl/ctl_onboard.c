@@ -229,51 +229,11 @@ int ctl_mesh(int argc, char **argv)
 
 /* ---- invite ---- */
 
-static const char postinst_fmt[] =
-	"#!/bin/sh\n"
-	"# Join the mesh on a live system; nothing when installing into an image.\n"
-	"[ -n \"$IPKG_INSTROOT\" ] && exit 0\n"
-	"f=/etc/mirrornet/invite-%s\n"
-	"[ -f \"$f\" ] || exit 0\n"
-	"chmod 700 /etc/mirrornet\n"
-	"mkdir -p /var/log\n"
-	"# in the background: a join may wait for the master's approval\n"
-	"( mirrornetctl join --invite-file \"$f\" >>/var/log/mirrornet-join.log 2>&1 &&\n"
-	"  { [ -x /etc/init.d/mirrornet ] && /etc/init.d/mirrornet enable &&\n"
-	"    /etc/init.d/mirrornet restart; true; } ) </dev/null >/dev/null 2>&1 &\n"
-	"exit 0\n";
-
 static int write_ipk(const char *path, const char *name, const char *id, const char *token)
 {
-	char pkg[128], fpath[96], post[sizeof postinst_fmt + 32], desc[256], err[256], tok[INVITE_TEXT_MAX + 32];
-	struct ipk_file f;
-	struct ipk_spec s;
+	char err[256];
+	int rc = ipk_join_write(path, name, id, token, (long long)time(NULL), err, sizeof err);
 
-	snprintf(pkg, sizeof pkg, "mirrornet-join-%s", name);
-	snprintf(fpath, sizeof fpath, "./etc/mirrornet/invite-%s", id);
-	snprintf(post, sizeof post, postinst_fmt, id);
-	snprintf(desc, sizeof desc, "Joins this router to a MirrorNet mesh as %s (invitation %s)", name, id);
-	snprintf(tok, sizeof tok, "%s\n", token);
-	f.path = fpath;
-	f.mode = 0600;
-	f.dir_mode = 0700;   /* /etc/mirrornet: keys, certificates, the invitation */
-	f.data = tok;
-	f.len = strlen(tok);
-	memset(&s, 0, sizeof s);
-	s.package = pkg;
-	s.version = "1.0.0-r1";
-	s.depends = "mirrornet";
-	s.architecture = "all";
-	s.description = desc;
-	s.maintainer = "MirrorNet <mirrornet@localhost>";
-	s.license = "GPL-2.0-or-later";
-	s.section = "net";
-	s.source = "mirrornetctl invite create";
-	s.data = &f;
-	s.ndata = 1;
-	s.postinst = post;
-	int rc = ipk_write(path, 0600, &s, err, sizeof err);
-	crypto_wipe(tok, sizeof tok);
 	if (rc < 0)
 		ctl_err("invite create: cannot write the package %s: %s", path, err);
 	return rc;
