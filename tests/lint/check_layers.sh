@@ -55,7 +55,7 @@ if [ -n "$hits" ]; then
 	fail=1
 fi
 upper='#include[[:space:]]*"src/(daemon|ctl)/'
-for d in src/dns src/expose src/wg src/apiclient src/onboard; do
+for d in src/dns src/expose src/wg src/apiclient src/onboard src/backup; do
 	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
 done
 bad src/expose "$libs|#include[[:space:]]*[<\"](sys/socket\.h|unistd\.h)" "the HAProxy renderer does no I/O"
