@@ -274,10 +274,12 @@ static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
 			o->free = strtoull(body.svc.attrs[i].v, NULL, 10);
 	if (o->free < os->need)
 		return 0;
-	/* where: the certified mesh address if it has one, else what it says */
-	const char *ip = res.mesh_addr[0] ? res.mesh_addr : body.svc.endpoint;
+	/* where: in the tunnel its certified mesh address; a mesh without
+	 * WireGuard (loopback tests): the address its offer names */
+	bool tunnel = host_wg(b->h) && res.mesh_addr[0];
+	const char *ip = tunnel ? res.mesh_addr : body.svc.endpoint;
 	char ep[MN_MAX_ENDPOINT + 8];
-	if (res.mesh_addr[0]) {
+	if (tunnel) {
 		if (addr_mesh_sa(ip, body.svc.port, &o->sa) < 0)
 			return 0;
 	} else {
@@ -972,7 +974,7 @@ static void *bk_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	/* inside the tunnel on the mesh address; a mesh without one (the
 	 * loopback tests): the gossip listener's address */
-	if (cfg->mesh_addr[0])
+	if (host_wg(h) && cfg->mesh_addr[0])
 		rc = addr_mesh_sa(cfg->mesh_addr, conf(b)->port, &sa);
 	else {
 		sa = cfg->listen_sa;
