@@ -62,6 +62,7 @@ struct backup_conf {
 	unsigned port;
 	unsigned keep;
 	uint64_t ttl_s;
+	unsigned dead_grace_s;          /* a holder dead this long is replaced */
 	char recovery[MAX_RECOVERY * 65 + 8];   /* hex X25519 keys, comma-separated */
 };
 
@@ -151,6 +152,19 @@ static bool is_member(struct mn_host *h, const uint8_t pk[32])
 	struct chain_result res;
 
 	return !host_is_revoked(h, pk) && host_chain(h, pk, &res) == 0;
+}
+
+/* Has SWIM said pk is dead or left, for at least grace_ms? A key we have
+ * no view of (a daemon just started, ourselves) is not dead. */
+static bool is_gone(struct backup *b, const uint8_t pk[32], uint64_t grace_ms)
+{
+	enum host_peer_state st;
+	uint64_t since;
+
+	if (host_peer_state(b->h, pk, &st, &since) < 0 ||
+	    (st != HOST_PEER_DEAD && st != HOST_PEER_LEFT))
+		return false;
+	return since + grace_ms <= host_now_ms(b->h);
 }
 
 static bool chan_member(void *ctx, const uint8_t pk[32])
@@ -245,7 +259,7 @@ struct offers {
 	struct offer o[MAX_OFFERS];
 	size_t n;
 	uint64_t need;
-	const uint8_t *hash;
+	const uint8_t *hash;   /* choosing for this blob: live offers only */
 };
 
 static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
@@ -263,7 +277,7 @@ static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	    !memcmp(r->origin, host_self(b->h), 32) || os->n >= MAX_OFFERS ||
 	    body_decode(KIND_SVC, r->body, r->body_len, &body) < 0 || strcmp(body.svc.service, "backup"))
 		return 0;
-	if (host_is_revoked(b->h, r->origin) ||
+	if (host_is_revoked(b->h, r->origin) || (os->hash && is_gone(b, r->origin, 0)) ||
 	    subsys_chain_path(b->h, r->origin, path, MN_MAX_DEPTH + 2, &np, &res) < 0)
 		return 0;
 	o = &os->o[os->n];
@@ -746,8 +760,9 @@ static int replicate_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	for (unsigned i = 0; i < body.backup.n_holders; i++) {
 		struct sockaddr_storage sa;
 		const uint8_t *pk = body.backup.holders[i].node;
-		if (!is_member(b->h, pk) || find_addr(b, pk, &sa) < 0)
-			continue;   /* left, revoked, or no longer offers */
+		if (!is_member(b->h, pk) || find_addr(b, pk, &sa) < 0 ||
+		    is_gone(b, pk, (uint64_t)conf(b)->dead_grace_s * 1000))
+			continue;   /* revoked, no longer offers, or stopped for good */
 		keep.holders[keep.n_holders] = body.backup.holders[i];
 		keep.receipts[keep.n_holders++] = body.backup.receipts[i];
 	}
@@ -1049,6 +1064,17 @@ static struct json_object *job_json(const struct job *j)
 	return o;
 }
 
+static const char *peer_state_text(struct backup *b, const uint8_t pk[32])
+{
+	static const char *const names[] = { "alive", "suspect", "dead", "left" };
+	enum host_peer_state st;
+	uint64_t since;
+
+	if (host_peer_state(b->h, pk, &st, &since) < 0 || (unsigned)st > HOST_PEER_LEFT)
+		return "unknown";
+	return names[st];
+}
+
 struct list_ctx {
 	struct backup *b;
 	struct json_object *arr;
@@ -1086,6 +1112,8 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		json_object_object_add(hj, "node", json_object_new_string(hx));
 		json_object_object_add(hj, "receipt", json_object_new_boolean(rc));
 		json_object_object_add(hj, "member", json_object_new_boolean(mem));
+		json_object_object_add(hj, "state", json_object_new_string(peer_state_text(lc->b,
+							body.backup.holders[i].node)));
 		ok += rc && mem;
 		json_object_array_add(hs, hj);
 	}
@@ -1386,6 +1414,8 @@ static const struct conf_opt bk_opts[] = {
 	{ "backup_keep", CONF_UINT, 0, F(keep), 1, 64, .def = "7", .help = "1..64" },
 	{ "backup_ttl_s", CONF_U64, 0, F(ttl_s), 3600, 366ull * 86400, .def = "7776000",
 	  .help = "3600..31622400" },
+	{ "backup_dead_grace_s", CONF_UINT, 0, F(dead_grace_s), 1, 30 * 86400, .def = "600",
+	  .help = "1..2592000" },
 	{ "backup_recovery_key", CONF_STR, 0, F(recovery), .parse = check_recovery,
 	  .help = "X25519 public keys (hex), comma-separated" },
 };

@@ -316,6 +316,34 @@ bool host_is_revoked(struct mn_host *h, const uint8_t pk[32])
 	return is_revoked(h, pk);
 }
 
+void fake_host_peer(struct mn_host *h, const uint8_t pk[32], enum host_peer_state st,
+		    uint64_t since_ms)
+{
+	unsigned i;
+
+	for (i = 0; i < h->npeers && memcmp(h->peers[i].pk, pk, 32); i++)
+		;
+	if (i == 16)
+		return;
+	if (i == h->npeers)
+		h->npeers++;
+	memcpy(h->peers[i].pk, pk, 32);
+	h->peers[i].st = st;
+	h->peers[i].since = since_ms;
+}
+
+int host_peer_state(struct mn_host *h, const uint8_t pk[32], enum host_peer_state *st,
+		    uint64_t *since_ms)
+{
+	for (unsigned i = 0; i < h->npeers; i++)
+		if (!memcmp(h->peers[i].pk, pk, 32)) {
+			*st = h->peers[i].st;
+			*since_ms = h->peers[i].since;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 int host_state_each(struct mn_host *h,
 		    int (*fn)(void *ctx, const char *key, const uint8_t *val, size_t len), void *ctx)
 {

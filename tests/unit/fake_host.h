@@ -21,6 +21,8 @@ struct mn_host {
 	uint64_t now_ms;
 	struct { uint8_t wire[1024]; size_t len; uint8_t id[32]; bool used; } rec[FAKE_MAX_RECORDS];
 	struct { char key[64]; uint8_t val[1024]; size_t len; bool used; } state[FAKE_MAX_STATE];
+	struct { uint8_t pk[32]; enum host_peer_state st; uint64_t since; } peers[16];
+	unsigned npeers;                    /* fake_host_peer'd states */
 	uint8_t revoked[8][32];             /* fake_host_revoke'd keys */
 	unsigned nrevoked;
 	unsigned dirty;                     /* host_dirty calls */
@@ -47,6 +49,9 @@ int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], co
 /* Forget a key's records (as a revocation would), mark it revoked and tell
  * the subsystem. */
 void fake_host_revoke(struct mn_host *h, const uint8_t origin[32]);
+/* Set what host_peer_state says of pk (a key never set: -ENOENT). */
+void fake_host_peer(struct mn_host *h, const uint8_t pk[32], enum host_peer_state st,
+		    uint64_t since_ms);
 /* Run the regeneration now, as the host's timer would. */
 void fake_host_regen(struct mn_host *h);
 /* Call its API method name with req (borrowed); returns the handler's rc. */
