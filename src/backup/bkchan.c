@@ -183,6 +183,15 @@ static void conn_close(struct conn *cn, int rc)
 	if (cn->closing)
 		return;
 	cn->closing = true;
+	/* a part we were receiving that was refused midway (or a copy that
+	 * did not hash right) is removed before done is called: done may
+	 * start the next GET onto the same part (a pull's next holder), which
+	 * must not resume from the bad bytes; one cut off by the network is
+	 * kept for a resume */
+	if (cn->doomed && cn->path[0]) {
+		unlink(cn->path);
+		cn->path[0] = 0;
+	}
 	job_finish(cn, rc, 0, NULL);
 	for (struct conn **p = &c->conns; *p; p = &(*p)->next)
 		if (*p == cn) {
@@ -194,10 +203,6 @@ static void conn_close(struct conn *cn, int rc)
 		close(cn->fd);
 		cn->fd = -1;
 	}
-	/* a part we were receiving that was refused midway is removed; one
-	 * cut off by the network is kept for a resume */
-	if (cn->doomed && cn->path[0])
-		unlink(cn->path);
 	uv_close((uv_handle_t *)&cn->timer, conn_closed);
 	uv_close((uv_handle_t *)&cn->tcp, conn_closed);
 }
