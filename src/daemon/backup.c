@@ -37,6 +37,7 @@
 #include "src/daemon/host_core.h"
 #include "src/daemon/config.h"
 #include "src/backup/bkchan.h"
+#include "src/backup/holders.h"
 #include "src/backup/snapfile.h"
 #include "src/log.h"
 #include "crypto/chain.h"
@@ -76,7 +77,6 @@ struct offer {
 	struct sockaddr_storage sa;
 	uint64_t free;
 	uint8_t parent[32];
-	uint8_t score[32];
 };
 
 struct encrypt_in {
@@ -118,7 +118,7 @@ struct backup {
 	unsigned next_id;
 	uint64_t offer_override;        /* state "offer": set by the API (UINT64_MAX: none) */
 	uint64_t published_free, published_at;
-	uint64_t pushes, pulls, replicated, pull_fallbacks, deleted, expired_parts;
+	uint64_t pushes, pulls, replicated, pull_fallbacks, deleted, expired_parts, sweeps;
 	char last_error[200];
 };
 
@@ -259,7 +259,7 @@ struct offers {
 	struct offer o[MAX_OFFERS];
 	size_t n;
 	uint64_t need;
-	const uint8_t *hash;   /* choosing for this blob: live offers only */
+	bool live_only;        /* choosing holders: not those dead or left */
 };
 
 static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
@@ -277,7 +277,7 @@ static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	    !memcmp(r->origin, host_self(b->h), 32) || os->n >= MAX_OFFERS ||
 	    body_decode(KIND_SVC, r->body, r->body_len, &body) < 0 || strcmp(body.svc.service, "backup"))
 		return 0;
-	if (host_is_revoked(b->h, r->origin) || (os->hash && is_gone(b, r->origin, 0)) ||
+	if (host_is_revoked(b->h, r->origin) || (os->live_only && is_gone(b, r->origin, 0)) ||
 	    subsys_chain_path(b->h, r->origin, path, MN_MAX_DEPTH + 2, &np, &res) < 0)
 		return 0;
 	o = &os->o[os->n];
@@ -304,58 +304,42 @@ static int offer_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	}
 	if (np >= 2)
 		memcpy(o->parent, path[np - 2], 32);
-	if (os->hash) {
-		uint8_t m[64];
-		memcpy(m, os->hash, 32);
-		memcpy(m + 32, o->pk, 32);
-		crypto_blake2b(m, sizeof m, o->score);
-	}
 	os->n++;
 	return 0;
 }
 
-static int by_score(const void *a, const void *b)
-{
-	return memcmp(((const struct offer *)b)->score, ((const struct offer *)a)->score, 32);
-}
-
-/* Rendezvous hashing: the offers with room, highest BLAKE2b(hash ‖ pk)
- * first, first those under parents not yet used, then the rest; never
- * ourselves nor a key in `skip`. Up to want into out. */
+/* The offers with room, never ourselves nor a key in `skip`, in the order
+ * holders_choose() gives (src/backup/holders.h). Up to want into out. */
 static size_t choose(struct backup *b, const uint8_t hash[32], uint64_t size,
 		     const struct holder *skip, size_t nskip, size_t want, struct offer *out)
 {
 	struct offers *os = calloc(1, sizeof *os);
-	uint8_t used_parents[MN_MAX_HOLDERS * 2][32];
-	size_t nused = 0, n = 0;
-	bool taken[MAX_OFFERS] = { 0 };
+	struct holder_offer *ho = calloc(MAX_OFFERS, sizeof *ho);
+	uint8_t sk[MN_MAX_HOLDERS][32];
+	size_t idx[MN_MAX_HOLDERS], n = 0;
 
-	if (!os)
-		return 0;
+	if (!os || !ho)
+		goto out;
 	os->b = b;
 	os->need = size;
-	os->hash = hash;
+	os->live_only = true;
 	host_each(b->h, offer_cb, os);
-	qsort(os->o, os->n, sizeof os->o[0], by_score);
-	for (size_t i = 0; i < os->n; i++)
-		for (size_t k = 0; k < nskip; k++)
-			if (!memcmp(os->o[i].pk, skip[k].node, 32))
-				taken[i] = true;
-	for (int pass = 0; pass < 2 && n < want; pass++)
-		for (size_t i = 0; i < os->n && n < want; i++) {
-			if (taken[i])
-				continue;
-			bool seen = false;
-			for (size_t u = 0; u < nused; u++)
-				seen |= !memcmp(used_parents[u], os->o[i].parent, 32);
-			if (pass == 0 && seen)
-				continue;
-			taken[i] = true;
-			out[n++] = os->o[i];
-			if (nused < sizeof used_parents / sizeof used_parents[0])
-				memcpy(used_parents[nused++], os->o[i].parent, 32);
-		}
+	for (size_t i = 0; i < os->n; i++) {
+		memcpy(ho[i].pk, os->o[i].pk, 32);
+		memcpy(ho[i].parent, os->o[i].parent, 32);
+		ho[i].free = os->o[i].free;
+	}
+	for (size_t k = 0; k < nskip && k < MN_MAX_HOLDERS; k++)
+		memcpy(sk[k], skip[k].node, 32);
+	if (want > MN_MAX_HOLDERS)
+		want = MN_MAX_HOLDERS;
+	n = holders_choose(hash, host_self(b->h), size, ho, os->n, (const uint8_t (*)[32])sk,
+			   nskip < MN_MAX_HOLDERS ? nskip : MN_MAX_HOLDERS, want, idx);
+	for (size_t i = 0; i < n; i++)
+		out[i] = os->o[idx[i]];
+out:
 	free(os);
+	free(ho);
 	return n;
 }
 
@@ -945,6 +929,7 @@ static void sweep(uv_timer_t *t)
 	publish_offer(b, false);
 	host_each(b->h, replicate_cb, b);
 	clean_held(b);
+	b->sweeps++;
 }
 
 /* ---- life ---- */
@@ -1147,6 +1132,7 @@ static struct json_object *bk_status(void *st)
 	json_object_object_add(o, "replicated", json_object_new_int64((int64_t)b->replicated));
 	json_object_object_add(o, "pull_fallbacks", json_object_new_int64((int64_t)b->pull_fallbacks));
 	json_object_object_add(o, "deleted", json_object_new_int64((int64_t)b->deleted));
+	json_object_object_add(o, "sweeps", json_object_new_int64((int64_t)b->sweeps));
 	json_object_object_add(o, "blobs_stored", json_object_new_int64((int64_t)cs->puts));
 	json_object_object_add(o, "blobs_served", json_object_new_int64((int64_t)cs->gets));
 	json_object_object_add(o, "bytes_in", json_object_new_int64((int64_t)cs->bytes_in));
