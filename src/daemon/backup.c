@@ -38,6 +38,7 @@
 #include "src/daemon/config.h"
 #include "src/backup/bkchan.h"
 #include "src/backup/holders.h"
+#include "src/backup/schedule.h"
 #include "src/backup/snapfile.h"
 #include "src/log.h"
 #include "crypto/chain.h"
@@ -64,6 +65,9 @@ struct backup_conf {
 	unsigned keep;
 	uint64_t ttl_s;
 	unsigned dead_grace_s;          /* a holder dead this long is replaced */
+	char schedule[16];              /* "" off, "HH:MM" daily (local time), "Ns|Nm|Nh" */
+	char schedule_cmd[512];         /* its output is the snapshot */
+	char schedule_name[MN_MAX_NAME + 1];
 	char recovery[MAX_RECOVERY * 65 + 8];   /* hex X25519 keys, comma-separated */
 };
 
@@ -105,6 +109,7 @@ struct job {
 	struct put_slot { struct job *j; uint8_t pk[32]; bool busy; uint64_t done; } puts[MN_MAX_HOLDERS];
 	unsigned nputs, holder_i;       /* pull: the holder tried */
 	bool republish;                 /* push: an existing record to extend */
+	bool unlink_src;                /* push: src is ours (the schedule's output) */
 	struct encrypt_in ei;           /* push: for the thread pool */
 };
 
@@ -119,6 +124,11 @@ struct backup {
 	uint64_t offer_override;        /* state "offer": set by the API (UINT64_MAX: none) */
 	uint64_t published_free, published_at;
 	uint64_t pushes, pulls, replicated, pull_fallbacks, deleted, expired_parts, sweeps;
+	/* the schedule: the last slot (unix s) started, kept as state "sched" */
+	uv_timer_t sched;
+	uint64_t sched_done, sched_runs, sched_failures;
+	bool sched_running;
+	char sched_last[200];
 	char last_error[200];
 };
 
@@ -528,6 +538,8 @@ static void encrypt_done(uv_work_t *w, int status)
 
 	j->working = false;
 	snprintf(tmp, sizeof tmp, "%s", (&j->ei)->tmp);
+	if (j->unlink_src)
+		unlink(j->src);
 	if (status < 0 || j->work_rc < 0) {
 		unlink(tmp);
 		job_fail(j, "encrypting %s: %s", j->src, strerror(-(status < 0 ? status : j->work_rc)));
@@ -562,6 +574,40 @@ static size_t recipients(struct backup *b, uint8_t (*r)[32])
 			break;
 	}
 	return n;
+}
+
+/* Encrypt file (in the thread pool) and send it to copies holders: the
+ * job, or NULL with *rc and a message. unlink_src: the file is ours to
+ * delete once encrypted. */
+static struct job *start_push(struct backup *b, const char *file, const char *name,
+			      unsigned copies, bool unlink_src, char *err, size_t errcap, int *rc)
+{
+	struct job *j = job_new(b, JOB_PUSH);
+
+	if (!j) {
+		snprintf(err, errcap, "too many transfers running (%d)", MAX_JOBS);
+		*rc = -EBUSY;
+		return NULL;
+	}
+	snprintf(j->src, sizeof j->src, "%s", file);
+	snprintf(j->name, sizeof j->name, "%s", name);
+	j->copies = copies;
+	j->unlink_src = unlink_src;
+	j->body.created = host_now_ms(b->h) / 1000;
+	j->ei.nrcpt = recipients(b, j->ei.rcpt);
+	memcpy(j->ei.owner, host_self(b->h), 32);
+	snprintf(j->ei.tmp, sizeof j->ei.tmp, "%s/own/.tmp-%u", conf(b)->dir, j->id);
+	j->state = J_ENCRYPT;
+	j->work.data = j;
+	j->working = true;
+	if (uv_queue_work(host_loop(b->h), &j->work, encrypt_work, encrypt_done) < 0) {
+		j->working = false;
+		j->state = J_FREE;
+		snprintf(err, errcap, "out of memory");
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	return j;
 }
 
 /* ---- pull ---- */
@@ -932,6 +978,82 @@ static void sweep(uv_timer_t *t)
 	b->sweeps++;
 }
 
+/* ---- the schedule (src/backup/schedule.h) ---- */
+
+static void sched_path(const struct backup *b, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/own/.schedule", conf(b)->dir);
+}
+
+static void sched_ran(void *st, bool ok, const char *status, uint64_t ms)
+{
+	struct backup *b = st;
+	char path[CONFIG_PATH_MAX + 16], err[160];
+	struct stat sb;
+	int rc;
+
+	(void)ms;
+	b->sched_running = false;
+	sched_path(b, path, sizeof path);
+	if (!ok || stat(path, &sb) < 0 || sb.st_size == 0) {
+		b->sched_failures++;
+		snprintf(b->sched_last, sizeof b->sched_last, "the command %s", ok ? "wrote nothing" : status);
+		log_warn("backup: scheduled push: %s", b->sched_last);
+		unlink(path);
+		return;
+	}
+	if (!start_push(b, path, conf(b)->schedule_name, conf(b)->copies, true, err, sizeof err, &rc)) {
+		b->sched_failures++;
+		snprintf(b->sched_last, sizeof b->sched_last, "%s", err);
+		unlink(path);
+		return;
+	}
+	b->sched_runs++;
+	snprintf(b->sched_last, sizeof b->sched_last, "pushed");
+}
+
+static void sched_store(struct backup *b, uint64_t slot)
+{
+	uint8_t v[8];
+
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)(slot >> (56 - 8 * i));
+	b->sched_done = slot;
+	if (host_state_put(b->h, "sched", v, sizeof v) < 0)
+		log_warn("backup: schedule state: %s", host_state_error(b->h));
+}
+
+/* Every second: is the latest slot newer than the one we did? Then run
+ * the command (its stdout to own/.schedule) and push what it wrote. The
+ * slot is stored before the command runs: a restart meanwhile does not
+ * push twice (a failure waits for the next slot and is counted). */
+static void sched_tick(uv_timer_t *t)
+{
+	struct backup *b = t->data;
+	struct schedule sc;
+	char cmd[sizeof conf(b)->schedule_cmd + CONFIG_PATH_MAX + 60], path[CONFIG_PATH_MAX + 16];
+
+	if (!conf(b)->schedule[0] || b->sched_running || schedule_parse(conf(b)->schedule, &sc) < 0)
+		return;
+	uint64_t slot = schedule_slot(&sc, host_now_ms(b->h) / 1000);
+	if (slot <= b->sched_done)
+		return;
+	if (!b->sched_done) {   /* first time on: from now on, not at once */
+		sched_store(b, slot);
+		return;
+	}
+	sched_store(b, slot);
+	sched_path(b, path, sizeof path);
+	snprintf(cmd, sizeof cmd, "umask 077; (%s) > '%s'", conf(b)->schedule_cmd, path);
+	b->sched_running = true;   /* before: done may come at once */
+	int rc = host_run(b->h, cmd, 600000, sched_ran);
+	if (rc < 0) {
+		b->sched_running = false;
+		b->sched_failures++;
+		snprintf(b->sched_last, sizeof b->sched_last, "the command did not start: %s", strerror(-rc));
+	}
+}
+
 /* ---- life ---- */
 
 static void *bk_start(struct mn_host *h, char *err, size_t errcap)
@@ -1004,6 +1126,12 @@ static void *bk_start(struct mn_host *h, char *err, size_t errcap)
 	uv_timer_init(host_loop(h), &b->sweep);
 	b->sweep.data = b;
 	uv_timer_start(&b->sweep, sweep, 200, SWEEP_MS);
+	if (host_state_get(h, "sched", v, sizeof v) == 8)
+		for (int i = 0; i < 8; i++)
+			b->sched_done = b->sched_done << 8 | v[i];
+	uv_timer_init(host_loop(h), &b->sched);
+	b->sched.data = b;
+	uv_timer_start(&b->sched, sched_tick, 100, 1000);
 	return b;
 }
 
@@ -1018,8 +1146,10 @@ static void bk_stop(void *st)
 
 	if (b->chan)
 		bkchan_stop(b->chan);
-	if (b->listening)
+	if (b->listening) {
 		uv_close((uv_handle_t *)&b->sweep, NULL);
+		uv_close((uv_handle_t *)&b->sched, NULL);
+	}
 }
 
 static void bk_free(void *st)
@@ -1146,6 +1276,15 @@ static struct json_object *bk_status(void *st)
 	host_each(b->h, list_cb, &lc);
 	json_object_object_add(o, "snapshots", lc.arr);
 	json_object_object_add(o, "copies_missing", json_object_new_int((int)lc.missing));
+	if (conf(b)->schedule[0]) {
+		struct json_object *so = json_object_new_object();
+		json_object_object_add(so, "schedule", json_object_new_string(conf(b)->schedule));
+		json_object_object_add(so, "last_slot", json_object_new_int64((int64_t)b->sched_done));
+		json_object_object_add(so, "runs", json_object_new_int64((int64_t)b->sched_runs));
+		json_object_object_add(so, "failures", json_object_new_int64((int64_t)b->sched_failures));
+		json_object_object_add(so, "last", json_object_new_string(b->sched_last));
+		json_object_object_add(o, "schedule", so);
+	}
 	if (b->last_error[0])
 		json_object_object_add(o, "last_error", json_object_new_string(b->last_error));
 	return o;
@@ -1196,26 +1335,8 @@ static int bk_push(void *st, struct json_object *req, struct json_object **res, 
 		}
 		copies = (unsigned)c;
 	}
-	if (!(j = job_new(b, JOB_PUSH))) {
-		snprintf(err, errcap, "too many transfers running (%d)", MAX_JOBS);
-		return -EBUSY;
-	}
-	snprintf(j->src, sizeof j->src, "%s", file);
-	snprintf(j->name, sizeof j->name, "%s", name);
-	j->copies = copies;
-	j->body.created = host_now_ms(b->h) / 1000;
-	j->ei.nrcpt = recipients(b, j->ei.rcpt);
-	memcpy(j->ei.owner, host_self(b->h), 32);
-	snprintf(j->ei.tmp, sizeof j->ei.tmp, "%s/own/.tmp-%u", conf(b)->dir, j->id);
-	j->state = J_ENCRYPT;
-	j->work.data = j;
-	j->working = true;
-	if (uv_queue_work(host_loop(b->h), &j->work, encrypt_work, encrypt_done) < 0) {
-		j->working = false;
-		j->state = J_FREE;
-		snprintf(err, errcap, "out of memory");
-		return -ENOMEM;
-	}
+	if (!(j = start_push(b, file, name, copies, false, err, errcap, &rc)))
+		return rc;
 	*res = job_json(j);
 	return 0;
 }
@@ -1370,6 +1491,28 @@ static int check_dir(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+static int check_schedule(void *sect, char *val, char *msg, size_t cap)
+{
+	struct schedule sc;
+
+	(void)sect;
+	if (val[0] && schedule_parse(val, &sc) < 0) {
+		snprintf(msg, cap, "HH:MM or N followed by s, m or h (60 s .. 31 days)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_name(void *sect, char *val, char *msg, size_t cap)
+{
+	(void)sect;
+	if (!snap_name_ok(val)) {
+		snprintf(msg, cap, "1..63 of [A-Za-z0-9._-], not starting with '.' or '-'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_recovery(void *sect, char *val, char *msg, size_t cap)
 {
 	uint8_t k[32];
@@ -1402,6 +1545,12 @@ static const struct conf_opt bk_opts[] = {
 	  .help = "3600..31622400" },
 	{ "backup_dead_grace_s", CONF_UINT, 0, F(dead_grace_s), 1, 30 * 86400, .def = "600",
 	  .help = "1..2592000" },
+	{ "backup_schedule", CONF_STR, 0, F(schedule), .parse = check_schedule,
+	  .help = "HH:MM (daily, local time) or N followed by s, m or h (60 s .. 31 days)" },
+	{ "backup_schedule_cmd", CONF_STR, 0, F(schedule_cmd), .def = "sysupgrade -b -",
+	  .help = "a command of at most 511 bytes writing the snapshot to its output" },
+	{ "backup_schedule_name", CONF_STR, 0, F(schedule_name), .parse = check_name, .def = "config",
+	  .help = "1..63 of [A-Za-z0-9._-]" },
 	{ "backup_recovery_key", CONF_STR, 0, F(recovery), .parse = check_recovery,
 	  .help = "X25519 public keys (hex), comma-separated" },
 };

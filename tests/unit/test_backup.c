@@ -24,6 +24,7 @@
 #include "tests/unit/fake_host.h"
 #include "src/backup/bkchan.h"
 #include "src/backup/holders.h"
+#include "src/backup/schedule.h"
 #include "src/backup/snapfile.h"
 #include "crypto/crypto.h"
 #include "proto/body.h"
@@ -331,25 +332,53 @@ static unsigned files_under(const char *d)
 	return n;
 }
 
-static void test_subsystem(void)
+/* A fake host for the owner O, its backup_dir DIR/sub on port. */
+static struct mn_host *owner_host(const char *sub, unsigned port)
 {
 	struct mn_host *h = calloc(1, sizeof *h);
-	struct bkchan *hold[NK] = { 0 };
-	unsigned port[NK] = { 0 }, base = 30000 + (unsigned)getpid() % 2000 * 8;
-	char d[200], path[200], held[200];
-	struct json_object *req, *res = NULL;
-	char err[200];
-	struct backup_body bb;
 	uint8_t seed[32];
+	char v[200];
+	size_t salen;
 
 	fake_host_init(h, &subsys_backup);
 	memset(seed, O + 1, 32);
 	fake_host_key(h, seed);
 	memcpy(h->cfg.root, k[R].pk, 32);
 	h->cfg.have_root = true;
-	size_t salen;
 	CHECK_INT(addr_parse("127.0.0.1:1", &h->cfg.listen_sa, &salen), 0);
 	h->now_ms = real_now(NULL);
+	cert(h, R, O, 1);
+	snprintf(v, sizeof v, "%s/%s", dir, sub);
+	CHECK_INT(fake_host_set(h, "backup_dir", v), 0);
+	snprintf(v, sizeof v, "%u", port);
+	CHECK_INT(fake_host_set(h, "backup_port", v), 0);
+	return h;
+}
+
+/* A holder channel for key w on port, with ops. */
+static struct bkchan *holder(struct mn_host *h, int w, unsigned port, const struct bkchan_ops *ops)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char p[200];
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(p, sizeof p, "%s/h%d", dir, w);
+	struct bkchan *c = bkchan_new(&h->loop, &k[w], p, ops);
+	CHECK_INT(bkchan_listen(c, (struct sockaddr *)&sa), 0);
+	offer(h, w, port);
+	return c;
+}
+
+static void test_subsystem(void)
+{
+	unsigned port[NK] = { 0 }, base = 30000 + (unsigned)getpid() % 2000 * 8;
+	struct mn_host *h = owner_host("o", base);
+	struct bkchan *hold[NK] = { 0 };
+	char path[200], held[200];
+	struct json_object *req, *res = NULL;
+	char err[200];
+	struct backup_body bb;
+
 	cert(h, R, P1, 1);
 	cert(h, R, P2, 1);
 	cert(h, P1, A, 2);
@@ -357,11 +386,6 @@ static void test_subsystem(void)
 	cert(h, P2, C, 2);
 	cert(h, P2, D, 2);
 	cert(h, P2, E, 2);
-	cert(h, R, O, 1);
-	snprintf(d, sizeof d, "%s/o", dir);
-	CHECK_INT(fake_host_set(h, "backup_dir", d), 0);
-	snprintf(path, sizeof path, "%u", base);
-	CHECK_INT(fake_host_set(h, "backup_port", path), 0);
 	CHECK_INT(fake_host_set(h, "backup_copies", "5"), 0);
 	CHECK_INT(fake_host_set(h, "backup_offer", "10485760"), 0);
 	CHECK_INT(fake_host_set(h, "backup_quota", "1048576"), 0);
@@ -370,15 +394,8 @@ static void test_subsystem(void)
 	static const struct bkchan_ops no_ops = { NULL, yes, admit_no, NULL, real_now };
 	const int who[] = { A, B, D, E };
 	for (size_t i = 0; i < 4; i++) {
-		int w = who[i];
-		struct sockaddr_in sa = { .sin_family = AF_INET };
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		port[w] = base + 1 + (unsigned)i;
-		sa.sin_port = htons((uint16_t)port[w]);
-		snprintf(path, sizeof path, "%s/h%d", dir, w);
-		hold[w] = bkchan_new(&h->loop, &k[w], path, w == B ? &no_ops : &ok_ops);
-		CHECK_INT(bkchan_listen(hold[w], (struct sockaddr *)&sa), 0);
-		offer(h, w, port[w]);
+		port[who[i]] = base + 1 + (unsigned)i;
+		hold[who[i]] = holder(h, who[i], port[who[i]], who[i] == B ? &no_ops : &ok_ops);
 	}
 	port[C] = base + 6;
 	offer(h, C, port[C]);
@@ -515,6 +532,165 @@ static void test_subsystem(void)
 	free(h);
 }
 
+/* ---- the schedule ---- */
+
+static void test_schedule_pure(void)
+{
+	struct schedule sc;
+	uint64_t day = 1800000000ull - 1800000000ull % 86400;   /* a UTC midnight */
+
+	CHECK_INT(schedule_parse("03:00", &sc), 0);
+	CHECK_INT(sc.daily_min, 180);
+	CHECK_INT(schedule_parse("3:05", &sc), 0);
+	CHECK_INT(sc.daily_min, 185);
+	CHECK_INT(schedule_parse("24h", &sc), 0);
+	CHECK_INT(sc.interval_s, 86400);
+	CHECK_INT(schedule_parse("90m", &sc), 0);
+	CHECK_INT(sc.interval_s, 5400);
+	static const char *const bad[] = { "", "24:00", "03:60", "3", "0h", "59s", "32d", "1h ", "-1h",
+					   "03:0", "a3:00", "745h", "99999999999999999999h" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (schedule_parse(bad[i], &sc) == 0) {
+			fprintf(stderr, "schedule '%s' accepted\n", bad[i]);
+			CHECK(false);
+		}
+	CHECK_INT(schedule_parse("03:00", &sc), 0);
+	CHECK_INT(schedule_slot(&sc, day + 3 * 3600), day + 3 * 3600);
+	CHECK_INT(schedule_slot(&sc, day + 3 * 3600 - 1), day - 86400 + 3 * 3600);
+	CHECK_INT(schedule_slot(&sc, day + 86400 + 2 * 3600), day + 3 * 3600);
+	CHECK_INT(schedule_parse("6h", &sc), 0);
+	CHECK_INT(schedule_slot(&sc, day + 7 * 3600), day + 6 * 3600);
+}
+
+static struct mn_host *sh;
+static uint64_t fake_now(void *ctx)
+{
+	(void)ctx;
+	return sh->now_ms;
+}
+
+static unsigned want_runs;
+static bool ran(struct mn_host *h)
+{
+	return h->runs >= want_runs;
+}
+
+static int64_t want_pushes;
+static bool pushed(struct mn_host *h)
+{
+	return stat_int(h, "pushes", NULL) >= want_pushes;
+}
+
+static void sched_file(const char *d, uint8_t seed)
+{
+	char p[200];
+
+	snprintf(p, sizeof p, "%s/own/.schedule", d);
+	write_file(p, 20000, seed);
+}
+
+static bool never(struct mn_host *h)
+{
+	(void)h;
+	return false;
+}
+
+/* One daily schedule at 03:00 UTC on the fake clock: nothing at the
+ * first start, a push at 03:00, none after a restart at 03:01, one the
+ * next day, one (not three) after two days down; backup_keep 2; a
+ * failing command counted. The fake host does not run the command: the
+ * test writes what it would have. */
+static void test_schedule(void)
+{
+	uint64_t day = 1800000000ull - 1800000000ull % 86400;
+	unsigned base = 36000 + (unsigned)getpid() % 2000 * 2;
+	static const struct bkchan_ops ops = { NULL, yes, admit_ok, NULL, fake_now };
+	struct mn_host *h = sh = owner_host("s", base);
+	char d[200];
+	uint8_t v[8];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	h->now_ms = (day + 2 * 3600 + 59 * 60) * 1000;
+	cert(h, R, A, 1);
+	snprintf(d, sizeof d, "%s/s", dir);
+	CHECK_INT(fake_host_set(h, "backup_copies", "1"), 0);
+	CHECK_INT(fake_host_set(h, "backup_keep", "2"), 0);
+	CHECK_INT(fake_host_set(h, "backup_schedule", "03:00"), 0);
+	CHECK_INT(fake_host_set(h, "backup_schedule_cmd", "make-config"), 0);
+	CHECK(fake_host_set(h, "backup_schedule", "25:00") < 0);
+	CHECK(fake_host_set(h, "backup_schedule_name", "../x") < 0);
+	struct bkchan *hold = holder(h, A, base + 1, &ops);
+	CHECK(fake_host_start(h) != NULL);
+
+	/* first start, 02:59: yesterday's 03:00 noted, nothing run */
+	run_until(h, never, 1500);
+	CHECK_INT(h->runs, 0);
+	CHECK_INT(host_state_get(h, "sched", v, sizeof v), 8);
+	/* 03:00:30: the command runs, its output is pushed */
+	h->now_ms = (day + 3 * 3600 + 30) * 1000;
+	sched_file(d, 1);
+	want_runs = 1;
+	CHECK(run_until(h, ran, 3000));
+	CHECK(strstr(h->last_cmd, "umask 077; (make-config) > '") == h->last_cmd);
+	want_pushes = 1;
+	CHECK(run_until(h, pushed, 10000));
+	/* a restart at 03:01: no second push */
+	h->s->stop(h->st);
+	for (int i = 0; i < 10; i++)
+		uv_run(&h->loop, UV_RUN_NOWAIT);
+	h->s->free(h->st);
+	h->st = NULL;
+	h->now_ms = (day + 3 * 3600 + 60) * 1000;
+	CHECK(fake_host_start(h) != NULL);
+	run_until(h, never, 2500);
+	CHECK_INT(h->runs, 1);
+	/* the next day at 03:00:10: one push */
+	h->now_ms = (day + 86400 + 3 * 3600 + 10) * 1000;
+	sched_file(d, 2);
+	want_runs = 2;
+	CHECK(run_until(h, ran, 3000));
+	want_pushes = 1;   /* counted since the restart */
+	CHECK(run_until(h, pushed, 10000));
+	/* down two days, back at 05:00: one push, not three */
+	h->now_ms = (day + 3 * 86400 + 5 * 3600) * 1000;
+	sched_file(d, 3);
+	want_runs = 3;
+	CHECK(run_until(h, ran, 3000));
+	want_pushes = 2;
+	CHECK(run_until(h, pushed, 10000));
+	run_until(h, never, 2500);
+	CHECK_INT(h->runs, 3);
+	/* backup_keep 2: two snapshots named config are left */
+	unsigned n = 0;
+	for (size_t i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		union body b;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_BACKUP && r.body_len && body_decode(KIND_BACKUP, r.body, r.body_len, &b) == 0 &&
+		    !strcmp(b.backup.name, "config"))
+			n++;
+	}
+	CHECK_INT(n, 2);
+	/* the command fails: counted, nothing pushed */
+	h->run_fails = true;
+	h->now_ms = (day + 4 * 86400 + 3 * 3600 + 60) * 1000;
+	want_runs = 4;
+	CHECK(run_until(h, ran, 3000));
+	struct json_object *st = status(h), *so, *f;
+	CHECK(json_object_object_get_ex(st, "schedule", &so) && json_object_object_get_ex(so, "failures", &f) &&
+	      json_object_get_int64(f) == 1);
+	json_object_put(st);
+	CHECK_INT(stat_int(h, "pushes", NULL), 2);
+
+	bkchan_stop(hold);
+	for (int i = 0; i < 10; i++)
+		uv_run(&h->loop, UV_RUN_NOWAIT);
+	fake_host_done(h);
+	bkchan_free(hold);
+	free(h);
+}
+
 int main(void)
 {
 	uint8_t seed[32];
@@ -528,6 +704,8 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	test_choose();
+	test_schedule_pure();
+	test_schedule();
 	test_subsystem();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
