@@ -44,7 +44,8 @@ size_t holders_choose(const uint8_t hash[32], const uint8_t owner[32], uint64_t 
 		crypto_blake2b(m, sizeof m, r[nr].score);
 		nr++;
 	}
-	qsort(r, nr, sizeof *r, by_score);
+	if (nr)
+		qsort(r, nr, sizeof *r, by_score);
 	/* pass 0: one per parent not used yet; pass 1: the rest */
 	for (int pass = 0; pass < 2 && got < want; pass++)
 		for (size_t k = 0; k < nr && got < want; k++) {
