@@ -43,6 +43,8 @@ int ctl_dns_check(int argc, char **argv);
 int ctl_expose(int argc, char **argv);
 /* An MCP server on stdio (src/ctl/ctl_mcp.c, docs/mcp.md). */
 int ctl_mcp(int argc, char **argv);
+/* Backups held by peers (src/ctl/ctl_backup.c). */
+int ctl_backup(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.
