@@ -150,7 +150,9 @@ _t_jq() {   # _t_jq JQ-OPTION [--arg N V]... FILTER CMD...
 	local filter=$1; shift
 	"$@" 2>/dev/null | jq "$opt" "${args[@]}" "$filter" 2>/dev/null
 }
-json_ok() { _t_jq -e "$@" >/dev/null; }
+# (jq -e exits 0 on empty input: a command that printed nothing, such as a
+# daemon not running yet, must not pass)
+json_ok() { local r; r=$(_t_jq -e "$@") && [ -n "$r" ]; }
 json_val() { _t_jq -r "$@"; }
 
 # ---- processes and files ----
