@@ -158,29 +158,13 @@ rc=$?
 check "node1 still serves after all that" json_ok '.name == "node1"' on 1 status --json
 
 # ---- invitations: a mesh root with WireGuard (root, wireguard-go) ----
-if [ "$(id -u)" != 0 ] || ! command -v wireguard-go >/dev/null || [ ! -c /dev/net/tun ] ||
-	! command -v ip >/dev/null; then
-	skip "invitations (need root, ip, wireguard-go and /dev/net/tun for a mesh root with WireGuard)"
-	finish
-fi
-ns="mnrpcd$$"
-ifn="$(printf '%.13s' "mnr$$")w"
-wg_cleanup() {
-	local pid
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-	rm -f "/var/run/wireguard/$ifn.sock"
-}
-at_exit wg_cleanup
-need ip netns add "$ns"
-need ip -n "$ns" link set lo up
-need "$B/mirrornetctl" mesh init --name root --dir "$T/wg" --wg-interface "$ifn" \
-	--api "$T/wg/api.sock" --endpoint 192.0.2.1:51820 >/dev/null
-spawn "$T/wg/log" ip netns exec "$ns" "$B/mirrornetd" -c "$T/wg/mirrornetd.conf"
-watch_pid "$SPAWNED" "the WireGuard root" "$T/wg/log"
+wg_root "$T/wg"
+case $? in
+2) skip "invitations (need root, ip, wireguard-go and /dev/net/tun for a mesh root with WireGuard)"; finish ;;
+0) ;;
+*) fatal "no mesh root with WireGuard" ;;
+esac
 SOCK=$T/wg/api.sock
-wg_up() { json_ok '.wireguard.public_key' "$B/mirrornetctl" status --json --socket "$SOCK"; }
-wait_for 20 "the mesh root with WireGuard answers" wg_up || fatal "no WireGuard root"
 ok_call "identity: its WireGuard key" identity '{}' '(.wireguard.public_key | length) == 64'
 ok_call "invite_create" invite_create '{"name":"node7","ttl_s":3600}' \
 	'(.token | startswith("mirrornet://")) and (.id | length > 0)'
