@@ -37,6 +37,7 @@ static const struct {
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
 	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },
+	{ "rpcd", ctl_rpcd, "rpcd list | call METHOD                      the rpcd plugin luci.mirrornet for LuCI (docs/luci.md)" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 
