@@ -34,6 +34,7 @@ static const struct {
 	{ "key", ctl_key, "key rotate | cert-renew                     a new node key / certificate from the parent" },
 	{ "hosts", ctl_hosts, "hosts [--json] [--socket PATH]              the members by name, as the hosts subsystem writes them" },
 	{ "backup", ctl_backup, "backup push|list|pull|restore|offer|status|recovery-key  snapshots held encrypted by peers" },
+	{ "ai", ctl_ai, "ai list [--model M] [--json] [--socket PATH]  the mesh's OpenAI-compatible servers and their models" },
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
 	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },

@@ -4,6 +4,7 @@
  * calls only (subsys.h), so the subsystems' unit tests run it against the
  * fake host. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
@@ -40,4 +41,43 @@ int subsys_chain_path(struct mn_host *h, const uint8_t pk[32], uint8_t (*path)[3
 		memcpy(path[(*n)++], pk, 32);   /* (a chain without pk's own link: the root) */
 	}
 	return 0;
+}
+
+static void strip_prefix(const char *in, char *out, size_t cap)
+{
+	snprintf(out, cap, "%.*s", (int)strcspn(in, "/"), in);
+}
+
+struct root_addr {
+	const uint8_t *root;
+	char *out;
+	size_t cap;
+};
+
+static int root_node_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct root_addr *ra = ctx;
+	union body b;
+
+	(void)id;
+	if (r->kind != KIND_NODE || memcmp(r->origin, ra->root, 32) != 0 || record_is_tombstone(r) ||
+	    body_decode(KIND_NODE, r->body, r->body_len, &b) < 0)
+		return 0;
+	strip_prefix(b.node.mesh_addr, ra->out, ra->cap);
+	return 1;
+}
+
+void subsys_mesh_addr(struct mn_host *h, const uint8_t pk[32], char *out, size_t cap)
+{
+	struct chain_result cr;
+
+	out[0] = 0;
+	if (host_chain(h, pk, &cr) == 0 && cr.mesh_addr[0]) {
+		strip_prefix(cr.mesh_addr, out, cap);
+	} else if (!memcmp(pk, host_self(h), 32) && host_config(h)->mesh_addr[0]) {
+		strip_prefix(host_config(h)->mesh_addr, out, cap);
+	} else if (!memcmp(pk, host_config(h)->root, 32)) {
+		struct root_addr ra = { pk, out, cap };
+		host_each(h, root_node_cb, &ra);
+	}
 }

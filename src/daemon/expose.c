@@ -351,45 +351,11 @@ static void own_load(struct expose *x)
 
 /* ---- who is who: chains ---- */
 
-static void strip_prefix(const char *in, char *out, size_t cap)
-{
-	snprintf(out, cap, "%.*s", (int)strcspn(in, "/"), in);
-}
-
-struct root_addr {
-	const uint8_t *root;
-	char *out;
-	size_t cap;
-};
-
-static int root_node_cb(void *ctx, const struct record *r, const uint8_t id[32])
-{
-	struct root_addr *ra = ctx;
-	union body b;
-
-	(void)id;
-	if (r->kind != KIND_NODE || memcmp(r->origin, ra->root, 32) != 0 || record_is_tombstone(r) ||
-	    body_decode(KIND_NODE, r->body, r->body_len, &b) < 0)
-		return 0;
-	strip_prefix(b.node.mesh_addr, ra->out, ra->cap);
-	return 1;
-}
-
-/* A member's certified mesh address ("" if none): its cert's; the root's
- * (which may have no cert) from its node record (docs/trust.md). */
+/* A member's certified mesh address ("" if none or not an IP: it goes
+ * into the HAProxy config). */
 static void mesh_addr_of(struct expose *x, const uint8_t pk[32], char *out, size_t cap)
 {
-	struct chain_result cr;
-
-	out[0] = 0;
-	if (host_chain(x->h, pk, &cr) == 0 && cr.mesh_addr[0]) {
-		strip_prefix(cr.mesh_addr, out, cap);
-	} else if (!memcmp(pk, host_self(x->h), 32) && host_config(x->h)->mesh_addr[0]) {
-		strip_prefix(host_config(x->h)->mesh_addr, out, cap);
-	} else if (!memcmp(pk, host_config(x->h)->root, 32)) {
-		struct root_addr ra = { pk, out, cap };
-		host_each(x->h, root_node_cb, &ra);
-	}
+	subsys_mesh_addr(x->h, pk, out, cap);
 	if (out[0] && !hacfg_addr_ok(out))
 		out[0] = 0;
 }

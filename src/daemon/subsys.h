@@ -174,6 +174,11 @@ int host_run(struct mn_host *h, const char *cmd, unsigned timeout_ms,
 int subsys_chain_path(struct mn_host *h, const uint8_t pk[32], uint8_t (*path)[32], size_t cap,
 		      size_t *n, struct chain_result *res);
 
+/* A member's certified mesh address, without its prefix ("" if none):
+ * its certificate's; ours from our config; the root's (which may have no
+ * certificate) from its node record (docs/trust.md "Claims"). */
+void subsys_mesh_addr(struct mn_host *h, const uint8_t pk[32], char *out, size_t cap);
+
 /* ---- the registry (registry.c) ---- */
 
 /* The subsystems, in start order. */
