@@ -186,7 +186,8 @@ int aicfg_render(const struct aicfg *c, struct aicfg_out *out, char *msg, size_t
 		   "global\n\tmaxconn 256\n\ttune.bufsize 262144\n\n"
 		   "defaults\n\tmode http\n\ttimeout connect 3s\n\ttimeout client 300s\n"
 		   "\ttimeout server 300s\n\ttimeout http-request 30s\n\ttimeout check 3s\n"
-		   "\tretries 2\n\toption redispatch 1\n\tretry-on conn-failure empty-response\n\n");
+		   "\tretries 2\n\toption redispatch 1\n\tretry-on conn-failure empty-response\n"
+		   "\terrorfile 503 %s/503.http\n\n", c->gen_dir);
 	fprintf(o, "frontend ai_local\n\tbind %s\n\toption http-buffer-request\n"
 		   "\thttp-request return status 200 content-type application/json file %s/models.json "
 		   "if { method GET } { path /v1/models }\n"
@@ -197,15 +198,16 @@ int aicfg_render(const struct aicfg *c, struct aicfg_out *out, char *msg, size_t
 		   "if !{ var(txn.be) -m found }\n"
 		   "\tuse_backend %%[var(txn.be)]\n\n",
 		c->listen, d, d, d);
+	/* the peers' side: our server alone, no retry (a refused connection
+	 * is a 503 at once, so the peers' checks take us out quickly) */
 	if (c->mesh_bind[0] && c->local[0])
 		fprintf(o, "frontend ai_mesh\n\tbind %s\n\tdefault_backend ai_self\n\n"
-			   "backend ai_self\n\tserver local %s\n\n", c->mesh_bind, c->local);
+			   "backend ai_self\n\tretries 0\n\tserver local %s\n\n", c->mesh_bind, c->local);
 
 	fprintf(f[AICFG_MODELS], "{\"object\":\"list\",\"data\":[");
 	for (size_t k = 0; k < m.n; k++) {
 		unsigned ns = 0;
-		fprintf(o, "backend m%zu\n\toption httpchk GET /v1/models\n\thttp-check expect status 200\n"
-			   "\terrorfile 503 %s/503.http\n", k, d);
+		fprintf(o, "backend m%zu\n\toption httpchk GET /v1/models\n\thttp-check expect status 200\n", k);
 		for (size_t b = 0; b < c->nboxes && ns < AICFG_MAX_HOLDERS; b++) {
 			const struct aicfg_box *x = &c->boxes[b];
 			if (!box_ok(x) || !holds(x, m.name[k]))

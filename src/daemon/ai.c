@@ -6,8 +6,9 @@
  * waits; the answer bounded to AI_MAX_ANSWER bytes) every ai_refresh_s and
  * publishes svc "ai": endpoint = its certified mesh address, port =
  * ai_mesh_port (where its HAProxy passes peers to the server), one
- * attribute "model" per model. The server gone (no answer, no models):
- * the record is deleted.
+ * attribute "model" per model. The server gone (AI_GONE_AFTER reads in a
+ * row without an answer, or no models): the record is deleted. (A box without ai_local leaves a svc "ai" of its
+ * own alone unless it published it in this run.)
  *
  * Every box with ai_listen runs a MirrorNet-owned HAProxy (its own config,
  * pid file and process, as the expose subsystem's; src/ai/aicfg.c renders
@@ -42,6 +43,7 @@
 #define CHECK_TIMEOUT_MS 10000
 #define START_TIMEOUT_MS 10000
 #define AI_MAX_BOXES 256
+#define AI_GONE_AFTER 3            /* failed reads in a row: the server is gone */
 
 struct ai_conf {
 	char local[MN_MAX_ENDPOINT + 16];   /* http://IP:PORT, "" none */
@@ -71,6 +73,8 @@ struct ai {
 	char (*models)[AICFG_MODEL_MAX + 1];/* our server's, AICFG_MAX_MODELS */
 	size_t nmodels;
 	bool local_up;
+	bool ours;                          /* this run published our svc "ai" */
+	unsigned failed_in_row;
 	unsigned fetches, fetch_failures, bad_models, published, publish_failures;
 	unsigned ignored[AICFG_NREFUSALS];
 	unsigned peers, routed;
@@ -165,9 +169,17 @@ static void fetch_done(uv_work_t *w, int status)
 		ai->fetch_failures++;
 		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", f->url,
 			 f->err[0] ? f->err : f->status != 200 ? "not HTTP 200" : "not a model list");
+		/* one failed read is not gone (a restart, a slow answer): the
+		 * peers' health checks take it out meanwhile */
+		if (++ai->failed_in_row < AI_GONE_AFTER && ai->local_up) {
+			free(m);
+			fetch_free(f);
+			return;
+		}
 		n = 0;
 	} else {
 		ai->fetch_error[0] = 0;
+		ai->failed_in_row = 0;
 	}
 	ai->bad_models = bad;
 	bool up = n > 0;
@@ -247,7 +259,9 @@ static void sync_record(struct ai *ai)
 	if (host_each(ai->h, held_cb, &e) < 0)
 		return;
 	if (!c->local[0] || !ai->local_up || !addr[0] || !hacfg_addr_ok(addr)) {
-		if (!e.found || e.tomb)
+		/* a box without a server leaves its svc "ai" alone unless this
+		 * run published it (then ai_local was removed by a reload) */
+		if (!e.found || e.tomb || (!c->local[0] && !ai->ours))
 			return;
 		rc = host_publish(ai->h, KIND_SVC, AICFG_SVC, NULL, 60, NULL, &perr);
 	} else {
@@ -272,6 +286,7 @@ static void sync_record(struct ai *ai)
 	} else {
 		ai->published++;
 		ai->publish_error[0] = 0;
+		ai->ours = true;
 	}
 }
 
