@@ -56,7 +56,7 @@ enum aicfg_refusal aicfg_svc_check(const struct svc_body *b, const char *mesh_ad
 			return AICFG_BAD_MODEL;
 		}
 		if (*nout < AICFG_MAX_MODELS)
-			snprintf(out[(*nout)++], AICFG_MODEL_MAX + 1, "%s", b->attrs[i].v);
+			snprintf(out[(*nout)++], AICFG_MODEL_MAX + 1, "%.*s", AICFG_MODEL_MAX, b->attrs[i].v);
 	}
 	return AICFG_OK;
 }
