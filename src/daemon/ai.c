@@ -29,6 +29,7 @@
 #include <curl/curl.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "src/daemon/haproc.h"
 #include "src/daemon/expose_chan.h"
 #include "src/ai/aicfg.h"
 #include "src/expose/hacfg.h"
@@ -40,8 +41,6 @@
 
 #define AI_MAX_ANSWER (1u << 20)   /* a /v1/models answer */
 #define FETCH_TIMEOUT_MS 5000
-#define CHECK_TIMEOUT_MS 10000
-#define START_TIMEOUT_MS 10000
 #define AI_MAX_BOXES 256
 #define AI_GONE_AFTER 3            /* failed reads in a row: the server is gone */
 
@@ -78,11 +77,10 @@ struct ai {
 	unsigned fetches, fetch_failures, bad_models, published, publish_failures;
 	unsigned ignored[AICFG_NREFUSALS];
 	unsigned peers, routed;
-	unsigned generations, checks, check_failures, switches, reloads, starts, start_failures;
-	int live, pending;
+	unsigned generations;
+	struct haproc proc;                 /* the HAProxy: generations, checks, its last error */
 	uint64_t live_hash, pending_hash;   /* of the files of the live / checked generation */
-	bool checking;
-	char fetch_error[600], last_error[400], publish_error[200];
+	char fetch_error[600], publish_error[200];
 };
 
 static const struct ai_conf *conf(const struct ai *ai)
@@ -370,114 +368,30 @@ static void boxes_free(struct boxes *l)
 
 static void gen_dir(const struct ai *ai, int g, char *out, size_t cap)
 {
-	snprintf(out, cap, "%.*s/gen.%d", AICFG_DIR_MAX - 16, conf(ai)->dir, g);
+	haproc_gen_dir(conf(ai)->dir, g, out, cap);
 }
 
 static pid_t proxy_pid(const struct ai *ai)
 {
-	char p[AICFG_DIR_MAX + 32];
-
-	snprintf(p, sizeof p, "%s/haproxy.pid", conf(ai)->dir);
-	return expose_pid_named(p, "haproxy");
-}
-
-static void read_tail(const char *path, char *out, size_t cap)
-{
-	static const char *const marks[] = { "ALERT", "rror", NULL };
-
-	expose_log_line(path, marks, out, cap);
+	return haproc_pid(conf(ai)->dir);
 }
 
 static void start_done(void *st, bool ok, const char *status, uint64_t ms)
 {
 	struct ai *ai = st;
-	char p[AICFG_DIR_MAX + 32], tail[300];
 
 	(void)ms;
-	if (ok) {
-		ai->starts++;
-		return;
-	}
-	ai->start_failures++;
-	snprintf(p, sizeof p, "%s/haproxy.log", conf(ai)->dir);
-	read_tail(p, tail, sizeof tail);
-	snprintf(ai->last_error, sizeof ai->last_error, "haproxy did not start (%s): %s", status, tail);
-	log_err("ai: %s", ai->last_error);
-}
-
-static void start_proxy(struct ai *ai)
-{
-	const struct ai_conf *c = conf(ai);
-	char cmd[1024];
-
-	snprintf(cmd, sizeof cmd,
-		 "exec '%s' -W -D -f '%s/live/haproxy.cfg' -p '%s/haproxy.pid' >'%s/haproxy.log' 2>&1",
-		 c->haproxy, c->dir, c->dir, c->dir);
-	int rc = host_run(ai->h, cmd, START_TIMEOUT_MS, start_done);
-	if (rc == -EBUSY)
-		host_dirty(ai->h);
-	else if (rc < 0) {
-		ai->start_failures++;
-		snprintf(ai->last_error, sizeof ai->last_error, "haproxy: cannot run: %s", strerror(-rc));
-	}
-}
-
-static void switch_to(struct ai *ai, int g)
-{
-	const struct ai_conf *c = conf(ai);
-	char tmp[AICFG_DIR_MAX + 32], live[AICFG_DIR_MAX + 32], target[16];
-
-	snprintf(tmp, sizeof tmp, "%s/live.tmp", c->dir);
-	snprintf(live, sizeof live, "%s/live", c->dir);
-	snprintf(target, sizeof target, "gen.%d", g);
-	unlink(tmp);
-	if (symlink(target, tmp) < 0 || rename(tmp, live) < 0) {
-		snprintf(ai->last_error, sizeof ai->last_error, "%s: %s", live, strerror(errno));
-		return;
-	}
-	ai->live = g;
-	ai->switches++;
-	pid_t pid = proxy_pid(ai);
-	if (pid) {
-		if (kill(pid, SIGUSR2) == 0)
-			ai->reloads++;
-		return;
-	}
-	host_dirty(ai->h);   /* none runs: the next run starts it (our command slot is closing) */
+	haproc_start_done(&ai->proc, conf(ai)->dir, ok, status);
 }
 
 static void check_done(void *st, bool ok, const char *status, uint64_t ms)
 {
 	struct ai *ai = st;
-	char p[AICFG_DIR_MAX + 32], tail[300];
 
 	(void)ms;
-	ai->checking = false;
-	if (!ok) {
-		ai->check_failures++;
-		snprintf(p, sizeof p, "%s/check.log", conf(ai)->dir);
-		read_tail(p, tail, sizeof tail);
-		snprintf(ai->last_error, sizeof ai->last_error,
-			 "haproxy -c refused gen.%d (%s), the running config stays: %s", ai->pending, status, tail);
-		log_err("ai: %s", ai->last_error);
-		return;
-	}
-	ai->last_error[0] = 0;
-	ai->live_hash = ai->pending_hash;
-	switch_to(ai, ai->pending);
-}
-
-/* Which generation DIR/live points at (-1 none). */
-static int live_gen(const struct ai *ai)
-{
-	char p[AICFG_DIR_MAX + 32], t[32];
-	ssize_t n;
-
-	snprintf(p, sizeof p, "%s/live", conf(ai)->dir);
-	if ((n = readlink(p, t, sizeof t - 1)) < 0)
-		return -1;
-	t[n] = 0;
-	return !strcmp(t, "gen.0") ? 0 : !strcmp(t, "gen.1") ? 1 : -1;
+	if (ok)
+		ai->live_hash = ai->pending_hash;
+	haproc_check_done(&ai->proc, conf(ai)->dir, ok, status);
 }
 
 /* Write the files into dir: 1 if any changed, 0 if all were the same, or a
@@ -560,37 +474,37 @@ static void generate(void *st)
 	const struct ai_conf *c = conf(ai);
 	struct boxes l;
 	struct aicfg_out o;
-	char dir[AICFG_DIR_MAX + 16], err[300], cmd[1024];
+	char dir[AICFG_DIR_MAX + 16], err[300];
 
 	sync_record(ai);
-	if (!c->listen[0] || ai->checking)
+	if (!c->listen[0] || ai->proc.checking)
 		return;
 	if (boxes_collect(ai, &l) < 0) {
 		boxes_free(&l);
-		snprintf(ai->last_error, sizeof ai->last_error, "out of memory");
+		snprintf(ai->proc.last_error, sizeof ai->proc.last_error, "out of memory");
 		return;
 	}
 	memcpy(ai->ignored, l.ignored, sizeof ai->ignored);
 	ai->peers = (unsigned)l.n;
 	ai->generations++;
-	ai->live = live_gen(ai);
-	int g = ai->live == 0 ? 1 : 0;
+	ai->proc.live = haproc_live(c->dir);
+	int g = ai->proc.live == 0 ? 1 : 0;
 	/* the live generation rendered again: the same, nothing to do */
-	if (ai->live >= 0 && ai->live_hash && render(ai, &l, ai->live, &o, err, sizeof err) == 0) {
+	if (ai->proc.live >= 0 && ai->live_hash && render(ai, &l, ai->proc.live, &o, err, sizeof err) == 0) {
 		bool same = out_hash(&o) == ai->live_hash;
 		ai->routed = (unsigned)o.nmodels;
 		aicfg_out_free(&o);
 		if (same) {
 			boxes_free(&l);
 			if (!proxy_pid(ai))
-				start_proxy(ai);   /* it died: the checked config again */
+				haproc_start(&ai->proc, c->haproxy, c->dir, start_done);   /* it died */
 			return;
 		}
 	}
 	int rc = render(ai, &l, g, &o, err, sizeof err);
 	boxes_free(&l);
 	if (rc < 0) {
-		snprintf(ai->last_error, sizeof ai->last_error, "%s", err);
+		snprintf(ai->proc.last_error, sizeof ai->proc.last_error, "%s", err);
 		return;
 	}
 	gen_dir(ai, g, dir, sizeof dir);
@@ -599,23 +513,10 @@ static void generate(void *st)
 	ai->pending_hash = out_hash(&o);
 	aicfg_out_free(&o);
 	if (rc < 0) {
-		snprintf(ai->last_error, sizeof ai->last_error, "%s", err);
+		snprintf(ai->proc.last_error, sizeof ai->proc.last_error, "%s", err);
 		return;
 	}
-	ai->pending = g;
-	ai->checking = true;
-	ai->checks++;
-	snprintf(cmd, sizeof cmd, "exec '%s' -c -f '%s/haproxy.cfg' >'%s/check.log' 2>&1", c->haproxy, dir, c->dir);
-	rc = host_run(ai->h, cmd, CHECK_TIMEOUT_MS, check_done);
-	if (rc < 0) {
-		ai->checking = false;
-		if (rc == -EBUSY) {
-			host_dirty(ai->h);
-			return;
-		}
-		ai->check_failures++;
-		snprintf(ai->last_error, sizeof ai->last_error, "haproxy -c: cannot run: %s", strerror(-rc));
-	}
+	haproc_check(&ai->proc, c->haproxy, c->dir, g, check_done);
 }
 
 /* ---- life ---- */
@@ -646,7 +547,7 @@ static void *ai_start(struct mn_host *h, char *err, size_t errcap)
 		return NULL;
 	}
 	ai->h = h;
-	ai->live = -1;
+	haproc_init(&ai->proc, h, "ai");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (uv_timer_init(host_loop(h), &ai->timer) == 0) {
 		ai->timer.data = ai;
@@ -735,16 +636,16 @@ static struct json_object *ai_status(void *st)
 	if (c->listen[0]) {
 		pid_t pid = proxy_pid(ai);
 		JADD(j, "running", json_object_new_boolean(pid != 0));
-		JADD(j, "generations", json_object_new_int((int)ai->generations));
-		JADD(j, "checks", json_object_new_int((int)ai->checks));
-		JADD(j, "check_failures", json_object_new_int((int)ai->check_failures));
-		JADD(j, "switches", json_object_new_int((int)ai->switches));
-		JADD(j, "reloads", json_object_new_int((int)ai->reloads));
-		JADD(j, "starts", json_object_new_int((int)ai->starts));
-		JADD(j, "start_failures", json_object_new_int((int)ai->start_failures));
+		const struct expose_count n[] = {
+			{ "generations", ai->generations }, { "checks", ai->proc.checks },
+			{ "check_failures", ai->proc.check_failures }, { "switches", ai->proc.switches },
+			{ "reloads", ai->proc.reloads }, { "starts", ai->proc.starts },
+			{ "start_failures", ai->proc.start_failures },
+		};
+		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 	}
-	if (ai->last_error[0])
-		JADD(j, "last_error", json_object_new_string(ai->last_error));
+	if (ai->proc.last_error[0])
+		JADD(j, "last_error", json_object_new_string(ai->proc.last_error));
 	return j;
 }
 

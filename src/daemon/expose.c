@@ -26,6 +26,7 @@
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/expose_chan.h"
+#include "src/daemon/haproc.h"
 #include "src/daemon/expose_acme.h"
 #include "src/expose/hacfg.h"
 #include "src/putfile.h"
@@ -37,8 +38,6 @@
 #include "proto/proto_err.h"
 #include "proto/record.h"
 
-#define CHECK_TIMEOUT_MS 30000
-#define START_TIMEOUT_MS 30000
 #define EXPOSE_MAX_OWN 64           /* own exposures (config lines and added) */
 #define EXPOSE_CONF_LINES 1536      /* bytes of expose lines in the config file */
 #define REFRESH_MS (600u * 1000)    /* look at our records' expiry this often */
@@ -83,13 +82,10 @@ struct expose {
 	size_t nown;
 	/* counters */
 	unsigned routes, local, hops, skipped, refused, published, publish_failures;
-	unsigned generations, checks, check_failures, switches, reloads, starts, start_failures;
-	char last_error[600], skip_reason[300], publish_error[300];
+	unsigned generations;
+	char skip_reason[300], publish_error[300];
 	uint64_t render_us;               /* how long the last render took */
-	/* the generation being checked (gen.0 or gen.1), the live one */
-	int pending, live;
-	bool checking;
-	char checked_status[128];
+	struct haproc proc;               /* the HAProxy: generations, checks, its last error */
 	struct expose_tor *tor;           /* the channels (expose_tor.c, expose_mdns.c) */
 	struct expose_mdns *mdns;
 	struct acme *acme;                /* certificates by ACME (expose_acme.c) */
@@ -862,26 +858,12 @@ static int model_build(struct expose *x, struct model *m)
 
 static void gen_dir(const struct expose *x, int g, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/gen.%d", conf(x)->dir, g);
+	haproc_gen_dir(conf(x)->dir, g, out, cap);
 }
 
 static int mkdirs(const char *path)
 {
 	return file_mkdirs(path, 0700);
-}
-
-/* Which generation is live: where DIR/live points (-1: none). */
-static int live_gen(const struct expose *x)
-{
-	char p[HACFG_DIR_MAX + 16], t[32];
-	ssize_t n;
-
-	snprintf(p, sizeof p, "%s/live", conf(x)->dir);
-	n = readlink(p, t, sizeof t - 1);
-	if (n < 0)
-		return -1;
-	t[n] = 0;
-	return !strcmp(t, "gen.0") ? 0 : !strcmp(t, "gen.1") ? 1 : -1;
 }
 
 static void report_skip(void *arg, const char *msg)
@@ -992,9 +974,9 @@ static bool live_current(struct expose *x, struct model *m)
 	char dir[HACFG_DIR_MAX + 16], err[200];
 	bool same;
 
-	if (x->live < 0)
+	if (x->proc.live < 0)
 		return false;
-	gen_dir(x, x->live, dir, sizeof dir);
+	gen_dir(x, x->proc.live, dir, sizeof dir);
 	if (render_mem(x, m, dir, &out, err, sizeof err) < 0)
 		return false;
 	same = holds(dir, &out);
@@ -1004,101 +986,28 @@ static bool live_current(struct expose *x, struct model *m)
 
 static pid_t proxy_pid(const struct expose *x)
 {
-	char p[HACFG_DIR_MAX + 32];
-
-	snprintf(p, sizeof p, "%s/haproxy.pid", conf(x)->dir);
-	return expose_pid_named(p, "haproxy");
-}
-
-/* The last lines of a command's output, for status. */
-static void read_tail(const char *path, char *out, size_t cap)
-{
-	static const char *const marks[] = { "ALERT", "rror", NULL };
-
-	expose_log_line(path, marks, out, cap);
+	return haproc_pid(conf(x)->dir);
 }
 
 static void start_done(void *st, bool ok, const char *status, uint64_t ms)
 {
 	struct expose *x = st;
-	char p[HACFG_DIR_MAX + 32], tail[400];
 
 	(void)ms;
-	if (ok) {
-		x->starts++;
-		return;
-	}
-	x->start_failures++;
-	snprintf(p, sizeof p, "%s/haproxy.log", conf(x)->dir);
-	read_tail(p, tail, sizeof tail);
-	snprintf(x->last_error, sizeof x->last_error, "haproxy did not start (%s): %s", status, tail);
-	log_err("expose: %s", x->last_error);
-}
-
-/* Generation g passed the check: point DIR/live at it, then reload the
- * running HAProxy (USR2: the master starts new workers, the old ones
- * finish their connections) or start one. */
-static void switch_to(struct expose *x, int g)
-{
-	const struct expose_conf *c = conf(x);
-	char tmp[HACFG_DIR_MAX + 32], live[HACFG_DIR_MAX + 32], target[16];
-
-	snprintf(tmp, sizeof tmp, "%s/live.tmp", c->dir);
-	snprintf(live, sizeof live, "%s/live", c->dir);
-	snprintf(target, sizeof target, "gen.%d", g);
-	unlink(tmp);
-	if (symlink(target, tmp) < 0 || rename(tmp, live) < 0) {
-		snprintf(x->last_error, sizeof x->last_error, "%s: %s", live, strerror(errno));
-		return;
-	}
-	x->live = g;
-	x->switches++;
-	pid_t pid = proxy_pid(x);
-	if (pid) {
-		if (kill(pid, SIGUSR2) == 0)
-			x->reloads++;
-		return;
-	}
-	/* none runs: the next regeneration starts one (the host's command
-	 * slot is still closing when this runs) */
-	host_dirty(x->h);
+	haproc_start_done(&x->proc, conf(x)->dir, ok, status);
 }
 
 static void start_proxy(struct expose *x)
 {
-	const struct expose_conf *c = conf(x);
-	char cmd[1024];
-
-	snprintf(cmd, sizeof cmd, "exec '%s' -W -D -f '%s/live/haproxy.cfg' -p '%s/haproxy.pid' >'%s/haproxy.log' 2>&1",
-		 c->haproxy, c->dir, c->dir, c->dir);
-	int rc = host_run(x->h, cmd, START_TIMEOUT_MS, start_done);
-	if (rc == -EBUSY)
-		host_dirty(x->h);   /* after a channel's command */
-	else if (rc < 0) {
-		x->start_failures++;
-		snprintf(x->last_error, sizeof x->last_error, "haproxy: cannot run: %s", strerror(-rc));
-	}
+	haproc_start(&x->proc, conf(x)->haproxy, conf(x)->dir, start_done);
 }
 
 static void check_done(void *st, bool ok, const char *status, uint64_t ms)
 {
 	struct expose *x = st;
-	char p[HACFG_DIR_MAX + 32], tail[400];
 
 	(void)ms;
-	x->checking = false;
-	snprintf(x->checked_status, sizeof x->checked_status, "%s", status);
-	if (!ok) {
-		x->check_failures++;
-		snprintf(p, sizeof p, "%s/check.log", conf(x)->dir);
-		read_tail(p, tail, sizeof tail);
-		snprintf(x->last_error, sizeof x->last_error,
-			 "haproxy -c refused gen.%d (%s), the running config stays: %s", x->pending, status, tail);
-		log_err("expose: %s", x->last_error);
-		return;
-	}
-	x->last_error[0] = 0;
-	switch_to(x, x->pending);
+	haproc_check_done(&x->proc, conf(x)->dir, ok, status);
 }
 
 struct expose_tor *expose_tor_of(void *st)
@@ -1172,16 +1081,16 @@ static void generate(void *st)
 	struct expose *x = st;
 	const struct expose_conf *c = conf(x);
 	struct model m;
-	char dir[HACFG_DIR_MAX + 16], err[300], cmd[1024];
+	char dir[HACFG_DIR_MAX + 16], err[300];
 
 	channels_regen(x);
 	sync_own(x);
 	acme_sync(x);
-	if (!c->proxy || x->checking)
+	if (!c->proxy || x->proc.checking)
 		return;
 
 	if (model_build(x, &m) < 0) {
-		snprintf(x->last_error, sizeof x->last_error, "out of memory");
+		snprintf(x->proc.last_error, sizeof x->proc.last_error, "out of memory");
 		model_free(&m);
 		return;
 	}
@@ -1192,7 +1101,7 @@ static void generate(void *st)
 	x->refused = m.refused;
 	if (m.refused)
 		snprintf(x->skip_reason, sizeof x->skip_reason, "%s", m.reason);
-	x->live = live_gen(x);
+	x->proc.live = haproc_live(conf(x)->dir);
 	x->generations++;
 	if (!x->force && live_current(x, &m)) {
 		model_free(&m);
@@ -1200,30 +1109,16 @@ static void generate(void *st)
 			start_proxy(x);   /* nothing new, but it died: the checked config again */
 		return;
 	}
-	int g = x->live == 0 ? 1 : 0;
+	int g = x->proc.live == 0 ? 1 : 0;
 	gen_dir(x, g, dir, sizeof dir);
 	int rc = render_into(x, dir, &m, err, sizeof err);
 	model_free(&m);
 	if (rc < 0) {
-		snprintf(x->last_error, sizeof x->last_error, "%s", err);
+		snprintf(x->proc.last_error, sizeof x->proc.last_error, "%s", err);
 		return;
 	}
 	x->force = false;
-	x->pending = g;
-	x->checking = true;
-	x->checks++;
-	snprintf(cmd, sizeof cmd, "exec '%s' -c -f '%s/haproxy.cfg' >'%s/check.log' 2>&1", c->haproxy, dir,
-		 c->dir);
-	rc = host_run(x->h, cmd, CHECK_TIMEOUT_MS, check_done);
-	if (rc < 0) {
-		x->checking = false;
-		if (rc == -EBUSY) {
-			host_dirty(x->h);   /* (a channel's command) runs us again after it */
-			return;
-		}
-		x->check_failures++;
-		snprintf(x->last_error, sizeof x->last_error, "haproxy -c: cannot run: %s", strerror(-rc));
-	}
+	haproc_check(&x->proc, c->haproxy, c->dir, g, check_done);
 }
 
 /* ---- life ---- */
@@ -1250,7 +1145,7 @@ static void *ex_start(struct mn_host *h, char *err, size_t errcap)
 		return NULL;
 	}
 	x->h = h;
-	x->live = -1;
+	haproc_init(&x->proc, h, "expose");
 	x->acme = acme_new(h, acme_changed, x);
 	own_load(x);
 	if (uv_timer_init(host_loop(h), &x->refresh) == 0) {
@@ -1331,13 +1226,13 @@ static struct json_object *ex_status(void *st)
 		JADD(j, "running", json_object_new_boolean(pid != 0));
 		if (pid)
 			JADD(j, "pid", json_object_new_int((int)pid));
-		JADD(j, "config", json_object_new_string(x->live >= 0 ? live : ""));
+		JADD(j, "config", json_object_new_string(x->proc.live >= 0 ? live : ""));
 		const struct expose_count n[] = {
 			{ "routes", x->routes }, { "local", x->local }, { "hops", x->hops },
 			{ "refused", x->refused }, { "skipped", x->skipped },
-			{ "generations", x->generations }, { "checks", x->checks },
-			{ "check_failures", x->check_failures }, { "switches", x->switches },
-			{ "reloads", x->reloads }, { "starts", x->starts }, { "start_failures", x->start_failures },
+			{ "generations", x->generations }, { "checks", x->proc.checks },
+			{ "check_failures", x->proc.check_failures }, { "switches", x->proc.switches },
+			{ "reloads", x->proc.reloads }, { "starts", x->proc.starts }, { "start_failures", x->proc.start_failures },
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 		if (x->skip_reason[0])
@@ -1346,8 +1241,8 @@ static struct json_object *ex_status(void *st)
 	}
 	if (x->acme && acme_enabled(&c->ac))
 		JADD(j, "acme", acme_status(x->acme));
-	if (x->last_error[0])
-		JADD(j, "last_error", json_object_new_string(x->last_error));
+	if (x->proc.last_error[0])
+		JADD(j, "last_error", json_object_new_string(x->proc.last_error));
 	JADD(j, "tor", expose_tor_status(x->tor, &c->chan));
 	JADD(j, "mdns", expose_mdns_status(x->mdns, &c->chan));
 	return j;

@@ -9,6 +9,7 @@
 #include "proto/record.h"
 #include "crypto/record_sig.h"
 #include "crypto/chain.h"
+#include "proto/hex.h"
 
 void fake_host_init(struct mn_host *h, const struct subsys *s)
 {
@@ -105,6 +106,24 @@ void fake_host_revoke(struct mn_host *h, const uint8_t origin[32])
 	}
 	if (h->st && h->s->trust)
 		h->s->trust(h->st, origin);
+}
+
+int fake_host_cert(struct mn_host *h, const uint8_t issuer[32], const uint8_t subject[32],
+		   const char *scope, const char *addr)
+{
+	union body b;
+	char key[65];
+
+	memset(&b, 0, sizeof b);
+	memcpy(b.cert.subject, subject, 32);
+	b.cert.role = ROLE_SUBMASTER;
+	b.cert.depth = 1;
+	b.cert.max_depth = 4;
+	snprintf(b.cert.dns_scope, sizeof b.cert.dns_scope, "%s", scope);
+	snprintf(b.cert.mesh_addr, sizeof b.cert.mesh_addr, "%s", addr);
+	b.cert.not_after = UINT64_MAX / 4;
+	hex_encode(subject, 32, key);
+	return fake_host_add(h, KIND_CERT, issuer, key, 1, &b);
 }
 
 void fake_host_regen(struct mn_host *h)

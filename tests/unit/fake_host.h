@@ -52,6 +52,10 @@ int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], co
  * what the key's own cert says (role, depth, scope, mesh address) in the
  * result; a revoked key or one below it has none (-EACCES). The root
  * without a cert of its own: an empty chain. */
+/* Hold a cert record: issuer certifies subject as a sub-master (depth 1
+ * of 4, never expiring) with that DNS scope and mesh address. */
+int fake_host_cert(struct mn_host *h, const uint8_t issuer[32], const uint8_t subject[32],
+		   const char *scope, const char *addr);
 /* Forget a key's records (as a revocation would), mark it revoked and tell
  * the subsystem. */
 void fake_host_revoke(struct mn_host *h, const uint8_t origin[32]);

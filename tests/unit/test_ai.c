@@ -2,13 +2,19 @@
  * records against their origin's mesh address, the /v1/models parser, and
  * the HAProxy configuration — hostile model names (quotes, newlines,
  * spaces, '#') never reach a file, and haproxy -c accepts what is
- * rendered (when haproxy is installed). */
+ * rendered (when haproxy is installed). Then the subsystem (src/daemon/
+ * ai.c) against the fake host: peers' records in and out of the files,
+ * the refused ones counted in status, ai_list. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "tests/check.h"
 #include "src/ai/aicfg.h"
+#include "tests/unit/fake_host.h"
+
+extern const struct subsys subsys_ai;
 
 static void names(void)
 {
@@ -173,11 +179,106 @@ static void render(void)
 	rmdir(dir);
 }
 
+static uint8_t k[8][32];
+
+static void cert(struct mn_host *h, int subject, const char *addr)
+{
+	CHECK(fake_host_cert(h, k[0], k[subject], "", addr) >= 0);
+}
+
+static void peer_svc(struct mn_host *h, int who, const char *ep, const char *const *models, size_t n,
+		     uint64_t version)
+{
+	union body b;
+
+	svc(&b.svc, ep, 8481, models, n);
+	CHECK(fake_host_add(h, KIND_SVC, k[who], "ai", version, n ? &b : NULL) >= 0);
+}
+
+static int64_t jint(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+static void subsystem(void)
+{
+	static const char *const two[] = { "beta", "shared" };
+	static const char *const evil[] = { "ok", "x y" };
+	char dir[] = "/tmp/mn-ai-sub-XXXXXX", path[300], err[200];
+	struct mn_host *h = calloc(1, sizeof *h);
+	struct json_object *st, *res, *req;
+
+	CHECK(h && mkdtemp(dir) != NULL);
+	for (int i = 0; i < 8; i++)
+		memset(k[i], 0x40 + i, 32);
+	fake_host_init(h, &subsys_ai);
+	memcpy(h->self, k[1], 32);
+	memcpy(h->cfg.root, k[0], 32);
+	h->cfg.have_root = true;
+	CHECK_INT(fake_host_set(h, "ai_listen", "127.0.0.1:18480"), 0);
+	CHECK_INT(fake_host_set(h, "ai_dir", dir), 0);
+	CHECK(fake_host_set(h, "ai_local", "ftp://127.0.0.1:21") < 0);
+	CHECK(fake_host_set(h, "ai_listen", "localhost:80") < 0);
+	CHECK(fake_host_start(h) != NULL);
+	cert(h, 1, "10.42.0.1");
+	cert(h, 2, "10.42.0.2");
+	cert(h, 3, "10.42.0.3");
+	cert(h, 4, "10.42.0.4");
+	peer_svc(h, 2, "10.42.0.2", two, 2, 10);        /* good */
+	peer_svc(h, 3, "10.42.0.2", two, 2, 10);        /* another box's address */
+	peer_svc(h, 4, "10.42.0.4", evil, 2, 10);       /* a name with a space */
+	peer_svc(h, 5, "10.42.0.5", two, 2, 10);        /* no certificate: no mesh address */
+	fake_host_regen(h);
+	CHECK(strstr(h->last_cmd, "-c -f") != NULL);    /* haproxy -c, then (ok) the switch */
+	snprintf(path, sizeof path, "%s/live/models.map", dir);
+	char *map = check_slurp(path);
+	CHECK_STR(map ? map : "", "beta m0\nshared m1\n");
+	free(map);
+	st = subsys_ai.status(h->st);
+	CHECK_INT(jint(st, "peers", NULL), 1);
+	CHECK_INT(jint(st, "models", NULL), 2);
+	CHECK_INT(jint(st, "ignored", "bad_endpoint"), 2);
+	CHECK_INT(jint(st, "ignored", "bad_model"), 1);
+	CHECK_INT(jint(st, "ignored", "total"), 3);
+	json_object_put(st);
+
+	req = json_object_new_object();
+	json_object_object_add(req, "model", json_object_new_string("beta"));
+	CHECK_INT(fake_host_call(h, "ai_list", req, &res, err, sizeof err), 0);
+	CHECK_INT(json_object_array_length(res), 1);
+	CHECK_STR(json_object_get_string(json_object_object_get(json_object_array_get_idx(res, 0), "endpoint")),
+		  "10.42.0.2");
+	json_object_put(res);
+	json_object_object_add(req, "model", json_object_new_string("a\"b"));
+	CHECK_INT(fake_host_call(h, "ai_list", req, &res, err, sizeof err), -EINVAL);
+	json_object_put(req);
+
+	/* the good one deleted: nothing routed, the map empty */
+	peer_svc(h, 2, "", NULL, 0, 11);
+	fake_host_regen(h);
+	map = check_slurp(path);
+	CHECK_STR(map ? map : "", "");
+	free(map);
+	st = subsys_ai.status(h->st);
+	CHECK_INT(jint(st, "models", NULL), 0);
+	json_object_put(st);
+	fake_host_done(h);
+	free(h);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	names();
 	records();
 	parse();
 	render();
+	subsystem();
 	return check_exit();
 }

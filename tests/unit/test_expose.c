@@ -82,19 +82,7 @@ static int tor_check(const char *torrc)
 
 static void cert(struct mn_host *h, int issuer, int subject, const char *scope, const char *addr)
 {
-	union body b;
-	char key[65];
-
-	memset(&b, 0, sizeof b);
-	memcpy(b.cert.subject, k[subject], 32);
-	b.cert.role = ROLE_SUBMASTER;
-	b.cert.depth = 1;
-	b.cert.max_depth = 4;
-	snprintf(b.cert.dns_scope, sizeof b.cert.dns_scope, "%s", scope);
-	snprintf(b.cert.mesh_addr, sizeof b.cert.mesh_addr, "%s", addr);
-	b.cert.not_after = UINT64_MAX / 4;
-	hex_encode(k[subject], 32, key);
-	CHECK(fake_host_add(h, KIND_CERT, k[issuer], key, 1, &b) >= 0);
+	CHECK(fake_host_cert(h, k[issuer], k[subject], scope, addr) >= 0);
 }
 
 static void expose_rec(struct mn_host *h, int who, const char *svc, const char *domain, uint8_t proto,
