@@ -578,8 +578,14 @@ static void ai_trust(void *st, const uint8_t origin[32])
 static void ai_reload(void *st, const void *old)
 {
 	struct ai *ai = st;
+	const struct ai_conf *o = old;
 
-	(void)old;
+	/* the endpoint turned off: our HAProxy goes too */
+	if (o->listen[0] && !conf(ai)->listen[0]) {
+		pid_t pid = haproc_pid(o->dir);
+		if (pid && kill(pid, SIGTERM) == 0)
+			log_info("ai: ai_listen removed, HAProxy (pid %d) stopped", (int)pid);
+	}
 	arm(ai);
 	host_dirty(ai->h);
 }

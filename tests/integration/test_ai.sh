@@ -9,7 +9,8 @@
 # lists the mesh's models, ai list [--model], an unknown model is a 404
 # model_not_found in the OpenAI shape, the holder stopped → the next holder
 # answers, every holder stopped → 503 in the same shape, hostile svc ai
-# records ignored and counted. Measured (printed): svc publication → route
+# records ignored and counted, ai_listen removed by a reload → its HAProxy
+# stopped. Measured (printed): svc publication → route
 # working at another box; latency direct vs through the local endpoint vs
 # one mesh hop more.
 . "$(dirname "$0")/../lib.sh"
@@ -168,4 +169,10 @@ else
 	bad "every holder down: no 503"; _t_show "$T/body"
 fi
 wait_for 15 "node2's record deleted: beta is 404 at node1" code_is 1 beta 404
+
+# ai_listen removed (SIGHUP): node3's HAProxy stops
+pid3=$(cat "$T/node3/ai/haproxy.pid")
+sed -i '/^ai_listen /d' "$T/node3/mirrornetd.conf"
+kill -HUP "$(cat "$T/node3/pid")"
+wait_for 15 "ai_listen removed by a reload: node3's HAProxy stopped" gone "$pid3"
 finish
