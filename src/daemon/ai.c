@@ -2,8 +2,8 @@
  * mesh.
  *
  * A box with a server (ai_local http://IP:PORT) reads its model list
- * (GET /v1/models, libcurl in the libuv thread pool: the loop never
- * waits; the answer bounded to AI_MAX_ANSWER bytes) every ai_refresh_s and
+ * (GET /v1/models, libcurl multi on the loop: httpget.c; the answer
+ * bounded to AI_MAX_ANSWER bytes) every ai_refresh_s and
  * publishes svc "ai": endpoint = its certified mesh address, port =
  * ai_mesh_port (where its HAProxy passes peers to the server), one
  * attribute "model" per model. The server gone (AI_GONE_AFTER reads in a
@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/haproc.h"
+#include "src/daemon/httpget.h"
 #include "src/daemon/expose_chan.h"
 #include "src/ai/aicfg.h"
 #include "src/expose/hacfg.h"
@@ -53,22 +53,11 @@ struct ai_conf {
 	unsigned refresh_s, check_ms, ttl_s;
 };
 
-struct fetch {
-	uv_work_t w;
-	struct ai *ai;
-	char url[MN_MAX_ENDPOINT + 32];
-	char *buf;
-	size_t len;
-	bool too_big;
-	long status;
-	char err[CURL_ERROR_SIZE];
-};
-
 struct ai {
 	struct mn_host *h;
 	uv_timer_t timer;
-	bool timer_open, stopping;
-	struct fetch *fetching;             /* in the thread pool */
+	bool timer_open;
+	struct httpget *get;                /* our server's /v1/models */
 	char (*models)[AICFG_MODEL_MAX + 1];/* our server's, AICFG_MAX_MODELS */
 	size_t nmodels;
 	bool local_up;
@@ -88,90 +77,28 @@ static const struct ai_conf *conf(const struct ai *ai)
 	return host_conf(ai->h);
 }
 
-/* ---- our server's models (thread pool) ---- */
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-	struct fetch *f = arg;
-	size_t n = sz * nm;
-
-	if (n > AI_MAX_ANSWER - f->len) {
-		f->too_big = true;
-		return 0;   /* aborts the transfer */
-	}
-	char *q = realloc(f->buf, f->len + n + 1);
-	if (!q)
-		return 0;
-	f->buf = q;
-	memcpy(f->buf + f->len, p, n);
-	f->len += n;
-	f->buf[f->len] = 0;
-	return n;
-}
-
-static void fetch_work(uv_work_t *w)
-{
-	struct fetch *f = w->data;
-	CURL *c = curl_easy_init();
-
-	if (!c) {
-		snprintf(f->err, sizeof f->err, "curl: cannot start");
-		return;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, f->url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)FETCH_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, f->err);
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
-	else if (!f->err[0])
-		snprintf(f->err, sizeof f->err, "%s", curl_easy_strerror(rc));
-	if (f->too_big)
-		snprintf(f->err, sizeof f->err, "an answer over %u bytes", AI_MAX_ANSWER);
-	curl_easy_cleanup(c);
-}
-
-static void fetch_free(struct fetch *f)
-{
-	if (f) {
-		free(f->buf);
-		free(f);
-	}
-}
+/* ---- our server's models ---- */
 
 static void sync_record(struct ai *ai);
 
-static void fetch_done(uv_work_t *w, int status)
+static void fetch_done(void *arg, long status, const char *body, size_t len, const char *err)
 {
-	struct fetch *f = w->data;
-	struct ai *ai = f->ai;
+	struct ai *ai = arg;
 	char (*m)[AICFG_MODEL_MAX + 1] = calloc(AICFG_MAX_MODELS, sizeof *m);
 	size_t n = 0;
 	unsigned bad = 0;
 
-	ai->fetching = NULL;
-	if (ai->stopping || status < 0 || !m) {
-		free(m);
-		fetch_free(f);
+	if (!m)
 		return;
-	}
 	ai->fetches++;
-	if (f->err[0] || f->status != 200 || !f->buf ||
-	    aicfg_parse_models(f->buf, f->len, m, AICFG_MAX_MODELS, &n, &bad) < 0) {
+	if (err[0] || status != 200 || aicfg_parse_models(body, len, m, AICFG_MAX_MODELS, &n, &bad) < 0) {
 		ai->fetch_failures++;
-		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", f->url,
-			 f->err[0] ? f->err : f->status != 200 ? "not HTTP 200" : "not a model list");
+		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s/v1/models: %s", conf(ai)->local,
+			 err[0] ? err : status != 200 ? "not HTTP 200" : "not a model list");
 		/* one failed read is not gone (a restart, a slow answer): the
 		 * peers' health checks take it out meanwhile */
 		if (++ai->failed_in_row < AI_GONE_AFTER && ai->local_up) {
 			free(m);
-			fetch_free(f);
 			return;
 		}
 		n = 0;
@@ -188,7 +115,6 @@ static void fetch_done(uv_work_t *w, int status)
 	ai->nmodels = n;
 	ai->local_up = up;
 	free(m);
-	fetch_free(f);
 	sync_record(ai);
 	if (changed)
 		host_dirty(ai->h);
@@ -197,18 +123,16 @@ static void fetch_done(uv_work_t *w, int status)
 static void fetch_start(struct ai *ai)
 {
 	const struct ai_conf *c = conf(ai);
-	struct fetch *f;
+	char url[sizeof c->local + 16];
 
-	if (!c->local[0] || ai->fetching || ai->stopping || !(f = calloc(1, sizeof *f)))
+	if (!c->local[0] || !ai->get || httpget_busy(ai->get))
 		return;
-	f->ai = ai;
-	f->w.data = f;
-	snprintf(f->url, sizeof f->url, "%s/v1/models", c->local);
-	if (uv_queue_work(host_loop(ai->h), &f->w, fetch_work, fetch_done) < 0) {
-		fetch_free(f);
-		return;
+	snprintf(url, sizeof url, "%s/v1/models", c->local);
+	int rc = httpget_start(ai->get, url, AI_MAX_ANSWER, FETCH_TIMEOUT_MS, fetch_done, ai);
+	if (rc < 0 && rc != -ECANCELED) {
+		ai->fetch_failures++;
+		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", url, strerror(-rc));
 	}
-	ai->fetching = f;
 }
 
 /* ---- our svc "ai" record ---- */
@@ -548,7 +472,12 @@ static void *ai_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	ai->h = h;
 	haproc_init(&ai->proc, h, "ai");
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!(ai->get = httpget_new(host_loop(h)))) {
+		free(ai->models);
+		free(ai);
+		snprintf(err, errcap, "out of memory (libcurl)");
+		return NULL;
+	}
 	if (uv_timer_init(host_loop(h), &ai->timer) == 0) {
 		ai->timer.data = ai;
 		ai->timer_open = true;
@@ -594,18 +523,17 @@ static void ai_stop(void *st)
 {
 	struct ai *ai = st;
 
-	ai->stopping = true;
 	if (ai->timer_open)
 		uv_close((uv_handle_t *)&ai->timer, NULL);
 	ai->timer_open = false;
-	if (ai->fetching)
-		uv_cancel((uv_req_t *)&ai->fetching->w);   /* (done still runs, and frees it) */
+	httpget_stop(ai->get);
 }
 
 static void ai_free(void *st)
 {
 	struct ai *ai = st;
 
+	httpget_free(ai->get);
 	free(ai->models);
 	free(ai);
 }
