@@ -377,7 +377,8 @@ static int render(struct ai *ai, const struct boxes *l, int g, struct aicfg_out 
 		if (ai->local_up) {
 			struct aicfg_box *x = &all[n++];
 			char *colon = strrchr(a.local, ':');
-			snprintf(x->addr, sizeof x->addr, "%.*s", (int)(colon - a.local), a.local);
+			bool v6 = a.local[0] == '[';   /* [v6]:port */
+			snprintf(x->addr, sizeof x->addr, "%.*s", (int)(colon - a.local) - (v6 ? 2 : 0), a.local + v6);
 			x->port = (uint16_t)atoi(colon + 1);
 			x->models = ai->models;
 			x->nmodels = ai->nmodels;
