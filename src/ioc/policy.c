@@ -274,6 +274,16 @@ int ioc_allow_addr(struct ioc_allow *a, const char *text, enum ioc_step why, con
 	return add_net(a, &n, why, label);
 }
 
+int ioc_allow_subnet(struct ioc_allow *a, const char *text, enum ioc_step why, const char *label)
+{
+	struct ioc_net n;
+	bool hb;
+
+	if (net_parse(text, true, &n, &hb) < 0)
+		return -EINVAL;
+	return add_net(a, &n, why, label);
+}
+
 /* Lower-case copy of a name without its final dot; false if it does not
  * fit or is empty. */
 static bool name_norm(const char *in, char *out, size_t cap)

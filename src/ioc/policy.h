@@ -125,6 +125,9 @@ int ioc_allow_special(struct ioc_allow *a);
  * (not an address: nothing added), -ENOSPC (over the bound, counted),
  * -ENOMEM. */
 int ioc_allow_addr(struct ioc_allow *a, const char *text, enum ioc_step why, const char *label);
+/* Protect the subnet an address lies in ("10.42.0.1/16" -> 10.42.0.0/16).
+ * Errors as ioc_allow_addr. */
+int ioc_allow_subnet(struct ioc_allow *a, const char *text, enum ioc_step why, const char *label);
 /* Protect a DNS name and everything under and above it. 0, -EINVAL,
  * -ENOSPC, -ENOMEM. */
 int ioc_allow_name(struct ioc_allow *a, const char *name, enum ioc_step why);
