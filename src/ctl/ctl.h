@@ -41,6 +41,8 @@ int ctl_hosts(int argc, char **argv);
 int ctl_dns_check(int argc, char **argv);
 /* Exposures and the CDN (src/ctl/ctl_expose.c). */
 int ctl_expose(int argc, char **argv);
+/* Threat intelligence (src/ctl/ctl_ioc.c). */
+int ctl_ioc(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.

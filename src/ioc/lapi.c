@@ -314,6 +314,9 @@ int lapi_request(struct lapi *l, const char *method, const char *path,
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms < 5000 ? timeout_ms : 5000));
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	/* crowdsec 1.4.6 refuses a login without "NAME/VERSION" here (it
+	 * records the version): "incorrect Username or Password" */
+	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "mirrornet/" MN_VERSION);
 	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");   /* the LAPI is local */
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -47,14 +47,13 @@ api:
 prometheus:
   enabled: false
 YAML
-	local user pw
+	local pw
 	pw=$(awk '/^password:/ {print $2}' "$dir/local_api_credentials.yaml")
 	cscli -c "$dir/config.yaml" machines add cs-admin --password "$pw" --force >/dev/null 2>&1 || return 1
 	pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	cscli -c "$dir/config.yaml" machines add mirrornet --password "$pw" --force -f /dev/null >/dev/null 2>&1 || return 1
 	(umask 077; printf '%s\n' "$pw" > "$dir/password")
 	(umask 077; cscli -c "$dir/config.yaml" bouncers add mirrornet -o raw > "$dir/bouncer.key") || return 1
-	: "$user"
 }
 
 cs_start() {
