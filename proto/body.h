@@ -144,12 +144,17 @@ struct svc_body {
 
 /* backup — the owner; key = the snapshot id. */
 struct holder { uint8_t node[MN_KEY_LEN]; };
+struct receipt { uint8_t sig[MN_SIG_LEN]; };
 struct backup_body {
 	char snapshot[MN_MAX_NAME + 1];
 	uint64_t size;
 	uint8_t hash[MN_HASH_LEN];
 	struct holder holders[MN_MAX_HOLDERS];
 	uint8_t n_holders;
+	char name[MN_MAX_NAME + 1];          /* the owner's name for it ("config") */
+	uint64_t created;                    /* unix seconds */
+	struct receipt receipts[MN_MAX_HOLDERS];   /* holders[i]'s, same count */
+	uint8_t n_receipts;
 };
 
 /* endpoint — signed by the observer; key "seen". Where the observer's

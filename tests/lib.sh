@@ -147,8 +147,11 @@ never_for() {
 _t_jq() {   # _t_jq JQ-OPTION [--arg N V]... FILTER CMD...
 	local opt=$1 args=(); shift
 	while [ "$1" = --arg ] || [ "$1" = --argjson ]; do args+=("$1" "$2" "$3"); shift 3; done
-	local filter=$1; shift
-	"$@" 2>/dev/null | jq "$opt" "${args[@]}" "$filter" 2>/dev/null
+	local filter=$1 out; shift
+	out=$("$@" 2>/dev/null)
+	# jq -e exits 0 on empty input: no output (a daemon not answering) is false
+	[ -n "$out" ] || return 1
+	printf '%s\n' "$out" | jq "$opt" "${args[@]}" "$filter" 2>/dev/null
 }
 json_ok() { _t_jq -e "$@" >/dev/null; }
 json_val() { _t_jq -r "$@"; }

@@ -33,9 +33,11 @@ static const struct {
 	{ "revoke", ctl_revoke, "revoke NODE [--reason TEXT]                 withdraw a member, everywhere, for good" },
 	{ "key", ctl_key, "key rotate | cert-renew                     a new node key / certificate from the parent" },
 	{ "hosts", ctl_hosts, "hosts [--json] [--socket PATH]              the members by name, as the hosts subsystem writes them" },
+	{ "backup", ctl_backup, "backup push|list|pull|restore|offer|status|recovery-key  snapshots held encrypted by peers" },
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
 	{ "ioc", ctl_ioc, "ioc list|add|pending|approve|reject|explain  the mesh's IoCs and CrowdSec" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
+	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 

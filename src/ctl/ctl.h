@@ -41,6 +41,10 @@ int ctl_hosts(int argc, char **argv);
 int ctl_dns_check(int argc, char **argv);
 /* Exposures and the CDN (src/ctl/ctl_expose.c). */
 int ctl_expose(int argc, char **argv);
+/* An MCP server on stdio (src/ctl/ctl_mcp.c, docs/mcp.md). */
+int ctl_mcp(int argc, char **argv);
+/* Backups held by peers (src/ctl/ctl_backup.c). */
+int ctl_backup(int argc, char **argv);
 /* Threat intelligence (src/ctl/ctl_ioc.c). */
 int ctl_ioc(int argc, char **argv);
 
@@ -51,6 +55,8 @@ struct json_object;
 int ctl_call(const char *socket_opt, const char *cmd, struct json_object *req,
 	     struct json_object **result);
 void ctl_print_json(struct json_object *o);
+/* The daemon's socket: opt, else $MIRRORNET_SOCKET, else the default. */
+const char *ctl_socket_path(const char *opt);
 
 /* Helpers shared by the commands. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

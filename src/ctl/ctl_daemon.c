@@ -41,7 +41,7 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-static const char *socket_path(const char *opt)
+const char *ctl_socket_path(const char *opt)
 {
 	const char *env = getenv("MIRRORNET_SOCKET");
 
@@ -535,7 +535,7 @@ static int simple_cmd(int argc, char **argv, const char *cmd, void (*print)(stru
 		ctl_err("%s: unexpected argument '%s'", cmd, argv[optind]);
 		return CTL_USAGE;
 	}
-	rc = call_once(socket_path(o.socket), cmd, new_request(cmd), &res);
+	rc = call_once(ctl_socket_path(o.socket), cmd, new_request(cmd), &res);
 	if (rc)
 		return rc;
 	if (o.json)
@@ -612,7 +612,7 @@ int ctl_records(int argc, char **argv)
 		json_object_object_add(req, "origin", json_object_new_string(did));
 	if (key)
 		json_object_object_add(req, "key", json_object_new_string(key));
-	rc = call_once(socket_path(o.socket), "records", req, &res);
+	rc = call_once(ctl_socket_path(o.socket), "records", req, &res);
 	if (rc)
 		return rc;
 	if (o.json)
@@ -696,7 +696,7 @@ int ctl_publish(int argc, char **argv)
 		json_object_object_add(req, "tombstone", json_object_new_boolean(true));
 	if (ttl > 0)
 		json_object_object_add(req, "ttl_s", json_object_new_int64(ttl));
-	rc = call_once(socket_path(o.socket), "publish", req, &res);
+	rc = call_once(ctl_socket_path(o.socket), "publish", req, &res);
 	if (rc)
 		return rc;
 	if (o.json)
@@ -740,7 +740,7 @@ int ctl_watch(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigprocmask(SIG_BLOCK, &block, &orig);
-	rc = conn_open(&cn, socket_path(o.socket));
+	rc = conn_open(&cn, ctl_socket_path(o.socket));
 	if (rc)
 		goto out;
 	req = new_request("subscribe");
@@ -864,7 +864,7 @@ int ctl_api_raw(int argc, char **argv)
 			return CTL_USAGE;
 		}
 	}
-	rc = conn_open(&cn, socket_path(sock));
+	rc = conn_open(&cn, ctl_socket_path(sock));
 	if (rc)
 		return rc;
 	if (optind == argc) {
@@ -903,7 +903,7 @@ int ctl_call(const char *socket_opt, const char *cmd, struct json_object *req,
 	if (!req)
 		req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string(cmd));
-	return call_once(socket_path(socket_opt), cmd, req, result);
+	return call_once(ctl_socket_path(socket_opt), cmd, req, result);
 }
 
 void ctl_print_json(struct json_object *o)

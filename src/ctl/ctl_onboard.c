@@ -78,7 +78,7 @@ static int mesh_init(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *dir = DEFAULT_DIR, *name = NULL, *subnet = ADDRPLAN_DEFAULT, *domain = "";
-	const char *endpoint = "", *ifname = "mirrornet", *backend = "uapi", *db = NULL, *api = NULL;
+	const char *endpoint = "", *ifname = "mirrornet", *backend = "auto", *db = NULL, *api = NULL;
 	uint64_t maxd = 3, port = 51820;
 	bool json = false;
 	int c;
@@ -101,7 +101,7 @@ static int mesh_init(int argc, char **argv)
 		case 'h':
 			printf("usage: mirrornetctl mesh init --name NAME [--dir DIR] [--subnet CIDR] [--domain D]\n"
 			       "       [--max-depth N] [--endpoint HOST:PORT] [--wg-interface IF] [--wg-port N]\n"
-			       "       [--wg-backend uapi|netlink] [--db FILE] [--api SOCKET] [--json]\n"
+			       "       [--wg-backend auto|uapi|netlink] [--db FILE] [--api SOCKET] [--json]\n"
 			       "Creates the mesh root: DIR/node.key, DIR/root.cert, DIR/mirrornetd.conf.\n");
 			return CTL_OK;
 		default: goto usage;
@@ -124,8 +124,9 @@ static int mesh_init(int argc, char **argv)
 		ctl_err("mesh init: --endpoint HOST:PORT");
 		return CTL_USAGE;
 	}
-	if (strlen(ifname) < 1 || strlen(ifname) > 15 || (strcmp(backend, "uapi") && strcmp(backend, "netlink"))) {
-		ctl_err("mesh init: --wg-interface of 1..15 characters, --wg-backend uapi or netlink");
+	enum wg_mode mode;
+	if (strlen(ifname) < 1 || strlen(ifname) > 15 || wg_mode_parse(backend, &mode) < 0) {
+		ctl_err("mesh init: --wg-interface of 1..15 characters, --wg-backend auto, uapi or netlink");
 		return CTL_USAGE;
 	}
 	char keyp[PATH_MAX], certp[PATH_MAX], confp[PATH_MAX], dbp[PATH_MAX];
@@ -188,9 +189,9 @@ static int mesh_init(int argc, char **argv)
 	int n = snprintf(conf, sizeof conf,
 			 "# written by mirrornetctl mesh init (mesh %s)\n"
 			 "name %s\nkey %s\ndb %s\napi %s\nroot %s\nrole master\nmesh_addr %s\n"
-			 "cert %s\nsubnet %s\nwg_interface %s\nwg_backend %s\nwg_port %u\n%s%s%s",
+			 "cert %s\nsubnet %s\nwg_interface %s\nwg_address %s/%u\nwg_backend %s\nwg_port %u\n%s%s%s",
 			 id, name, keyp, dbp, api ? api : "/var/run/mirrornet/api.sock", did, addr, certp,
-			 subnet, ifname, backend, (unsigned)port, endpoint[0] ? "wg_endpoint " : "",
+			 subnet, ifname, addr, (unsigned)ap.prefix, backend, (unsigned)port, endpoint[0] ? "wg_endpoint " : "",
 			 endpoint, endpoint[0] ? "\n" : "");
 	node_key_wipe(&k);
 	if (n >= (int)sizeof conf || write_text(confp, conf, 0600) < 0)
@@ -228,51 +229,11 @@ int ctl_mesh(int argc, char **argv)
 
 /* ---- invite ---- */
 
-static const char postinst_fmt[] =
-	"#!/bin/sh\n"
-	"# Join the mesh on a live system; nothing when installing into an image.\n"
-	"[ -n \"$IPKG_INSTROOT\" ] && exit 0\n"
-	"f=/etc/mirrornet/invite-%s\n"
-	"[ -f \"$f\" ] || exit 0\n"
-	"chmod 700 /etc/mirrornet\n"
-	"mkdir -p /var/log\n"
-	"# in the background: a join may wait for the master's approval\n"
-	"( mirrornetctl join --invite-file \"$f\" >>/var/log/mirrornet-join.log 2>&1 &&\n"
-	"  { [ -x /etc/init.d/mirrornet ] && /etc/init.d/mirrornet enable &&\n"
-	"    /etc/init.d/mirrornet restart; true; } ) </dev/null >/dev/null 2>&1 &\n"
-	"exit 0\n";
-
 static int write_ipk(const char *path, const char *name, const char *id, const char *token)
 {
-	char pkg[128], fpath[96], post[sizeof postinst_fmt + 32], desc[256], err[256], tok[INVITE_TEXT_MAX + 32];
-	struct ipk_file f;
-	struct ipk_spec s;
+	char err[256];
+	int rc = ipk_join_write(path, name, id, token, (long long)time(NULL), err, sizeof err);
 
-	snprintf(pkg, sizeof pkg, "mirrornet-join-%s", name);
-	snprintf(fpath, sizeof fpath, "./etc/mirrornet/invite-%s", id);
-	snprintf(post, sizeof post, postinst_fmt, id);
-	snprintf(desc, sizeof desc, "Joins this router to a MirrorNet mesh as %s (invitation %s)", name, id);
-	snprintf(tok, sizeof tok, "%s\n", token);
-	f.path = fpath;
-	f.mode = 0600;
-	f.dir_mode = 0700;   /* /etc/mirrornet: keys, certificates, the invitation */
-	f.data = tok;
-	f.len = strlen(tok);
-	memset(&s, 0, sizeof s);
-	s.package = pkg;
-	s.version = "1.0.0-r1";
-	s.depends = "mirrornet";
-	s.architecture = "all";
-	s.description = desc;
-	s.maintainer = "MirrorNet <mirrornet@localhost>";
-	s.license = "GPL-2.0-or-later";
-	s.section = "net";
-	s.source = "mirrornetctl invite create";
-	s.data = &f;
-	s.ndata = 1;
-	s.postinst = post;
-	int rc = ipk_write(path, 0600, &s, err, sizeof err);
-	crypto_wipe(tok, sizeof tok);
 	if (rc < 0)
 		ctl_err("invite create: cannot write the package %s: %s", path, err);
 	return rc;
@@ -669,9 +630,9 @@ static int write_config(struct joiner *j, const struct invite_token *t, const st
 	did_key_encode(DID_ED25519, t->inviter, did, sizeof did);
 	hex_encode(t->inviter_wg, 32, wghex);
 	off += (size_t)snprintf(conf + off, sizeof conf - off,
-		"wg_interface %s\nwg_backend %s\nwg_port %u\n%s%s%s"
+		"wg_interface %s\nwg_address %s\nwg_backend %s\nwg_port %u\n%s%s%s"
 		"wg_peer %s %s %s %s\ngossip_port %u\njoin_port %u\n",
-		ifname, backend, port, endpoint[0] ? "wg_endpoint " : "", endpoint, endpoint[0] ? "\n" : "",
+		ifname, t->addr, backend, port, endpoint[0] ? "wg_endpoint " : "", endpoint, endpoint[0] ? "\n" : "",
 		did, wghex, t->endpoint, t->inviter_addr, r->gossip_port ? r->gossip_port : 7332,
 		t->port);
 	if (off >= sizeof conf)
@@ -697,7 +658,7 @@ static int do_join(int argc, char **argv)
 	if (!ifname || !*ifname)
 		ifname = "mirrornet";
 	if (!backend || !*backend)
-		backend = "uapi";
+		backend = "auto";
 	struct joiner j = { .dir = DEFAULT_DIR };
 	uint64_t port = 51820;
 	long long timeout = -1;
@@ -722,7 +683,7 @@ static int do_join(int argc, char **argv)
 		case 'j': j.json = true; break;
 		case 'h':
 			printf("usage: mirrornetctl join TOKEN | --invite-file FILE [--dir DIR] [--wg-interface IF]\n"
-			       "       [--wg-backend uapi|netlink] [--wg-port N] [--endpoint HOST:PORT] [--db FILE]\n"
+			       "       [--wg-backend auto|uapi|netlink] [--wg-port N] [--endpoint HOST:PORT] [--db FILE]\n"
 			       "       [--api SOCKET] [--timeout DURATION] [--json]\n"
 			       "Joins the mesh the invitation is for; writes DIR/node.key, DIR/chain-*.cert and\n"
 			       "DIR/mirrornetd.conf for mirrornetd. Waits (and says so) for a manual approval.\n");
@@ -788,8 +749,13 @@ static int do_join(int argc, char **argv)
 	}
 	join_state(&j, "starting", "bringing up WireGuard", id);
 	/* WireGuard with the invitation's temporary key, the inviter as peer */
-	struct wg_backend *be = !strcmp(backend, "netlink") ? wg_netlink_new(ifname, err, sizeof err)
-							     : wg_uapi_new(ifname, err, sizeof err);
+	/* the interface: found, or made here and removed again at the end
+	 * (mirrornetd makes its own when it starts) */
+	enum wg_mode mode = WG_MODE_AUTO;
+	struct wg_iface *ifc = wg_mode_parse(backend, &mode) == 0 ? wg_iface_open(ifname, mode, err, sizeof err) : NULL;
+	struct wg_backend *be = ifc ? wg_iface_backend(ifc) : NULL;
+	if (!ifc && wg_mode_parse(backend, &mode) < 0)
+		snprintf(err, sizeof err, "--wg-backend auto, uapi or netlink, not %s", backend);
 	uint8_t priv[32], tmp_pub[32];
 	struct wg_peer p;
 	bool addr_set = false, loop_up = false;
@@ -927,16 +893,16 @@ static int do_join(int argc, char **argv)
 	created = false;
 out:
 	if (ret != CTL_OK) {
-		/* nothing half-done: the inviter's peer goes, and a key we made */
-		if (be && p.nallowed)
+		/* nothing half-done: the inviter's peer goes (with the interface,
+		 * if we made it), and a key we made */
+		if (be && p.nallowed && !wg_iface_created(ifc))
 			be->remove_peer(be, p.key);
-		if (addr_set)
+		if (addr_set && !wg_iface_created(ifc))
 			wg_if_del_addr(ifname, t.addr, err, sizeof err);
 		if (created)
 			unlink(keyp);
 	}
-	if (be)
-		be->free(be);
+	wg_iface_close(ifc);
 	if (loop_up)
 		join_loop_close(&jl);
 	free(in);

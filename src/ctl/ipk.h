@@ -86,6 +86,15 @@ int ipk_build(const struct ipk_spec *s, uint8_t **out, size_t *outlen, char *err
 int ipk_write(const char *path, unsigned mode, const struct ipk_spec *s, char *err,
 	      size_t errcap);
 
+/* The join package of an invitation (ipk_join.c, where its layout is
+ * described): mirrornet-join-NAME, version 1.0.CREATED-ID (CREATED: unix
+ * seconds of the invitation), the token in /etc/mirrornet-join/invite-ID,
+ * the join in /etc/uci-defaults/95-mirrornet-join-ID, run by the postinst
+ * on a live system or at first boot in an image. Written by ipk_write
+ * (mode 0600). 0 or a negative errno with a sentence in err. */
+int ipk_join_write(const char *path, const char *name, const char *id, const char *token,
+		   long long created, char *err, size_t errcap);
+
 /* CRC-32 (ISO-HDLC, as in gzip and zlib): start with crc 0, feed pieces
  * in order. ipk_crc32(0, "123456789", 9) == 0xCBF43926. */
 uint32_t ipk_crc32(uint32_t crc, const void *p, size_t n);

@@ -179,6 +179,16 @@ static int check_wg_interface(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+static int check_wg_address(void *sect, char *val, char *msg, size_t cap)
+{
+	struct sockaddr_storage sa;
+
+	(void)sect;
+	if (!strchr(val, '/') || addr_mesh_sa(val, 1, &sa) < 0)
+		BAD("wg_address: ADDRESS/PREFIX, e.g. 10.42.0.2/16");
+	return 0;
+}
+
 static int check_wg_endpoint(void *sect, char *val, char *msg, size_t cap)
 {
 	(void)sect;
@@ -242,6 +252,8 @@ static const struct conf_opt core_opts[] = {
 	  .parse = check_api, .help = "a socket path of fewer than 100 bytes" },
 	{ "listen", CONF_FN, CONF_RESTART, C(listen), .def = "127.0.0.1:7332",
 	  .parse = parse_listen, .print = print_listen },
+	{ "mcp_write", CONF_YESNO, 0, C(mcp_write), .def = "no",
+	  .help = "yes or no" },
 	{ "insecure_listen", CONF_YESNO, CONF_RESTART, C(insecure_listen), .def = "no",
 	  .help = "yes or no" },
 	{ "advertise", CONF_STR, 0, C(advertise), .parse = check_advertise,
@@ -261,8 +273,10 @@ static const struct conf_opt core_opts[] = {
 	  .help = "60..31536000" },
 	{ "wg_interface", CONF_STR, CONF_RESTART, C(wg_interface), .parse = check_wg_interface,
 	  .help = "an interface name of 1..15 characters" },
-	{ "wg_backend", CONF_CHOICE, CONF_RESTART, C(wg_backend), .choices = "uapi|netlink",
-	  .def = "uapi", .help = "uapi (wireguard-go) or netlink (kernel)" },
+	{ "wg_backend", CONF_CHOICE, CONF_RESTART, C(wg_backend), .choices = "auto|uapi|netlink",
+	  .def = "auto", .help = "auto, uapi (wireguard-go) or netlink (kernel)" },
+	{ "wg_address", CONF_STR, CONF_RESTART, C(wg_address), .parse = check_wg_address,
+	  .help = "ADDRESS/PREFIX, e.g. 10.42.0.2/16" },
 	{ "wg_port", CONF_UINT, CONF_RESTART, C(wg_port), 1, 65535, .def = "51820",
 	  .help = "1..65535" },
 	{ "wg_keepalive_s", CONF_UINT, 0, C(wg_keepalive_s), 0, 3600, .def = "25",

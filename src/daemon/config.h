@@ -52,11 +52,13 @@ struct config {
 	uint8_t role;
 	char mesh_addr[MN_MAX_ADDR + 1];
 	bool log_syslog;
+	bool mcp_write;               /* mirrornetctl mcp offers its write tools */
 	int log_level;               /* enum log_level */
 	unsigned node_ttl_s;         /* lifetime of our node record; republished at half */
 	/* WireGuard (empty wg_interface: plain transport only) */
 	char wg_interface[16];
-	char wg_backend[16];         /* uapi | netlink */
+	char wg_backend[16];         /* auto | uapi | netlink */
+	char wg_address[64];         /* ADDRESS/PREFIX for an interface we make ("" = mesh_addr/16 or /64) */
 	unsigned wg_port;
 	char wg_endpoint[MN_MAX_ENDPOINT + 1];   /* published: where our WireGuard listens */
 	unsigned wg_keepalive_s;

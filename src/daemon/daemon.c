@@ -438,15 +438,17 @@ static int run(struct daemon *d)
 	}
 	if (uv_loop_init(&d->loop) < 0)
 		return 1;
+	/* the interface first: the transport listens on its mesh address */
+	if (reach_open(d, err, sizeof err) < 0) {
+		log_err("%s", err);
+		goto fail;
+	}
 	if ((rc = transport_open(&d->loop, (struct sockaddr *)&d->cfg.listen_sa, d->key.pk,
 				 d->cfg.wg_interface[0] != 0, reach_message, d, &d->tr, err, sizeof err)) < 0) {
 		log_err("listen %s: %s", d->cfg.listen, err);
 		goto fail;
 	}
-	if (reach_open(d, err, sizeof err) < 0) {
-		log_err("%s", err);
-		goto fail;
-	}
+	reach_wg_peers(d);
 	/* the store first (trusted, no checks), then the peers, then our chain */
 	if (store_each(d->store, 0, NULL, true, load_one, d) < 0)
 		log_err("store: %s", store_last_error(d->store));

@@ -60,6 +60,7 @@ void reach_start(struct daemon *d);
 void reach_stop(struct daemon *d);
 void reach_free(struct daemon *d);
 void reach_peers(struct daemon *d, const struct config *c);
+void reach_wg_peers(struct daemon *d);
 void reach_node(struct daemon *d, const struct record *r, const union body *b);
 void reach_changed(struct daemon *d);   /* the member set changed: the WireGuard cycle now */
 void reach_fill_node(struct daemon *d, union body *b);

@@ -113,6 +113,28 @@ int host_name_owner(struct mn_host *h, const char *name, uint8_t pk[32])
 	return engine_name_owner(daemon_engine(h->d), name, pk);
 }
 
+_Static_assert((int)HOST_PEER_ALIVE == (int)PEER_ALIVE && (int)HOST_PEER_SUSPECT == (int)PEER_SUSPECT &&
+		       (int)HOST_PEER_DEAD == (int)PEER_DEAD && (int)HOST_PEER_LEFT == (int)PEER_LEFT,
+	       "host_peer_state mirrors enum peer_state");
+
+int host_peer_state(struct mn_host *h, const uint8_t pk[32], enum host_peer_state *st,
+		    uint64_t *since_ms)
+{
+	size_t n;
+	struct engine_peer_info *pi = engine_peers_alloc(daemon_engine(h->d), &n);
+	int rc = -ENOENT;
+
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(pi[i].pk, pk, 32)) {
+			*st = (enum host_peer_state)pi[i].state;
+			*since_ms = pi[i].state_since;
+			rc = 0;
+			break;
+		}
+	free(pi);
+	return rc;
+}
+
 static const char *state_ns(const struct mn_host *h)
 {
 	return h->s->state_ns ? h->s->state_ns : h->s->name;

@@ -181,8 +181,9 @@ void reach_peers(struct daemon *d, const struct config *c)
 	}
 }
 
-/* With wg_interface set: the resolver, the interface, and the WireGuard
- * bootstrap peers (inside the tunnel). The cycle starts with reach_start. */
+/* With wg_interface set: the resolver and the interface (made here if
+ * absent, before the transport binds to the mesh address on it). The
+ * cycle starts with reach_start. */
 int reach_open(struct daemon *d, char *err, size_t cap)
 {
 	uv_timer_init(&d->loop, &d->wg_timer);
@@ -197,17 +198,26 @@ int reach_open(struct daemon *d, char *err, size_t cap)
 	}
 	d->wg = wgsync_open(&d->cfg, &d->key, d->res, e, sizeof e);
 	if (!d->wg) {
-		snprintf(err, cap, "WireGuard %s: %s", d->cfg.wg_interface, e);
+		snprintf(err, cap, "WireGuard interface %s: %s", d->cfg.wg_interface, e);
 		return -EIO;
 	}
-	for (size_t i = 0; i < d->cfg.nwg_peers; i++) {
+	log_info("WireGuard interface %s: %s backend, %s", d->cfg.wg_interface,
+		 wgsync_backend(d->wg)->name,
+		 wgsync_owns_interface(d->wg) ? "made by mirrornetd (removed at stop)" : "already there (left at stop)");
+	return 0;
+}
+
+/* The WireGuard bootstrap peers (inside the tunnel), once the transport
+ * is open. */
+void reach_wg_peers(struct daemon *d)
+{
+	for (size_t i = 0; d->wg && i < d->cfg.nwg_peers; i++) {
 		struct sockaddr_storage sa;
 		if (addr_mesh_sa(d->cfg.wg_peers[i].mesh_addr, d->cfg.gossip_port, &sa) == 0) {
 			transport_set_addr(d->tr, d->cfg.wg_peers[i].pk, (struct sockaddr *)&sa);
 			engine_peer_add(d->eng, d->cfg.wg_peers[i].pk, daemon_now_ms());
 		}
 	}
-	return 0;
 }
 
 void reach_start(struct daemon *d)

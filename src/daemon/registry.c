@@ -9,6 +9,7 @@
 	X(subsys_dns)     /* Vortex DNS: zone files and the server's config (vortex.c) */ \
 	X(subsys_hosts)   /* the members by name in a hosts file (hostsfile.c) */ \
 	X(subsys_expose)  /* exposures and the CDN's HAProxy (expose.c) */ \
+	X(subsys_backup)  /* encrypted snapshots held by peers (backup.c) */ \
 	X(subsys_ioc)     /* CrowdSec decisions <-> ioc records, DNS Guard (ioc.c) */
 
 #define DECLARE(s) extern const struct subsys s;

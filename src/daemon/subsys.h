@@ -131,6 +131,15 @@ int host_chain_records(struct mn_host *h, const uint8_t pk[32], const uint8_t **
 /* Was this key revoked (or cut off with an ancestor)? */
 bool host_is_revoked(struct mn_host *h, const uint8_t pk[32]);
 int host_name_owner(struct mn_host *h, const char *name, uint8_t pk[32]);
+/* This node's view of a member's liveness (SWIM, docs/mesh.md): alive,
+ * suspect (missed probes, may refute), dead (suspicion ran out), left (it
+ * said goodbye: a clean stop). */
+enum host_peer_state { HOST_PEER_ALIVE, HOST_PEER_SUSPECT, HOST_PEER_DEAD, HOST_PEER_LEFT };
+/* pk's state now and since when (unix ms, our clock): 0, or -ENOENT when
+ * pk is no peer of ours (never heard from, or ourselves): a caller must
+ * not take that for dead, a daemon just started knows few peers. */
+int host_peer_state(struct mn_host *h, const uint8_t pk[32], enum host_peer_state *st,
+		    uint64_t *since_ms);
 
 /* A persistent table of its own (durable like records; values up to
  * STORE_STATE_MAX bytes). get returns the value's length, -ENOENT, or

@@ -107,7 +107,9 @@ struct json_object *daemon_status(struct daemon *d)
 		wgsync_get_stats(d->wg, &ws);
 		hex_encode(wgsync_public_key(d->wg), 32, wghex);
 		json_object_object_add(w, "interface", json_object_new_string(d->cfg.wg_interface));
-		json_object_object_add(w, "backend", json_object_new_string(d->cfg.wg_backend));
+		json_object_object_add(w, "backend", json_object_new_string(wgsync_backend(d->wg)->name));
+		json_object_object_add(w, "backend_config", json_object_new_string(d->cfg.wg_backend));
+		json_object_object_add(w, "interface_owned", json_object_new_boolean(wgsync_owns_interface(d->wg)));
 		json_object_object_add(w, "public_key", json_object_new_string(wghex));
 		json_object_object_add(w, "port", json_object_new_int((int)d->cfg.wg_port));
 		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
@@ -118,6 +120,9 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
 		json_object_object_add(o, "wireguard", w);
 	}
+	struct json_object *mcp = json_object_new_object();
+	json_object_object_add(mcp, "write", json_object_new_boolean(d->cfg.mcp_write));
+	json_object_object_add(o, "mcp", mcp);
 	hosts_status(d->hosts, o);
 	return o;
 }

@@ -157,7 +157,7 @@ static int collect_cb(void *ctx, const struct record *r, const uint8_t id[32])
 			return -ENOMEM;
 		c->cdn = q;
 		memcpy(c->cdn[c->ncdn].node, r->origin, 32);
-		snprintf(c->cdn[c->ncdn].addr, sizeof c->cdn[c->ncdn].addr, "%s", b.svc.endpoint);
+		snprintf(c->cdn[c->ncdn].addr, sizeof c->cdn[c->ncdn].addr, "%.*s", MN_MAX_ADDR, b.svc.endpoint);
 		c->ncdn++;
 		return 0;
 	}

@@ -33,6 +33,7 @@ struct member {
 };
 
 struct wgsync {
+	struct wg_iface *ifc;      /* NULL with the fake backend */
 	struct wg_backend *be;
 	struct resolver *res;
 	uint8_t self[32];
@@ -62,22 +63,49 @@ struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 
 	if (!ws)
 		return NULL;
-	if (!strcmp(cfg->wg_backend, "fake"))
+	if (!strcmp(cfg->wg_backend, "fake")) {
 		ws->be = wg_fake_new();
-	else if (!strcmp(cfg->wg_backend, "netlink"))
-		ws->be = wg_netlink_new(cfg->wg_interface, err, errcap);
-	else
-		ws->be = wg_uapi_new(cfg->wg_interface, err, errcap);
+	} else {
+		enum wg_mode mode;
+		if (wg_mode_parse(cfg->wg_backend, &mode) < 0) {
+			snprintf(err, errcap, "unknown wg_backend %s", cfg->wg_backend);
+			free(ws);
+			return NULL;
+		}
+		if ((ws->ifc = wg_iface_open(cfg->wg_interface, mode, err, errcap)) != NULL)
+			ws->be = wg_iface_backend(ws->ifc);
+	}
 	if (!ws->be) {
 		free(ws);
 		return NULL;
+	}
+	/* an interface we made has no address yet: the mesh's */
+	if (ws->ifc && wg_iface_created(ws->ifc)) {
+		char a[sizeof cfg->wg_address];
+		if (cfg->wg_address[0])
+			snprintf(a, sizeof a, "%s", cfg->wg_address);
+		else if (cfg->mesh_addr[0])
+			snprintf(a, sizeof a, "%s/%d", cfg->mesh_addr, strchr(cfg->mesh_addr, ':') ? 64 : 16);
+		else
+			a[0] = 0;
+		if (!a[0])
+			snprintf(err, errcap, "%s: no address to put on it (set mesh_addr or wg_address)",
+			         cfg->wg_interface);
+		if (!a[0] || wg_if_set_addr(cfg->wg_interface, a, err, errcap) < 0) {
+			wg_iface_close(ws->ifc);
+			free(ws);
+			return NULL;
+		}
 	}
 	node_key_wireguard(key, priv, ws->pub);
 	rc = ws->be->set_device(ws->be, priv, (uint16_t)cfg->wg_port);
 	crypto_wipe(priv, sizeof priv);
 	if (rc < 0) {
 		snprintf(err, errcap, "%s: cannot set the key and port: %s", cfg->wg_interface, strerror(-rc));
-		ws->be->free(ws->be);
+		if (ws->ifc)
+			wg_iface_close(ws->ifc);
+		else
+			ws->be->free(ws->be);
 		free(ws);
 		return NULL;
 	}
@@ -95,7 +123,10 @@ void wgsync_free(struct wgsync *ws)
 {
 	if (!ws)
 		return;
-	ws->be->free(ws->be);
+	if (ws->ifc)
+		wg_iface_close(ws->ifc);   /* removes the interface if we made it */
+	else
+		ws->be->free(ws->be);
 	free(ws->m);
 	free(ws->seen);
 	free(ws->local);
@@ -495,4 +526,9 @@ void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st)
 struct wg_backend *wgsync_backend(struct wgsync *ws)
 {
 	return ws->be;
+}
+
+bool wgsync_owns_interface(const struct wgsync *ws)
+{
+	return ws->ifc && wg_iface_created(ws->ifc);
 }

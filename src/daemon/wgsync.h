@@ -35,7 +35,11 @@
 struct wgsync;
 struct resolver;
 
-/* Open the backend, set our private key and port. NULL + message on error. */
+/* Find or make the interface (wg_iface_open: cfg->wg_backend auto, uapi
+ * or netlink; "fake" for tests), put the mesh address on an interface it
+ * made (wg_address, else mesh_addr/16 or /64), set our private key and
+ * port. NULL + message on error. wgsync_free() removes an interface it
+ * made. */
 struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 			   struct resolver *res, char *err, size_t errcap);
 void wgsync_free(struct wgsync *ws);
@@ -83,5 +87,7 @@ void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st);
 
 /* The backend in use (tests drive the fake one: cfg->wg_backend "fake"). */
 struct wg_backend *wgsync_backend(struct wgsync *ws);
+/* Did wgsync_open make the interface (so that wgsync_free removes it)? */
+bool wgsync_owns_interface(const struct wgsync *ws);
 
 #endif

@@ -6,6 +6,7 @@
  *            OpenWrt uses; message building/parsing is unit-tested here,
  *            the kernel path needs the module (absent on this machine)
  *   fake     in memory, for unit tests of what drives a backend
+ * wg_iface_open() finds or makes the interface and picks the backend.
  * All calls are synchronous and local (a socket round trip, bounded by a
  * timeout); they return 0 or a negative errno. Keys are raw 32 bytes. */
 #ifndef MN_WG_H
@@ -55,6 +56,33 @@ struct wg_backend {
 struct wg_backend *wg_uapi_new(const char *ifname, char *err, size_t errcap);
 struct wg_backend *wg_netlink_new(const char *ifname, char *err, size_t errcap);
 struct wg_backend *wg_fake_new(void);
+
+/* The interface a program works on (iface.c): found, or made and owned.
+ *   mode   auto     use what is there; else make a kernel interface, and
+ *                   when the kernel has no WireGuard start wireguard-go
+ *          netlink  the kernel's only        uapi  wireguard-go only
+ * An interface already there (a kernel link of kind wireguard, or a
+ * wireguard-go answering on its socket) is used and left as it is at
+ * close. One made here is removed at wg_iface_close(): the kernel link
+ * deleted, or the wireguard-go child stopped (its TUN device goes with
+ * it). NULL and one sentence in err when it cannot be had, to be
+ * prefixed with the interface's name, e.g. "cannot create it: this kernel
+ * has no WireGuard module and wireguard-go is not installed (install
+ * kmod-wireguard, or wireguard-go)". Blocks up to 5 s while wireguard-go
+ * starts. */
+enum wg_mode { WG_MODE_AUTO, WG_MODE_KERNEL, WG_MODE_USERSPACE };
+enum wg_impl { WG_IMPL_KERNEL, WG_IMPL_USERSPACE };
+/* "auto", "netlink", "uapi" (the wg_backend option's words); 0 or -EINVAL. */
+int wg_mode_parse(const char *s, enum wg_mode *m);
+struct wg_iface;
+struct wg_iface *wg_iface_open(const char *ifname, enum wg_mode mode, char *err, size_t errcap);
+/* Borrowed: valid until wg_iface_close(). */
+struct wg_backend *wg_iface_backend(const struct wg_iface *w);
+enum wg_impl wg_iface_impl(const struct wg_iface *w);
+/* Made by wg_iface_open (and so removed by wg_iface_close)? */
+bool wg_iface_created(const struct wg_iface *w);
+/* Closes the backend, removes what wg_iface_open made. NULL is fine. */
+void wg_iface_close(struct wg_iface *w);
 
 /* Put address/prefix on the interface (replacing the same address) and
  * bring it up, over rtnetlink; works for wireguard-go's TUN device and the

@@ -139,9 +139,70 @@ int wg_uapi_parse_reply(const char *buf, size_t len, struct wg_device *out);
  * wg_uapi_new() is this with /var/run/wireguard). */
 struct wg_backend *wg_uapi_new_at(const char *dir, const char *ifname, char *err, size_t errcap);
 
-/* ---- generic netlink (netlink.c) ---- */
+/* ---- netlink plumbing (nlmsg.c: pure; nlsock.c: the socket) ---- */
 
 #define WG_NL_BUF 32768   /* receive buffer; also enough for any request */
+
+/* The attribute writer: everything goes into buf[0..cap); a write that
+ * does not fit marks it full, and wg_nlw_msg_end then fails. */
+struct wg_nlw {
+	uint8_t *buf;
+	size_t cap, len;
+	bool full;
+};
+void *wg_nlw_reserve(struct wg_nlw *w, size_t n);   /* zeroed, NLA_ALIGNed; NULL when full */
+void wg_nlw_put(struct wg_nlw *w, uint16_t type, const void *data, size_t n);
+void wg_nlw_u8(struct wg_nlw *w, uint16_t type, uint8_t v);
+void wg_nlw_u16(struct wg_nlw *w, uint16_t type, uint16_t v);
+void wg_nlw_u32(struct wg_nlw *w, uint16_t type, uint32_t v);
+void wg_nlw_str(struct wg_nlw *w, uint16_t type, const char *s);   /* with its NUL */
+/* A nested attribute (NLA_F_NESTED): start returns its offset for end. */
+size_t wg_nlw_nest_start(struct wg_nlw *w, uint16_t type);
+void wg_nlw_nest_end(struct wg_nlw *w, size_t off);
+/* The nlmsghdr (pid 0) and a zeroed fixed header of `fixed` bytes after it
+ * (genlmsghdr, ifinfomsg, ifaddrmsg), returned; NULL when full. */
+void *wg_nlw_msg_start(struct wg_nlw *w, uint16_t type, uint16_t flags, uint32_t seq,
+                       size_t fixed);
+/* Set nlmsg_len: the message's length, or -EMSGSIZE (buf wiped). */
+int wg_nlw_msg_end(struct wg_nlw *w);
+
+/* Attributes in [p, p + left): wg_nla_next gives 1 and the next one (type
+ * without its flags, payload bounded), 0 at the end, -EBADMSG if one
+ * overruns. */
+struct wg_nla_iter {
+	const uint8_t *p;
+	size_t left;
+};
+int wg_nla_next(struct wg_nla_iter *it, uint16_t *type, const uint8_t **data, size_t *len);
+
+/* Walk the messages of one datagram answering seq (others are skipped:
+ * late answers to an earlier request): data messages go to fn; returns 1
+ * at NLMSG_DONE or when fn returns 1, an NLMSG_ERROR's error (an ack ends
+ * with 1 if want_ack, else is skipped), -EAGAIN for a dump interrupted by
+ * a change (NLM_F_DUMP_INTR), -EBADMSG, or 0 at the datagram's end. */
+struct nlmsghdr;
+typedef int wg_nl_msg_fn(const struct nlmsghdr *h, const uint8_t *payload, size_t plen, void *ctx);
+int wg_nl_walk(const uint8_t *buf, size_t len, uint32_t seq, bool want_ack, wg_nl_msg_fn *fn,
+               void *ctx);
+
+/* A netlink socket (NETLINK_GENERIC, NETLINK_ROUTE) bound to the kernel,
+ * 2 s timeouts. Build a request in buf with seq = ++seq, then
+ * wg_nlsock_call(s, its length or a negative errno, parse, ctx): the
+ * request is sent and wiped, then each datagram from the kernel goes to
+ * parse (with s->seq) until it returns nonzero; the datagram is wiped
+ * after. Returns 0 (parse said 1), parse's negative errno, or the socket's
+ * (-ETIMEDOUT, -EMSGSIZE for a datagram larger than buf). */
+struct wg_nlsock {
+	int fd;
+	uint32_t seq;
+	uint8_t buf[WG_NL_BUF];
+};
+typedef int wg_nl_parse_fn(const uint8_t *buf, size_t len, uint32_t seq, void *ctx);
+int wg_nlsock_open(struct wg_nlsock *s, int protocol);   /* 0 or -errno (fd -1) */
+int wg_nlsock_call(struct wg_nlsock *s, int len, wg_nl_parse_fn *parse, void *ctx);
+void wg_nlsock_close(struct wg_nlsock *s);               /* closes, wipes buf */
+
+/* ---- generic netlink (netlink.c) ---- */
 
 /* Each writes one complete netlink message and returns its length, or
  * -EINVAL (bad ifname or peer) / -EMSGSIZE. seq goes into nlmsg_seq;
@@ -172,6 +233,70 @@ int wg_nl_parse_ack(const uint8_t *buf, size_t len, uint32_t seq);
  * -EAGAIN when the kernel flags the dump as interrupted by a change. */
 int wg_nl_parse_get(const uint8_t *buf, size_t len, uint16_t family, uint32_t seq,
                     struct wg_device *acc);
+
+/* 0 when the kernel knows the "wireguard" generic netlink family (the
+ * module is loaded or loads on demand), else the error of resolving it
+ * (-ENOENT: no module). */
+int wg_netlink_available(void);
+
+/* ---- rtnetlink (rtnl.c) ---- */
+
+#define WG_LINK_KIND_MAX 16
+
+/* An address for an interface: unlike wg_cidr, the host bits are kept
+ * ("10.42.0.7/16"); a bare address means the host prefix. Prefix 1..32 or
+ * 1..128. 0 or -EINVAL (*a zeroed). */
+struct wg_ifaddr {
+	int family;
+	uint8_t addr[16];
+	uint8_t prefix;
+};
+int wg_ifaddr_parse(const char *s, struct wg_ifaddr *a);
+
+/* Each writes one complete message and returns its length, or -EINVAL /
+ * -EMSGSIZE. new_link: RTM_NEWLINK with CREATE|EXCL, IFLA_IFNAME and
+ * IFLA_LINKINFO { IFLA_INFO_KIND kind } (kind shorter than
+ * WG_LINK_KIND_MAX); get_links: the RTM_GETLINK dump; set_up: IFF_UP on
+ * the index; addr: RTM_NEWADDR (CREATE|REPLACE) or RTM_DELADDR. */
+int wg_rtnl_msg_new_link(uint8_t *buf, size_t cap, uint32_t seq, const char *ifname,
+                         const char *kind);
+int wg_rtnl_msg_del_link(uint8_t *buf, size_t cap, uint32_t seq, int ifindex);
+int wg_rtnl_msg_get_links(uint8_t *buf, size_t cap, uint32_t seq);
+int wg_rtnl_msg_set_up(uint8_t *buf, size_t cap, uint32_t seq, int ifindex, bool up);
+int wg_rtnl_msg_addr(uint8_t *buf, size_t cap, uint32_t seq, bool add, int ifindex,
+                     const struct wg_ifaddr *a);
+
+/* A link as the kernel describes it: kind "" when it has no IFLA_LINKINFO
+ * (lo, a physical NIC); "wireguard" for the kernel's, "tun" for
+ * wireguard-go's. */
+struct wg_link {
+	int ifindex;                        /* 0: not found */
+	unsigned flags;                     /* IFF_UP, ... */
+	char kind[WG_LINK_KIND_MAX];
+};
+/* One datagram of the answer to wg_rtnl_msg_get_links: the link named
+ * ifname goes to *out (leave *out zeroed before the first datagram).
+ * 1 at NLMSG_DONE, 0 when more is due, the kernel's error, -EAGAIN (dump
+ * interrupted), -EBADMSG. Acks of set/create/delete/addr: wg_nl_walk with
+ * want_ack (1, or the kernel's negative errno). */
+int wg_rtnl_parse_links(const uint8_t *buf, size_t len, uint32_t seq, const char *ifname,
+                        struct wg_link *out);
+
+/* The I/O (one NETLINK_ROUTE socket per call, 2 s timeout). 0 or a
+ * negative errno: the kernel's (-EEXIST, -EOPNOTSUPP for an unknown kind,
+ * -EPERM without CAP_NET_ADMIN, -ENODEV ...) or the socket's. find gives
+ * -ENODEV when no link has that name. */
+int wg_link_find(const char *ifname, struct wg_link *out);
+int wg_link_create(const char *ifname, const char *kind);
+int wg_link_delete(int ifindex);
+int wg_link_up(int ifindex);
+int wg_link_addr(int ifindex, bool add, const struct wg_ifaddr *a);
+
+/* ---- the interface's owner (iface.c) ---- */
+
+/* The first executable NAME in $PATH (/usr/sbin:/usr/bin:/sbin:/bin when
+ * unset) into out: 0 or -ENOENT (out ""). */
+int wg_find_program(const char *name, char *out, size_t cap);
 
 /* ---- fake (fake.c): hooks for tests of what drives a backend ---- */
 

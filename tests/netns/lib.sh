@@ -65,7 +65,7 @@ NS_TAG="m$$"
 NS_K=0
 NS_UNDERLAY=192.168.242
 NS_NATS=()
-NS_VIEW="etc:/etc/mirrornet run:/var/run/mirrornet log:/var/log"
+NS_VIEW="etc:/etc/mirrornet join:/etc/mirrornet-join ucid:/etc/uci-defaults run:/var/run/mirrornet log:/var/log"
 NS_MADE=()
 MN_SOCKETS=${T:-/tmp}/h%s/api.sock
 

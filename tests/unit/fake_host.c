@@ -33,6 +33,13 @@ int fake_host_set(struct mn_host *h, const char *opt, const char *val)
 	return conf_set(&h->s->conf, h->conf, o, buf, msg, sizeof msg);
 }
 
+void fake_host_key(struct mn_host *h, const uint8_t seed[32])
+{
+	node_key_from_seed(&h->key, seed);
+	memcpy(h->self, h->key.pk, 32);
+	h->have_key = true;
+}
+
 void *fake_host_start(struct mn_host *h)
 {
 	char err[256] = "";
@@ -316,6 +323,34 @@ bool host_is_revoked(struct mn_host *h, const uint8_t pk[32])
 	return is_revoked(h, pk);
 }
 
+void fake_host_peer(struct mn_host *h, const uint8_t pk[32], enum host_peer_state st,
+		    uint64_t since_ms)
+{
+	unsigned i;
+
+	for (i = 0; i < h->npeers && memcmp(h->peers[i].pk, pk, 32); i++)
+		;
+	if (i == 16)
+		return;
+	if (i == h->npeers)
+		h->npeers++;
+	memcpy(h->peers[i].pk, pk, 32);
+	h->peers[i].st = st;
+	h->peers[i].since = since_ms;
+}
+
+int host_peer_state(struct mn_host *h, const uint8_t pk[32], enum host_peer_state *st,
+		    uint64_t *since_ms)
+{
+	for (unsigned i = 0; i < h->npeers; i++)
+		if (!memcmp(h->peers[i].pk, pk, 32)) {
+			*st = h->peers[i].st;
+			*since_ms = h->peers[i].since;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 int host_state_each(struct mn_host *h,
 		    int (*fn)(void *ctx, const char *key, const uint8_t *val, size_t len), void *ctx)
 {
@@ -333,7 +368,7 @@ const char *host_state_error(struct mn_host *h)
 
 /* host_core.h: the core's own subsystems are tested with the daemon
  * (tests/netns/test_onboard.sh); here they are only linked */
-const struct node_key *host_key(const struct mn_host *h) { (void)h; return NULL; }
+const struct node_key *host_key(const struct mn_host *h) { return h->have_key ? &h->key : NULL; }
 struct wgsync *host_wg(struct mn_host *h) { (void)h; return NULL; }
 int host_wg_apply(struct mn_host *h) { (void)h; return 0; }
 int host_insert(struct mn_host *h, const uint8_t *wire, size_t len)

@@ -7,6 +7,7 @@
 #define MN_FAKE_HOST_H
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "crypto/key.h"
 
 #define FAKE_MAX_RECORDS 64
 #define FAKE_MAX_STATE 64
@@ -18,9 +19,13 @@ struct mn_host {
 	struct config cfg;                  /* core options */
 	_Alignas(16) unsigned char conf[SUBSYS_CONF_MAX];   /* its section */
 	uint8_t self[32];
+	struct node_key key;                /* fake_host_key: host_key() gives it */
+	bool have_key;
 	uint64_t now_ms;
 	struct { uint8_t wire[1024]; size_t len; uint8_t id[32]; bool used; } rec[FAKE_MAX_RECORDS];
 	struct { char key[64]; uint8_t val[1024]; size_t len; bool used; } state[FAKE_MAX_STATE];
+	struct { uint8_t pk[32]; enum host_peer_state st; uint64_t since; } peers[16];
+	unsigned npeers;                    /* fake_host_peer'd states */
 	uint8_t revoked[8][32];             /* fake_host_revoke'd keys */
 	unsigned nrevoked;
 	unsigned dirty;                     /* host_dirty calls */
@@ -33,6 +38,9 @@ struct mn_host {
 void fake_host_init(struct mn_host *h, const struct subsys *s);
 /* Set one of its options from text; 0 or -EINVAL. */
 int fake_host_set(struct mn_host *h, const char *opt, const char *val);
+/* Give this node a real key from a seed (self becomes its public key):
+ * host_key() returns it; without this call host_key() is NULL. */
+void fake_host_key(struct mn_host *h, const uint8_t seed[32]);
 /* Start it (s->start); NULL with the message on stderr. */
 void *fake_host_start(struct mn_host *h);
 /* Hold a record (unsigned: the fake checks nothing) and tell the subsystem
@@ -47,6 +55,9 @@ int fake_host_add(struct mn_host *h, unsigned kind, const uint8_t origin[32], co
 /* Forget a key's records (as a revocation would), mark it revoked and tell
  * the subsystem. */
 void fake_host_revoke(struct mn_host *h, const uint8_t origin[32]);
+/* Set what host_peer_state says of pk (a key never set: -ENOENT). */
+void fake_host_peer(struct mn_host *h, const uint8_t pk[32], enum host_peer_state st,
+		    uint64_t since_ms);
 /* Run the regeneration now, as the host's timer would. */
 void fake_host_regen(struct mn_host *h);
 /* Call its API method name with req (borrowed); returns the handler's rc. */

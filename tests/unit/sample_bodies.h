@@ -150,8 +150,15 @@ static inline void sample_body(unsigned kind, union body *b, int full)
 		bk->size = full ? UINT64_MAX : 123456789;
 		sample_fill_key(bk->hash, 7);
 		bk->n_holders = full ? MN_MAX_HOLDERS : 2;
-		for (int i = 0; i < bk->n_holders; i++)
+		bk->n_receipts = bk->n_holders;
+		for (int i = 0; i < bk->n_holders; i++) {
 			sample_fill_key(bk->holders[i].node, (uint8_t)(20 + i));
+			memset(bk->receipts[i].sig, 40 + i, sizeof bk->receipts[i].sig);
+		}
+		strcpy(bk->name, "config");
+		bk->created = full ? UINT64_MAX : 1800000000;
+		if (full)
+			sample_str(bk->name, MN_MAX_NAME, 'n');
 		break;
 	}
 	}

@@ -315,6 +315,86 @@ static void test_minimal(void)
 	CHECK_INT(run("rm -f min.ipk debian-binary control.tar.gz data.tar.gz"), 0);
 }
 
+/* The join package of an invitation (src/ctl/ipk_join.c): two invitations
+ * for the same name give two versions, the newer one higher (dpkg's
+ * comparison is opkg's); no conffiles; the invitation outside what
+ * sysupgrade keeps; the scripts parse, call mirrornetctl by its full
+ * path, and do nothing when installed into an image. */
+static void test_join_packages(void)
+{
+	const char *src = getenv("MN_SOURCE");
+	char err[256] = "", path[512], buf[4096], v1[128], v2[128], keep[512];
+
+	snprintf(path, sizeof path, "%s/j1.ipk", dir);
+	CHECK_INT(ipk_join_write(path, "node7", "0123456789abcdef", "mirrornet://AAAA", 1700000000,
+				 err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/j2.ipk", dir);
+	CHECK_INT(ipk_join_write(path, "node7", "fedcba9876543210", "mirrornet://BBBB", 1700000060,
+				 err, sizeof err), 0);
+	CHECK_INT(run("mkdir j1 j2 && tar -xzf j1.ipk -C j1 && tar -xzf j2.ipk -C j2 && "
+		      "tar -xzf j1/control.tar.gz -C j1 && tar -xzf j2/control.tar.gz -C j2 && "
+		      "tar -xzf j1/data.tar.gz -C j1 && tar -xzf j2/data.tar.gz -C j2"), 0);
+	capture("sed -n 's/^Version: //p' j1/control", v1, sizeof v1);
+	capture("sed -n 's/^Version: //p' j2/control", v2, sizeof v2);
+	CHECK_STR(v1, "1.0.1700000000-0123456789abcdef\n");
+	CHECK_STR(v2, "1.0.1700000060-fedcba9876543210\n");
+	CHECK(strcmp(v1, v2) != 0);
+	capture("sed -n 's/^Package: //p' j2/control", buf, sizeof buf);
+	CHECK_STR(buf, "mirrornet-join-node7\n");
+	if (run("command -v dpkg >/dev/null") == 0)
+		CHECK_INT(run("dpkg --compare-versions \"$(sed -n 's/^Version: //p' j2/control)\" gt "
+			      "\"$(sed -n 's/^Version: //p' j1/control)\""), 0);
+	/* no conffiles: nothing of the invitation is kept on upgrade */
+	capture("tar -tzf j1/control.tar.gz", buf, sizeof buf);
+	CHECK_STR(buf, "./\n./control\n./postinst\n");
+	capture("tar -tzf j1/data.tar.gz", buf, sizeof buf);
+	CHECK_STR(buf, "./\n./etc/\n./etc/mirrornet-join/\n./etc/mirrornet-join/invite-0123456789abcdef\n"
+		  "./etc/uci-defaults/\n./etc/uci-defaults/95-mirrornet-join-0123456789abcdef\n");
+	static const struct mode_want modes[] = {
+		{ "./etc/mirrornet-join/", "drwx------" },
+		{ "./etc/mirrornet-join/invite-0123456789abcdef", "-rw-------" },
+		{ "./etc/uci-defaults/95-mirrornet-join-0123456789abcdef", "-rwxr-xr-x" },
+	};
+	check_modes("j1/data.tar.gz", modes, 3);
+	check_file("j1/etc/mirrornet-join/invite-0123456789abcdef", "mirrornet://AAAA\n", 17);
+	/* sysupgrade keeps what /lib/upgrade/keep.d/mirrornet lists: not the
+	 * invitation (each line is a path or a directory prefix) */
+	snprintf(keep, sizeof keep, "%s/openwrt/mirrornet/files/mirrornet.keep", src ? src : ".");
+	FILE *k = fopen(keep, "r");
+	CHECK(k != NULL);
+	while (k && fgets(buf, sizeof buf, k)) {
+		buf[strcspn(buf, "\n")] = 0;
+		if (!buf[0] || buf[0] == '#')
+			continue;
+		size_t n = strlen(buf);
+		const char *inv = "/etc/mirrornet-join/invite-0123456789abcdef";
+		bool covered = !strncmp(inv, buf, n) && (buf[n - 1] == '/' || inv[n] == '/' || !inv[n]);
+		if (covered)
+			fprintf(stderr, "keep.d line '%s' keeps the invitation\n", buf);
+		CHECK(!covered);
+	}
+	if (k)
+		fclose(k);
+	/* the scripts */
+	CHECK_INT(run("sh -n j1/postinst && sh -n j1/etc/uci-defaults/95-mirrornet-join-0123456789abcdef"), 0);
+	if (run("command -v shellcheck >/dev/null") == 0)
+		CHECK_INT(run("shellcheck -s sh j1/postinst j1/etc/uci-defaults/95-mirrornet-join-*"), 0);
+	CHECK_INT(run("grep -q '/usr/sbin/mirrornetctl join --invite-file \"$f\"' "
+		      "j1/etc/uci-defaults/95-mirrornet-join-0123456789abcdef"), 0);
+	/* mirrornetctl only by its full path, outside comments */
+	CHECK_INT(run("grep -v '^#' j1/postinst j1/etc/uci-defaults/95-* | grep -E '(^|[^/])mirrornetctl'"), 1);
+	/* the invitation goes once the join succeeded */
+	CHECK_INT(run("grep -q 'rm -f \"$f\"' j1/etc/uci-defaults/95-mirrornet-join-0123456789abcdef"), 0);
+	/* into an image: the postinst does nothing (first boot joins) */
+	CHECK_INT(run("IPKG_INSTROOT=/nonexistent sh -x j1/postinst 2>trace"), 0);
+	capture("cat trace", buf, sizeof buf);
+	CHECK_STR(buf, "+ [ -n /nonexistent ]\n+ exit 0\n");
+	CHECK_INT(run("rm -rf j1 j2 j1.ipk j2.ipk trace"), 0);
+	/* refused */
+	CHECK(ipk_join_write(path, "node7", "0123456789abcdef", "t", -1, err, sizeof err) < 0);
+	CHECK(ipk_join_write(path, "node7", "not an id", "t", 1, err, sizeof err) < 0);
+}
+
 /* No file left in dir but the ones named "keep*". */
 static bool dir_clean(void)
 {
@@ -527,6 +607,7 @@ int main(void)
 	test_crc32();
 	test_package();
 	test_minimal();
+	test_join_packages();
 	test_refusals();
 	if (check_fail == 0) {
 		char cmd[512];
