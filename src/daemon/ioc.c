@@ -134,7 +134,7 @@ struct iocs {
 	char last_error[400];
 	bool auth_logged, bouncer_auth_logged;
 	uint64_t lapi_calls, lapi_errors, logins, published, tombstones, unpublished_deleted;
-	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions;
+	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions, orphans;
 	uint64_t refused[IOC_STEP_N];
 	unsigned dns_entries, dns_writes, reloads, reload_failures;
 	char reload_status[64];
@@ -477,23 +477,29 @@ static bool job_answer(struct iocs *x, const char *what, long status, const char
 	return true;
 }
 
+/* A decision of the alert we posted: its entry is applied. One whose entry
+ * went while the alert was in flight (a tombstone, a rewritten batch, a
+ * revocation) is deleted at once, else it would stay until its duration. */
 static int map_ids(void *ctx, bool deleted, const struct lapi_decision *d)
 {
 	struct iocs *x = ctx;
 
 	(void)deleted;
+	if (strcmp(d->origin, "mirrornet"))
+		return 0;
 	for (size_t i = 0; i < x->n; i++) {
 		struct entry *e = &x->e[i];
-		if (e->st == S_QUEUED && e->decision == -1 && !strcmp(e->c.value, d->value) &&
-		    !strcmp(d->origin, "mirrornet")) {
+		if (e->st == S_QUEUED && e->decision == -1 && !strcmp(e->c.value, d->value)) {
 			e->decision = d->id;
 			e->st = S_APPLIED;
 			x->applied_total++;
 			x->last_applied_ms = host_now_ms(x->h);
 			state_save(x, e);
-			break;
+			return 0;
 		}
 	}
+	x->orphans++;
+	job_push(x, d->id);
 	return 0;
 }
 
@@ -1292,6 +1298,7 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "logins", x->logins);
 	add_u64(j, "jobs", x->njobs);
 	add_u64(j, "jobs_dropped", x->jobs_dropped);
+	add_u64(j, "orphans", x->orphans);
 	add_u64(j, "skipped_decisions", x->skipped_decisions);
 	add_u64(j, "dns_entries", x->dns_entries);
 	add_u64(j, "dns_writes", x->dns_writes);
