@@ -47,6 +47,8 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define REFUSED_KEEP 256          /* the last refusals, for list and explain */
+#define REFUSED_RING (2 * REFUSED_KEEP)
+#define ALERT_MAX 32              /* decisions per POST /v1/alerts */
 #define JOBS_MAX 20000            /* queued LAPI jobs */
 #define RELOAD_TIMEOUT_MS 10000
 
@@ -110,9 +112,19 @@ struct iocs {
 	struct lapi *lapi;
 	uv_timer_t poll_timer, job_timer;
 	bool timers_open;
-	/* in */
+	/* in: the entries, an index of them by hash (open addressing, linear
+	 * probing: slot = entry index + 1, 0 empty), how many are in each
+	 * state, the refused ones in the order they were refused (the oldest
+	 * go first beyond REFUSED_KEEP), the entries of the alert in flight */
 	struct entry *e;
 	size_t n, cap;
+	uint32_t *slot;
+	size_t nslot;
+	unsigned nst[4];
+	uint64_t ring[REFUSED_RING];
+	size_t ring_head, ring_n;
+	uint64_t inflight[ALERT_MAX];
+	unsigned ninflight;
 	struct bucket *buckets;
 	size_t nbuckets;
 	struct ioc_allow allow;
@@ -167,21 +179,104 @@ static uint64_t entry_hash(const uint8_t origin[32], const char *batch, const ch
 	return fnv(h, value, strlen(value));
 }
 
+/* ---- the entries and their index ---- */
+
+static size_t slot_of(const struct iocs *x, uint64_t hash)
+{
+	size_t mask = x->nslot - 1, i = (size_t)(hash ^ hash >> 29) & mask;
+
+	while (x->slot[i] && x->e[x->slot[i] - 1].hash != hash)
+		i = (i + 1) & mask;
+	return i;
+}
+
 static struct entry *find(struct iocs *x, uint64_t hash)
 {
+	if (!x->nslot)
+		return NULL;
+	uint32_t k = x->slot[slot_of(x, hash)];
+	return k ? &x->e[k - 1] : NULL;
+}
+
+/* Index size: a power of two at least twice the entries' capacity. */
+static int index_fit(struct iocs *x, size_t cap)
+{
+	size_t ns = 64;
+
+	while (ns < 2 * cap)
+		ns *= 2;
+	if (ns <= x->nslot)
+		return 0;
+	uint32_t *q = calloc(ns, sizeof *q);
+	if (!q)
+		return -ENOMEM;
+	free(x->slot);
+	x->slot = q;
+	x->nslot = ns;
 	for (size_t i = 0; i < x->n; i++)
-		if (x->e[i].hash == hash)
-			return &x->e[i];
-	return NULL;
+		x->slot[slot_of(x, x->e[i].hash)] = (uint32_t)i + 1;
+	return 0;
+}
+
+/* Linear probing's deletion: the entries after the hole that would no
+ * longer be found move back into it. */
+static void index_del(struct iocs *x, uint64_t hash)
+{
+	size_t mask = x->nslot - 1, i = slot_of(x, hash), j = i;
+
+	if (!x->slot[i])
+		return;
+	x->slot[i] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!x->slot[j])
+			return;
+		uint64_t hj = x->e[x->slot[j] - 1].hash;
+		size_t home = (size_t)(hj ^ hj >> 29) & mask;
+		/* j's home is cyclically in (i, j]: it stays */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		x->slot[i] = x->slot[j];
+		x->slot[j] = 0;
+		i = j;
+	}
+}
+
+/* A new entry at the end (state S_REFUSED until told otherwise), or NULL
+ * when there is no room. hash must not be held. */
+static struct entry *entry_new(struct iocs *x, uint64_t hash, size_t limit)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? 2 * x->cap : 64;
+		if (nc > limit)
+			nc = limit;
+		struct entry *q = nc > x->cap ? realloc(x->e, nc * sizeof *q) : NULL;
+		if (!q)
+			return NULL;
+		x->e = q;
+		x->cap = nc;
+	}
+	if (index_fit(x, x->n + 1) < 0)
+		return NULL;
+	struct entry *e = &x->e[x->n];
+	memset(e, 0, sizeof *e);
+	e->hash = hash;
+	e->st = S_REFUSED;
+	x->nst[S_REFUSED]++;
+	x->slot[slot_of(x, hash)] = (uint32_t)++x->n;
+	return e;
+}
+
+static void set_st(struct iocs *x, struct entry *e, enum st s)
+{
+	x->nst[e->st]--;
+	e->st = (uint8_t)s;
+	x->nst[s]++;
 }
 
 static unsigned count(const struct iocs *x, enum st s)
 {
-	unsigned n = 0;
-
-	for (size_t i = 0; i < x->n; i++)
-		n += x->e[i].st == s;
-	return n;
+	return x->nst[s];
 }
 
 static void state_save(struct iocs *x, const struct entry *e)
@@ -204,21 +299,43 @@ static void state_drop(struct iocs *x, uint64_t hash)
 	host_state_del(x->h, key);
 }
 
+/* The last entry moves into e's place. */
 static void entry_remove(struct iocs *x, struct entry *e)
 {
-	*e = x->e[--x->n];
+	size_t i = (size_t)(e - x->e);
+
+	x->nst[e->st]--;
+	index_del(x, e->hash);
+	if (i != --x->n) {
+		*e = x->e[x->n];
+		x->slot[slot_of(x, e->hash)] = (uint32_t)i + 1;
+	}
 }
 
-/* The oldest refusal goes when more than REFUSED_KEEP are held. */
-static void refused_trim(struct iocs *x)
+/* The oldest of the ring: its entry goes if it is still a refusal. */
+static void ring_pop(struct iocs *x)
 {
-	while (count(x, S_REFUSED) > REFUSED_KEEP) {
-		size_t old = SIZE_MAX;
-		for (size_t i = 0; i < x->n; i++)
-			if (x->e[i].st == S_REFUSED && (old == SIZE_MAX || x->e[i].decided_ms < x->e[old].decided_ms))
-				old = i;
-		entry_remove(x, &x->e[old]);
-	}
+	uint64_t h = x->ring[x->ring_head];
+	struct entry *e = find(x, h);
+
+	x->ring_head = (x->ring_head + 1) % REFUSED_RING;
+	x->ring_n--;
+	if (e && e->st == S_REFUSED)
+		entry_remove(x, e);
+}
+
+/* e was just refused: remember it; the oldest refusals go when more than
+ * REFUSED_KEEP are held (every refused entry is in the ring: one pushed
+ * out of a full ring goes with it). */
+static void refused_note(struct iocs *x, const struct entry *e)
+{
+	uint64_t h = e->hash;
+
+	if (x->ring_n == REFUSED_RING)
+		ring_pop(x);
+	x->ring[(x->ring_head + x->ring_n++) % REFUSED_RING] = h;
+	while (count(x, S_REFUSED) > REFUSED_KEEP && x->ring_n)
+		ring_pop(x);
 }
 
 /* ---- the allowlist ---- */
@@ -487,11 +604,12 @@ static int map_ids(void *ctx, bool deleted, const struct lapi_decision *d)
 	(void)deleted;
 	if (strcmp(d->origin, "mirrornet"))
 		return 0;
-	for (size_t i = 0; i < x->n; i++) {
-		struct entry *e = &x->e[i];
-		if (e->st == S_QUEUED && e->decision == -1 && !strcmp(e->c.value, d->value)) {
+	for (unsigned k = 0; k < x->ninflight; k++) {
+		struct entry *e = find(x, x->inflight[k]);
+		if (e && e->st == S_QUEUED && e->decision == -1 && !strcmp(e->c.value, d->value)) {
+			x->inflight[k] = x->inflight[--x->ninflight];
 			e->decision = d->id;
-			e->st = S_APPLIED;
+			set_st(x, e, S_APPLIED);
 			x->applied_total++;
 			x->last_applied_ms = host_now_ms(x->h);
 			state_save(x, e);
@@ -564,9 +682,12 @@ static void delete_done(void *ctx, long status, const char *body, size_t len, co
 
 static void inflight_reset(struct iocs *x)
 {
-	for (size_t i = 0; i < x->n; i++)
-		if (x->e[i].st == S_QUEUED && x->e[i].decision == -1)
-			x->e[i].decision = 0;
+	for (unsigned k = 0; k < x->ninflight; k++) {
+		struct entry *e = find(x, x->inflight[k]);
+		if (e && e->st == S_QUEUED && e->decision == -1)
+			e->decision = 0;
+	}
+	x->ninflight = 0;
 }
 
 /* Start the next call: a delete, else the queued entries (up to 32) as one
@@ -574,17 +695,19 @@ static void inflight_reset(struct iocs *x)
 static void jobs_kick(struct iocs *x)
 {
 	char auth[LAPI_MAX_TOKEN + 32];
-	struct lapi_new_decision d[32];
+	struct lapi_new_decision d[ALERT_MAX];
+	uint64_t hs[ALERT_MAX];
 	static const char *const actions[] = { "ban", "captcha", "ban" };
 	size_t n = 0;
 	int rc;
 
 	if (x->job_busy || !x->lapi || (x->timers_open && uv_is_active((uv_handle_t *)&x->job_timer)))
 		return;
-	for (size_t i = 0; i < x->n && n < 32; i++) {
+	for (size_t i = 0; i < x->n && n < ALERT_MAX && count(x, S_QUEUED); i++) {
 		struct entry *e = &x->e[i];
 		if (e->st != S_QUEUED || e->decision != 0)
 			continue;
+		hs[n] = e->hash;
 		d[n].type = actions[e->c.action <= 2 ? e->c.action : 0];
 		d[n].scope = e->c.scope == IOC_RANGE ? "Range" : "Ip";
 		d[n].value = e->c.value;
@@ -617,12 +740,12 @@ static void jobs_kick(struct iocs *x)
 		rc = body ? lapi_request(x->lapi, "POST", "/v1/alerts", hdr, body, LAPI_TIMEOUT_MS,
 					 alert_post_done, x) : -ENOMEM;
 		free(body);
-		if (rc == 0)   /* in flight */
-			for (size_t i = 0, k = 0; i < x->n && k < n; i++)
-				if (x->e[i].st == S_QUEUED && x->e[i].decision == 0) {
-					x->e[i].decision = -1;
-					k++;
-				}
+		if (rc == 0) {   /* in flight */
+			for (size_t k = 0; k < n; k++)
+				find(x, hs[k])->decision = -1;
+			memcpy(x->inflight, hs, n * sizeof *hs);
+			x->ninflight = (unsigned)n;
+		}
 	}
 	memset(auth, 0, sizeof auth);
 	if (rc < 0)
@@ -669,22 +792,11 @@ static void take(struct iocs *x, const uint8_t origin[32], const char *batch, co
 		e->c = *c;
 		return;
 	}
-	if (x->n == x->cap) {
-		size_t limit = (size_t)conf(x)->max_active + conf(x)->pending_max + REFUSED_KEEP + 64;
-		size_t nc = x->cap ? 2 * x->cap : 64;
-		if (nc > limit)
-			nc = limit;
-		struct entry *q = nc > x->cap ? realloc(x->e, nc * sizeof *q) : NULL;
-		if (!q) {
-			x->refused[IOC_STEP_CAP]++;
-			return;
-		}
-		x->e = q;
-		x->cap = nc;
+	size_t limit = (size_t)conf(x)->max_active + conf(x)->pending_max + REFUSED_RING + 64;
+	if (!(e = entry_new(x, hash, limit))) {
+		x->refused[IOC_STEP_CAP]++;
+		return;
 	}
-	e = &x->e[x->n++];
-	memset(e, 0, sizeof *e);
-	e->hash = hash;
 	memcpy(e->origin, origin, 32);
 	snprintf(e->batch, sizeof e->batch, "%s", batch);
 	e->c = *c;
@@ -696,26 +808,24 @@ static void take(struct iocs *x, const uint8_t origin[32], const char *batch, co
 	e->duration_s = d.duration_s;
 	snprintf(e->detail, sizeof e->detail, "%s", d.detail);
 	if (d.verdict == IOC_V_REFUSE) {
-		e->st = S_REFUSED;
 		x->refused[d.step]++;
-		refused_trim(x);
+		refused_note(x, e);
 	} else if (d.verdict == IOC_V_PENDING) {
 		if (count(x, S_PENDING) >= conf(x)->pending_max) {   /* the queue is full */
-			e->st = S_REFUSED;
 			e->step = IOC_STEP_CAP;
 			snprintf(e->detail, sizeof e->detail, "pending queue full");
 			x->refused[IOC_STEP_CAP]++;
-			refused_trim(x);
+			refused_note(x, e);
 		} else {
-			e->st = S_PENDING;
+			set_st(x, e, S_PENDING);
 		}
 	} else if (c->scope == IOC_DOMAIN) {
-		e->st = S_APPLIED;
+		set_st(x, e, S_APPLIED);
 		x->applied_total++;
 		state_save(x, e);
 		host_dirty(x->h);
 	} else {
-		e->st = S_QUEUED;
+		set_st(x, e, S_QUEUED);
 		jobs_kick(x);
 	}
 }
@@ -1164,26 +1274,19 @@ static int start_state(void *ctx, const char *key, const uint8_t *val, size_t le
 	buf[len] = 0;
 	if (sscanf(buf, "%lld %64s %u %64s %512s", &id, hex, &scope, batch, value) != 5 || scope > IOC_DOMAIN)
 		return 0;
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? 2 * x->cap : 64;
-		struct entry *q = realloc(x->e, nc * sizeof *q);
-		if (!q)
-			return -ENOMEM;
-		x->e = q;
-		x->cap = nc;
-	}
-	struct entry *e = &x->e[x->n++];
-	memset(e, 0, sizeof *e);
-	if (hex_decode(hex, e->origin, 32) < 0) {
-		x->n--;
+	uint8_t origin[32];
+	if (hex_decode(hex, origin, 32) < 0)
 		return 0;
-	}
+	uint64_t hash = entry_hash(origin, batch, value);
+	struct entry *e = find(x, hash) ? NULL : entry_new(x, hash, SIZE_MAX);
+	if (!e)
+		return 0;
+	memcpy(e->origin, origin, 32);
 	snprintf(e->batch, sizeof e->batch, "%s", batch);
 	snprintf(e->c.value, sizeof e->c.value, "%s", value);
 	e->c.scope = (uint8_t)scope;
-	e->hash = entry_hash(e->origin, e->batch, e->c.value);
 	e->decision = id;
-	e->st = S_APPLIED;
+	set_st(x, e, S_APPLIED);
 	return 0;
 }
 
@@ -1410,11 +1513,11 @@ static int api_approve(void *st, struct json_object *req, struct json_object **r
 		return -EPERM;
 	}
 	if (e->c.scope == IOC_DOMAIN) {
-		e->st = S_APPLIED;
+		set_st(x, e, S_APPLIED);
 		state_save(x, e);
 		host_dirty(x->h);
 	} else {
-		e->st = S_QUEUED;
+		set_st(x, e, S_QUEUED);
 		jobs_kick(x);
 	}
 	*res = entry_json(e);
@@ -1431,12 +1534,12 @@ static int api_reject(void *st, struct json_object *req, struct json_object **re
 		snprintf(err, errcap, "no pending IoC with that id");
 		return -ENOENT;
 	}
-	e->st = S_REFUSED;
+	set_st(x, e, S_REFUSED);
 	e->step = IOC_STEP_REVIEW;
 	snprintf(e->detail, sizeof e->detail, "rejected by an admin");
 	e->decided_ms = host_now_ms(x->h);
 	*res = entry_json(e);
-	refused_trim(x);
+	refused_note(x, e);
 	return 0;
 }
 
@@ -1585,6 +1688,7 @@ static void ioc_free(void *st)
 	memset(x->token, 0, sizeof x->token);
 	ioc_allow_free(&x->allow);
 	free(x->e);
+	free(x->slot);
 	free(x->buckets);
 	free(x->out);
 	free(x);

@@ -817,6 +817,70 @@ static void test_lapi_trouble(struct mn_host *h)
 	fl.refuse_login = false;
 }
 
+/* Many entries on a host without a LAPI (ip indicators stay queued): the
+ * index by hash through additions and removals, the refused ones capped to
+ * the newest 256. */
+static unsigned held(struct mn_host *h, const char *value)
+{
+	char req[96];
+	int rc;
+	struct json_object *x, *v;
+	unsigned n = 0;
+
+	snprintf(req, sizeof req, "{\"value\":\"%s\"}", value);
+	x = call(h, "ioc_explain", req, &rc);
+	if (x && json_object_object_get_ex(x, "held", &v))
+		n = (unsigned)json_object_array_length(v);
+	json_object_put(x);
+	return n;
+}
+
+static void test_many(void)
+{
+	struct mn_host *h = calloc(1, sizeof *h);
+	char vals[16][24], key[16];
+	const char *vp[16];
+	unsigned bad = 0;
+
+	fake_host_init(h, &subsys_ioc);
+	fake_host_key(h, self_seed);
+	CHECK(fake_host_set(h, "ioc_rate", "0") == 0);
+	CHECK(fake_host_start(h) != NULL);
+	for (int r = 0; r < 60; r++) {
+		for (int i = 0; i < 16; i++) {
+			if (i < 8)
+				snprintf(vals[i], sizeof vals[i], "10.%d.%d.1", r, i);
+			else
+				snprintf(vals[i], sizeof vals[i], "198.18.%d.%d", r, i);
+			vp[i] = vals[i];
+		}
+		snprintf(key, sizeof key, "m%d", r);
+		ioc_rec(h, m1, key, 1, vp, NULL, 16);
+	}
+	CHECK(st_u64(h, "queued") == 480);
+	CHECK(st_u64(h, "refused_total") == 480);
+	int rc;
+	struct json_object *l = call(h, "ioc_list", "{\"state\":\"refused\"}", &rc);
+	CHECK(rc == 0 && l && json_object_array_length(l) == 256);
+	json_object_put(l);
+	CHECK_INT(held(h, "10.0.0.1"), 0);    /* the oldest refusals went */
+	CHECK_INT(held(h, "10.59.7.1"), 1);   /* the newest stay */
+	for (int r = 0; r < 60; r += 2) {
+		snprintf(key, sizeof key, "m%d", r);
+		tomb(h, m1, key, 2);
+	}
+	CHECK(st_u64(h, "queued") == 240);
+	for (int r = 0; r < 60; r++)
+		for (int i = 8; i < 16; i++) {
+			char v[24];
+			snprintf(v, sizeof v, "198.18.%d.%d", r, i);
+			bad += held(h, v) != (r % 2 ? 1u : 0u);
+		}
+	CHECK_INT(bad, 0);
+	fake_host_done(h);
+	free(h);
+}
+
 int main(void)
 {
 	struct mn_host *h = calloc(1, sizeof *h);
@@ -842,6 +906,7 @@ int main(void)
 	test_add(h);
 	CHECK(fl.max_per_post <= 32);
 	test_lapi_trouble(h);
+	test_many();
 
 	uv_close((uv_handle_t *)&fl.srv, NULL);
 	fake_host_done(h);
