@@ -48,7 +48,7 @@
 #define BACKOFF_MAX_MS 60000
 #define REFUSED_KEEP 256          /* the last refusals, for list and explain */
 #define REFUSED_RING (2 * REFUSED_KEEP)
-#define ALERT_MAX 32              /* decisions per POST /v1/alerts */
+#define ALERT_MAX 256             /* decisions per POST /v1/alerts (~40 KiB) */
 #define JOBS_MAX 20000            /* queued LAPI jobs */
 #define RELOAD_TIMEOUT_MS 10000
 
@@ -146,7 +146,7 @@ struct iocs {
 	char last_error[400];
 	bool auth_logged, bouncer_auth_logged;
 	uint64_t lapi_calls, lapi_errors, logins, published, tombstones, unpublished_deleted;
-	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions, orphans;
+	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions, orphans, alerts;
 	uint64_t refused[IOC_STEP_N];
 	unsigned dns_entries, dns_writes, reloads, reload_failures;
 	char reload_status[64];
@@ -737,6 +737,7 @@ static void jobs_kick(struct iocs *x)
 		char *body = lapi_alert_json("mirrornet/ioc", "indicators from the MirrorNet mesh", d, n,
 					     host_now_ms(x->h) / 1000);
 		x->lapi_calls++;
+		x->alerts++;
 		rc = body ? lapi_request(x->lapi, "POST", "/v1/alerts", hdr, body, LAPI_TIMEOUT_MS,
 					 alert_post_done, x) : -ENOMEM;
 		free(body);
@@ -825,8 +826,7 @@ static void take(struct iocs *x, const uint8_t origin[32], const char *batch, co
 		state_save(x, e);
 		host_dirty(x->h);
 	} else {
-		set_st(x, e, S_QUEUED);
-		jobs_kick(x);
+		set_st(x, e, S_QUEUED);   /* the caller kicks the queue once */
 	}
 }
 
@@ -1243,6 +1243,7 @@ static void take_record(struct iocs *x, const struct record *r, const union body
 	}
 	for (unsigned i = 0; i < b->ioc.n_iocs; i++)
 		take(x, r->origin, r->key, &b->ioc.iocs[i], cls);
+	jobs_kick(x);   /* the record's indicators in one alert, not one and the rest */
 }
 
 static int start_record(void *ctx, const struct record *r, const uint8_t id[32])
@@ -1397,6 +1398,7 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "tombstones", x->tombstones);
 	add_u64(j, "withdrawn", x->unpublished_deleted);
 	add_u64(j, "lapi_calls", x->lapi_calls);
+	add_u64(j, "alerts", x->alerts);
 	add_u64(j, "lapi_errors", x->lapi_errors);
 	add_u64(j, "logins", x->logins);
 	add_u64(j, "jobs", x->njobs);

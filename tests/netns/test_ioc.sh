@@ -207,4 +207,53 @@ for b in 0 1; do
 	on 1 publish ioc "flood$b" --body "{\"iocs\":[$items]}" >/dev/null || bad "publish flood$b"
 done
 wait_for 20 "a flood over the rate is dropped and counted on B" ge 3 refused.rate 24
+
+if [ "${MN_BENCH:-0}" = 1 ]; then
+	# 10,000 active mesh IoCs on B: its daemon's RSS before and after, and
+	# the time and LAPI calls to apply them (the root publishes 313
+	# records of 32; B restarted with the right password, no rate and room
+	# for 20,000)
+	stop_pid "${MND[3]}" || bad "B's mirrornetd did not stop on SIGTERM"
+	cscli_ "$T/cs3" "$(ns_host 3)" machines add mirrornet --password "$(cat "$T/cs2/password")" --force \
+		-f /dev/null >/dev/null 2>&1
+	(umask 077; cp "$T/cs2/password" "$T/cs3/password")
+	sed -i 's/^ioc_rate .*/ioc_rate 0/' "$T/h3/mirrornetd.conf"
+	echo "ioc_max_active 20000" >> "$T/h3/mirrornetd.conf"
+	ns_mn_start 3 || fatal "restart B"
+	MND[3]=$SPAWNED
+	wait_for 20 "B's LAPI is up for mirrornetd" is 3 stream up
+	wait_for 60 "B applied what waited (the flood's 40)" ge 3 applied 40
+	pid=${MND[3]}   # ip netns exec execs mirrornetd: this is its PID
+	rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+	mkdir -p "$T/bench"
+	for r in $(seq 0 312); do   # the bodies first: the shell is slower than the rest
+		items=""
+		for k in $(seq 0 31); do
+			n=$((r * 32 + k)); [ $n -lt 10000 ] || break
+			items="$items${items:+,}$(ioc_json ip "198.19.$((n / 250)).$((n % 250 + 1))")"
+		done
+		echo "{\"iocs\":[$items]}" > "$T/bench/$r.json"
+	done
+	rss0=$(rss); a0=$(st 3 applied); c0=$(st 3 lapi_calls); p0=$(st 3 alerts)
+	t0=$(date +%s%N)
+	for r in $(seq 0 312); do
+		on 1 publish ioc "bench$r" --file "$T/bench/$r.json" >/dev/null || bad "publish bench$r"
+	done
+	t1=$(date +%s%N)
+	wait_for 300 "B applies 10,000 more" ge 3 applied $((a0 + 10000))
+	t2=$(date +%s%N)
+	rss1=$(rss); c1=$(st 3 lapi_calls); p1=$(st 3 alerts)
+	echo "measured: 10,000 IoCs in 313 records published by the root in $(( (t1 - t0) / 1000000 )) ms; all applied at B's LAPI $(( (t2 - t0) / 1000000 )) ms after the first, $(( (t2 - t1) / 1000000 )) ms after the last; $((p1 - p0)) POST /v1/alerts, $((c1 - c0)) LAPI calls in all (stream polls included)"
+	echo "measured: B's mirrornetd RSS ${rss0} kB -> ${rss1} kB (+$((rss1 - rss0)) kB for 10,000 applied)"
+	n=$(cscli_ "$T/cs3" "$(ns_host 3)" decisions list -o json --all --limit 0 2>/dev/null |
+		jq '[.[]?.decisions[]? | select(.origin == "mirrornet")] | length')
+	echo "measured: B's LAPI holds $n decisions of origin mirrornet"
+	# the way back: tombstones, one DELETE /v1/decisions/{id} each
+	r0=$(st 3 removed); t0=$(date +%s%N)
+	for r in $(seq 0 312); do on 1 publish ioc "bench$r" --tombstone >/dev/null || bad "tombstone bench$r"; done
+	t1=$(date +%s%N)
+	wait_for 300 "B deletes the 10,000" ge 3 removed $((r0 + 10000))
+	t2=$(date +%s%N)
+	echo "measured: 313 tombstones published in $(( (t1 - t0) / 1000000 )) ms; the 10,000 deleted at B's LAPI $(( (t2 - t0) / 1000000 )) ms after the first, $(( (t2 - t1) / 1000000 )) ms after the last; RSS now $(rss) kB"
+fi
 finish

@@ -904,7 +904,7 @@ int main(void)
 	test_restart(h);
 	test_out(h);
 	test_add(h);
-	CHECK(fl.max_per_post <= 32);
+	CHECK(fl.max_per_post <= 256);
 	test_lapi_trouble(h);
 	test_many();
 
