@@ -1244,11 +1244,12 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 static struct json_object *bk_status(void *st)
 {
 	struct backup *b = st;
-	struct json_object *o = json_object_new_object(), *jobs = json_object_new_array();
+	struct json_object *o = json_object_new_object(), *jobs;
 
 	json_object_object_add(o, "enabled", json_object_new_boolean(b->listening));
 	if (!b->listening)
 		return o;
+	jobs = json_object_new_array();
 	const struct bkchan_stats *cs = bkchan_stats(b->chan);
 	struct json_object *ref = json_object_new_object();
 	for (unsigned c = 1; c <= BK_E_IO; c++)
