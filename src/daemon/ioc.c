@@ -1038,12 +1038,22 @@ static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 	return 0;
 }
 
+/* A restart: the decisions we published ("d:<id>") that the startup
+ * answer no longer lists (seen: its ids, sorted). */
 struct gone {
-	int64_t *seen;
+	const int64_t *seen;
 	size_t nseen;
-	int64_t ids[256];
-	size_t n;
+	int64_t *ids;
+	size_t n, cap;
+	bool failed;
 };
+
+static int by_id64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static int gone_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 {
@@ -1052,12 +1062,21 @@ static int gone_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 
 	(void)val;
 	(void)len;
-	if (strncmp(key, "d:", 2) || g->n == 256)
+	if (strncmp(key, "d:", 2))
 		return 0;
-	long long id = strtoll(key + 2, &end, 10);
-	for (size_t i = 0; i < g->nseen; i++)
-		if (g->seen[i] == id)
-			return 0;
+	int64_t id = strtoll(key + 2, &end, 10);
+	if (bsearch(&id, g->seen, g->nseen, sizeof id, by_id64))
+		return 0;
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? 2 * g->cap : 64;
+		int64_t *q = realloc(g->ids, nc * sizeof *q);
+		if (!q) {
+			g->failed = true;
+			return 1;
+		}
+		g->ids = q;
+		g->cap = nc;
+	}
 	g->ids[g->n++] = id;
 	return 0;
 }
@@ -1099,14 +1118,19 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 	x->stream_backoff_ms = 0;
 	if (!x->started)
 		s.seen = malloc(sizeof *s.seen);
-	lapi_stream_parse(body, len, stream_one, &s, &skipped);
+	int prc = lapi_stream_parse(body, len, stream_one, &s, &skipped);
 	x->skipped_decisions += skipped;
-	if (!x->started) {   /* a restart: ours that went while we were down */
+	/* a restart: ours that went while we were down — only from a whole
+	 * startup answer (else every one would look gone): else the next poll
+	 * asks for it again */
+	if (!x->started && s.seen && prc == 0) {
 		struct gone g = { .seen = s.seen, .nseen = s.nseen };
+		qsort(s.seen, s.nseen, sizeof *s.seen, by_id64);
 		host_state_each(x->h, gone_one, &g);
-		for (size_t i = 0; i < g.n; i++)
+		for (size_t i = 0; !g.failed && i < g.n; i++)
 			out_deleted(x, g.ids[i]);
-		x->started = true;
+		free(g.ids);
+		x->started = !g.failed;
 	}
 	free(s.seen);
 	if (x->nout)
