@@ -1113,6 +1113,13 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 		}
 		return;
 	}
+	/* the LAPI is back after both paths failed: the job waiting out its
+	 * backoff goes now (once per outage of the stream, not every poll) */
+	if (x->stream_health == H_DOWN && x->lapi_health == H_DOWN && x->timers_open &&
+	    uv_is_active((uv_handle_t *)&x->job_timer) && !x->job_busy) {
+		uv_timer_stop(&x->job_timer);
+		jobs_kick(x);
+	}
 	x->stream_health = H_UP;
 	x->bouncer_auth_logged = false;
 	x->stream_backoff_ms = 0;

@@ -177,9 +177,11 @@ wait_for 20 "B sees its LAPI down" is 3 lapi down
 cs_start "$T/cs3" "$(ns_host 3)"
 track "$(cat "$T/cs3/pid")"
 wait_for 30 "B's LAPI answers again" lapi_up 3
-# a failed call is retried after 1 s doubling to 60 s: the retry after the
-# LAPI's return comes within 60 s, plus a call's 10 s timeout
+tb=$(date +%s%N)
+# a failed call is retried after 1 s doubling to 60 s (sooner once the
+# stream answers again): within 60 s, plus a call's 10 s timeout
 wait_for 75 "back up, B's LAPI gets 203.0.113.8" mesh_decision 3 203.0.113.8
+echo "measured: applied at B $(( ($(date +%s%N) - tb) / 1000000 )) ms after its LAPI answered again"
 check "cscli decisions add --ip 203.0.113.10 on A" cs_add 2 203.0.113.10
 wait_for 20 "B's LAPI gets 203.0.113.10 too" mesh_decision 3 203.0.113.10
 
