@@ -224,3 +224,30 @@ alive_ge() { json_ok ".alive >= $2" on "$1" status --json; }
 state_of() { json_val --arg d "$2" '.[] | select(.did == $d) | .state' on "$1" peers --json; }
 state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; }
 counter() { json_val ".counters.$2 // empty" on "$1" status --json; }
+
+# A mesh root (`mirrornetctl mesh init`) with WireGuard — wireguard-go, in a
+# network namespace of its own — whose API is DIR/api.sock; the namespace,
+# what runs in it and the UAPI socket are removed at exit. Needs root, ip,
+# wireguard-go and /dev/net/tun: without them it makes nothing and returns 2.
+#   wg_root DIR                          0 once the root answers with its WireGuard key
+wg_root() {
+	local dir=$1
+	[ "$(id -u)" = 0 ] && command -v wireguard-go >/dev/null && [ -c /dev/net/tun ] &&
+		command -v ip >/dev/null || return 2
+	_T_WG_NS="mnwg$$" _T_WG_IF="$(printf '%.13s' "mnw$$")w"
+	at_exit _t_wg_root_del
+	need ip netns add "$_T_WG_NS"
+	need ip -n "$_T_WG_NS" link set lo up
+	need "$MN_BUILD/mirrornetctl" mesh init --name root --dir "$dir" --wg-interface "$_T_WG_IF" \
+		--api "$dir/api.sock" --endpoint 192.0.2.1:51820 >/dev/null
+	spawn "$dir/log" ip netns exec "$_T_WG_NS" "$MN_BUILD/mirrornetd" -c "$dir/mirrornetd.conf"
+	watch_pid "$SPAWNED" "the mesh root with WireGuard" "$dir/log"
+	_t_wg_up() { json_ok '.wireguard.public_key' "$MN_BUILD/mirrornetctl" status --json --socket "$1"; }
+	wait_for 20 "a mesh root with WireGuard answers" _t_wg_up "$dir/api.sock"
+}
+_t_wg_root_del() {
+	local pid
+	for pid in $(ip netns pids "$_T_WG_NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$_T_WG_NS" 2>/dev/null
+	rm -f "/var/run/wireguard/$_T_WG_IF.sock"
+}

@@ -69,6 +69,7 @@ struct conn {
 	uint8_t owner[32], hash[32];
 	uint64_t size, pos;
 	int work_rc;
+	int sync_fd;            /* the received file, fsynced and closed in the pool */
 	/* a client job */
 	bkjob_done_fn done;
 	bkjob_progress_fn progress;
@@ -331,6 +332,7 @@ static struct conn *conn_new(struct bkchan *c, bool client)
 	cn->c = c;
 	cn->client = client;
 	cn->fd = -1;
+	cn->sync_fd = -1;
 	uv_tcp_init(c->loop, &cn->tcp);
 	uv_timer_init(c->loop, &cn->timer);
 	cn->tcp.data = cn->timer.data = cn;
@@ -420,8 +422,15 @@ static void hash_work(uv_work_t *w)
 	struct conn *cn = w->data;
 	uint8_t got[32];
 	uint64_t size;
-	int fd = open(cn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd;
 
+	/* off the loop: fsync of a whole blob takes seconds on a router's flash */
+	if (cn->sync_fd >= 0) {
+		fsync(cn->sync_fd);
+		close(cn->sync_fd);
+		cn->sync_fd = -1;
+	}
+	fd = open(cn->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		cn->work_rc = -errno;
 		return;
@@ -484,16 +493,16 @@ static void hash_done(uv_work_t *w, int status)
 
 static void start_hash(struct conn *cn, enum cstate st)
 {
-	if (cn->fd >= 0) {
-		fsync(cn->fd);
-		close(cn->fd);
-		cn->fd = -1;
-	}
+	cn->sync_fd = cn->fd;   /* the pool syncs and closes it */
+	cn->fd = -1;
 	cn->st = st;
 	cn->work.data = cn;
 	cn->work_pending = true;
 	if (uv_queue_work(cn->c->loop, &cn->work, hash_work, hash_done) < 0) {
 		cn->work_pending = false;
+		if (cn->sync_fd >= 0)
+			close(cn->sync_fd);
+		cn->sync_fd = -1;
 		conn_close(cn, -ENOMEM);
 	}
 }

@@ -38,6 +38,7 @@ static const struct {
 	{ "ioc", ctl_ioc, "ioc list|add|pending|approve|reject|explain  the mesh's IoCs and CrowdSec" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
 	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },
+	{ "rpcd", ctl_rpcd, "rpcd list | call METHOD                      the rpcd plugin luci.mirrornet for LuCI (docs/luci.md)" },
 	{ "api-raw", ctl_api_raw, NULL },   /* debugging aid: raw API lines (docs/api.md) */
 };
 

@@ -35,6 +35,10 @@ int ctl_invite(int argc, char **argv);
 int ctl_join(int argc, char **argv);
 int ctl_revoke(int argc, char **argv);
 int ctl_key(int argc, char **argv);
+/* The publish request (a new object, caller owns it) of a revoke record for
+ * the node key pk: reason, now, ten years (docs/onboarding.md). */
+struct json_object;
+struct json_object *ctl_revoke_request(const uint8_t pk[static 32], const char *reason);
 /* Vortex DNS (src/ctl/ctl_dns.c; check: src/ctl/ctl_dnscheck.c). */
 int ctl_dns(int argc, char **argv);
 int ctl_hosts(int argc, char **argv);
@@ -45,13 +49,14 @@ int ctl_expose(int argc, char **argv);
 int ctl_mcp(int argc, char **argv);
 /* Backups held by peers (src/ctl/ctl_backup.c). */
 int ctl_backup(int argc, char **argv);
+/* The rpcd plugin luci.mirrornet (src/ctl/ctl_rpcd.c, docs/luci.md). */
+int ctl_rpcd(int argc, char **argv);
 /* Threat intelligence (src/ctl/ctl_ioc.c). */
 int ctl_ioc(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.
  * socket_opt NULL: $MIRRORNET_SOCKET or the default path. */
-struct json_object;
 int ctl_call(const char *socket_opt, const char *cmd, struct json_object *req,
 	     struct json_object **result);
 void ctl_print_json(struct json_object *o);

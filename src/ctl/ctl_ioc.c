@@ -200,7 +200,7 @@ int ctl_ioc(int argc, char **argv)
 		if (optind != argc - 1)
 			return ctl_err("usage: mirrornetctl %s", u), CTL_USAGE;
 		struct json_object *req = json_object_new_object();
-		json_object_object_add(req, "id", json_object_new_string(argv[optind]));
+		json_object_object_add(req, "ioc", json_object_new_string(argv[optind]));
 		return call_print(&o, !strcmp(sub, "approve") ? "ioc_approve" : "ioc_reject", req, false);
 	}
 	if (!strcmp(sub, "explain")) {

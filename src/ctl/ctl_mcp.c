@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 #include "src/ctl/ctl.h"
 #include "src/apiclient/apiclient.h"
+#include "src/ctl/ctl_args.h"
 
 #define MCP_MAX_LINE (1u << 20)     /* a request line; longer: -32700 */
 #define MCP_MAX_TEXT (1u << 20)     /* a tool's answer text; longer: cut, said */
@@ -30,19 +31,11 @@
 
 static const char *const versions[] = { "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05" };
 
-enum { A_STR, A_INT, A_BOOL, A_STRS };
-struct arg {
-	const char *name;
-	int type;
-	bool required;
-	const char *desc;
-};
-
 struct tool {
 	const char *name, *desc;
 	const char *cmd;             /* the API command */
 	bool write;
-	struct arg args[10];
+	struct ctl_arg args[10];
 	/* the request's fields from the arguments (NULL: each argument under
 	 * its own name) */
 	void (*request)(struct json_object *args, struct json_object *req);
@@ -96,37 +89,37 @@ static struct json_object *wg_answer(const char *sock, struct json_object *statu
 
 static const struct tool tools[] = {
 	{ "mesh_status", "This node's identity, role, mesh and counters (mirrornetctl status).", "status",
-	  false, { { NULL, 0, false, NULL } }, NULL, NULL },
+	  false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "peers", "The peers this node knows: name, state (alive, suspect, dead, left), last seen, "
-	  "round-trip time, score.", "peers", false, { { NULL, 0, false, NULL } }, NULL, NULL },
+	  "round-trip time, score.", "peers", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "records", "Signed records held (node, cert, revoke, dns, expose, ioc, svc, backup), "
 	  "optionally of one kind, origin (did:key) or key.", "records", false,
-	  { { "kind", A_STR, false, "a record kind" }, { "origin", A_STR, false, "a did:key" },
-	    { "key", A_STR, false, "a record key" }, { NULL, 0, false, NULL } }, NULL, NULL },
+	  { { "kind", CTL_ARG_STR, false, "a record kind" }, { "origin", CTL_ARG_STR, false, "a did:key" },
+	    { "key", CTL_ARG_STR, false, "a record key" }, { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "exposures", "Services exposed on the mesh's CDN: this node's own (with backends) and "
-	  "every member's record.", "expose_list", false, { { NULL, 0, false, NULL } }, NULL, NULL },
+	  "every member's record.", "expose_list", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "dns", "Vortex DNS: the mesh's zone delegations (signed dns records: zone, delegate, name "
-	  "servers).", "records", false, { { NULL, 0, false, NULL } }, dns_req, NULL },
+	  "servers).", "records", false, { { NULL, CTL_ARG_STR, false, NULL } }, dns_req, NULL },
 	{ "dns_zone", "One zone as this node's DNS server holds it (its master file).", "dns_show", false,
-	  { { "zone", A_STR, true, "a zone name, e.g. node1.example.io" }, { NULL, 0, false, NULL } },
+	  { { "zone", CTL_ARG_STR, true, "a zone name, e.g. node1.example.io" }, { NULL, CTL_ARG_STR, false, NULL } },
 	  NULL, NULL },
 	{ "services", "Services members announce (svc records: mail, backup, ai, cdn entry points, "
 	  "apps).", "records", false,
-	  { { "service", A_STR, false, "one service name" }, { NULL, 0, false, NULL } }, services_req, NULL },
+	  { { "service", CTL_ARG_STR, false, "one service name" }, { NULL, CTL_ARG_STR, false, NULL } }, services_req, NULL },
 	{ "wireguard_status", "The WireGuard interface (backend, public key, port) and each peer's "
-	  "WireGuard state.", "status", false, { { NULL, 0, false, NULL } }, NULL, wg_answer },
+	  "WireGuard state.", "status", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, wg_answer },
 	{ "expose_add", "Expose a local service on the mesh's CDN (mirrornetctl expose add).",
 	  "expose_add", true,
-	  { { "service", A_STR, true, "a DNS label" }, { "port", A_INT, true, "the service's port" },
-	    { "proto", A_STR, false, "http, tls or tcp" }, { "backend", A_STR, false, "IP:PORT" },
-	    { "domain", A_STR, false, "its public name" },
-	    { "channels", A_STR, false, "mesh,dns,tor,mdns or all" },
-	    { "mirrors", A_STRS, false, "members that are extra entry points" },
-	    { "health", A_STR, false, "an HTTP health-check path" }, { NULL, 0, false, NULL } }, NULL, NULL },
+	  { { "service", CTL_ARG_STR, true, "a DNS label" }, { "port", CTL_ARG_INT, true, "the service's port" },
+	    { "proto", CTL_ARG_STR, false, "http, tls or tcp" }, { "backend", CTL_ARG_STR, false, "IP:PORT" },
+	    { "domain", CTL_ARG_STR, false, "its public name" },
+	    { "channels", CTL_ARG_STR, false, "mesh,dns,tor,mdns or all" },
+	    { "mirrors", CTL_ARG_STRS, false, "members that are extra entry points" },
+	    { "health", CTL_ARG_STR, false, "an HTTP health-check path" }, { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "expose_remove", "Withdraw an exposure, or one of its channels (mirrornetctl expose remove).",
 	  "expose_remove", true,
-	  { { "service", A_STR, true, "the service name" }, { "channel", A_STR, false, "one channel" },
-	    { NULL, 0, false, NULL } }, NULL, NULL },
+	  { { "service", CTL_ARG_STR, true, "the service name" }, { "channel", CTL_ARG_STR, false, "one channel" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 
@@ -188,11 +181,10 @@ static struct json_object *schema_of(const struct tool *t)
 	struct json_object *req = json_object_new_array();
 
 	json_object_object_add(s, "type", json_object_new_string("object"));
-	for (const struct arg *a = t->args; a->name; a++) {
+	for (const struct ctl_arg *a = t->args; a->name; a++) {
 		struct json_object *p = json_object_new_object();
-		static const char *const types[] = { "string", "integer", "boolean", "array" };
-		json_object_object_add(p, "type", json_object_new_string(types[a->type]));
-		if (a->type == A_STRS) {
+		json_object_object_add(p, "type", json_object_new_string(ctl_arg_type_name(a->type)));
+		if (a->type == CTL_ARG_STRS) {
 			struct json_object *it = json_object_new_object();
 			json_object_object_add(it, "type", json_object_new_string("string"));
 			json_object_object_add(p, "items", it);
@@ -230,48 +222,6 @@ static void tools_list(struct json_object *id, const char *sock)
 	}
 	json_object_object_add(res, "tools", list);
 	result(id, res);
-}
-
-/* The arguments against the tool's table: NULL, or why not. */
-static const char *check_args(const struct tool *t, struct json_object *args, char *why, size_t cap)
-{
-	static const json_type want[] = { json_type_string, json_type_int, json_type_boolean, json_type_array };
-
-	if (args && !json_object_is_type(args, json_type_object))
-		return "arguments: an object";
-	for (const struct arg *a = t->args; a->name; a++) {
-		struct json_object *v;
-		bool have = args && json_object_object_get_ex(args, a->name, &v);
-		if (!have) {
-			if (a->required) {
-				snprintf(why, cap, "%s: required", a->name);
-				return why;
-			}
-			continue;
-		}
-		bool ok = json_object_is_type(v, want[a->type]);
-		for (size_t k = 0; ok && a->type == A_STRS && k < json_object_array_length(v); k++)
-			ok = json_object_is_type(json_object_array_get_idx(v, k), json_type_string);
-		if (!ok) {
-			static const char *const names[] = { "a string", "an integer", "a boolean",
-							     "an array of strings" };
-			snprintf(why, cap, "%s: %s", a->name, names[a->type]);
-			return why;
-		}
-	}
-	if (args) {
-		json_object_object_foreach(args, k, v) {
-			(void)v;
-			bool known = false;
-			for (const struct arg *a = t->args; a->name && !known; a++)
-				known = !strcmp(a->name, k);
-			if (!known) {
-				snprintf(why, cap, "%.64s: no such argument of %s", k, t->name);
-				return why;
-			}
-		}
-	}
-	return NULL;
 }
 
 static void tool_result(struct json_object *id, const char *text, bool is_error)
@@ -324,7 +274,7 @@ static void tools_call(struct json_object *id, struct json_object *params, const
 		return;
 	}
 	json_object_object_get_ex(params, "arguments", &args);
-	if ((bad = check_args(t, args, why, sizeof why))) {
+	if ((bad = ctl_args_check(t->args, t->name, args, why, sizeof why))) {
 		rpc_error(id, -32602, bad);
 		return;
 	}

@@ -943,6 +943,22 @@ int ctl_join(int argc, char **argv)
 
 /* ---- revoke, key ---- */
 
+struct json_object *ctl_revoke_request(const uint8_t pk[static 32], const char *reason)
+{
+	char hex[65];
+	struct json_object *req = json_object_new_object(), *body = json_object_new_object();
+
+	hex_encode(pk, 32, hex);
+	json_object_object_add(body, "subject", json_object_new_string(hex));
+	json_object_object_add(body, "reason", json_object_new_string(reason));
+	json_object_object_add(body, "time", json_object_new_int64((int64_t)time(NULL)));
+	json_object_object_add(req, "kind", json_object_new_string("revoke"));
+	json_object_object_add(req, "key", json_object_new_string(hex));
+	json_object_object_add(req, "body", body);
+	json_object_object_add(req, "ttl_s", json_object_new_int64(10ll * 365 * 86400));
+	return req;
+}
+
 int ctl_revoke(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -969,17 +985,8 @@ int ctl_revoke(int argc, char **argv)
 		ctl_err("usage: mirrornetctl revoke NODE-DID [--reason TEXT]");
 		return CTL_USAGE;
 	}
-	char hex[65];
-	hex_encode(pk, 32, hex);
-	struct json_object *req = json_object_new_object(), *body = json_object_new_object(), *res;
-	json_object_object_add(body, "subject", json_object_new_string(hex));
-	json_object_object_add(body, "reason", json_object_new_string(reason));
-	json_object_object_add(body, "time", json_object_new_int64((int64_t)time(NULL)));
-	json_object_object_add(req, "kind", json_object_new_string("revoke"));
-	json_object_object_add(req, "key", json_object_new_string(hex));
-	json_object_object_add(req, "body", body);
-	json_object_object_add(req, "ttl_s", json_object_new_int64(10ll * 365 * 86400));
-	int rc = ctl_call(sock, "publish", req, &res);
+	struct json_object *res;
+	int rc = ctl_call(sock, "publish", ctl_revoke_request(pk, reason), &res);
 	if (rc)
 		return rc;
 	if (json)

@@ -1530,7 +1530,7 @@ static int api_approve(void *st, struct json_object *req, struct json_object **r
 		       size_t errcap)
 {
 	struct iocs *x = st;
-	struct entry *e = by_id(x, jstr(req, "id") ? jstr(req, "id") : "");
+	struct entry *e = by_id(x, jstr(req, "ioc") ? jstr(req, "ioc") : "");
 	struct ioc_decision d;
 
 	if (!e || e->st != S_PENDING) {
@@ -1561,7 +1561,7 @@ static int api_reject(void *st, struct json_object *req, struct json_object **re
 		      size_t errcap)
 {
 	struct iocs *x = st;
-	struct entry *e = by_id(x, jstr(req, "id") ? jstr(req, "id") : "");
+	struct entry *e = by_id(x, jstr(req, "ioc") ? jstr(req, "ioc") : "");
 
 	if (!e || e->st != S_PENDING) {
 		snprintf(err, errcap, "no pending IoC with that id");
@@ -1828,8 +1828,9 @@ static const struct conf_opt ioc_opts[] = {
 static const struct subsys_call ioc_calls[] = {
 	{ "ioc_list", api_list, { { "state", json_type_string }, { NULL, 0 } } },
 	{ "ioc_pending", api_pending, { { NULL, 0 } } },
-	{ "ioc_approve", api_approve, { { "id", json_type_string }, { NULL, 0 } } },
-	{ "ioc_reject", api_reject, { { "id", json_type_string }, { NULL, 0 } } },
+	/* "ioc", not "id": a request's "id" is the API's own (api.md) */
+	{ "ioc_approve", api_approve, { { "ioc", json_type_string }, { NULL, 0 } } },
+	{ "ioc_reject", api_reject, { { "ioc", json_type_string }, { NULL, 0 } } },
 	{ "ioc_explain", api_explain, { { "value", json_type_string }, { NULL, 0 } } },
 	{ "ioc_add", api_add, { { "scope", json_type_string }, { "value", json_type_string },
 				{ "scenario", json_type_string }, { "confidence", json_type_int },

@@ -539,7 +539,7 @@ static void test_in(struct mn_host *h)
 	CHECK(rc == 0 && p && json_object_array_length(p) == 1);
 	json_object_put(p);
 	char req[128];
-	snprintf(req, sizeof req, "{\"id\":\"%s\"}", id);
+	snprintf(req, sizeof req, "{\"ioc\":\"%s\"}", id);
 	json_object_put(call(h, "ioc_approve", req, &rc));
 	CHECK_INT(rc, 0);
 	CHECK(wait_live(h, "198.51.100.0/24", true, 5000));
@@ -553,7 +553,7 @@ static void test_in(struct mn_host *h)
 	ioc_rec(h, m1, "b2", 1, v2, c2, 1);
 	CHECK(entry_of(h, "198.51.100.77", st, NULL, NULL, id));
 	CHECK_STR(st, "pending");
-	snprintf(req, sizeof req, "{\"id\":\"%s\"}", id);
+	snprintf(req, sizeof req, "{\"ioc\":\"%s\"}", id);
 	json_object_put(call(h, "ioc_reject", req, &rc));
 	CHECK_INT(rc, 0);
 	CHECK(entry_of(h, "198.51.100.77", st, step, NULL, NULL));
