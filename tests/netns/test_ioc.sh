@@ -8,6 +8,7 @@
 #   - indicators the allowlist refuses (a peer's endpoint, the mesh subnet,
 #     192.168.1.1, 0.0.0.0/0), published by the root, are counted on A and
 #     B and never reach a LAPI;
+#   - review: a low-confidence indicator waits on B until `ioc approve`;
 #   - DNS Guard: `ioc add --scope domain evil.example` on A: `dig @B`
 #     answers NXDOMAIN; after A's tombstone the normal answer (a local
 #     upstream dnsmasq, no internet);
@@ -16,7 +17,7 @@
 #   - a wrong password on B: status "auth failed", one log line;
 #   - a flood over the rate (from the root) is dropped and counted;
 #   - every mirrornetd stops on SIGTERM without a sanitizer report.
-# Every wait is a bounded poll; the bounds add up to 531 s (and 25 s of
+# Every wait is a bounded poll; the bounds add up to 573 s (and 25 s of
 # stops), the meson timeout is 720 s; a run takes 20-30 s, under ASan too.
 # MN_BENCH=1 adds 10,000 IoCs from the root to B (docs/ioc.md "Measured").
 # (cscli decisions list shows decisions of origin mirrornet only with --all.)
@@ -158,6 +159,19 @@ for v in "$NS_UNDERLAY.2" 10.42.0.0/16 192.168.1.1 0.0.0.0/0; do
 	if mesh_decision 3 "$v" || mesh_decision 2 "$v"; then bad "$v reached a LAPI"
 	else ok "$v reached neither LAPI"; fi
 done
+
+# review: an indicator below ioc_min_confidence waits on B until
+# `mirrornetctl ioc approve`; `ioc explain` names its record
+low="{\"iocs\":[{\"scope\":\"ip\",\"value\":\"203.0.113.20\",\"action\":\"ban\",\"scenario\":\"t\",\"confidence\":10,\"valid_until\":$((now + 3600))}]}"
+check "the root publishes 203.0.113.20 with confidence 10" on 1 publish ioc low1 --body "$low"
+low_id() { json_val '.[] | select(.value == "203.0.113.20") | .id' on 3 ioc pending --json; }
+held_b() { [ -n "$(low_id)" ]; }
+wait_for 20 "B holds 203.0.113.20 for review (ioc pending)" held_b
+never_for 2 "held, it is not in B's LAPI" mesh_decision 3 203.0.113.20
+check "mirrornetctl ioc approve on B" on 3 ioc approve "$(low_id)"
+wait_for 20 "approved, B's LAPI gets 203.0.113.20" mesh_decision 3 203.0.113.20
+check "mirrornetctl ioc explain on B names the root's record low1" \
+	json_ok '.held[0].batch == "low1" and .held[0].state == "applied"' on 3 ioc explain 203.0.113.20 --json
 
 # DNS Guard: a domain indicator of A blocks the name at B's dnsmasq; A's
 # tombstone lifts it
