@@ -52,6 +52,8 @@ int ctl_mcp(int argc, char **argv);
 int ctl_backup(int argc, char **argv);
 /* The rpcd plugin luci.mirrornet (src/ctl/ctl_rpcd.c, docs/luci.md). */
 int ctl_rpcd(int argc, char **argv);
+/* Threat intelligence (src/ctl/ctl_ioc.c). */
+int ctl_ioc(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.

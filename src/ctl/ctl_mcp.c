@@ -108,6 +108,26 @@ static const struct tool tools[] = {
 	  { { "service", CTL_ARG_STR, false, "one service name" }, { NULL, CTL_ARG_STR, false, NULL } }, services_req, NULL },
 	{ "wireguard_status", "The WireGuard interface (backend, public key, port) and each peer's "
 	  "WireGuard state.", "status", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, wg_answer },
+	{ "iocs", "Threat indicators (IoCs) from the mesh and what the policy did with each: applied "
+	  "(in CrowdSec), queued, pending review, refused (with the step that decided).", "ioc_list", false,
+	  { { "state", CTL_ARG_STR, false, "applied, queued, pending or refused" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
+	{ "ioc_explain", "Why an IP, range or domain is (or would be) banned or refused: the records "
+	  "holding it, their origins, and the policy's verdict per trust class.", "ioc_explain", false,
+	  { { "value", CTL_ARG_STR, true, "an IP, a CIDR range or a domain" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
+	{ "ioc_add", "Publish a threat indicator of this box to the mesh (mirrornetctl ioc add); the "
+	  "allowlist refuses private, mesh and member addresses.", "ioc_add", true,
+	  { { "scope", CTL_ARG_STR, true, "ip, range or domain" }, { "value", CTL_ARG_STR, true, "the indicator" },
+	    { "scenario", CTL_ARG_STR, false, "why (a scenario name)" },
+	    { "confidence", CTL_ARG_INT, false, "0..100" }, { "duration_s", CTL_ARG_INT, false, "seconds" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
+	{ "ioc_approve", "Apply an indicator waiting for review (mirrornetctl ioc approve).", "ioc_approve", true,
+	  { { "ioc", CTL_ARG_STR, true, "the entry's id (16 hex digits, from iocs)" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
+	{ "ioc_reject", "Refuse an indicator waiting for review (mirrornetctl ioc reject).", "ioc_reject", true,
+	  { { "ioc", CTL_ARG_STR, true, "the entry's id (16 hex digits, from iocs)" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "expose_add", "Expose a local service on the mesh's CDN (mirrornetctl expose add).",
 	  "expose_add", true,
 	  { { "service", CTL_ARG_STR, true, "a DNS label" }, { "port", CTL_ARG_INT, true, "the service's port" },

@@ -67,6 +67,19 @@ static const char *dns_req(struct json_object *args, struct json_object *req, ch
 	return kind_req(req, "dns");
 }
 
+/* LuCI's "id" of an indicator is the API's argument "ioc" (the API's
+ * requests have an "id" of their own) */
+static const char *ioc_req(struct json_object *args, struct json_object *req, char *why, size_t cap)
+{
+	struct json_object *v;
+
+	(void)why;
+	(void)cap;
+	if (json_object_object_get_ex(args, "id", &v))
+		json_object_object_add(req, "ioc", json_object_get(v));
+	return NULL;
+}
+
 static const char *services_req(struct json_object *args, struct json_object *req, char *why, size_t cap)
 {
 	struct json_object *v;
@@ -175,8 +188,8 @@ static const struct method methods[] = {
 	    { "send_proxy", CTL_ARG_BOOL, false, NULL }, END }, NULL, NULL },
 	{ "expose_remove", "expose_remove", true,
 	  { { "service", CTL_ARG_STR, true, NULL }, { "channel", CTL_ARG_STR, false, NULL }, END }, NULL, NULL },
-	{ "ioc_approve", "ioc_approve", true, { { "id", CTL_ARG_STR, true, NULL }, END }, NULL, NULL },
-	{ "ioc_reject", "ioc_reject", true, { { "id", CTL_ARG_STR, true, NULL }, END }, NULL, NULL },
+	{ "ioc_approve", "ioc_approve", true, { { "id", CTL_ARG_STR, true, NULL }, END }, ioc_req, NULL },
+	{ "ioc_reject", "ioc_reject", true, { { "id", CTL_ARG_STR, true, NULL }, END }, ioc_req, NULL },
 };
 #define NMETHODS (sizeof methods / sizeof methods[0])
 

@@ -15,7 +15,7 @@
 # and the tests have no network.
 #
 # A 3-daemon mesh on loopback: the overview shows node2 and node3 alive and
-# refreshes; IoCs "not available"; an exposure added and removed from the
+# refreshes; IoCs: both tables, empty; an exposure added and removed from the
 # form; the invitation refused (no WireGuard) as a notification; the QR
 # encoder at seven lengths read back by zbarimg; a read-only session refused
 # a write. With root and wireguard-go, a mesh root with WireGuard in a

@@ -5,8 +5,8 @@
 # /usr/sbin path pointed at the build) run as rpcd runs it — `list` once,
 # `call METHOD` with the arguments as one JSON object on stdin, stdin closed.
 #   - a 3-daemon mesh on loopback (tools/mesh): list, every read method
-#     answers one object (iocs: `unavailable` until that
-#     subsystem is merged), expose add/remove, join approve/reject of an
+#     answers one object, two indicators held for review approved and
+#     rejected (iocs, ioc_approve, ioc_reject), expose add/remove, join approve/reject of an
 #     unknown invitation refused, a node revoked;
 #   - bad input: not JSON, an array, trailing data, 1 MiB, too deep, wrong
 #     types, unknown arguments, an unknown method, the daemon down — each one
@@ -103,11 +103,21 @@ ok_call "services of one name" services '{"service":"nope"}' 'length == 0'
 ok_call "invites" invites '{}' 'type == "array"'
 ok_call "joins (invitations waiting for approval)" joins '{}' 'type == "array"'
 ok_call "backups: the mesh's snapshots (none yet)" backups '{"all":true}' 'type == "array" and length == 0'
-# the ioc subsystem is not in this mirrornetd (yet): the daemon answers
-# unknown_cmd, the plugin a clean error
-err_call "iocs without an ioc subsystem" iocs '{}' unavailable
-err_call "ioc_approve without an ioc subsystem" ioc_approve '{"id":"1"}' unavailable
-err_call "ioc_reject without an ioc subsystem" ioc_reject '{"id":"1"}' unavailable
+# the ioc subsystem (no LAPI here: applied ip indicators stay queued):
+# node2 publishes two of low confidence, node1 holds them for review
+ok_call "iocs: none yet" iocs '{}' 'type == "array" and length == 0'
+until_s=$(( $(date +%s) + 3600 ))
+ioc_item() { printf '{"scope":"ip","value":"%s","action":"ban","scenario":"t","confidence":10,"valid_until":%s}' "$1" "$until_s"; }
+need on 2 publish ioc b1 --body "{\"iocs\":[$(ioc_item 203.0.113.5),$(ioc_item 203.0.113.6)]}" >/dev/null
+pending2() { rpc "$SOCK" iocs '{"state":"pending"}' && jq -e '.result | length == 2' "$T/o" >/dev/null; }
+wait_for 30 "iocs: node2's two indicators pending on node1" pending2
+id5=$(jq -r '.result[] | select(.value == "203.0.113.5") | .id' "$T/o")
+id6=$(jq -r '.result[] | select(.value == "203.0.113.6") | .id' "$T/o")
+ok_call "ioc_approve 203.0.113.5" ioc_approve "{\"id\":\"$id5\"}" '.value == "203.0.113.5" and .state == "queued"'
+ok_call "ioc_reject 203.0.113.6" ioc_reject "{\"id\":\"$id6\"}" '.state == "refused" and .step == "trust_review"'
+ok_call "iocs: nothing pending any more" iocs '{"state":"pending"}' 'length == 0'
+err_call "ioc_approve of an unknown id" ioc_approve '{"id":"1"}' not_found
+err_call "ioc_reject of an unknown id" ioc_reject '{"id":"1"}' not_found
 
 # writes that need no WireGuard
 ok_call "expose_add web" expose_add '{"service":"web","port":8080,"channels":"mesh"}' '.service == "web"'

@@ -9,8 +9,8 @@ const [ctl, sock, mode] = process.argv.slice(2);
 const ok = (w) => console.log(`ok: ${w}`);
 const bad = (w) => console.log(`FAIL: ${w}`);
 const check = (cond, w, seen) => (cond ? ok(w) : bad(w + (seen === undefined ? '' : `: ${JSON.stringify(seen).slice(0, 300)}`)));
-const READ = ['dns', 'dns_zone', 'exposures', 'mesh_status', 'peers', 'records', 'services', 'wireguard_status'];
-const WRITE = ['expose_add', 'expose_remove'];
+const READ = ['dns', 'dns_zone', 'exposures', 'ioc_explain', 'iocs', 'mesh_status', 'peers', 'records', 'services', 'wireguard_status'];
+const WRITE = ['expose_add', 'expose_remove', 'ioc_add', 'ioc_approve', 'ioc_reject'];
 
 async function code(p) {
   try { await p; return 'no error'; } catch (e) { return e.code; }
@@ -57,6 +57,10 @@ if (mode === 'read') {
   check(await code(client.callTool({ name: 'expose_add', arguments: { service: 'x', port: 1 } })) === -32602,
     'a write tool while mcp_write is no: -32602 (not offered)');
   check(await code(client.request({ method: 'resources/list' }, ResultSchema)) === -32601, 'unknown method: -32601');
+  const io = await client.callTool({ name: 'iocs', arguments: {} });
+  check(typeof text(io) === 'string' && text(io).length > 0, `iocs: an answer (isError ${io.isError}: ${text(io).slice(0, 60)})`);
+  const ie = await client.callTool({ name: 'ioc_explain', arguments: { value: '192.168.1.1' } });
+  check(!ie.isError && /192\.168\.1\.1/.test(text(ie)), 'ioc_explain 192.168.1.1: the policy\'s answer', text(ie));
   const bogus = await client.callTool({ name: 'records', arguments: { kind: 'nokind' } });
   check(bogus.isError && /kind/.test(text(bogus)), 'the daemon refusing: isError with its message', text(bogus));
 } else if (mode === 'write') {

@@ -7,7 +7,8 @@
 #   src/engine/ sans-I/O: no libuv, sqlite, curl, c-ares, json-c, no clock
 #            or socket calls; from src/ only its own headers
 #   engine_int.h (engine internals) is included only inside src/engine/
-#   src/dns, src/expose, src/ai, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
+#   src/ioc/policy.c, src/ioc/lapi_json.c: no I/O, no clock (lapi.c does it)
+#   src/dns, src/expose, src/ai, src/ioc, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
 #            the daemon and CLI share include nothing from src/daemon/ or
 #            src/ctl/; src/onboard (the join client) libuv, but no sqlite,
 #            c-ares or json-c;
@@ -55,7 +56,7 @@ if [ -n "$hits" ]; then
 	fail=1
 fi
 upper='#include[[:space:]]*"src/(daemon|ctl)/'
-for d in src/dns src/expose src/ai src/wg src/apiclient src/onboard src/backup; do
+for d in src/dns src/expose src/ai src/wg src/apiclient src/onboard src/backup src/ioc; do
 	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
 done
 bad src/expose "$libs|#include[[:space:]]*[<\"](sys/socket\.h|unistd\.h)" "the HAProxy renderer does no I/O"
@@ -66,6 +67,16 @@ if [ -n "$hits" ]; then
 	echo "$hits"
 	fail=1
 fi
+# the IoC policy and the LAPI's answers are pure (the client, lapi.c, does the I/O)
+for f in src/ioc/policy.c src/ioc/policy.h src/ioc/lapi_json.c src/ioc/lapi_json.h; do
+	[ -f "$f" ] || continue
+	hits=$(grep -nE "#include[[:space:]]*[<\"](uv\.h|sqlite3\.h|curl/|ares\.h|unistd\.h|sys/socket\.h|time\.h)|\b(printf|fprintf|syslog|time|clock_gettime|fopen|open)\(" "$f" || true)
+	if [ -n "$hits" ]; then
+		echo "layer violation in $f (no I/O, no clock):"
+		echo "$hits"
+		fail=1
+	fi
+done
 bad src/onboard '#include[[:space:]]*[<"](sqlite3\.h|ares\.h|json-c/|json\.h)' "the join client needs libuv only"
 bad src/daemon '#include[[:space:]]*"src/ctl/' "the daemon does not know the CLI"
 bad src/ctl '#include[[:space:]]*"src/daemon/' "the CLI does not link the daemon (the local API)"
