@@ -5,7 +5,7 @@
  * Each tool is one call of the daemon's local API (docs/api.md): its
  * arguments are checked against the tool's own table (the inputSchema is
  * made from the same table), the answer is the API's result as JSON text.
- * Read tools always; write tools (expose add/remove, and what a later
+ * Read tools always; write tools (expose add/remove, ioc add/approve/reject, and what a later
  * subsystem adds) only when the daemon's config says `mcp_write yes` —
  * asked of the daemon at tools/list and again at each write call.
  * Invitations, joins and revocations have no tool, ever: they hand out or
