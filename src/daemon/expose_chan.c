@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "src/daemon/expose_chan.h"
@@ -65,14 +66,22 @@ pid_t expose_pid_named(const char *pidfile, const char *comm)
 {
 	char stat[64], buf[256], want[32];
 	long pid = 0;
-	FILE *f = fopen(pidfile, "r");
+	FILE *f;
 
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+	/* HAProxy's master rewrites its pid file at each reload (truncate, then
+	 * write): an empty read is that moment, not a dead proxy — read again
+	 * (at most 10 × 5 ms), or a caller would start a second instance */
+	for (int tries = 0; tries < 10; tries++) {
+		if (!(f = fopen(pidfile, "r")))
+			return 0;
+		int got = fscanf(f, "%ld", &pid);
+		fclose(f);
+		if (got == 1)
+			break;
 		pid = 0;
-	fclose(f);
-	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	}
+	if (pid <= 1 || kill((pid_t)pid, 0) != 0)
 		return 0;
 	/* a live process of that name, not a zombie nobody reaped nor a reused pid */
 	snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);

@@ -174,5 +174,6 @@ wait_for 15 "node2's record deleted: beta is 404 at node1" code_is 1 beta 404
 pid3=$(cat "$T/node3/ai/haproxy.pid")
 sed -i '/^ai_listen /d' "$T/node3/mirrornetd.conf"
 kill -HUP "$(cat "$T/node3/pid")"
-wait_for 15 "ai_listen removed by a reload: node3's HAProxy stopped" gone "$pid3"
+wait_for 15 "ai_listen removed by a reload: node3's HAProxy stopped" gone "$pid3" ||
+	{ grep "ai:" "$T/node3/log" | tail -5 | _t_show; pgrep -af "haproxy.*$T/node3" | _t_show; }
 finish
