@@ -511,20 +511,24 @@ static int publish(struct expose *x, const char *key, const union body *b, char 
 
 /* ---- our entry point (svc "cdn") ---- */
 
+/* 0.0.0.0 or :: (listen everywhere: no address to give anyone) */
+static bool addr_wildcard(const char *a)
+{
+	uint8_t ip[16], zero[16] = { 0 };
+
+	return (inet_pton(AF_INET, a, ip) == 1 && !memcmp(ip, zero, 4)) ||
+	       (inet_pton(AF_INET6, a, ip) == 1 && !memcmp(ip, zero, 16));
+}
+
 /* The address the CDN's names resolve to at this node ("" none): with the
  * proxy on, expose_advertise, else expose_public unless it is a wildcard. */
 static void entry_addr(const struct expose_conf *c, char *out, size_t cap)
 {
 	const char *a = c->advertise[0] ? c->advertise : c->public_addr;
-	uint8_t ip[16], zero[16] = { 0 };
 
 	out[0] = 0;
-	if (!c->proxy || !a[0])
-		return;
-	if ((inet_pton(AF_INET, a, ip) == 1 && !memcmp(ip, zero, 4)) ||
-	    (inet_pton(AF_INET6, a, ip) == 1 && !memcmp(ip, zero, 16)))
-		return;
-	snprintf(out, cap, "%s", a);
+	if (c->proxy && a[0] && !addr_wildcard(a))
+		snprintf(out, cap, "%s", a);
 }
 
 struct held_entry {
@@ -1589,11 +1593,8 @@ static int check_addr(void *sect, char *val, char *msg, size_t cap)
 
 static int check_entry(void *sect, char *val, char *msg, size_t cap)
 {
-	uint8_t ip[16], zero[16] = { 0 };
-
 	(void)sect;
-	if (!hacfg_addr_ok(val) || (inet_pton(AF_INET, val, ip) == 1 && !memcmp(ip, zero, 4)) ||
-	    (inet_pton(AF_INET6, val, ip) == 1 && !memcmp(ip, zero, 16)))
+	if (!hacfg_addr_ok(val) || addr_wildcard(val))
 		BAD("an IP address where the internet reaches this node (not 0.0.0.0 or ::)");
 	return 0;
 }

@@ -100,7 +100,7 @@ struct collect {
 	size_t nback, bcap;
 	/* the exposures, with their mirrors (for their entry points) */
 	struct { uint8_t node[32]; struct zonegen_expose e; struct mirror mirrors[MN_MAX_MIRRORS];
-		 uint8_t n_mirrors; } *ex;
+		 uint8_t n_mirrors; size_t zone; } *ex;   /* zone: cdn_zone() of its domain */
 	size_t nex, ecap;
 	/* the CDN's entry points: svc "cdn" records, one per node */
 	struct cdn_entry { uint8_t node[32]; char addr[MN_MAX_ADDR + 1]; } *cdn;
@@ -263,10 +263,13 @@ static void entries_of(struct vortex *v, const struct collect *c, size_t k)
 	if (!(e->channels & CH_DNS) || !e->domain[0] ||
 	    subsys_chain_path(v->h, c->ex[k].node, path, MN_MAX_DEPTH + 2, &n, &cr) < 0)
 		return;
-	for (near = n; near > 0 && !cdn_of(v, c, path[near - 1])[0]; near--)
-		;
-	if (near > 0)
-		add_entry(e, cdn_of(v, c, path[near - 1]));
+	for (near = n; near > 0; near--) {   /* each looked up (and its chain checked) once */
+		const char *a = cdn_of(v, c, path[near - 1]);
+		if (a[0]) {
+			add_entry(e, a);
+			break;
+		}
+	}
 	for (unsigned i = 0; i < c->ex[k].n_mirrors; i++)
 		add_entry(e, cdn_of(v, c, c->ex[k].mirrors[i].node));
 	for (size_t i = near > 1 ? near - 1 : 0; i > 0; i--)
@@ -312,7 +315,7 @@ static void attach_exposes(struct vortex *v, struct collect *c, size_t i, const 
 	for (size_t k = 0; k < c->nex && dl->n_exposes < ZONEGEN_MAX_EXPOSES; k++) {
 		struct zonegen_expose e = c->ex[k].e;
 		bool cdn = (e.channels & CH_DNS) && e.domain[0];
-		bool here = cdn && cdn_zone(c, e.domain) == i;
+		bool here = cdn && c->ex[k].zone == i;
 		if (!memcmp(c->ex[k].node, del, 32)) {
 			if (cdn && !here)   /* its public name (and the onion TXT there) go elsewhere */
 				e.channels &= (uint8_t)~(CH_DNS | CH_TOR);
@@ -371,6 +374,10 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 	snprintf(v->domain, sizeof v->domain, "%s", g.dns_scope);
 	if (host_each(v->h, collect_cb, c) < 0 || zonegen_new(v->domain, &m) < 0)
 		return NULL;
+	/* where each CDN name goes, once (not once per zone it is offered to) */
+	for (size_t k = 0; k < c->nex; k++)
+		c->ex[k].zone = (c->ex[k].e.channels & CH_DNS) && c->ex[k].e.domain[0] ?
+				cdn_zone(c, c->ex[k].e.domain) : SIZE_MAX;
 	/* the apex: the root's own record for the domain, else one made from
 	 * the root's node record (ns.<domain> at its mesh address) */
 	bool have_apex = false;
