@@ -39,8 +39,7 @@ int lapi_request(struct lapi *l, const char *method, const char *path,
 
 	if (path[0] != '/' || (size_t)snprintf(url, sizeof url, "%s%s", l->base, path) >= sizeof url)
 		return -EINVAL;
-	int rc = httpc_start(l->c, &q, done, ctx);
-	return rc == -ECANCELED ? -EINVAL : rc;
+	return httpc_start(l->c, &q, done, ctx);   /* (never -ECANCELED: l goes with lapi_close) */
 }
 
 unsigned lapi_pending(const struct lapi *l)
