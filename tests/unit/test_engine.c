@@ -419,6 +419,62 @@ static void test_failure_detection(void)
 	teardown();
 }
 
+/* Lifeguard's suspicion timeout (swim_suspicion_ms): from suspect_ms
+ * without confirmations down to suspect_min_ms × log10(n) with three, by
+ * log(c + 1) / log(k + 1); times 1 + LHM; a suspicion nobody could confirm
+ * (n < 3) waits the longest. */
+static void test_suspicion_arithmetic(void)
+{
+	static const struct { size_t n; unsigned c, lhm; uint64_t want; } v[] = {
+		{ 10, 0, 0, 5000 }, { 10, 1, 0, 3000 }, { 10, 2, 0, 1830 }, { 10, 3, 0, 1000 },
+		{ 10, 9, 0, 1000 }, { 5, 3, 0, 1000 }, { 100, 3, 0, 2000 }, { 100, 0, 0, 5000 },
+		{ 30, 3, 0, 1477 }, { 1000, 3, 0, 3000 }, { 10, 3, 2, 3000 }, { 10, 0, 1, 10000 },
+		/* n = 3: one other member, so one confirmation is all there can be */
+		{ 3, 0, 0, 5000 }, { 3, 1, 0, 1000 },
+		/* n = 4: two */
+		{ 4, 1, 0, 2477 }, { 4, 2, 0, 1000 },
+		{ 2, 0, 0, 5000 }, { 2, 5, 0, 5000 }, { 1, 0, 0, 5000 },
+	};
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint64_t t = swim_suspicion_ms(1000, 5000, v[i].n, v[i].c, v[i].lhm);
+		/* fixed-point logarithms: within 2 ms */
+		if (t + 2 < v[i].want || t > v[i].want + 2)
+			fprintf(stderr, "n %zu c %u lhm %u: %llu ms, want %llu\n", v[i].n, v[i].c,
+				v[i].lhm, (unsigned long long)t, (unsigned long long)v[i].want);
+		CHECK(t + 2 >= v[i].want && t <= v[i].want + 2);
+	}
+	/* never longer with more confirmations, never below the minimum */
+	for (size_t n = 3; n < 2000; n += 97)
+		for (unsigned c = 0; c < 6; c++) {
+			uint64_t a = swim_suspicion_ms(800, 7000, n, c, 0);
+			CHECK(swim_suspicion_ms(800, 7000, n, c + 1, 0) <= a);
+			CHECK(a >= 800);
+		}
+	/* a minimum above the maximum (large n, or suspect_min_ms above
+	 * suspect_ms) is both */
+	CHECK_INT(swim_suspicion_ms(3000, 5000, 100, 0, 0), 6000);
+	CHECK_INT(swim_suspicion_ms(3000, 5000, 100, 3, 0), 6000);
+	CHECK_INT(swim_suspicion_ms(9000, 5000, 10, 0, 0), 9000);
+}
+
+/* A crash in an 8-node mesh: the first prober's suspicion is passed on,
+ * checked and confirmed by the others, so that it runs the short,
+ * confirmed timeout everywhere: every survivor has it dead well within
+ * the unconfirmed suspect_ms (5 s) alone; nobody else is declared dead. */
+static void test_confirmed_suspicion(void)
+{
+	setup(8, false);
+	run(30000);
+	net.down[5] = true;
+	run(4500);
+	for (int i = 0; i < 8; i++) {
+		for (int j = 0; j < 8; j++)
+			CHECK_INT(net.dead_seen[i][j], i != 5 && j == 5);
+	}
+	teardown();
+}
+
 static void count_reset(void)
 {
 	net.pings = net.pingacks = net.pingacks_small = net.streams = net.sync_dgrams = 0;
@@ -1438,6 +1494,8 @@ int main(void)
 	test_forged_and_untrusted();
 	test_revocation();
 	test_failure_detection();
+	test_suspicion_arithmetic();
+	test_confirmed_suspicion();
 	test_idle_traffic();
 	test_ping_short_form();
 	test_sync_catches_up();
