@@ -285,6 +285,7 @@ struct engine {
 	struct mcache_window mcache[MCACHE_MAX_WINDOWS];
 	unsigned mcache_pos;
 	struct promise promises[PROMISE_CAP];
+	size_t promises_hi;         /* none in use from here on (mesh.c) */
 	uint8_t backlog[BACKLOG_CAP][WIRE_ID_LEN];   /* FIFO, oldest first */
 	size_t backlog_n;
 	uint64_t next_heartbeat;
