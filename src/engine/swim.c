@@ -444,9 +444,10 @@ static void heard_dead(struct engine *e, struct peer *p, uint32_t inc, uint64_t 
 {
 	if (p->state == PEER_DEAD || p->state == PEER_LEFT || inc < p->incarnation)
 		return;
-	if (p->state == PEER_SUSPECT && !p->heard_dead && inc == p->incarnation &&
+	if (p->state == PEER_SUSPECT && inc == p->incarnation &&
 	    p->confirms >= SWIM_SUSPECT_K && p->last_seen < p->state_since) {
-		/* our own suspicion, fully confirmed, and now someone's verdict */
+		/* our suspicion (our probe or our ping failed), fully confirmed,
+		 * and now someone's verdict (each sender is a confirmation) */
 		declare_dead(e, p);
 		return;
 	}
