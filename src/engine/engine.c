@@ -844,6 +844,7 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s)
 		s->dead += p->state == PEER_DEAD;
 	}
 	s->incarnation = e->incarnation;
+	s->local_health = e->lhm;
 }
 
 int engine_each_record(const struct engine *e,

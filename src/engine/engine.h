@@ -209,6 +209,7 @@ struct engine_stats {
 	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
+	uint32_t local_health;      /* Lifeguard's multiplier, 0 (healthy) .. 8 (swim.c) */
 };
 void engine_get_stats(const struct engine *e, struct engine_stats *s);
 
