@@ -28,6 +28,7 @@ static struct {
 	struct node_key k[MAXN];
 	int n;
 	bool down[MAXN];
+	bool deaf[MAXN];             /* sends, but hears nothing */
 	struct msg q[QCAP];
 	size_t qhead, qn;
 	uint64_t now;
@@ -218,7 +219,7 @@ static void run(uint64_t ms)
 			struct msg m = net.q[net.qhead];
 			net.qhead = (net.qhead + 1) % QCAP;
 			net.qn--;
-			if (!net.down[m.to] && !net.down[m.from]) {
+			if (!net.down[m.to] && !net.down[m.from] && !net.deaf[m.to]) {
 				engine_recv(net.e[m.to], net.k[m.from].pk, m.buf, m.len, net.now);
 				net.next_tick[m.to] = net.now;   /* as the simulator does */
 			}
@@ -472,6 +473,33 @@ static void test_confirmed_suspicion(void)
 		for (int j = 0; j < 8; j++)
 			CHECK_INT(net.dead_seen[i][j], i != 5 && j == 5);
 	}
+	teardown();
+}
+
+/* Lifeguard's local health: a node that hears nothing (its probes all fail,
+ * and no helper's NACK reaches it) raises its multiplier and so probes and
+ * suspects more slowly: within 8 s it has declared nobody dead (a lone
+ * suspicion at the normal pace would have run out after 5 s); when it hears
+ * again it refutes and its health comes back. */
+static void test_local_health(void)
+{
+	struct engine_stats st;
+
+	setup(6, false);
+	run(30000);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.local_health, 0);
+	net.deaf[2] = true;
+	run(8000);
+	engine_get_stats(net.e[2], &st);
+	CHECK(st.local_health >= 1);
+	for (int j = 0; j < 6; j++)
+		CHECK_INT(net.dead_seen[2][j], 0);
+	net.deaf[2] = false;
+	run(120000);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.local_health, 0);
+	CHECK_INT(st.dead, 0);
 	teardown();
 }
 
@@ -1496,6 +1524,7 @@ int main(void)
 	test_failure_detection();
 	test_suspicion_arithmetic();
 	test_confirmed_suspicion();
+	test_local_health();
 	test_idle_traffic();
 	test_ping_short_form();
 	test_sync_catches_up();
