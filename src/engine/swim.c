@@ -51,8 +51,10 @@
  *   it on only if that fails too, so a crash is confirmed hop by hop within
  *   ack_timeout_ms per hop, while a false suspicion (the member answers
  *   the others) stops after one hop with nobody confirming, and waits the
- *   full suspect_ms for the refutation. A death claim while our own
- *   suspicion is fully confirmed ends it at once.
+ *   full suspect_ms for the refutation. A death claim is one more
+ *   confirmation, never a verdict by itself: hostile members (10 % of 40,
+ *   5 % loss, forging claims) made 28 false deaths in the simulator when a
+ *   death claim ended a confirmed suspicion at once.
  * - Local health (LHM, 0..LHM_MAX): a probe that failed although some
  *   helper we asked did not answer with a NACK (so the fault may be ours),
  *   and having to refute a suspicion of ourselves, add one; a probe
@@ -438,19 +440,10 @@ static void forward_claim(struct engine *e, const uint8_t node[32], uint32_t inc
 	}
 }
 
-static void declare_dead(struct engine *e, struct peer *p);
-
 static void heard_dead(struct engine *e, struct peer *p, uint32_t inc, uint64_t at)
 {
 	if (p->state == PEER_DEAD || p->state == PEER_LEFT || inc < p->incarnation)
 		return;
-	if (p->state == PEER_SUSPECT && inc == p->incarnation &&
-	    p->confirms >= SWIM_SUSPECT_K && p->last_seen < p->state_since) {
-		/* our suspicion (our probe or our ping failed), fully confirmed,
-		 * and now someone's verdict (each sender is a confirmation) */
-		declare_dead(e, p);
-		return;
-	}
 	if (p->state == PEER_SUSPECT && p->heard_dead && inc == p->incarnation)
 		return;   /* an echo */
 	p->incarnation = inc;
