@@ -314,6 +314,7 @@ static const struct conf_opt engine_opts[] = {
 	KNOB("probe_ms", probe_ms, 10, 60000),
 	KNOB("ack_timeout_ms", ack_timeout_ms, 5, 60000),
 	KNOB("suspect_ms", suspect_ms, 10, 600000),
+	KNOB("suspect_min_ms", suspect_min_ms, 10, 600000),
 	KNOB("sync_ms", sync_ms, 100, 3600000),
 	KNOB("max_peers", max_peers, 1, 65536),
 	KNOB("max_records", max_records, 1, 10000000),

@@ -14,6 +14,7 @@
 #include "proto/limits.h"
 
 #define BATCH_MAX 4096
+#define GROUP_COMMIT_MS 100      /* records from peers reach the disk within this */
 #define MAINT_MS 30000
 
 struct batched {
@@ -40,7 +41,7 @@ struct daemon {
 	char endpoint_last[MN_MAX_SEEN * 80];
 	uint64_t spoofed;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_prepare_t flush;
+	uv_timer_t commit;          /* the group commit (daemon.c) */
 	struct batched batch[BATCH_MAX];
 	size_t nbatch;
 	uint64_t started_ms;

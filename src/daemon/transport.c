@@ -16,8 +16,17 @@
  * record) is pinned: a datagram from elsewhere never replaces it
  * (transport_learn_addr fills only an unknown one), and
  * transport_addr_matches() tells the driver whether a datagram came from
- * it — the most the plain transport can authenticate. */
+ * it — the most the plain transport can authenticate.
+ *
+ * Datagrams out are queued (TX_BATCH of them) and sent with one sendmmsg()
+ * when the queue is full and before the loop next waits (a uv_prepare
+ * handle): an engine event that sends to many peers, or a loop iteration
+ * that handles many datagrams, makes one system call, not one each. A
+ * datagram the kernel refuses (its buffer full) is dropped and counted,
+ * as uv_udp_try_send's refusals were. */
+#define _GNU_SOURCE   /* sendmmsg */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +46,8 @@
 				  before the tunnel was up backs off for half a minute) */
 #define SWEEP_MS 1000
 #define MAX_ADDRS 4096
+
+#define TX_BATCH 32            /* datagrams queued for one sendmmsg (46 KiB) */
 
 struct addr_entry {
 	uint8_t pk[32];
@@ -81,6 +92,14 @@ struct transport {
 	struct addr_entry *addrs;
 	size_t naddrs;
 	uint8_t dgram_buf[65536];
+	uv_prepare_t txflush;
+	unsigned ntx;
+	struct txd {                /* a queued datagram */
+		struct sockaddr_storage sa;
+		socklen_t salen;
+		uint16_t len;
+		uint8_t buf[32 + ENGINE_MTU];
+	} tx[TX_BATCH];
 	struct transport_stats st;
 	int closing;                /* handles still to close */
 };
@@ -179,6 +198,51 @@ void transport_get_stats(const struct transport *t, struct transport_stats *st)
 }
 
 /* ---- UDP ---- */
+
+static void tx_flush(struct transport *t)
+{
+	struct mmsghdr mm[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	uv_os_fd_t fd;
+	unsigned n = t->ntx, done = 0;
+
+	t->ntx = 0;
+	if (!n)
+		return;
+	if (uv_fileno((const uv_handle_t *)&t->udp, &fd) < 0) {
+		t->st.send_drops += n;
+		return;
+	}
+	memset(mm, 0, n * sizeof mm[0]);
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = t->tx[i].buf;
+		iov[i].iov_len = t->tx[i].len;
+		mm[i].msg_hdr.msg_name = &t->tx[i].sa;
+		mm[i].msg_hdr.msg_namelen = t->tx[i].salen;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < n) {
+		int r = sendmmsg(fd, mm + done, n - done, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {   /* the first one left was refused: drop it, go on */
+			t->st.send_drops++;
+			done++;
+			continue;
+		}
+		for (unsigned i = done; i < done + (unsigned)r; i++) {
+			t->st.dgram_out++;
+			t->st.bytes_out += t->tx[i].len;
+		}
+		done += (unsigned)r;
+	}
+}
+
+static void txflush_cb(uv_prepare_t *h)
+{
+	tx_flush(h->data);
+}
 
 static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -511,15 +575,16 @@ int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg
 	if (chan == CHAN_STREAM || len > ENGINE_MTU) {
 		rc = stream_send(t, pk, (const struct sockaddr *)&a->sa, msg, len);
 	} else {
-		uv_buf_t b[2] = { uv_buf_init((char *)t->self, (unsigned)t->keylen),
-				  uv_buf_init((char *)(uintptr_t)msg, (unsigned)len) };
-		rc = t->keylen ? uv_udp_try_send(&t->udp, b, 2, (const struct sockaddr *)&a->sa)
-			       : uv_udp_try_send(&t->udp, b + 1, 1, (const struct sockaddr *)&a->sa);
-		if (rc >= 0) {
-			t->st.dgram_out++;
-			t->st.bytes_out += t->keylen + len;
-			rc = 0;
-		}
+		if (t->ntx == TX_BATCH)
+			tx_flush(t);
+		struct txd *x = &t->tx[t->ntx++];
+		x->salen = a->sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						       : sizeof(struct sockaddr_in);
+		memcpy(&x->sa, &a->sa, x->salen);
+		memcpy(x->buf, t->self, t->keylen);
+		memcpy(x->buf + t->keylen, msg, len);
+		x->len = (uint16_t)(t->keylen + len);
+		rc = 0;   /* sent (or dropped and counted) by tx_flush */
 	}
 	if (rc < 0)
 		t->st.send_drops++;
@@ -562,7 +627,9 @@ int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t
 	uv_udp_init(loop, &t->udp);
 	uv_tcp_init(loop, &t->listener);
 	uv_timer_init(loop, &t->sweep);
-	t->udp.data = t->listener.data = t->sweep.data = t;
+	uv_prepare_init(loop, &t->txflush);
+	t->udp.data = t->listener.data = t->sweep.data = t->txflush.data = t;
+	uv_prepare_start(&t->txflush, txflush_cb);
 	if ((rc = uv_udp_bind(&t->udp, listen, 0)) < 0 ||
 	    (rc = uv_udp_recv_start(&t->udp, udp_alloc, udp_recv)) < 0) {
 		snprintf(err, errcap, "UDP bind: %s", uv_strerror(rc));
@@ -597,7 +664,9 @@ void transport_close(struct transport *t)
 		return;
 	while (t->conns)
 		conn_close(t->conns);
-	t->closing = 3;
+	tx_flush(t);   /* a leave's last words */
+	t->closing = 4;
+	uv_close((uv_handle_t *)&t->txflush, handle_closed);
 	uv_close((uv_handle_t *)&t->udp, handle_closed);
 	uv_close((uv_handle_t *)&t->listener, handle_closed);
 	uv_close((uv_handle_t *)&t->sweep, handle_closed);

@@ -49,6 +49,7 @@ struct json_object *daemon_status(struct daemon *d)
 	json_object_object_add(o, "dead", json_object_new_int64(st.dead));
 	json_object_object_add(o, "mesh", json_object_new_int64(st.mesh));
 	json_object_object_add(o, "incarnation", json_object_new_int64(st.incarnation));
+	json_object_object_add(o, "local_health", json_object_new_int64(st.local_health));
 	struct json_object *c = json_object_new_object();
 #define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
 	C("records_accepted", st.records_accepted);

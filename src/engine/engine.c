@@ -56,6 +56,7 @@ void engine_config_default(struct engine_config *c)
 	c->ack_timeout_ms = 400;
 	c->indirect_k = 3;
 	c->suspect_ms = 5000;
+	c->suspect_min_ms = 1000;
 	c->sync_ms = 10000;
 	c->max_peers = 1024;
 	c->max_records = 50000;
@@ -82,6 +83,7 @@ static bool config_ok(const struct engine_config *c)
 	       c->heartbeat_ms >= 10 && c->gossip_windows >= 1 &&
 	       c->gossip_windows < MCACHE_MAX_WINDOWS && c->probe_ms >= 10 &&
 	       c->ack_timeout_ms < c->probe_ms && c->suspect_ms >= c->probe_ms &&
+	       c->suspect_min_ms >= 10 &&
 	       c->sync_ms >= 100 && c->max_peers >= 1 && c->max_records >= 1 &&
 	       c->max_per_origin >= 1 && c->max_bytes >= MN_MAX_RECORD &&
 	       c->max_bytes_per_origin >= MN_MAX_RECORD && c->peer_msgs_per_s >= 1 &&
@@ -574,6 +576,7 @@ static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf
 	p->last_seen = now;
 	if (p->claim_at) {   /* swim.c: a word from it disproves a claim */
 		p->claim_at = 0;
+		p->confirms = 0;
 		e->st.claims_disproved++;
 	}
 	if (peer_graylisted(p)) {
@@ -710,7 +713,7 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 		if (e->peers[i]->claim_at)   /* swim.c: the check of a claim */
 			next = min_u64(next, e->peers[i]->claim_at + e->cfg.ack_timeout_ms);
 		if (e->peers[i]->state == PEER_SUSPECT) {
-			next = min_u64(next, e->peers[i]->state_since + e->cfg.suspect_ms);
+			next = min_u64(next, swim_suspect_deadline(e, e->peers[i]));
 			if (e->peers[i]->heard_dead)   /* swim.c: its confirmation */
 				next = min_u64(next, e->peers[i]->heard_at + e->cfg.probe_ms +
 							     e->cfg.ack_timeout_ms);
@@ -841,6 +844,7 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s)
 		s->dead += p->state == PEER_DEAD;
 	}
 	s->incarnation = e->incarnation;
+	s->local_health = e->lhm;
 }
 
 int engine_each_record(const struct engine *e,

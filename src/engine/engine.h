@@ -53,7 +53,8 @@ struct engine_config {
 	unsigned probe_ms;          /* protocol period */
 	unsigned ack_timeout_ms;
 	unsigned indirect_k;
-	unsigned suspect_ms;        /* suspicion before death */
+	unsigned suspect_ms;        /* suspicion before death, unconfirmed (the longest) */
+	unsigned suspect_min_ms;    /* ... fully confirmed at 10 members (× log10 n above) */
 	/* anti-entropy */
 	unsigned sync_ms;
 	/* bounds */
@@ -208,6 +209,7 @@ struct engine_stats {
 	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
+	uint32_t local_health;      /* Lifeguard's multiplier, 0 (healthy) .. 8 (swim.c) */
 };
 void engine_get_stats(const struct engine *e, struct engine_stats *s);
 
@@ -239,5 +241,15 @@ int engine_chain(struct engine *e, const uint8_t pk[32], const uint8_t **wire, s
 		 size_t cap, size_t *n, struct chain_result *res, uint64_t now);
 /* Is the record with this id held? */
 bool engine_has(const struct engine *e, const uint8_t id[32]);
+
+/* Lifeguard's suspicion timeout (swim.c), in ms: from max_ms for a
+ * suspicion nobody confirmed down to min_ms × log10(n) (never below min_ms)
+ * as independent confirmations arrive, by log(c + 1) / log(k + 1) with k =
+ * min(SWIM_SUSPECT_K, n - 2) the confirmations expected; with nobody who
+ * could confirm (n < 3) max_ms. n: members counting ourselves. Times
+ * (1 + lhm), our local health multiplier. Pure arithmetic, no libm. */
+#define SWIM_SUSPECT_K 3
+uint64_t swim_suspicion_ms(unsigned min_ms, unsigned max_ms, size_t n, unsigned confirms,
+			   unsigned lhm);
 
 #endif

@@ -147,6 +147,8 @@ struct peer {
 	uint64_t claim_at;          /* a third party's verdict about it, unchecked (0: none) */
 	uint32_t claim_inc;         /* ... at this incarnation */
 	bool claim_dead;            /* ... a death claim (else a suspicion) */
+	uint8_t confirms;           /* others who said suspect/dead at its incarnation (swim.c) */
+	uint64_t confirmers[SWIM_SUSPECT_K];   /* ... their keys' first 8 bytes */
 	uint32_t rtt_ms;
 	double score_pos, score_neg;
 	bool in_mesh;
@@ -247,6 +249,7 @@ struct indirect {
 	uint8_t requester[32];
 	uint8_t target[32];
 	uint64_t req_seq, my_seq, deadline;
+	uint64_t nack_at;           /* no ACK from the target by then: NACK the requester (0: sent) */
 	bool used;
 };
 
@@ -282,6 +285,7 @@ struct engine {
 	struct mcache_window mcache[MCACHE_MAX_WINDOWS];
 	unsigned mcache_pos;
 	struct promise promises[PROMISE_CAP];
+	size_t promises_hi;         /* none in use from here on (mesh.c) */
 	uint8_t backlog[BACKLOG_CAP][WIRE_ID_LEN];   /* FIFO, oldest first */
 	size_t backlog_n;
 	uint64_t next_heartbeat;
@@ -300,9 +304,11 @@ struct engine {
 		uint32_t inc;       /* the incarnation the PING carried, 0 none */
 		bool acked;
 		uint8_t nhelpers;
+		uint8_t nacks;      /* helpers that could not reach it either */
 		struct peer *helpers[16];   /* asked to probe it (PINGREQ) */
 	} probe;
 	uint64_t next_suspect_notice;
+	unsigned lhm;               /* Lifeguard local health multiplier, 0..LHM_MAX (swim.c) */
 #define NEWS_CAP 2048
 	uint64_t news[NEWS_CAP];    /* membership news passed on (swim.c) */
 	bool news_flip;
@@ -380,6 +386,9 @@ void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8
 void swim_on_member(struct engine *e, struct peer *p, const uint8_t node[32], unsigned state,
 		    uint64_t inc);
 void swim_tick(struct engine *e);
+/* When p's suspicion runs out (p SUSPECT): its start plus the Lifeguard
+ * timeout for its confirmations and our local health. */
+uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p);
 void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, uint32_t inc,
 		bool flood);
 void swim_piggyback(struct engine *e, struct peer *p);

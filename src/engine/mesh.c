@@ -163,9 +163,19 @@ void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, str
 	}
 }
 
+/* Promises in use sit below e->promises_hi (a free slot is taken lowest
+ * first): a lookup, made for every record received, scans the few in use,
+ * not all PROMISE_CAP (57 KiB, the engine's top function in a burst). */
+static void promise_release(struct engine *e, struct promise *pr)
+{
+	pr->used = false;
+	while (e->promises_hi && !e->promises[e->promises_hi - 1].used)
+		e->promises_hi--;
+}
+
 static struct promise *promise_find(struct engine *e, const uint8_t *id)
 {
-	for (size_t i = 0; i < PROMISE_CAP; i++)
+	for (size_t i = 0; i < e->promises_hi; i++)
 		if (e->promises[i].used && memcmp(e->promises[i].id, id, WIRE_ID_LEN) == 0)
 			return &e->promises[i];
 	return NULL;
@@ -176,8 +186,11 @@ static struct promise *promise_slot(struct engine *e)
 	size_t oldest = 0;
 
 	for (size_t i = 0; i < PROMISE_CAP; i++) {
-		if (!e->promises[i].used)
+		if (!e->promises[i].used) {
+			if (i >= e->promises_hi)
+				e->promises_hi = i + 1;
 			return &e->promises[i];
+		}
 		if (e->promises[i].deadline < e->promises[oldest].deadline)
 			oldest = i;
 	}
@@ -189,7 +202,7 @@ void mesh_promise_kept(struct engine *e, const uint8_t *id)
 	struct promise *pr = promise_find(e, id);
 
 	if (pr)
-		pr->used = false;
+		promise_release(e, pr);
 }
 
 void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
@@ -385,11 +398,11 @@ out:
 
 static void expire_promises(struct engine *e)
 {
-	for (size_t i = 0; i < PROMISE_CAP; i++) {
+	for (size_t i = 0; i < e->promises_hi; i++) {
 		struct promise *pr = &e->promises[i];
 		if (!pr->used || pr->deadline > e->now)
 			continue;
-		pr->used = false;
+		promise_release(e, pr);
 		struct peer *p = peer_find(e, pr->peer);
 		if (p && pr->claimed)
 			e->st.unattributed++;

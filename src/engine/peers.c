@@ -217,8 +217,10 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 		return;
 	p->state = st;
 	p->state_since = now;
-	if (st != PEER_SUSPECT)
+	if (st != PEER_SUSPECT) {
 		p->heard_dead = false;
+		p->confirms = 0;
+	}
 	if ((st == PEER_DEAD || st == PEER_LEFT) && p->in_mesh)
 		mesh_drop_peer(e, p);
 	if (e->ops.peer_state)

@@ -28,6 +28,7 @@ static struct {
 	struct node_key k[MAXN];
 	int n;
 	bool down[MAXN];
+	bool deaf[MAXN];             /* sends, but hears nothing */
 	struct msg q[QCAP];
 	size_t qhead, qn;
 	uint64_t now;
@@ -218,7 +219,7 @@ static void run(uint64_t ms)
 			struct msg m = net.q[net.qhead];
 			net.qhead = (net.qhead + 1) % QCAP;
 			net.qn--;
-			if (!net.down[m.to] && !net.down[m.from]) {
+			if (!net.down[m.to] && !net.down[m.from] && !net.deaf[m.to]) {
 				engine_recv(net.e[m.to], net.k[m.from].pk, m.buf, m.len, net.now);
 				net.next_tick[m.to] = net.now;   /* as the simulator does */
 			}
@@ -416,6 +417,89 @@ static void test_failure_detection(void)
 			if (memcmp(info[j].pk, net.k[3].pk, 32) == 0)
 				CHECK_STR(peer_state_name(info[j].state), "alive");
 	}
+	teardown();
+}
+
+/* Lifeguard's suspicion timeout (swim_suspicion_ms): from suspect_ms
+ * without confirmations down to suspect_min_ms × log10(n) with three, by
+ * log(c + 1) / log(k + 1); times 1 + LHM; a suspicion nobody could confirm
+ * (n < 3) waits the longest. */
+static void test_suspicion_arithmetic(void)
+{
+	static const struct { size_t n; unsigned c, lhm; uint64_t want; } v[] = {
+		{ 10, 0, 0, 5000 }, { 10, 1, 0, 3000 }, { 10, 2, 0, 1830 }, { 10, 3, 0, 1000 },
+		{ 10, 9, 0, 1000 }, { 5, 3, 0, 1000 }, { 100, 3, 0, 2000 }, { 100, 0, 0, 5000 },
+		{ 30, 3, 0, 1477 }, { 1000, 3, 0, 3000 }, { 10, 3, 2, 3000 }, { 10, 0, 1, 10000 },
+		/* n = 3: one other member, so one confirmation is all there can be */
+		{ 3, 0, 0, 5000 }, { 3, 1, 0, 1000 },
+		/* n = 4: two */
+		{ 4, 1, 0, 2477 }, { 4, 2, 0, 1000 },
+		{ 2, 0, 0, 5000 }, { 2, 5, 0, 5000 }, { 1, 0, 0, 5000 },
+	};
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint64_t t = swim_suspicion_ms(1000, 5000, v[i].n, v[i].c, v[i].lhm);
+		/* fixed-point logarithms: within 2 ms */
+		if (t + 2 < v[i].want || t > v[i].want + 2)
+			fprintf(stderr, "n %zu c %u lhm %u: %llu ms, want %llu\n", v[i].n, v[i].c,
+				v[i].lhm, (unsigned long long)t, (unsigned long long)v[i].want);
+		CHECK(t + 2 >= v[i].want && t <= v[i].want + 2);
+	}
+	/* never longer with more confirmations, never below the minimum */
+	for (size_t n = 3; n < 2000; n += 97)
+		for (unsigned c = 0; c < 6; c++) {
+			uint64_t a = swim_suspicion_ms(800, 7000, n, c, 0);
+			CHECK(swim_suspicion_ms(800, 7000, n, c + 1, 0) <= a);
+			CHECK(a >= 800);
+		}
+	/* a minimum above the maximum (large n, or suspect_min_ms above
+	 * suspect_ms) is both */
+	CHECK_INT(swim_suspicion_ms(3000, 5000, 100, 0, 0), 6000);
+	CHECK_INT(swim_suspicion_ms(3000, 5000, 100, 3, 0), 6000);
+	CHECK_INT(swim_suspicion_ms(9000, 5000, 10, 0, 0), 9000);
+}
+
+/* A crash in an 8-node mesh: the first prober's suspicion is passed on,
+ * checked and confirmed by the others, so that it runs the short,
+ * confirmed timeout everywhere: every survivor has it dead well within
+ * the unconfirmed suspect_ms (5 s) alone; nobody else is declared dead. */
+static void test_confirmed_suspicion(void)
+{
+	setup(8, false);
+	run(30000);
+	net.down[5] = true;
+	run(4500);
+	for (int i = 0; i < 8; i++) {
+		for (int j = 0; j < 8; j++)
+			CHECK_INT(net.dead_seen[i][j], i != 5 && j == 5);
+	}
+	teardown();
+}
+
+/* Lifeguard's local health: a node that hears nothing (its probes all fail,
+ * and no helper's NACK reaches it) raises its multiplier and so probes and
+ * suspects more slowly: within 8 s it has declared nobody dead (a lone
+ * suspicion at the normal pace would have run out after 5 s); when it hears
+ * again it refutes and its health comes back. */
+static void test_local_health(void)
+{
+	struct engine_stats st;
+
+	setup(6, false);
+	run(30000);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.local_health, 0);
+	net.deaf[2] = true;
+	run(8000);
+	engine_get_stats(net.e[2], &st);
+	CHECK(st.local_health >= 1);
+	for (int j = 0; j < 6; j++)
+		CHECK_INT(net.dead_seen[2][j], 0);
+	net.deaf[2] = false;
+	run(120000);
+	engine_get_stats(net.e[2], &st);
+	CHECK_INT(st.local_health, 0);
+	CHECK_INT(st.dead, 0);
 	teardown();
 }
 
@@ -1438,6 +1522,9 @@ int main(void)
 	test_forged_and_untrusted();
 	test_revocation();
 	test_failure_detection();
+	test_suspicion_arithmetic();
+	test_confirmed_suspicion();
+	test_local_health();
 	test_idle_traffic();
 	test_ping_short_form();
 	test_sync_catches_up();
