@@ -11,6 +11,7 @@
 	X(subsys_expose)  /* exposures and the CDN's HAProxy (expose.c) */ \
 	X(subsys_backup)  /* encrypted snapshots held by peers (backup.c) */ \
 	X(subsys_ai)      /* OpenAI-compatible servers shared by the mesh (ai.c) */ \
+	X(subsys_mail)    /* backup MX: Postfix relay maps from svc mail records (mail.c) */ \
 	X(subsys_ioc)     /* CrowdSec decisions <-> ioc records, DNS Guard (ioc.c) */
 
 #define DECLARE(s) extern const struct subsys s;

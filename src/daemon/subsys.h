@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 #include <uv.h>
 #include "src/daemon/conf.h"
+#include "proto/body.h"
 
 struct mn_host;
 struct config;
@@ -178,6 +179,20 @@ int subsys_chain_path(struct mn_host *h, const uint8_t pk[32], uint8_t (*path)[3
  * its certificate's; ours from our config; the root's (which may have no
  * certificate) from its node record (docs/trust.md "Claims"). */
 void subsys_mesh_addr(struct mn_host *h, const uint8_t pk[32], char *out, size_t cap);
+
+/* ---- this node's own svc record (svcrec.c) ---- */
+
+/* Our svc record of key as the store holds it: found, a tombstone (or
+ * a body that does not decode), its expiry (unix s) and body. */
+struct subsys_svc_held {
+	bool found, tomb;
+	uint64_t expires;
+	union body b;
+};
+int subsys_svc_held(struct mn_host *h, const char *key, struct subsys_svc_held *out);
+struct svc_body;
+/* Do two svc bodies say the same (service, endpoint, port, attributes)? */
+bool subsys_svc_same(const struct svc_body *a, const struct svc_body *b);
 
 /* ---- the registry (registry.c) ---- */
 
