@@ -32,7 +32,7 @@
 #include "proto/proto_err.h"
 #include "proto/record.h"
 
-#define MAIL_LIST_MAX 1024
+#define MAIL_LIST_MAX 768
 #define MAIL_RENEW_MS 60000
 #define MAIL_MAX_ROUTES (MAILCFG_MAX_BOXES * MAILCFG_MAX_DOMAINS)
 
