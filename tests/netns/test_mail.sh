@@ -7,6 +7,8 @@
 #   host 3  the backup MX (mail_backup_mx yes, scope n3.example.io), Postfix
 #           relaying with the maps mirrornetd writes (texthash:)
 #   host 4  a member of scope n4.example.io that also claims gmail.com
+# Mailbox backup: host 2 pushes its Maildir (backup_job mail 1m tar ...)
+# through the backup subsystem to holders among the others.
 # Checked: host 2's svc mail reaches host 3's maps and Postfix; with host 2's
 # Postfix down, mail sent from the WAN to n2.example.io lands in host 3's
 # queue; host 2 back, it is delivered and the queue is empty; gmail.com
@@ -109,9 +111,11 @@ for i in $(seq 1 "$K"); do
 	ns_wg_up "$i" || fatal "wireguard-go in host $i"
 	{
 		ns_mn_star "$i" "$K"
+		printf '%s\n' "backup_dir $T/h$i/backup" "backup_offer 67108864"
 		case $i in
 		1) printf '%s\n' "cert $T/h1/root.cert" "dns_server knot" "dns_dir $T/h1/dns" "dns_reload true" ;;
-		2) printf '%s\n' "mail_domains n2.example.io" "mail_mx_host mx.n2.example.io" ;;
+		2) printf '%s\n' "mail_domains n2.example.io" "mail_mx_host mx.n2.example.io" \
+			"backup_job mail 1m tar -C $T/h2/mail -cf - ." ;;
 		3) printf '%s\n' "mail_backup_mx yes" "mail_mx_host mx.n3.example.io" "mail_map_dir $T/h3/maps" \
 			"mail_reload $T/pf 3 postfix reload" "mail_reload_timeout_s 20" ;;
 		4) printf '%s\n' "mail_domains n4.example.io,gmail.com" "mail_mx_host mx.n4.example.io" ;;
@@ -196,4 +200,18 @@ check "the root revokes host 4" on 1 revoke "$(ns_mn_id 4 did)" --reason test
 gone_map() { ! in_map relay_domains n4.example.io && ! in_map transport n4.example.io; }
 wait_for 30 "n4.example.io leaves host 3's maps" gone_map
 check "n2.example.io stays" in_map transport n2.example.io
+
+# ---- the mailbox backup: a scheduled push through the backup subsystem ----
+# (every minute, from the minute after the start: at most ~60 s from here)
+# a snapshot made after the delivery (created: unix s), held with receipts
+DS=$(( td / 1000000 ))
+mail_snap() {
+	json_ok --argjson t "$DS" 'map(select(.name == "mail" and .created > $t and .copies == 2)) | length >= 1' \
+		on 2 backup list --json
+}
+wait_for 150 "host 2's mailboxes are pushed as snapshot 'mail', held by 2 peers with receipts" mail_snap
+SNAP=$(json_val --argjson t "$DS" 'map(select(.name == "mail" and .created > $t and .copies == 2)) | .[0].snapshot' \
+	on 2 backup list --json)
+expect 0 "host 2 pulls its mailbox snapshot back" on 2 backup pull "$SNAP" --out "$T/mail.tar" --json --timeout 60
+check "... and it holds the delivered mail" sh -c "tar -xOf '$T/mail.tar' --wildcards './user/new/*' | grep -q 'Subject: $SUBJ'"
 finish
