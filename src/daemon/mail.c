@@ -16,6 +16,11 @@
  * when their content changed; then mail_reload runs (bounded by
  * mail_reload_timeout_s, its failure counted and logged).
  *
+ * A box it relays for that comes back (this node's SWIM view: alive after
+ * suspect, dead or left) gets its queue at once: mail_flush (postqueue
+ * -f) runs, and again 30 s later (its mail server may start after its
+ * daemon), instead of Postfix's next retry (up to maximal_backoff_time).
+ *
  * Vortex writes the MX records of mesh domains from the same records
  * (mailrec.c, mailcfg_mx); `mail_mx` gives them for an outside provider. */
 #include <errno.h>
@@ -34,6 +39,7 @@
 
 #define MAIL_LIST_MAX 768
 #define MAIL_RENEW_MS 60000
+#define MAIL_FLUSH_AGAIN_MS 30000   /* a box back: flush at once, and again this much later */
 #define MAIL_MAX_ROUTES (MAILCFG_MAX_BOXES * MAILCFG_MAX_DOMAINS)
 
 struct mail_conf {
@@ -45,6 +51,7 @@ struct mail_conf {
 	char allow[MAIL_LIST_MAX];
 	char map_dir[CONFIG_PATH_MAX];      /* "" no maps */
 	char reload[512];
+	char flush[512];                    /* a relayed box came back; "" none */
 	unsigned reload_timeout_s, ttl_s;
 };
 
@@ -54,6 +61,17 @@ struct mail {
 	bool timer_open;
 	bool ours;                          /* this run published our svc "mail" */
 	bool reload_wanted;                 /* maps changed while a reload ran, or it failed */
+	/* the boxes we relay for (routes' origins) and how our SWIM saw them */
+	struct primary {
+		uint8_t pk[32];
+		int state;              /* enum host_peer_state, -1 no view */
+		uint64_t seen_ms;       /* when we last looked, 0 never */
+	} *primary;                     /* MAILCFG_MAX_BOXES */
+	size_t nprimary;
+	bool flush_wanted;
+	uint64_t flush_again_ms;            /* once more then (its mail server may start later) */
+	unsigned flushes, flush_failures;
+	char flush_status[128];
 	unsigned published, publish_failures, generations, writes, reloads, reload_failures;
 	unsigned boxes, routes, out_of_scope;
 	unsigned ignored[MAILCFG_NREFUSALS];
@@ -159,6 +177,89 @@ static void reload(struct mail *m)
 	}
 }
 
+/* The boxes the routes go to, keeping what SWIM last said of each. */
+static void note_primaries(struct mail *m, const struct mailcfg_box *b, size_t nb,
+			   const struct mailcfg_route *r, size_t nr)
+{
+	struct primary *old = m->primary;
+	size_t nold = m->nprimary, k = 0;
+
+	if (!(m->primary = calloc(MAILCFG_MAX_BOXES, sizeof *m->primary))) {
+		m->primary = old;
+		return;
+	}
+	for (size_t i = 0; i < nb && k < MAILCFG_MAX_BOXES; i++) {
+		bool used = false;
+		for (size_t j = 0; j < nr && !used; j++)
+			used = !strcmp(r[j].addr, b[i].addr);
+		if (!used)
+			continue;
+		memcpy(m->primary[k].pk, b[i].origin, 32);
+		m->primary[k].state = -1;
+		for (size_t j = 0; j < nold; j++)
+			if (!memcmp(old[j].pk, b[i].origin, 32))
+				m->primary[k] = old[j];
+		k++;
+	}
+	m->nprimary = k;
+	free(old);
+}
+
+static void flush_done(void *st, bool ok, const char *status, uint64_t ms)
+{
+	struct mail *m = st;
+
+	(void)ms;
+	snprintf(m->flush_status, sizeof m->flush_status, "%s", status);
+	if (ok) {
+		m->flushes++;
+		return;
+	}
+	m->flush_failures++;
+	log_warn("mail: %s: %s", conf(m)->flush, status);
+}
+
+/* On the WireGuard cycle (every 5 s): a box we relay for that our SWIM
+ * saw suspect, dead or left and now sees alive — also when that happened
+ * between two looks (alive since after the last one: a reboot is quicker
+ * than 5 s) — gets its queued mail at once. */
+static void mail_tick(void *st, uint64_t now_ms)
+{
+	struct mail *m = st;
+	const struct mail_conf *c = conf(m);
+
+	for (size_t i = 0; i < m->nprimary; i++) {
+		struct primary *p = &m->primary[i];
+		enum host_peer_state ps;
+		uint64_t since = 0;
+		int now = host_peer_state(m->h, p->pk, &ps, &since) < 0 ? -1 : (int)ps;
+		if (now < 0 && p->state >= 0)
+			now = HOST_PEER_LEFT;   /* seen, and forgotten since: gone */
+		if (now == HOST_PEER_ALIVE && p->seen_ms && p->state >= 0 &&
+		    (p->state != HOST_PEER_ALIVE || since > p->seen_ms)) {
+			m->flush_wanted = true;
+			m->flush_again_ms = now_ms + MAIL_FLUSH_AGAIN_MS;
+			log_info("mail: a box we relay for is back: flushing the queue");
+		}
+		p->state = now;
+		p->seen_ms = now_ms;
+	}
+	if (m->flush_again_ms && now_ms >= m->flush_again_ms) {
+		m->flush_wanted = true;
+		m->flush_again_ms = 0;
+	}
+	if (!m->flush_wanted || !c->backup_mx || !c->flush[0])
+		return;
+	int rc = host_run(m->h, c->flush, c->reload_timeout_s * 1000, flush_done);
+	if (rc == -EBUSY)
+		return;   /* at the next tick */
+	m->flush_wanted = false;
+	if (rc < 0) {
+		m->flush_failures++;
+		snprintf(m->flush_status, sizeof m->flush_status, "cannot run: %s", strerror(-rc));
+	}
+}
+
 /* The other boxes' routes into the two maps: 1 changed, 0 the same, or a
  * negative errno (last_error). */
 static int write_maps(struct mail *m, const struct mail_boxes *l)
@@ -182,6 +283,7 @@ static int write_maps(struct mail *m, const struct mail_boxes *l)
 	if (c->backup_mx)
 		n = mailcfg_routes(others, no, c->allow, c->domains, r, MAIL_MAX_ROUTES, &skipped);
 	m->routes = (unsigned)n;
+	note_primaries(m, others, no, r, n);
 	m->out_of_scope = skipped;
 	if ((rc = mailcfg_maps(r, n, &text[0], &len[0], &text[1], &len[1])) < 0)
 		goto out;
@@ -310,7 +412,10 @@ static void mail_stop(void *st)
 
 static void mail_free(void *st)
 {
-	free(st);
+	struct mail *m = st;
+
+	free(m->primary);
+	free(m);
 }
 
 #define JADD(o, k, v) json_object_object_add((o), (k), (v))
@@ -346,6 +451,10 @@ static struct json_object *mail_status(void *st)
 		JINT(j, "reload_ms", m->reload_ms);
 		if (m->reload_status[0])
 			JADD(j, "reload_status", json_object_new_string(m->reload_status));
+		JINT(j, "flushes", m->flushes);
+		JINT(j, "flush_failures", m->flush_failures);
+		if (m->flush_status[0])
+			JADD(j, "flush_status", json_object_new_string(m->flush_status));
 	}
 	if (m->last_error[0])
 		JADD(j, "last_error", json_object_new_string(m->last_error));
@@ -538,6 +647,7 @@ static const struct conf_opt mail_opts[] = {
 	{ "mail_allow_domain", CONF_STR, 0, F(allow), .parse = check_allow, .help = "domains, comma-separated" },
 	{ "mail_map_dir", CONF_STR, 0, F(map_dir), .parse = check_dir, .help = "an absolute directory path" },
 	{ "mail_reload", CONF_STR, 0, F(reload), .def = "postfix reload", .help = "a command of at most 511 bytes" },
+	{ "mail_flush", CONF_STR, 0, F(flush), .def = "postqueue -f", .help = "a command of at most 511 bytes" },
 	{ "mail_reload_timeout_s", CONF_UINT, 0, F(reload_timeout_s), 1, 600, .def = "30", .help = "1..600" },
 	{ "mail_ttl_s", CONF_UINT, 0, F(ttl_s), 600, 86400 * 7, .def = "3600", .help = "600..604800" },
 };
@@ -559,6 +669,7 @@ const struct subsys subsys_mail = {
 	.record = mail_record,
 	.trust = mail_trust,
 	.reload = mail_reload,
+	.tick = mail_tick,
 	.status = mail_status,
 	.stop = mail_stop,
 	.free = mail_free,

@@ -117,7 +117,8 @@ for i in $(seq 1 "$K"); do
 		2) printf '%s\n' "mail_domains n2.example.io" "mail_mx_host mx.n2.example.io" \
 			"backup_job mail 1m tar -C $T/h2/mail -cf - ." ;;
 		3) printf '%s\n' "mail_backup_mx yes" "mail_mx_host mx.n3.example.io" "mail_map_dir $T/h3/maps" \
-			"mail_reload $T/pf 3 postfix reload" "mail_reload_timeout_s 20" ;;
+			"mail_reload $T/pf 3 postfix reload" "mail_flush $T/pf 3 postqueue -f" \
+			"mail_reload_timeout_s 20" ;;
 		4) printf '%s\n' "mail_domains n4.example.io,gmail.com" "mail_mx_host mx.n4.example.io" ;;
 		esac
 	} >"$T/h$i/mirrornetd.conf"
@@ -200,6 +201,32 @@ check "the root revokes host 4" on 1 revoke "$(ns_mn_id 4 did)" --reason test
 gone_map() { ! in_map relay_domains n4.example.io && ! in_map transport n4.example.io; }
 wait_for 30 "n4.example.io leaves host 3's maps" gone_map
 check "n2.example.io stays" in_map transport n2.example.io
+
+# ---- the primary's whole box down, then back: the backup flushes at once ----
+# Postfix's default retry times on the backup now: only mail_flush (postqueue -f,
+# on SWIM's alive after left) gets the mail there within the wait below
+need pf 3 postconf -e queue_run_delay=300s minimal_backoff_time=300s maximal_backoff_time=4000s
+need pf 3 postfix reload
+unwatch_pid "${PID[2]}"
+check "host 2's mirrornetd stops (SIGTERM: it says goodbye)" stop_pid "${PID[2]}" 10
+pf 2 postfix stop >/dev/null 2>&1
+wait_for 30 "host 3 sees host 2 left" state_is 3 "$(ns_mn_id 2 did)" left
+SUBJ2=$SUBJ-2
+check "swaks from the WAN: host 3 accepts a second mail for user@n2.example.io" send user@n2.example.io "$SUBJ2"
+wait_for 30 "it waits in host 3's queue" queued
+f0=$(json_val '.mail.flushes' on 3 status --json)
+check "host 2's Postfix starts again" pf_start 2
+wait_for 20 "host 2's Postfix listens" pf_up 2
+tb=$(_t_us)
+ns_mn_start 2 || fatal "restart of host 2's mirrornetd"
+PID[2]=$SPAWNED
+watch_pid "$SPAWNED" "mirrornetd in host 2" "$T/h2/log"
+delivered2() { grep -rqs "Subject: $SUBJ2\$" "$T/h2/mail/user/new"; }
+wait_for 60 "host 2 back: the second mail is delivered (host 3 flushed its queue)" delivered2
+td2=$(_t_us)
+echo "measured: host 2's mirrornetd started -> the queued mail in its Maildir $(( (td2 - tb) / 1000 )) ms (backup's retry 300 s: the flush on SWIM's alive)"
+check "host 3 counted the flush" json_ok ".mail.flushes > $f0" on 3 status --json
+wait_for 20 "host 3's queue is empty again" pf_queue_empty 3
 
 # ---- the mailbox backup: a scheduled push through the backup subsystem ----
 # (every minute, from the minute after the start: at most ~60 s from here)

@@ -331,6 +331,34 @@ static void subsystem(void)
 	fake_host_regen(h);
 	CHECK_INT(h->runs, runs);
 
+	/* host 2 (relayed here) seen dead, then alive again: the queue is
+	 * flushed once; alive from the start (no view before) is not a
+	 * return; alive again since after our last look (a reboot between
+	 * two looks) is */
+	fake_host_peer(h, k[2], HOST_PEER_ALIVE, 500);
+	subsys_mail.tick(h->st, 1000);
+	CHECK_INT(h->runs, runs);
+	fake_host_peer(h, k[2], HOST_PEER_DEAD, 1500);
+	subsys_mail.tick(h->st, 2000);
+	CHECK_INT(h->runs, runs);
+	fake_host_peer(h, k[2], HOST_PEER_ALIVE, 2500);
+	subsys_mail.tick(h->st, 3000);
+	CHECK_INT(h->runs, runs + 1);
+	CHECK_STR(h->last_cmd, "postqueue -f");
+	subsys_mail.tick(h->st, 4000);
+	CHECK_INT(h->runs, runs + 1);
+	subsys_mail.tick(h->st, 33000);                   /* and once more 30 s later */
+	CHECK_INT(h->runs, runs + 2);
+	subsys_mail.tick(h->st, 34000);
+	CHECK_INT(h->runs, runs + 2);
+	fake_host_peer(h, k[2], HOST_PEER_ALIVE, 34500);  /* left and back within 5 s */
+	subsys_mail.tick(h->st, 35000);
+	CHECK_INT(h->runs, runs + 3);
+	st = subsys_mail.status(h->st);
+	CHECK_INT(jint(st, "flushes", NULL), 3);
+	json_object_put(st);
+	runs = h->runs;
+
 	/* mail_mx: the primary, then us (we take the role) */
 	req = json_object_new_object();
 	json_object_object_add(req, "domain", json_object_new_string("n2.example.io"));
