@@ -40,7 +40,6 @@
 #define MAIL_LIST_MAX 768
 #define MAIL_RENEW_MS 60000
 #define MAIL_FLUSH_AGAIN_MS 30000   /* a box back: flush at once, and again this much later */
-#define MAIL_MAX_ROUTES (MAILCFG_MAX_BOXES * MAILCFG_MAX_DOMAINS)
 
 struct mail_conf {
 	char domains[MAIL_LIST_MAX];        /* "" none: no primary here */
@@ -260,31 +259,49 @@ static void mail_tick(void *st, uint64_t now_ms)
 	}
 }
 
+/* The other boxes (*others, *no) and the routes this box relays for
+ * them (*r, *n: none without mail_backup_mx; *skipped out of scope): 0
+ * or -ENOMEM. The caller frees both. */
+static int relayed(struct mail *m, const struct mail_boxes *l, struct mailcfg_box **others, size_t *no,
+		   struct mailcfg_route **r, size_t *n, unsigned *skipped)
+{
+	const struct mail_conf *c = conf(m);
+	size_t cap = 1;
+
+	*no = *n = 0;
+	*skipped = 0;
+	*others = calloc(l->n + 1, sizeof **others);
+	for (size_t i = 0; *others && i < l->n; i++)
+		if (memcmp(l->b[i].origin, host_self(m->h), 32)) {
+			(*others)[(*no)++] = l->b[i];
+			cap += l->b[i].ndomains;
+		}
+	*r = calloc(cap, sizeof **r);
+	if (!*others || !*r)
+		return -ENOMEM;
+	if (c->backup_mx)
+		*n = mailcfg_routes(*others, *no, c->allow, c->domains, *r, cap, skipped);
+	return 0;
+}
+
 /* The other boxes' routes into the two maps: 1 changed, 0 the same, or a
  * negative errno (last_error). */
 static int write_maps(struct mail *m, const struct mail_boxes *l)
 {
 	const struct mail_conf *c = conf(m);
-	struct mailcfg_route *r = calloc(MAIL_MAX_ROUTES, sizeof *r);
-	struct mailcfg_box *others = calloc(l->n + 1, sizeof *others);
+	struct mailcfg_route *r = NULL;
+	struct mailcfg_box *others = NULL;
 	char *text[2] = { NULL, NULL }, path[CONFIG_PATH_MAX + 32];
 	static const char *const names[2] = { "relay_domains", "transport" };
 	size_t len[2], n = 0, no = 0;
 	unsigned skipped = 0;
 	int rc, changed = 0;
 
-	if (!r || !others) {
-		rc = -ENOMEM;
+	if ((rc = relayed(m, l, &others, &no, &r, &n, &skipped)) < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < l->n; i++)
-		if (memcmp(l->b[i].origin, host_self(m->h), 32))
-			others[no++] = l->b[i];
-	if (c->backup_mx)
-		n = mailcfg_routes(others, no, c->allow, c->domains, r, MAIL_MAX_ROUTES, &skipped);
 	m->routes = (unsigned)n;
-	note_primaries(m, others, no, r, n);
 	m->out_of_scope = skipped;
+	note_primaries(m, others, no, r, n);
 	if ((rc = mailcfg_maps(r, n, &text[0], &len[0], &text[1], &len[1])) < 0)
 		goto out;
 	if ((rc = file_mkdirs(c->map_dir, 0755)) < 0) {
@@ -316,10 +333,8 @@ static void generate(void *st)
 	const struct mail_conf *c = conf(m);
 	struct mail_boxes l;
 
-	if (!enabled(c))
-		return;
-	sync_record(m);
-	if (!c->map_dir[0])
+	sync_record(m);   /* also when the options went: ours is deleted */
+	if (!enabled(c) || !c->map_dir[0])
 		return;
 	int rc = mail_boxes_collect(m->h, &l);
 	if (rc < 0) {
@@ -351,7 +366,8 @@ static void on_timer(uv_timer_t *t)
 {
 	struct mail *m = t->data;
 
-	host_dirty(m->h);   /* renews our record */
+	if (enabled(conf(m)) || m->ours)
+		host_dirty(m->h);   /* renews our record, retries a failed reload, drops expired records */
 }
 
 static void *mail_start(struct mn_host *h, char *err, size_t errcap)
@@ -486,27 +502,21 @@ static const char *domain_arg(struct json_object *req, char *err, size_t errcap)
 static int mail_list(void *st, struct json_object *req, struct json_object **res, char *err, size_t errcap)
 {
 	struct mail *m = st;
-	const struct mail_conf *c = conf(m);
 	struct mail_boxes l;
-	struct mailcfg_route *r = calloc(MAIL_MAX_ROUTES, sizeof *r);
-	size_t nr = 0;
+	struct mailcfg_route *r = NULL;
+	struct mailcfg_box *others = NULL;
+	size_t nr = 0, no;
 	unsigned skipped;
 	char did[DID_KEY_MAX];
 
 	(void)req;
-	if (!r || mail_boxes_collect(m->h, &l) < 0) {
+	if (mail_boxes_collect(m->h, &l) < 0 || relayed(m, &l, &others, &no, &r, &nr, &skipped) < 0) {
 		free(r);
+		free(others);
 		mail_boxes_free(&l);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
-	struct mailcfg_box *others = calloc(l.n + 1, sizeof *others);
-	size_t no = 0;
-	for (size_t i = 0; others && i < l.n; i++)
-		if (memcmp(l.b[i].origin, host_self(m->h), 32))
-			others[no++] = l.b[i];
-	if (others && c->backup_mx)
-		nr = mailcfg_routes(others, no, c->allow, c->domains, r, MAIL_MAX_ROUTES, &skipped);
 	free(others);
 	struct json_object *doms = json_object_new_array(), *backups = json_object_new_array();
 	for (size_t i = 0; i < l.n; i++) {

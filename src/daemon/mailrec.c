@@ -10,6 +10,7 @@
 struct ctx {
 	struct mn_host *h;
 	struct mail_boxes *l;
+	size_t cap;
 	uint64_t now_s;
 };
 
@@ -25,6 +26,14 @@ static int box_cb(void *arg, const struct record *r, const uint8_t id[32])
 	if (r->kind != KIND_SVC || strcmp(r->key, MAILCFG_SVC) || record_is_tombstone(r) ||
 	    (r->expires && r->expires <= c->now_s) || l->n >= MAILCFG_MAX_BOXES)
 		return 0;
+	if (l->n == c->cap) {   /* a few KiB a box: grown as the records come */
+		size_t nc = c->cap ? c->cap * 2 : 8;
+		struct mailcfg_box *q = realloc(l->b, nc * sizeof *q);
+		if (!q)
+			return -ENOMEM;
+		l->b = q;
+		c->cap = nc;
+	}
 	if (body_decode(KIND_SVC, r->body, r->body_len, &b) < 0) {
 		l->ignored[MAILCFG_BAD_SERVICE]++;
 		return 0;
@@ -52,11 +61,9 @@ static int box_cb(void *arg, const struct record *r, const uint8_t id[32])
 
 int mail_boxes_collect(struct mn_host *h, struct mail_boxes *out)
 {
-	struct ctx c = { h, out, host_now_ms(h) / 1000 };
+	struct ctx c = { h, out, 0, host_now_ms(h) / 1000 };
 
 	memset(out, 0, sizeof *out);
-	if (!(out->b = calloc(MAILCFG_MAX_BOXES, sizeof *out->b)))
-		return -ENOMEM;
 	return host_each(h, box_cb, &c);
 }
 

@@ -8,7 +8,7 @@
 #include "src/mail/mailcfg.h"
 
 struct mail_boxes {
-	struct mailcfg_box *b;     /* MAILCFG_MAX_BOXES at most, ours included */
+	struct mailcfg_box *b;     /* MAILCFG_MAX_BOXES at most, ours included (NULL: none) */
 	size_t n;
 	unsigned ignored[MAILCFG_NREFUSALS];   /* records refused, by reason */
 };

@@ -351,7 +351,10 @@ static void collect_mx(struct vortex *v, struct collect *c)
 		mail_boxes_free(&l);
 		return;
 	}
-	c->mx = calloc(l.n * MAILCFG_MAX_DOMAINS * MAILCFG_MAX_MX, sizeof *c->mx);
+	size_t cap = 0;
+	for (size_t i = 0; i < l.n; i++)
+		cap += l.b[i].ndomains;
+	c->mx = calloc(cap * MAILCFG_MAX_MX + 1, sizeof *c->mx);
 	for (size_t i = 0; c->mx && i < l.n; i++)
 		for (size_t d = 0; d < l.b[i].ndomains; d++) {
 			const char *dom = l.b[i].domains[d];
