@@ -100,6 +100,25 @@ struct json_object *body_to_json(unsigned kind, const union body *b)
 static int struct_from_json(const struct schema *sc, struct json_object *j, uint8_t *base,
 			    const char *path, char *err, size_t errcap);
 
+/* A client's string for a message (a path or a refused value): at most 48
+ * bytes, control characters as '?', so a message stays one printable line
+ * wherever it goes (the API's answer, a log). */
+static const char *msg_safe(const char *s, char out[52])
+{
+	size_t n = 0;
+
+	for (; *s && n < 48; s++, n++)
+		out[n] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	if (*s) {
+		while (n && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;   /* not in the middle of a UTF-8 character */
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static int field_from_json(const struct schema_field *f, struct json_object *v, uint8_t *base,
 			   const char *path, char *err, size_t errcap)
 {
@@ -110,8 +129,10 @@ static int field_from_json(const struct schema_field *f, struct json_object *v, 
 			const char *s = json_object_get_string(v);
 			for (x = 0; f->names[x] && strcmp(f->names[x], s) != 0; x++)
 				;
-			if (!f->names[x])
-				FAIL("%s: unknown value \"%s\"", path, s);
+			if (!f->names[x]) {
+				char vb[52];
+				FAIL("%s: unknown value \"%s\"", path, msg_safe(s, vb));
+			}
 		} else if (json_object_is_type(v, json_type_int)) {
 			if (json_object_get_int64(v) < 0)
 				FAIL("%s: must not be negative", path);
@@ -191,7 +212,8 @@ static int struct_from_json(const struct schema *sc, struct json_object *j, uint
 
 		for (i = 0; i < sc->nfields && strcmp(sc->fields[i].name, name) != 0; i++)
 			;
-		snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", name);
+		char nm[52];
+		snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", msg_safe(name, nm));
 		if (i == sc->nfields)
 			FAIL("%s: unknown field for %s", sub, sc->name);
 		if ((rc = field_from_json(&sc->fields[i], val, base, sub, err, errcap)) < 0)

@@ -37,7 +37,7 @@ static const struct {
 	{ "ai", ctl_ai, "ai list [--model M] [--json] [--socket PATH]  the mesh's OpenAI-compatible servers and their models" },
 	{ "mail", ctl_mail, "mail list | mx DOMAIN [--json] [--socket PATH]  mail domains, backup MX, MX records to set" },
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
-	{ "ioc", ctl_ioc, "ioc list|add|pending|approve|reject|explain  the mesh's IoCs and CrowdSec" },
+	{ "ioc", ctl_ioc, "ioc list|add|pending|approve|reject|explain|setup  the mesh's IoCs and CrowdSec" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },
 	{ "mcp", ctl_mcp, "mcp [--socket PATH]                          an MCP server on stdio for AI assistants" },
 	{ "rpcd", ctl_rpcd, "rpcd list | call METHOD                      the rpcd plugin luci.mirrornet for LuCI (docs/luci.md)" },

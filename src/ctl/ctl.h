@@ -53,8 +53,9 @@ int ctl_mcp(int argc, char **argv);
 int ctl_backup(int argc, char **argv);
 /* The rpcd plugin luci.mirrornet (src/ctl/ctl_rpcd.c, docs/luci.md). */
 int ctl_rpcd(int argc, char **argv);
-/* Threat intelligence (src/ctl/ctl_ioc.c). */
+/* Threat intelligence (src/ctl/ctl_ioc.c; `ioc setup`: src/ctl/ctl_ioc_setup.c). */
 int ctl_ioc(int argc, char **argv);
+int ctl_ioc_setup(int argc, char **argv);
 
 /* Call the daemon: cmd with the arguments in req (consumed; NULL = none).
  * CTL_OK with *result (caller owns it), or an exit code after a message.
@@ -87,5 +88,15 @@ int ctl_parse_pubkey(const char *s, uint8_t pk[32]);
 long long ctl_parse_duration(const char *s);
 /* Strict unsigned decimal; -1 if invalid. */
 int ctl_parse_u64(const char *s, uint64_t *v);
+/* Run argv (argv[0] looked up in PATH, no shell) and wait for it, at most
+ * timeout_ms (then it is killed: CTL_RUN_TIMEOUT). Its stdout and stderr
+ * go into out and err (NUL-terminated, cut at cap - 1 bytes; either may
+ * be NULL). Returns its exit status, 128 + signal, CTL_RUN_TIMEOUT, or -1
+ * (errno) when it could not be started; 127 when the program is missing
+ * (src/ctl/ctl_run.c). */
+#define CTL_RUN_TIMEOUT 1000
+int ctl_run(const char *const argv[], char *out, size_t outcap, char *err, size_t errcap, int timeout_ms);
+/* The last line of text that is not blank ("" if none); cuts text. */
+char *ctl_last_line(char *text);
 
 #endif

@@ -219,6 +219,8 @@ int ctl_ioc(int argc, char **argv)
 			return ctl_err("usage: mirrornetctl %s", u), CTL_USAGE;
 		return do_add(&o, argv[optind]);
 	}
-	ctl_err("usage: mirrornetctl ioc list|add|pending|approve|reject|explain ...");
+	if (!strcmp(sub, "setup"))
+		return ctl_ioc_setup(argc, argv);
+	ctl_err("usage: mirrornetctl ioc list|add|pending|approve|reject|explain|setup ...");
 	return CTL_USAGE;
 }

@@ -2,7 +2,7 @@
  * mesh.
  *
  * A box with a server (ai_local http://IP:PORT) reads its model list
- * (GET /v1/models, libcurl multi on the loop: httpget.c; the answer
+ * (GET /v1/models, libcurl multi on the loop: src/http/httpc.c; the answer
  * bounded to AI_MAX_ANSWER bytes) every ai_refresh_s and
  * publishes svc "ai": endpoint = its certified mesh address, port =
  * ai_mesh_port (where its HAProxy passes peers to the server), one
@@ -29,7 +29,7 @@
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/haproc.h"
-#include "src/daemon/httpget.h"
+#include "src/http/httpc.h"
 #include "src/daemon/expose_chan.h"
 #include "src/ai/aicfg.h"
 #include "src/expose/hacfg.h"
@@ -57,7 +57,7 @@ struct ai {
 	struct mn_host *h;
 	uv_timer_t timer;
 	bool timer_open;
-	struct httpget *get;                /* our server's /v1/models */
+	struct httpc *get;                  /* our server's /v1/models; NULL once stopped */
 	char (*models)[AICFG_MODEL_MAX + 1];/* our server's, AICFG_MAX_MODELS */
 	size_t nmodels;
 	bool local_up;
@@ -91,10 +91,10 @@ static void fetch_done(void *arg, long status, const char *body, size_t len, con
 	if (!m)
 		return;
 	ai->fetches++;
-	if (err[0] || status != 200 || aicfg_parse_models(body, len, m, AICFG_MAX_MODELS, &n, &bad) < 0) {
+	if (err || status != 200 || aicfg_parse_models(body, len, m, AICFG_MAX_MODELS, &n, &bad) < 0) {
 		ai->fetch_failures++;
 		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s/v1/models: %s", conf(ai)->local,
-			 err[0] ? err : status != 200 ? "not HTTP 200" : "not a model list");
+			 err ? err : status != 200 ? "not HTTP 200" : "not a model list");
 		/* one failed read is not gone (a restart, a slow answer): the
 		 * peers' health checks take it out meanwhile */
 		if (++ai->failed_in_row < AI_GONE_AFTER && ai->local_up) {
@@ -125,11 +125,12 @@ static void fetch_start(struct ai *ai)
 	const struct ai_conf *c = conf(ai);
 	char url[sizeof c->local + 16];
 
-	if (!c->local[0] || !ai->get || httpget_busy(ai->get))
+	if (!c->local[0] || !ai->get || httpc_pending(ai->get))
 		return;
 	snprintf(url, sizeof url, "%s/v1/models", c->local);
-	int rc = httpget_start(ai->get, url, AI_MAX_ANSWER, FETCH_TIMEOUT_MS, fetch_done, ai);
-	if (rc < 0 && rc != -ECANCELED) {
+	struct httpc_req q = { .url = url, .max = AI_MAX_ANSWER, .timeout_ms = FETCH_TIMEOUT_MS };
+	int rc = httpc_start(ai->get, &q, fetch_done, ai);
+	if (rc < 0) {
 		ai->fetch_failures++;
 		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", url, strerror(-rc));
 	}
@@ -443,7 +444,9 @@ static void *ai_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	ai->h = h;
 	haproc_init(&ai->proc, h, "ai");
-	if (!(ai->get = httpget_new(host_loop(h)))) {
+	/* http only, a connection per read (one every ai_refresh_s) */
+	static const struct httpc_conf get_conf = { .protocols = "http", .max_conns = 1, .no_reuse = true };
+	if (!(ai->get = httpc_new(host_loop(h), &get_conf))) {
 		free(ai->models);
 		free(ai);
 		snprintf(err, errcap, "out of memory (libcurl)");
@@ -497,14 +500,14 @@ static void ai_stop(void *st)
 	if (ai->timer_open)
 		uv_close((uv_handle_t *)&ai->timer, NULL);
 	ai->timer_open = false;
-	httpget_stop(ai->get);
+	httpc_close(ai->get);   /* (its memory goes with its handles' close callbacks) */
+	ai->get = NULL;
 }
 
 static void ai_free(void *st)
 {
 	struct ai *ai = st;
 
-	httpget_free(ai->get);
 	free(ai->models);
 	free(ai);
 }

@@ -516,22 +516,15 @@ static void cmd_subscribe(struct request *r)
 	send_result(r->c, r->id, names);
 }
 
-static void handle_line(struct api_client *c, const char *line, size_t len)
+int api_request_parse(const char *line, size_t len, struct json_object **out, char *err, size_t errcap)
 {
-	struct json_tokener *tok;
+	struct json_tokener *tok = json_tokener_new();
 	struct json_object *req, *cmdv;
-	struct request r = { c, NULL, NULL };
-	const char *name;
 
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	if (!len)
-		return;   /* blank lines are ignored (and keep no client open) */
-	c->request_at = uv_now(c->api->loop);
-	tok = json_tokener_new();
+	*out = NULL;
 	if (!tok) {
-		send_error(c, NULL, "internal", "out of memory");
-		return;
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
 	}
 #ifdef JSON_TOKENER_VALIDATE_UTF8
 	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);   /* we echo strings back */
@@ -542,22 +535,48 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 		enum json_tokener_error e = json_tokener_get_error(tok);
 		json_tokener_free(tok);
 		json_object_put(req);
-		send_error(c, NULL, "bad_request", "not a JSON value: %s",
-			   e == json_tokener_continue || e == json_tokener_success
-				   ? "incomplete or trailing data" : json_tokener_error_desc(e));
-		return;
+		snprintf(err, errcap, "not a JSON value: %s",
+			 e == json_tokener_continue || e == json_tokener_success
+				 ? "incomplete or trailing data" : json_tokener_error_desc(e));
+		return -EINVAL;
 	}
 	json_tokener_free(tok);
+	*out = req;
 	if (!json_object_is_type(req, json_type_object)) {
-		send_error(c, NULL, "bad_request", "a request is a JSON object");
-		goto out;
+		snprintf(err, errcap, "a request is a JSON object");
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(req, "cmd", &cmdv) || !json_object_is_type(cmdv, json_type_string)) {
+		snprintf(err, errcap, "'cmd' (a string) is required");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static void handle_line(struct api_client *c, const char *line, size_t len)
+{
+	struct json_object *req, *cmdv;
+	struct request r = { c, NULL, NULL };
+	const char *name;
+	char err[160];
+	int rc;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return;   /* blank lines are ignored (and keep no client open) */
+	c->request_at = uv_now(c->api->loop);
+	if ((rc = api_request_parse(line, len, &req, err, sizeof err)) < 0) {
+		/* an object without a good cmd: its id is answered */
+		if (rc == -EBADMSG && json_object_is_type(req, json_type_object))
+			json_object_object_get_ex(req, "id", &r.id);
+		send_error(c, r.id, rc == -ENOMEM ? "internal" : "bad_request", "%s", err);
+		json_object_put(req);
+		return;
 	}
 	r.req = req;
 	json_object_object_get_ex(req, "id", &r.id);
-	if (!json_object_object_get_ex(req, "cmd", &cmdv) || !json_object_is_type(cmdv, json_type_string)) {
-		send_error(c, r.id, "bad_request", "'cmd' (a string) is required");
-		goto out;
-	}
+	json_object_object_get_ex(req, "cmd", &cmdv);
 	name = json_object_get_string(cmdv);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(commands[i].name, name))

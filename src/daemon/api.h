@@ -25,6 +25,12 @@ void api_close(struct api *a);
 bool api_wants(const struct api *a, unsigned kind);
 /* A record was accepted: tell the subscribers of its kind. ev is borrowed. */
 void api_event(struct api *a, unsigned kind, struct json_object *ev);
+/* One request line (no newline, trailing blanks cut) into *out: 0 with an
+ * object holding a string "cmd"; else a message in err and -EINVAL (not one
+ * whole JSON value in valid UTF-8: *out NULL), -EBADMSG (not an object, or
+ * no string cmd: *out is the value, caller puts it) or -ENOMEM. Pure (no
+ * daemon), so it is fuzzed (tests/fuzz/fuzz_apireq.c). */
+int api_request_parse(const char *line, size_t len, struct json_object **out, char *err, size_t errcap);
 /* Connected clients, for status. */
 unsigned api_clients(const struct api *a);
 

@@ -399,21 +399,60 @@ static bool sa_is_loopback(const struct sockaddr_storage *sa)
 int config_load(const char *path, struct config *c, char *err, size_t errcap)
 {
 	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		int e = errno;
+		config_defaults(c);
+		snprintf(err, errcap, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	int rc = config_parse(f, path, c, err, errcap);
+	fclose(f);
+	return rc;
+}
+
+/* One line of f into buf (NUL-terminated, its newline kept): 1, 0 at the
+ * end of the file, -E2BIG (longer than cap - 1; the rest of it is read and
+ * dropped), -EILSEQ (it holds a NUL byte). */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	bool nul = false, big = false;
+	int ch = EOF;
+
+	while ((ch = getc(f)) != EOF) {
+		if (ch == 0)
+			nul = true;
+		if (n + 1 < cap)
+			buf[n++] = (char)ch;
+		else
+			big = true;
+		if (ch == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	if (ch == EOF && n == 0 && !big)
+		return 0;
+	return big ? -E2BIG : nul ? -EILSEQ : 1;
+}
+
+int config_parse(FILE *f, const char *path, struct config *c, char *err, size_t errcap)
+{
 	char line[1024], msg[256];
 	int lineno = 0;
 
 	config_defaults(c);
-	if (!f) {
-		int e = errno;
-		snprintf(err, errcap, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	while (fgets(line, sizeof line, f)) {
+	for (;;) {
+		int rl = read_line(f, line, sizeof line);
+		if (rl == 0)
+			break;
 		lineno++;
-		size_t n = strlen(line);
-		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+		if (rl == -E2BIG) {
 			snprintf(err, errcap, "%s:%d: line too long", path, lineno);
-			fclose(f);
+			return -EINVAL;
+		}
+		if (rl == -EILSEQ) {   /* fgets would have cut the line there, silently */
+			snprintf(err, errcap, "%s:%d: a NUL byte in the line", path, lineno);
 			return -EINVAL;
 		}
 		char *h = strchr(line, '#');
@@ -430,7 +469,6 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 		char *val = strpbrk(s, " \t");
 		if (!val) {
 			snprintf(err, errcap, "%s:%d: '%s' needs a value", path, lineno, s);
-			fclose(f);
 			return -EINVAL;
 		}
 		*val++ = 0;
@@ -438,11 +476,13 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 			val++;
 		if (set_option(c, s, val, msg, sizeof msg) < 0) {
 			snprintf(err, errcap, "%s:%d: %s", path, lineno, msg);
-			fclose(f);
 			return -EINVAL;
 		}
 	}
-	fclose(f);
+	if (ferror(f)) {
+		snprintf(err, errcap, "%s: read error", path);
+		return -EIO;
+	}
 	/* cross-option rules */
 	const struct engine_config *e = &c->engine;
 	if (!c->have_root)
@@ -478,6 +518,8 @@ sections:;
 		addr_mesh_sa(c->mesh_addr, c->gossip_port, &c->listen_sa);
 		c->listen_salen = c->listen_sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 								      : sizeof(struct sockaddr_in);
+		/* zeroed first: the restart check compares the whole array */
+		memset(c->listen, 0, sizeof c->listen);
 		addr_text(&c->listen_sa, c->listen, sizeof c->listen);
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include "src/daemon/conf.h"
 #include "src/engine/engine.h"
 #include "proto/limits.h"
+#include <stdio.h>
 #include "src/netaddr.h"   /* addr_parse, addr_text, addr_mesh_sa */
 
 #define CONFIG_MAX_PEERS 64
@@ -85,6 +86,8 @@ size_t config_sections(struct config_sect *out, size_t cap);
 /* Parse the file into c (defaults first). 0, or -EINVAL with "FILE:LINE:
  * message" in err, or a negative errno if the file cannot be read. */
 int config_load(const char *path, struct config *c, char *err, size_t errcap);
+/* The same from an open stream (path names it in messages). */
+int config_parse(FILE *f, const char *path, struct config *c, char *err, size_t errcap);
 /* Print the normalised configuration (every option, defaults included). */
 void config_print(const struct config *c, FILE *f);
 /* Options whose change needs a restart: names them in msg; false if none. */

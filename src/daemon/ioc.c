@@ -72,20 +72,90 @@ enum st { S_APPLIED, S_PENDING, S_REFUSED, S_QUEUED };
 static const char *const st_names[] = { "applied", "pending", "refused", "queued" };
 
 /* One indicator of another origin (or a domain of ours). */
+/* 10,000 of these is what a mesh may make a node hold (ioc_max_active):
+ * the strings live in one block of their own length, not in fixed arrays
+ * (a struct ioc is ~600 bytes, mostly a 513-byte value of which an address
+ * uses ~15). */
 struct entry {
 	uint64_t hash;                       /* of origin, batch, value: its id */
 	uint8_t origin[32];
-	char batch[MN_MAX_RKEY + 1];
-	struct ioc c;
+	char *s;                             /* value, scenario, batch, detail (e_strs) */
+	uint16_t o_scen, o_batch, o_detail;
+	uint8_t scope, action, confidence;
 	uint8_t cls;
 	uint8_t st;
 	uint8_t step;
-	char detail[80];
+	bool seen;                           /* in a record (restart reconcile) */
 	int64_t decision;                    /* the LAPI's id, 0 none (yet) */
+	uint64_t valid_until;                /* unix seconds, 0 none */
 	uint64_t duration_s;
 	uint64_t decided_ms;
-	bool seen;                           /* in a record (restart reconcile) */
 };
+#define DETAIL_MAX 79
+
+static const char *e_value(const struct entry *e) { return e->s ? e->s : ""; }
+static const char *e_scenario(const struct entry *e) { return e->s ? e->s + e->o_scen : ""; }
+static const char *e_batch(const struct entry *e) { return e->s ? e->s + e->o_batch : ""; }
+static const char *e_detail(const struct entry *e) { return e->s ? e->s + e->o_detail : ""; }
+
+/* Set e's strings in a new block; NULL keeps one (the detail is cut at
+ * DETAIL_MAX bytes). 0, or -ENOMEM with e unchanged. */
+static int e_strs(struct entry *e, const char *value, const char *scenario, const char *batch,
+		  const char *detail)
+{
+	const char *v[4] = { value ? value : e_value(e), scenario ? scenario : e_scenario(e),
+			     batch ? batch : e_batch(e), detail ? detail : e_detail(e) };
+	size_t l[4], off = 0;
+
+	for (int i = 0; i < 4; i++)
+		l[i] = strlen(v[i]);
+	if (l[3] > DETAIL_MAX)
+		l[3] = DETAIL_MAX;
+	char *b = malloc(l[0] + l[1] + l[2] + l[3] + 4);
+	if (!b)
+		return -ENOMEM;
+	uint16_t o[4];
+	for (int i = 0; i < 4; i++) {
+		o[i] = (uint16_t)off;
+		memcpy(b + off, v[i], l[i]);
+		b[off + l[i]] = '\0';
+		off += l[i] + 1;
+	}
+	free(e->s);
+	e->s = b;
+	e->o_scen = o[1];
+	e->o_batch = o[2];
+	e->o_detail = o[3];
+	return 0;
+}
+
+static int e_detail_set(struct entry *e, const char *detail)
+{
+	return e_strs(e, NULL, NULL, NULL, detail);
+}
+
+/* e's indicator as a whole (for the policy), and the other way. */
+static void e_ioc(const struct entry *e, struct ioc *c)
+{
+	memset(c, 0, sizeof *c);
+	c->scope = e->scope;
+	c->action = e->action;
+	c->confidence = e->confidence;
+	c->valid_until = e->valid_until;
+	snprintf(c->value, sizeof c->value, "%s", e_value(e));
+	snprintf(c->scenario, sizeof c->scenario, "%s", e_scenario(e));
+}
+
+static int e_set_ioc(struct entry *e, const struct ioc *c, const char *batch)
+{
+	if (e_strs(e, c->value, c->scenario, batch, NULL) < 0)
+		return -ENOMEM;
+	e->scope = c->scope;
+	e->action = c->action;
+	e->confidence = c->confidence;
+	e->valid_until = c->valid_until;
+	return 0;
+}
 
 /* A decision to delete (adds need no job: the entries in S_QUEUED are
  * the queue, decision -1 while their alert is in flight). */
@@ -146,6 +216,7 @@ struct iocs {
 	char last_error[400];
 	bool auth_logged, bouncer_auth_logged;
 	uint64_t lapi_calls, lapi_errors, logins, published, tombstones, unpublished_deleted;
+	uint64_t removed_outside;            /* applied ones deleted in the LAPI by someone else */
 	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions, orphans, alerts;
 	uint64_t refused[IOC_STEP_N];
 	unsigned dns_entries, dns_writes, reloads, reload_failures;
@@ -285,8 +356,8 @@ static void state_save(struct iocs *x, const struct entry *e)
 
 	snprintf(key, sizeof key, "a:%016" PRIx64, e->hash);
 	hex_encode(e->origin, 32, hex);
-	int n = snprintf(val, sizeof val, "%" PRId64 " %s %u %s %s", e->decision, hex, e->c.scope,
-			 e->batch, e->c.value);
+	int n = snprintf(val, sizeof val, "%" PRId64 " %s %u %s %s", e->decision, hex, e->scope,
+			 e_batch(e), e_value(e));
 	if (host_state_put(x->h, key, (const uint8_t *)val, (size_t)n) < 0)
 		log_err("ioc: state: %s", host_state_error(x->h));
 }
@@ -306,6 +377,8 @@ static void entry_remove(struct iocs *x, struct entry *e)
 
 	x->nst[e->st]--;
 	index_del(x, e->hash);
+	free(e->s);
+	e->s = NULL;
 	if (i != --x->n) {
 		*e = x->e[x->n];
 		x->slot[slot_of(x, e->hash)] = (uint32_t)i + 1;
@@ -606,7 +679,7 @@ static int map_ids(void *ctx, bool deleted, const struct lapi_decision *d)
 		return 0;
 	for (unsigned k = 0; k < x->ninflight; k++) {
 		struct entry *e = find(x, x->inflight[k]);
-		if (e && e->st == S_QUEUED && e->decision == -1 && !strcmp(e->c.value, d->value)) {
+		if (e && e->st == S_QUEUED && e->decision == -1 && !strcmp(e_value(e), d->value)) {
 			x->inflight[k] = x->inflight[--x->ninflight];
 			e->decision = d->id;
 			set_st(x, e, S_APPLIED);
@@ -708,10 +781,10 @@ static void jobs_kick(struct iocs *x)
 		if (e->st != S_QUEUED || e->decision != 0)
 			continue;
 		hs[n] = e->hash;
-		d[n].type = actions[e->c.action <= 2 ? e->c.action : 0];
-		d[n].scope = e->c.scope == IOC_RANGE ? "Range" : "Ip";
-		d[n].value = e->c.value;
-		d[n].scenario = e->c.scenario[0] ? e->c.scenario : "mirrornet/ioc";
+		d[n].type = actions[e->action <= 2 ? e->action : 0];
+		d[n].scope = e->scope == IOC_RANGE ? "Range" : "Ip";
+		d[n].value = e_value(e);
+		d[n].scenario = e_scenario(e)[0] ? e_scenario(e) : "mirrornet/ioc";
 		d[n].duration_s = e->duration_s;
 		n++;
 	}
@@ -757,19 +830,20 @@ static void jobs_kick(struct iocs *x)
 
 static void withdraw(struct iocs *x, struct entry *e)
 {
-	if (e->st == S_APPLIED && e->c.scope != IOC_DOMAIN && e->decision > 0)
+	if (e->st == S_APPLIED && e->scope != IOC_DOMAIN && e->decision > 0)
 		job_push(x, e->decision);
-	if (e->c.scope == IOC_DOMAIN && e->st == S_APPLIED)
+	if (e->scope == IOC_DOMAIN && e->st == S_APPLIED)
 		host_dirty(x->h);
 	state_drop(x, e->hash);
 	entry_remove(x, e);
 }
 
-static void decide(struct iocs *x, struct entry *e, bool is_new, bool dry, bool approved,
-		   struct ioc_decision *d)
+/* The policy on c, an indicator of e's origin and class. */
+static void decide(struct iocs *x, const struct entry *e, const struct ioc *c, bool is_new, bool dry,
+		   bool approved, struct ioc_decision *d)
 {
 	struct ioc_policy p;
-	struct ioc_input in = { .ioc = &e->c, .cls = (enum ioc_class)e->cls,
+	struct ioc_input in = { .ioc = c, .cls = (enum ioc_class)e->cls,
 				.now_ms = host_now_ms(x->h), .is_new = is_new, .dry = dry,
 				.approved = approved };
 
@@ -788,9 +862,10 @@ static void take(struct iocs *x, const uint8_t origin[32], const char *batch, co
 	struct entry *e = find(x, hash);
 	struct ioc_decision d;
 
-	if (e) {   /* held: an update keeps its decision */
+	if (e) {   /* held: an update keeps its decision (same value: same hash) */
 		e->seen = true;
-		e->c = *c;
+		if (e_set_ioc(e, c, NULL) < 0)
+			log_err("ioc: out of memory updating an indicator");
 		return;
 	}
 	size_t limit = (size_t)conf(x)->max_active + conf(x)->pending_max + REFUSED_RING + 64;
@@ -799,22 +874,25 @@ static void take(struct iocs *x, const uint8_t origin[32], const char *batch, co
 		return;
 	}
 	memcpy(e->origin, origin, 32);
-	snprintf(e->batch, sizeof e->batch, "%s", batch);
-	e->c = *c;
+	if (e_set_ioc(e, c, batch) < 0) {
+		entry_remove(x, e);
+		x->refused[IOC_STEP_CAP]++;
+		return;
+	}
 	e->cls = (uint8_t)cls;
 	e->seen = true;
 	e->decided_ms = host_now_ms(x->h);
-	decide(x, e, true, false, false, &d);
+	decide(x, e, c, true, false, false, &d);
 	e->step = (uint8_t)d.step;
 	e->duration_s = d.duration_s;
-	snprintf(e->detail, sizeof e->detail, "%s", d.detail);
+	e_detail_set(e, d.detail);
 	if (d.verdict == IOC_V_REFUSE) {
 		x->refused[d.step]++;
 		refused_note(x, e);
 	} else if (d.verdict == IOC_V_PENDING) {
 		if (count(x, S_PENDING) >= conf(x)->pending_max) {   /* the queue is full */
 			e->step = IOC_STEP_CAP;
-			snprintf(e->detail, sizeof e->detail, "pending queue full");
+			e_detail_set(e, "pending queue full");
 			x->refused[IOC_STEP_CAP]++;
 			refused_note(x, e);
 		} else {
@@ -836,11 +914,11 @@ static void batch_prune(struct iocs *x, const uint8_t origin[32], const char *ba
 {
 	for (size_t i = x->n; i-- > 0;) {
 		struct entry *e = &x->e[i];
-		if (memcmp(e->origin, origin, 32) || strcmp(e->batch, batch))
+		if (memcmp(e->origin, origin, 32) || strcmp(e_batch(e), batch))
 			continue;
 		bool keep = false;
 		for (unsigned k = 0; b && k < b->n_iocs && !keep; k++)
-			keep = !strcmp(b->iocs[k].value, e->c.value);
+			keep = !strcmp(b->iocs[k].value, e_value(e));
 		if (!keep)
 			withdraw(x, e);
 	}
@@ -971,7 +1049,23 @@ struct stream_ctx {
 	struct iocs *x;
 	int64_t *seen;                       /* startup: the ids the LAPI holds */
 	size_t nseen, capseen;
+	int64_t *mdel;                       /* deleted decisions of origin mirrornet */
+	size_t nmdel, capmdel;
 };
+
+static int ids_push(int64_t **v, size_t *n, size_t *cap, int64_t id)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 256;
+		int64_t *q = realloc(*v, nc * sizeof *q);
+		if (!q)
+			return -ENOMEM;
+		*v = q;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = id;
+	return 0;
+}
 
 static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 {
@@ -980,19 +1074,16 @@ static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 	char sk[32];
 	uint8_t tmp[8];
 
-	if (s->seen && !deleted) {
-		if (s->nseen == s->capseen) {
-			size_t nc = s->capseen ? 2 * s->capseen : 256;
-			int64_t *q = realloc(s->seen, nc * sizeof *q);
-			if (!q)
-				return -ENOMEM;
-			s->seen = q;
-			s->capseen = nc;
-		}
-		s->seen[s->nseen++] = d->id;
-	}
-	if (!strcmp(d->origin, "mirrornet"))
+	if (s->seen && !deleted && ids_push(&s->seen, &s->nseen, &s->capseen, d->id) < 0)
+		return -ENOMEM;
+	if (!strcmp(d->origin, "mirrornet")) {
 		x->lapi_decisions++;   /* ours from the mesh: never echoed */
+		/* gone from the LAPI: ours deleted there are no entries any more;
+		 * one still applied was deleted by someone else (removed_outside) */
+		if (deleted && ids_push(&s->mdel, &s->nmdel, &s->capmdel, d->id) < 0)
+			return -ENOMEM;
+		return 0;
+	}
 	if (deleted) {
 		out_deleted(x, d->id);
 		return 0;
@@ -1090,6 +1181,29 @@ static void stream_again(struct iocs *x, unsigned ms)
 		uv_timer_start(&x->poll_timer, poll_timer_cb, ms, 0);
 }
 
+/* Decisions of origin mirrornet the LAPI no longer holds although our
+ * entry says applied: deleted by an admin (`cscli decisions delete`) or
+ * ended by the LAPI. The entry becomes a refusal that names it, so status
+ * and `ioc list` tell the truth and an admin's delete is not undone (a
+ * held entry is never applied again; a new version of its record is). */
+static void removed_outside(struct iocs *x, int64_t *ids, size_t n)
+{
+	qsort(ids, n, sizeof *ids, by_id64);
+	for (size_t i = x->n; i-- > 0;) {
+		struct entry *e = &x->e[i];
+		if (e->st != S_APPLIED || e->decision <= 0 || !bsearch(&e->decision, ids, n, sizeof *ids, by_id64))
+			continue;
+		state_drop(x, e->hash);
+		e->decision = 0;
+		set_st(x, e, S_REFUSED);
+		e->step = IOC_STEP_REVIEW;
+		e_detail_set(e, "deleted in CrowdSec, not by mirrornetd");
+		e->decided_ms = host_now_ms(x->h);
+		x->removed_outside++;
+		refused_note(x, e);
+	}
+}
+
 static void stream_done(void *ctx, long status, const char *body, size_t len, const char *err)
 {
 	struct iocs *x = ctx;
@@ -1127,6 +1241,9 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 		s.seen = malloc(sizeof *s.seen);
 	int prc = lapi_stream_parse(body, len, stream_one, &s, &skipped);
 	x->skipped_decisions += skipped;
+	if (s.nmdel)
+		removed_outside(x, s.mdel, s.nmdel);
+	free(s.mdel);
 	/* a restart: ours that went while we were down — only from a whole
 	 * startup answer (else every one would look gone): else the next poll
 	 * asks for it again */
@@ -1231,8 +1348,8 @@ static void generate(void *st)
 	if (!(v = calloc(x->n + 1, sizeof *v)))
 		return;
 	for (size_t i = 0; i < x->n; i++)
-		if (x->e[i].st == S_APPLIED && x->e[i].c.scope == IOC_DOMAIN)
-			v[n++] = x->e[i].c.value;
+		if (x->e[i].st == S_APPLIED && x->e[i].scope == IOC_DOMAIN)
+			v[n++] = e_value(&x->e[i]);
 	qsort(v, n, sizeof *v, by_value);
 	FILE *f = open_memstream(&text, &len);
 	if (f) {
@@ -1314,9 +1431,11 @@ static int start_state(void *ctx, const char *key, const uint8_t *val, size_t le
 	if (!e)
 		return 0;
 	memcpy(e->origin, origin, 32);
-	snprintf(e->batch, sizeof e->batch, "%s", batch);
-	snprintf(e->c.value, sizeof e->c.value, "%s", value);
-	e->c.scope = (uint8_t)scope;
+	if (e_strs(e, value, NULL, batch, NULL) < 0) {
+		entry_remove(x, e);
+		return 0;
+	}
+	e->scope = (uint8_t)scope;
 	e->decision = id;
 	set_st(x, e, S_APPLIED);
 	return 0;
@@ -1396,8 +1515,8 @@ static void ioc_tick(void *st, uint64_t now_ms)
 	/* expired ones: the LAPI ends its decisions by their duration */
 	for (size_t i = x->n; i-- > 0;) {
 		struct entry *e = &x->e[i];
-		if (e->c.valid_until && e->c.valid_until <= now_ms / 1000 && e->st != S_REFUSED) {
-			if (e->st == S_APPLIED && e->c.scope == IOC_DOMAIN)
+		if (e->valid_until && e->valid_until <= now_ms / 1000 && e->st != S_REFUSED) {
+			if (e->st == S_APPLIED && e->scope == IOC_DOMAIN)
 				host_dirty(x->h);
 			state_drop(x, e->hash);
 			entry_remove(x, e);
@@ -1425,6 +1544,7 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "pending", count(x, S_PENDING));
 	add_u64(j, "applied_total", x->applied_total);
 	add_u64(j, "removed", x->removed);
+	add_u64(j, "removed_outside", x->removed_outside);
 	add_u64(j, "published", x->published);
 	add_u64(j, "tombstones", x->tombstones);
 	add_u64(j, "withdrawn", x->unpublished_deleted);
@@ -1464,16 +1584,16 @@ static struct json_object *entry_json(const struct entry *e)
 	hex_encode(e->origin, 32, hex);
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "state", json_object_new_string(st_names[e->st]));
-	json_object_object_add(o, "scope", json_object_new_string(ioc_scope_names[e->c.scope]));
-	json_object_object_add(o, "value", json_object_new_string(e->c.value));
-	json_object_object_add(o, "scenario", json_object_new_string(e->c.scenario));
-	json_object_object_add(o, "confidence", json_object_new_int(e->c.confidence));
-	add_u64(o, "valid_until", e->c.valid_until);
+	json_object_object_add(o, "scope", json_object_new_string(ioc_scope_names[e->scope]));
+	json_object_object_add(o, "value", json_object_new_string(e_value(e)));
+	json_object_object_add(o, "scenario", json_object_new_string(e_scenario(e)));
+	json_object_object_add(o, "confidence", json_object_new_int(e->confidence));
+	add_u64(o, "valid_until", e->valid_until);
 	json_object_object_add(o, "origin", json_object_new_string(hex));
-	json_object_object_add(o, "batch", json_object_new_string(e->batch));
+	json_object_object_add(o, "batch", json_object_new_string(e_batch(e)));
 	json_object_object_add(o, "class", json_object_new_string(ioc_class_name((enum ioc_class)e->cls)));
 	json_object_object_add(o, "step", json_object_new_string(ioc_step_name((enum ioc_step)e->step)));
-	json_object_object_add(o, "detail", json_object_new_string(e->detail));
+	json_object_object_add(o, "detail", json_object_new_string(e_detail(e)));
 	json_object_object_add(o, "decision", json_object_new_int64(e->decision > 0 ? e->decision : 0));
 	add_u64(o, "duration_s", e->duration_s);
 	return o;
@@ -1532,20 +1652,22 @@ static int api_approve(void *st, struct json_object *req, struct json_object **r
 	struct iocs *x = st;
 	struct entry *e = by_id(x, jstr(req, "ioc") ? jstr(req, "ioc") : "");
 	struct ioc_decision d;
+	struct ioc c;
 
 	if (!e || e->st != S_PENDING) {
 		snprintf(err, errcap, "no pending IoC with that id");
 		return -ENOENT;
 	}
-	decide(x, e, true, false, true, &d);
+	e_ioc(e, &c);
+	decide(x, e, &c, true, false, true, &d);
 	e->step = (uint8_t)d.step;
 	e->duration_s = d.duration_s;
-	snprintf(e->detail, sizeof e->detail, "%s", d.detail);
+	e_detail_set(e, d.detail);
 	if (d.verdict != IOC_V_APPLY) {
 		snprintf(err, errcap, "refused now: %s (%s)", ioc_step_name(d.step), d.detail);
 		return -EPERM;
 	}
-	if (e->c.scope == IOC_DOMAIN) {
+	if (e->scope == IOC_DOMAIN) {
 		set_st(x, e, S_APPLIED);
 		state_save(x, e);
 		host_dirty(x->h);
@@ -1569,7 +1691,7 @@ static int api_reject(void *st, struct json_object *req, struct json_object **re
 	}
 	set_st(x, e, S_REFUSED);
 	e->step = IOC_STEP_REVIEW;
-	snprintf(e->detail, sizeof e->detail, "rejected by an admin");
+	e_detail_set(e, "rejected by an admin");
 	e->decided_ms = host_now_ms(x->h);
 	*res = entry_json(e);
 	refused_note(x, e);
@@ -1593,6 +1715,7 @@ static int api_explain(void *st, struct json_object *req, struct json_object **r
 	const char *value = jstr(req, "value");
 	struct json_object *held = json_object_new_array(), *now = json_object_new_object();
 	struct entry tmp;
+	struct ioc c;
 
 	if (!value || !value[0] || strlen(value) > MN_MAX_IOC_VALUE) {
 		json_object_put(held);
@@ -1601,17 +1724,18 @@ static int api_explain(void *st, struct json_object *req, struct json_object **r
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < x->n; i++)
-		if (!strcmp(x->e[i].c.value, value))
+		if (!strcmp(e_value(&x->e[i]), value))
 			json_object_array_add(held, entry_json(&x->e[i]));
 	memset(&tmp, 0, sizeof tmp);
-	snprintf(tmp.c.value, sizeof tmp.c.value, "%s", value);
-	tmp.c.scope = strchr(value, '/') ? IOC_RANGE : addr_valid(value, false) ? IOC_IP : IOC_DOMAIN;
-	tmp.c.confidence = 100;
+	memset(&c, 0, sizeof c);
+	snprintf(c.value, sizeof c.value, "%s", value);
+	c.scope = strchr(value, '/') ? IOC_RANGE : addr_valid(value, false) ? IOC_IP : IOC_DOMAIN;
+	c.confidence = 100;
 	for (int cls = IOC_CLASS_ANCESTOR; cls <= IOC_CLASS_MEMBER; cls++) {
 		struct ioc_decision d;
 		struct json_object *o = json_object_new_object();
 		tmp.cls = (uint8_t)cls;
-		decide(x, &tmp, true, true, false, &d);
+		decide(x, &tmp, &c, true, true, false, &d);
 		json_object_object_add(o, "verdict", json_object_new_string(ioc_verdict_name(d.verdict)));
 		json_object_object_add(o, "step", json_object_new_string(ioc_step_name(d.step)));
 		json_object_object_add(o, "detail", json_object_new_string(d.detail));
@@ -1620,7 +1744,7 @@ static int api_explain(void *st, struct json_object *req, struct json_object **r
 	}
 	*res = json_object_new_object();
 	json_object_object_add(*res, "value", json_object_new_string(value));
-	json_object_object_add(*res, "scope", json_object_new_string(ioc_scope_names[tmp.c.scope]));
+	json_object_object_add(*res, "scope", json_object_new_string(ioc_scope_names[c.scope]));
 	json_object_object_add(*res, "held", held);
 	json_object_object_add(*res, "policy", now);
 	return 0;
@@ -1720,6 +1844,8 @@ static void ioc_free(void *st)
 		job_pop(x);
 	memset(x->token, 0, sizeof x->token);
 	ioc_allow_free(&x->allow);
+	for (size_t i = 0; i < x->n; i++)
+		free(x->e[i].s);
 	free(x->e);
 	free(x->slot);
 	free(x->buckets);

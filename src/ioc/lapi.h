@@ -1,6 +1,6 @@
-/* HTTP to the CrowdSec LAPI on the daemon's loop: libcurl's multi
- * interface driven by libuv (curl_multi_socket_action from uv_poll and a
- * uv_timer), so no call blocks the loop. Each request has a timeout and an
+/* HTTP to the CrowdSec LAPI on the daemon's loop, through the daemon's
+ * one HTTP driver (src/http/httpc.h: libcurl's multi interface driven by
+ * libuv), so no call blocks the loop. Each request has a timeout and an
  * answer bounded to LAPI_MAX_BODY bytes (more fails the request). What the
  * answers mean is lapi_json.h's; when to retry is the caller's.
  *
@@ -14,7 +14,7 @@
 struct lapi;
 
 /* status: the HTTP status, or 0 when none came (err says why: "timeout",
- * "connection refused", "answer over 8 MiB"). body: the answer (len
+ * "Failed to connect to ...", "an answer over 8388608 bytes"). body: the answer (len
  * bytes, NUL after them), valid during the call. */
 typedef void (*lapi_done_fn)(void *ctx, long status, const char *body, size_t len,
 			     const char *err);
@@ -30,8 +30,9 @@ int lapi_request(struct lapi *l, const char *method, const char *path,
 		 lapi_done_fn done, void *ctx);
 /* Requests in flight. */
 unsigned lapi_pending(const struct lapi *l);
-/* Cancel everything (no callback is called) and close the handles; the
- * memory goes once the loop ran their close callbacks. NULL is fine. */
+/* Cancel everything (no callback is called) and free l; the driver's
+ * memory goes once the loop ran its handles' close callbacks. NULL is
+ * fine; l is not to be used after. */
 void lapi_close(struct lapi *l);
 
 #endif

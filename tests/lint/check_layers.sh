@@ -8,7 +8,7 @@
 #            or socket calls; from src/ only its own headers
 #   engine_int.h (engine internals) is included only inside src/engine/
 #   src/ioc/policy.c, src/ioc/lapi_json.c: no I/O, no clock (lapi.c does it)
-#   src/dns, src/expose, src/ai, src/mail, src/ioc, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
+#   src/dns, src/expose, src/ai, src/mail, src/ioc, src/http, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
 #            the daemon and CLI share include nothing from src/daemon/ or
 #            src/ctl/; src/onboard (the join client) libuv, but no sqlite,
 #            c-ares or json-c;
@@ -56,7 +56,7 @@ if [ -n "$hits" ]; then
 	fail=1
 fi
 upper='#include[[:space:]]*"src/(daemon|ctl)/'
-for d in src/dns src/expose src/ai src/mail src/wg src/apiclient src/onboard src/backup src/ioc; do
+for d in src/dns src/expose src/ai src/mail src/wg src/apiclient src/onboard src/backup src/ioc src/http; do
 	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
 done
 bad src/expose "$libs|#include[[:space:]]*[<\"](sys/socket\.h|unistd\.h)" "the HAProxy renderer does no I/O"

@@ -103,7 +103,12 @@ wait_for 30 "the joiner says it waits for approval" grep -q '"state":"waiting"' 
 id5=$(ctl 1 join list --json | jq -r '.[0].id')
 [ "$(ctl 1 join list --json | jq -r '.[0].node_name')" = peer5 ] && ok "join list shows the waiting joiner" ||
 	bad "join list"
-ctl 1 join approve "$id5" >/dev/null && ok "join approve" || bad "join approve"
+# approved the way LuCI does it: the rpcd plugin luci.mirrornet's join_approve
+rpc_approve() { ctl 1 "rpcd call join_approve <<'EOJ'
+{\"invitation\":\"$id5\"}
+EOJ"; }
+rpc_approve >"$T/approve.json" 2>&1 && jq -e '.result' "$T/approve.json" >/dev/null &&
+	ok "join approve (rpcd join_approve, as LuCI calls it)" || { bad "join approve through rpcd"; _t_show "$T/approve.json"; }
 wait_for 30 "peer5 joined after approval" joined 5 || cat "$T/h5/log/mirrornet-join.log"
 start_daemon 5
 
@@ -181,7 +186,11 @@ ns_sh_bg 6 "$T/j6c.log" "mirrornetctl join '$tok6' --wg-interface $(ns_if 6) --t
 join_id() { ctl 1 join list --json | jq -r '.[] | select(.name=="six2") | .id' | grep .; }
 poll 45 join_id
 id6=$(join_id)
-ctl 1 join reject "$id6" --reason not-ours >/dev/null && ok "join reject" || bad "join reject"
+rpc_reject() { ctl 1 "rpcd call join_reject <<'EOJ'
+{\"invitation\":\"$id6\",\"reason\":\"not-ours\"}
+EOJ"; }
+rpc_reject >"$T/reject.json" 2>&1 && jq -e '.result' "$T/reject.json" >/dev/null &&
+	ok "join reject (rpcd join_reject, as LuCI calls it)" || { bad "join reject through rpcd"; _t_show "$T/reject.json"; }
 told_why() { grep -q "exit=1" "$T/j6c.log" && grep -q "not-ours" "$T/j6c.log"; }
 wait_for 30 "the rejected joiner is told why" told_why || cat "$T/j6c.log"
 # a forged token (secret altered): its temporary key is allowed nowhere

@@ -12,7 +12,10 @@
 #   - a reload that changes a reload-safe option sends SIGHUP, one that
 #     changes an option read only at start re-registers (procd restarts);
 #   - master-link.main.role wins over the base's role and over a stale
-#     `role` in /etc/config/mirrornet; unset, the base's role stays.
+#     `role` in /etc/config/mirrornet; unset, the base's role stays;
+#   - with cscli installed, the service registers with CrowdSec once
+#     (mirrornetctl ioc setup) and adds the ioc options (a UCI ioc option
+#     wins), none when mirrornet.main.crowdsec is '0'.
 # shellcheck disable=SC2034  # UCI_* are read by indirection (_uci); OUT by has/hasnt
 . "$(dirname "$0")/../lib.sh"
 B=${MN_BUILD:?MN_BUILD: the build directory}
@@ -145,4 +148,43 @@ hasnt "not joined: no stop" "^stop\$"
 hasnt "no instance" "^procd_open_instance\$"
 has "the log says why" "not in a mesh yet"
 mv "$BASE.away" "$BASE"
+
+# ---- CrowdSec: registered once, its options added ----
+# the real cscli against a CrowdSec config of our own (no LAPI needed:
+# cscli writes the machine and the bouncer into its database)
+if command -v cscli >/dev/null && [ -f /etc/crowdsec/profiles.yaml ]; then
+	. "$(dirname "$0")/../netns/crowdsec_lib.sh"
+	cs_setup "$T/cs" 127.0.0.1:18081 || fatal "cs_setup"
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexec %s -c %s "$@"\n' "$(command -v cscli)" "$T/cs/config.yaml" >"$T/bin/cscli"
+	chmod 755 "$T/bin/cscli"
+	PATH="$T/bin:$PATH"
+	CTL=$B/mirrornetctl
+	CS_DIR=$T/etc/crowdsec
+	RUNNING=1
+	calls reload_service
+	OUT=$CALLS
+	has "cscli installed: registered with CrowdSec (logged)" "registered with CrowdSec"
+	has "ioc_lapi is read at start: re-registered" "^procd_set_param command "
+	check "the credentials are 0600" test "$(stat -c %a "$CS_DIR/bouncer.key") $(stat -c %a "$CS_DIR/password")" = "600 600"
+	OUT=$CONF
+	has "the config names the LAPI" "^ioc_lapi http://127.0.0.1:18081\$"
+	has "and the password file" "^ioc_password_file $CS_DIR/password\$"
+	check "and passes mirrornetd -n" "$B/mirrornetd" -n -c "$CONF"
+	calls reload_service
+	OUT=$CALLS
+	hasnt "the next reload registers nothing" "registered with CrowdSec"
+	has "and changes nothing (SIGHUP)" "^procd_send_signal mirrornet \* HUP\$"
+	UCI_mirrornet_main_ioc_lapi=http://127.0.0.1:9999
+	calls reload_service
+	check "an ioc_lapi set in UCI wins" test "$("$B/mirrornetd" -n -c "$CONF" | sed -n 's/^ioc_lapi //p')" = http://127.0.0.1:9999
+	unset UCI_mirrornet_main_ioc_lapi
+	UCI_mirrornet_main_crowdsec=0
+	calls reload_service
+	OUT=$CONF
+	hasnt "crowdsec '0': no ioc options" "^ioc_"
+	unset UCI_mirrornet_main_crowdsec
+else
+	skip "CrowdSec: no cscli"
+fi
 finish

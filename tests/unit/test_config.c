@@ -101,8 +101,9 @@ static void test_docs(const char *src)
 			CHECK(strstr(cell, val) != NULL);
 		}
 	}
-	/* ... and no row names anything else */
-	for (const char *p = strstr(doc, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
+	/* ... and no row names anything else (a build without some subsystems,
+	 * -Dsubsystems, lacks their options: it checks the rows it has) */
+	for (const char *p = MN_ALL_SUBSYSTEMS ? strstr(doc, "\n| `") : NULL; p; p = strstr(p + 1, "\n| `")) {
 		const char *n = p + 4, *e = strchr(n, '`');
 		if (!e)
 			break;
@@ -170,6 +171,7 @@ int main(void)
 	CHECK(nsects >= 2);
 	test_defaults();
 	test_docs(src ? src : ".");
-	test_openwrt(src ? src : ".");
+	if (MN_ALL_SUBSYSTEMS)   /* (the init script names every subsystem's options) */
+		test_openwrt(src ? src : ".");
 	return check_exit();
 }

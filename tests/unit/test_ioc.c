@@ -659,6 +659,48 @@ static void test_withdraw(struct mn_host *h)
 	/* the clock stays there: those records are expired from now on */
 }
 
+static bool c_refused(void *a) { return state_is(g_h, a, "refused"); }
+/* The fake LAPI streamed value's mirrornet decision: its deletion will be
+ * streamed too (the real LAPI's stream has every deletion since the last
+ * pull; the fake one only those it streamed as new before). */
+static bool c_streamed(void *a)
+{
+	struct fl_dec *d = fl_find("mirrornet", a);
+
+	return d && d->streamed;
+}
+
+/* A mesh decision deleted in CrowdSec by an admin (`cscli decisions
+ * delete`): the entry says so (refused, step trust_review, removed_outside),
+ * and the admin's delete stands: nothing posted again, nothing deleted,
+ * not even when the record gets a new version. */
+static void test_outside(struct mn_host *h)
+{
+	static const char *const v[] = { "203.0.113.60", "203.0.113.61" };
+	char step[32] = "";
+
+	g_h = h;
+	ioc_rec(h, m1, "b6", 1, v, NULL, 2);
+	CHECK(run_until(h, c_applied, "203.0.113.60", 5000));
+	CHECK(run_until(h, c_applied, "203.0.113.61", 5000));
+	unsigned posts = fl.posts, dels = fl.deletes;
+	uint64_t before = st_u64(h, "removed_outside");
+	CHECK(run_until(h, c_streamed, "203.0.113.60", 5000));
+	fl_find("mirrornet", "203.0.113.60")->live = false;
+	CHECK(run_until(h, c_refused, "203.0.113.60", 5000));
+	CHECK(entry_of(h, "203.0.113.60", NULL, step, NULL, NULL) && !strcmp(step, "trust_review"));
+	CHECK(st_u64(h, "removed_outside") == before + 1);
+	CHECK(state_is(h, "203.0.113.61", "applied"));
+	ioc_rec(h, m1, "b6", 2, v, NULL, 2);
+	run_for(h, 1000);
+	CHECK(state_is(h, "203.0.113.60", "refused"));
+	CHECK(!fl_find("mirrornet", "203.0.113.60"));
+	CHECK_INT(fl.posts, posts);
+	CHECK_INT(fl.deletes, dels);
+	tomb(h, m1, "b6", 3);
+	CHECK(wait_live(h, "203.0.113.61", false, 5000));
+}
+
 static void test_restart(struct mn_host *h)
 {
 	static const char *const v6[] = { "203.0.113.60" };
@@ -901,6 +943,7 @@ int main(void)
 	test_in(h);
 	test_dnsguard(h);
 	test_withdraw(h);
+	test_outside(h);
 	test_restart(h);
 	test_out(h);
 	test_add(h);

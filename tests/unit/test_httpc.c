@@ -1,8 +1,9 @@
-/* httpget (src/daemon/httpget.c): libcurl multi on a libuv loop, against a
- * libuv TCP server in the same loop that answers every connection with a
- * fixed HTTP response: an answer read whole, one over the bound refused,
- * a closed port an error, one at a time (-EBUSY), stop during a transfer
- * (no callback, every handle closed). */
+/* httpc (src/http/httpc.c): libcurl multi on a libuv loop, against a libuv TCP
+ * server in the same loop that answers every connection with a fixed HTTP
+ * response: an answer read whole, one over the bound refused, a closed
+ * port an error, a protocol not allowed an error, a POST's headers and
+ * body sent, control bytes refused, two at once, close during transfers
+ * (no callback, every handle closed, -ECANCELED after). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,13 @@
 #include <unistd.h>
 #include <uv.h>
 #include "tests/check.h"
-#include "src/daemon/httpget.h"
+#include "src/http/httpc.h"
 
 static uv_loop_t loop;
 static uv_tcp_t server;
 static const char *answer;          /* what the server sends; NULL: nothing (hangs) */
 static int port;
+static char request[1024];          /* the last request's first bytes */
 
 struct conn {
 	uv_tcp_t tcp;
@@ -46,11 +48,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
 
-	(void)b;
 	if (n < 0) {
 		uv_close((uv_handle_t *)s, conn_closed);
 		return;
 	}
+	if (n > 0)
+		snprintf(request, sizeof request, "%.*s", (int)n, b->base);
 	if (n > 0 && answer) {   /* (the request's first bytes: answer at once) */
 		uv_read_stop(s);
 		uv_buf_t out = uv_buf_init((char *)(uintptr_t)answer, (unsigned)strlen(answer));
@@ -82,7 +85,7 @@ static void done(void *arg, long status, const char *body, size_t len, const cha
 	r->called = true;
 	r->status = status;
 	snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
-	snprintf(r->err, sizeof r->err, "%s", err);
+	snprintf(r->err, sizeof r->err, "%s", err ? err : "");
 }
 
 /* Turn the loop until *flag (5 s at most: the server keeps the loop
@@ -96,13 +99,14 @@ static void turn_until(const bool *flag)
 	}
 }
 
-static void get(struct httpget *g, const char *path, int p, size_t max, struct result *r)
+static void get(struct httpc *g, const char *path, int p, size_t max, struct result *r)
 {
 	char url[100];
+	struct httpc_req q = { .url = url, .max = max, .timeout_ms = 3000 };
 
 	memset(r, 0, sizeof *r);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p, path);
-	CHECK_INT(httpget_start(g, url, max, 3000, done, r), 0);
+	CHECK_INT(httpc_start(g, &q, done, r), 0);
 	turn_until(&r->called);
 }
 
@@ -127,7 +131,8 @@ int main(void)
 	uv_tcp_getsockname(&server, (struct sockaddr *)&sa, &len);
 	port = ntohs(sa.sin_port);
 
-	struct httpget *g = httpget_new(&loop);
+	static const struct httpc_conf conf = { .protocols = "http", .no_reuse = true };
+	struct httpc *g = httpc_new(&loop, &conf);
 	CHECK(g != NULL);
 	answer = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"data\":[]}";
 	get(g, "/v1/models", port, 1024, &r);
@@ -147,25 +152,54 @@ int main(void)
 	CHECK(r.called && r.status == 0 && r.err[0]);
 
 	memset(&r, 0, sizeof r);                  /* not http: refused, with done */
-	CHECK_INT(httpget_start(g, "ftp://127.0.0.1/", 10, 1000, done, &r), 0);
+	struct httpc_req q = { .url = "ftp://127.0.0.1/", .max = 10, .timeout_ms = 1000 };
+	CHECK_INT(httpc_start(g, &q, done, &r), 0);
 	turn_until(&r.called);
 	CHECK(r.called && r.status == 0 && r.err[0]);
 
-	/* one at a time; stop in the middle: no callback */
-	answer = NULL;
-	memset(&r, 0, sizeof r);
+	/* a POST: the method, the headers and the JSON body go out */
 	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/alerts", port);
+	const char *hdr[] = { "X-Api-Key: k1", NULL };
+	answer = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]";
+	q = (struct httpc_req){ .method = "POST", .url = url, .headers = hdr, .body = "{\"a\":1}",
+				.max = 100, .timeout_ms = 3000 };
+	memset(&r, 0, sizeof r);
+	CHECK_INT(httpc_start(g, &q, done, &r), 0);
+	CHECK_INT(httpc_pending(g), 1);
+	turn_until(&r.called);
+	CHECK_INT(r.status, 201);
+	CHECK_STR(r.body, "[]");
+	CHECK(strncmp(request, "POST /v1/alerts HTTP/1.1\r\n", 26) == 0);
+	CHECK(strstr(request, "\r\nX-Api-Key: k1\r\n") && strstr(request, "application/json"));
+	CHECK(strstr(request, "\r\nUser-Agent: mirrornet/"));
+	CHECK_INT(httpc_pending(g), 0);
+
+	/* a control byte in a header or the URL: refused, no callback */
+	const char *bad[] = { "X-Api-Key: k1\r\nX-Evil: 1", NULL };
+	q.headers = bad;
+	CHECK_INT(httpc_start(g, &q, done, &r), -EINVAL);
+	q = (struct httpc_req){ .url = "http://127.0.0.1/\n", .max = 10, .timeout_ms = 1000 };
+	CHECK_INT(httpc_start(g, &q, done, &r), -EINVAL);
+	CHECK_INT(httpc_pending(g), 0);
+
+	/* two at once; close in the middle: no callback */
+	answer = NULL;
+	struct result r2;
+	memset(&r, 0, sizeof r);
+	memset(&r2, 0, sizeof r2);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-	CHECK_INT(httpget_start(g, url, 100, 3000, done, &r), 0);
-	CHECK_INT(httpget_start(g, url, 100, 3000, done, &r), -EBUSY);
+	q = (struct httpc_req){ .url = url, .max = 100, .timeout_ms = 3000 };
+	CHECK_INT(httpc_start(g, &q, done, &r), 0);
+	CHECK_INT(httpc_start(g, &q, done, &r2), 0);
+	CHECK_INT(httpc_pending(g), 2);
 	for (int i = 0; i < 20; i++)
 		uv_run(&loop, UV_RUN_NOWAIT);
-	httpget_stop(g);
-	CHECK_INT(httpget_start(g, url, 100, 3000, done, &r), -ECANCELED);
+	httpc_close(g);
+	CHECK_INT(httpc_start(g, &q, done, &r), -ECANCELED);   /* (still ours: its handles close) */
 	uv_walk(&loop, walk_close, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(!r.called);
-	httpget_free(g);
+	CHECK(!r.called && !r2.called);
 	CHECK_INT(uv_loop_close(&loop), 0);
 	return check_exit();
 }
