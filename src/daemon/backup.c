@@ -981,12 +981,38 @@ static void publish_offer(struct backup *b, bool force)
 	}
 }
 
+/* Our snapshot records' ids (at most MAX_SWEEP a sweep). */
+#define MAX_SWEEP 256
+struct own_ids {
+	const uint8_t *me;
+	uint8_t (*id)[32];
+	size_t n;
+};
+
+static int own_id_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct own_ids *o = ctx;
+
+	if (r->kind != KIND_BACKUP || record_is_tombstone(r) || memcmp(r->origin, o->me, 32))
+		return 0;
+	memcpy(o->id[o->n++], id, 32);
+	return o->n == MAX_SWEEP;
+}
+
 static void sweep(uv_timer_t *t)
 {
 	struct backup *b = t->data;
+	struct own_ids o = { host_self(b->h), calloc(MAX_SWEEP, 32), 0 };
 
 	publish_offer(b, false);
-	host_each(b->h, replicate_cb, b);
+	/* replication publishes our record again: not while walking the
+	 * store (the walk would go on through the record it replaced), but
+	 * one record at a time, by id, after it */
+	if (o.id && host_each(b->h, own_id_cb, &o) >= 0)
+		for (size_t i = 0; i < o.n; i++)
+			if (host_find(b->h, o.id[i], replicate_cb, b) > 0)
+				break;   /* no job slot left */
+	free(o.id);
 	clean_held(b);
 	b->sweeps++;
 }

@@ -117,7 +117,10 @@ uint64_t host_now_ms(const struct mn_host *h);
 int host_publish(struct mn_host *h, unsigned kind, const char *key, const union body *b,
 		 uint64_t ttl_s, uint8_t id[32], int *perr);
 /* The records held (all kinds; not in any order), and one by id: fn
- * returns non-zero to stop. As engine_each_record() / engine_find(). */
+ * returns non-zero to stop. As engine_each_record() / engine_find().
+ * host_each's fn must not publish (nor delete): a record replaced during
+ * the walk is freed under it. Collect what to do, then do it (host_find's
+ * fn may publish: nothing follows it). */
 int host_each(struct mn_host *h, int (*fn)(void *ctx, const struct record *r,
 					   const uint8_t id[32]), void *ctx);
 int host_find(struct mn_host *h, const uint8_t id[32],

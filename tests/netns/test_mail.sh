@@ -105,6 +105,10 @@ mkdir -p "$T/h3/maps"
 pf_conf 3 "relay_domains = texthash:$T/h3/maps/relay_domains
 transport_maps = texthash:$T/h3/maps/transport" || fatal "host 3's Postfix config"
 
+# Postfix on the backup only (as on a box, before mirrornetd): the primary's is down
+check "host 3's Postfix starts" pf_start 3
+wait_for 20 "host 3's Postfix listens on port 25" pf_up 3
+
 # ---- the mesh ----
 declare -A PID
 for i in $(seq 1 "$K"); do
@@ -126,9 +130,6 @@ for i in $(seq 1 "$K"); do
 	PID[$i]=$SPAWNED
 	watch_pid "$SPAWNED" "mirrornetd in host $i" "$T/h$i/log"
 done
-# Postfix on the backup only: the primary's is down
-check "host 3's Postfix starts" pf_start 3
-wait_for 20 "host 3's Postfix listens on port 25" pf_up 3
 
 all_alive() { local i; for i in $(seq 1 "$K"); do alive_ge "$i" $((K - 1)) || return 1; done; }
 wait_for 90 "$K hosts over WireGuard see each other alive" all_alive
@@ -179,6 +180,12 @@ fi
 check "mail mx n2.example.io at host 1: primary 10, then the backup 20" \
 	json_ok '[.mx[] | "\(.priority) \(.host)"] == ["10 mx.n2.example.io", "20 mx.n3.example.io"]' \
 	on 1 mail mx n2.example.io --json
+on 1 mail mx N2.Example.IO. >"$T/mx.txt" 2>&1
+check "mail mx (text, the name as typed): zone-file lines, primary first" \
+	sh -c "grep -A1 -x 'n2.example.io. IN MX 10 mx.n2.example.io.' '$T/mx.txt' | grep -qx 'n2.example.io. IN MX 20 mx.n3.example.io.'"
+on 3 mail list >"$T/list.txt" 2>&1
+check "mail list (text) at host 3: n2.example.io relayed here, gmail.com not in scope" \
+	sh -c "grep -Eq '^n2\.example\.io +peer +10\.42\.0\.2 +25 +10 +yes +yes' '$T/list.txt' && grep -Eq '^gmail\.com +peer +10\.42\.0\.4 +25 +10 +no +no' '$T/list.txt'"
 if on 1 mail mx gmail.com >"$T/mx.gmail" 2>&1; then bad "an MX for gmail.com"; _t_show "$T/mx.gmail"
 else ok "no MX for gmail.com (outside its claimant's scope): $(head -1 "$T/mx.gmail")"; fi
 zone_mx() { grep -qP '^n2\t\d+\tIN\tMX\t10 mx\.n2\.example\.io\.$' "$T/h1/dns/example.io.zone" &&
