@@ -35,6 +35,7 @@ static const struct {
 	{ "hosts", ctl_hosts, "hosts [--json] [--socket PATH]              the members by name, as the hosts subsystem writes them" },
 	{ "backup", ctl_backup, "backup push|list|pull|restore|offer|status|recovery-key  snapshots held encrypted by peers" },
 	{ "ai", ctl_ai, "ai list [--model M] [--json] [--socket PATH]  the mesh's OpenAI-compatible servers and their models" },
+	{ "mail", ctl_mail, "mail list | mx DOMAIN [--json] [--socket PATH]  mail domains, backup MX, MX records to set" },
 	{ "expose", ctl_expose, "expose add|remove|list|check|emancipate|revoke  services on the mesh's CDN" },
 	{ "ioc", ctl_ioc, "ioc list|add|pending|approve|reject|explain|setup  the mesh's IoCs and CrowdSec" },
 	{ "dns", ctl_dns, "dns init|delegate|revoke|leave|list|show|check  Vortex DNS delegations" },

@@ -43,6 +43,7 @@ struct json_object *ctl_revoke_request(const uint8_t pk[static 32], const char *
 int ctl_dns(int argc, char **argv);
 int ctl_hosts(int argc, char **argv);
 int ctl_ai(int argc, char **argv);
+int ctl_mail(int argc, char **argv);
 int ctl_dns_check(int argc, char **argv);
 /* Exposures and the CDN (src/ctl/ctl_expose.c). */
 int ctl_expose(int argc, char **argv);

@@ -106,6 +106,13 @@ static const struct tool tools[] = {
 	{ "services", "Services members announce (svc records: mail, backup, ai, cdn entry points, "
 	  "apps).", "records", false,
 	  { { "service", CTL_ARG_STR, false, "one service name" }, { NULL, CTL_ARG_STR, false, NULL } }, services_req, NULL },
+	{ "mail", "The mesh's mail domains (svc mail records: which box is the primary, whether the domain "
+	  "lies in its DNS scope, whether this box relays it as a backup MX) and the backup MX boxes "
+	  "(mirrornetctl mail list).", "mail_list", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
+	{ "mail_mx", "The MX records of a mail domain, the primary first, then the backups, as zone-file "
+	  "lines (mirrornetctl mail mx).", "mail_mx", false,
+	  { { "domain", CTL_ARG_STR, true, "a lowercase DNS name, e.g. node1.example.io" },
+	    { NULL, CTL_ARG_STR, false, NULL } }, NULL, NULL },
 	{ "wireguard_status", "The WireGuard interface (backend, public key, port) and each peer's "
 	  "WireGuard state.", "status", false, { { NULL, CTL_ARG_STR, false, NULL } }, NULL, wg_answer },
 	{ "iocs", "Threat indicators (IoCs) from the mesh and what the policy did with each: applied "

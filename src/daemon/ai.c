@@ -138,48 +138,18 @@ static void fetch_start(struct ai *ai)
 
 /* ---- our svc "ai" record ---- */
 
-struct held {
-	const uint8_t *me;
-	union body b;
-	uint64_t expires;
-	bool found, tomb;
-};
-
-static int held_cb(void *ctx, const struct record *r, const uint8_t id[32])
-{
-	struct held *e = ctx;
-
-	(void)id;
-	if (r->kind != KIND_SVC || memcmp(r->origin, e->me, 32) != 0 || strcmp(r->key, AICFG_SVC))
-		return 0;
-	e->found = true;
-	e->expires = r->expires;
-	e->tomb = record_is_tombstone(r) || body_decode(KIND_SVC, r->body, r->body_len, &e->b) < 0;
-	return 1;
-}
-
-static bool same_body(const struct svc_body *a, const struct svc_body *b)
-{
-	if (strcmp(a->endpoint, b->endpoint) || a->port != b->port || a->n_attrs != b->n_attrs)
-		return false;
-	for (size_t i = 0; i < a->n_attrs; i++)
-		if (strcmp(a->attrs[i].k, b->attrs[i].k) || strcmp(a->attrs[i].v, b->attrs[i].v))
-			return false;
-	return true;
-}
-
 /* svc "ai" as our server says: published (renewed past half its life)
  * while it answers with models, deleted when it does not. */
 static void sync_record(struct ai *ai)
 {
 	const struct ai_conf *c = conf(ai);
-	struct held e = { .me = host_self(ai->h) };
+	struct subsys_svc_held e;
 	char addr[MN_MAX_ADDR + 1];
 	union body b;
 	int perr = 0, rc;
 
 	subsys_mesh_addr(ai->h, host_self(ai->h), addr, sizeof addr);
-	if (host_each(ai->h, held_cb, &e) < 0)
+	if (subsys_svc_held(ai->h, AICFG_SVC, &e) < 0)
 		return;
 	if (!c->local[0] || !ai->local_up || !addr[0] || !hacfg_addr_ok(addr)) {
 		/* a box without a server leaves its svc "ai" alone unless this
@@ -197,7 +167,7 @@ static void sync_record(struct ai *ai)
 			snprintf(b.svc.attrs[i].v, sizeof b.svc.attrs[i].v, "%s", ai->models[i]);
 			b.svc.n_attrs++;
 		}
-		if (e.found && !e.tomb && same_body(&e.b.svc, &b.svc) &&
+		if (e.found && !e.tomb && subsys_svc_same(&e.b.svc, &b.svc) &&
 		    e.expires > host_now_ms(ai->h) / 1000 + c->ttl_s / 2)
 			return;
 		rc = host_publish(ai->h, KIND_SVC, AICFG_SVC, &b, c->ttl_s, NULL, &perr);

@@ -55,6 +55,7 @@
 #define MAX_OFFERS 256
 #define MAX_RECOVERY 4
 #define OFFER_REPUBLISH_S 3600
+#define MAX_SCHED 4              /* backup_schedule and up to 3 backup_job lines */
 
 struct backup_conf {
 	char dir[CONFIG_PATH_MAX];      /* "" = off */
@@ -69,6 +70,14 @@ struct backup_conf {
 	char schedule_cmd[512];         /* its output is the snapshot */
 	char schedule_name[MN_MAX_NAME + 1];
 	char recovery[MAX_RECOVERY * 65 + 8];   /* hex X25519 keys, comma-separated */
+	/* more scheduled pushes of their own (backup_job NAME SCHEDULE CMD):
+	 * e.g. the mail server's mailboxes (docs/mail.md) */
+	struct bk_job_conf {
+		char name[MN_MAX_NAME + 1];
+		char schedule[16];
+		char cmd[512];
+	} job[MAX_SCHED - 1];
+	size_t njobs;
 };
 
 enum job_kind { JOB_PUSH, JOB_PULL };
@@ -124,11 +133,15 @@ struct backup {
 	uint64_t offer_override;        /* state "offer": set by the API (UINT64_MAX: none) */
 	uint64_t published_free, published_at;
 	uint64_t pushes, pulls, replicated, pull_fallbacks, deleted, expired_parts, sweeps;
-	/* the schedule: the last slot (unix s) started, kept as state "sched" */
+	/* the schedules (0: backup_schedule, 1..: backup_job i - 1): the last
+	 * slot (unix s) started, kept as state "sched" / "sched.NAME" */
 	uv_timer_t sched;
-	uint64_t sched_done, sched_runs, sched_failures;
-	bool sched_running;
-	char sched_last[200];
+	struct sched_state {
+		char name[MN_MAX_NAME + 1];   /* the schedule this state is of */
+		uint64_t done, runs, failures;
+		char last[200];
+	} sc[MAX_SCHED];
+	int sched_running;              /* the schedule whose command runs, or -1 */
 	char last_error[200];
 };
 
@@ -968,89 +981,176 @@ static void publish_offer(struct backup *b, bool force)
 	}
 }
 
+/* Our snapshot records' ids (at most MAX_SWEEP a sweep). */
+#define MAX_SWEEP 256
+struct own_ids {
+	const uint8_t *me;
+	uint8_t (*id)[32];
+	size_t n;
+};
+
+static int own_id_cb(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	struct own_ids *o = ctx;
+
+	if (r->kind != KIND_BACKUP || record_is_tombstone(r) || memcmp(r->origin, o->me, 32))
+		return 0;
+	memcpy(o->id[o->n++], id, 32);
+	return o->n == MAX_SWEEP;
+}
+
 static void sweep(uv_timer_t *t)
 {
 	struct backup *b = t->data;
+	struct own_ids o = { host_self(b->h), calloc(MAX_SWEEP, 32), 0 };
 
 	publish_offer(b, false);
-	host_each(b->h, replicate_cb, b);
+	/* replication publishes our record again: not while walking the
+	 * store (the walk would go on through the record it replaced), but
+	 * one record at a time, by id, after it */
+	if (o.id && host_each(b->h, own_id_cb, &o) >= 0)
+		for (size_t i = 0; i < o.n; i++)
+			if (host_find(b->h, o.id[i], replicate_cb, b) > 0)
+				break;   /* no job slot left */
+	free(o.id);
 	clean_held(b);
 	b->sweeps++;
 }
 
-/* ---- the schedule (src/backup/schedule.h) ---- */
+/* ---- the schedules (src/backup/schedule.h) ---- */
 
-static void sched_path(const struct backup *b, char *out, size_t cap)
+/* Schedule i's settings: false when it is off. */
+static bool sched_of(const struct backup *b, int i, const char **name, const char **when, const char **cmd)
 {
-	snprintf(out, cap, "%s/own/.schedule", conf(b)->dir);
+	const struct backup_conf *c = conf(b);
+
+	if (i == 0) {
+		*name = c->schedule_name, *when = c->schedule, *cmd = c->schedule_cmd;
+		return c->schedule[0] != 0;
+	}
+	if ((size_t)i > c->njobs)
+		return false;
+	*name = c->job[i - 1].name, *when = c->job[i - 1].schedule, *cmd = c->job[i - 1].cmd;
+	return true;
+}
+
+/* Its state key and output file: "sched" and own/.schedule for the first
+ * (as before backup_job existed), "sched.NAME" and own/.schedule.NAME. */
+static void sched_key(const struct backup *b, int i, char *out, size_t cap)
+{
+	const char *name, *when, *cmd;
+
+	if (i == 0 || !sched_of(b, i, &name, &when, &cmd))
+		snprintf(out, cap, "sched");
+	else
+		snprintf(out, cap, "sched.%s", name);
+}
+
+static void sched_path(const struct backup *b, int i, char *out, size_t cap)
+{
+	char k[MN_MAX_NAME + 8];
+
+	sched_key(b, i, k, sizeof k);
+	snprintf(out, cap, "%s/own/.%s%s", conf(b)->dir, i ? "schedule." : "schedule", i ? k + 6 : "");
 }
 
 static void sched_ran(void *st, bool ok, const char *status, uint64_t ms)
 {
 	struct backup *b = st;
-	char path[CONFIG_PATH_MAX + 16], err[160];
+	int i = b->sched_running;
+	struct sched_state *s = &b->sc[i];
+	char path[CONFIG_PATH_MAX + 80], err[160];
+	const char *name, *when, *cmd;
 	struct stat sb;
 	int rc;
 
 	(void)ms;
-	b->sched_running = false;
-	sched_path(b, path, sizeof path);
-	if (!ok || stat(path, &sb) < 0 || sb.st_size == 0) {
-		b->sched_failures++;
-		snprintf(b->sched_last, sizeof b->sched_last, "the command %s", ok ? "wrote nothing" : status);
-		log_warn("backup: scheduled push: %s", b->sched_last);
+	b->sched_running = -1;
+	sched_path(b, i, path, sizeof path);
+	if (!ok || !sched_of(b, i, &name, &when, &cmd) || stat(path, &sb) < 0 || sb.st_size == 0) {
+		s->failures++;
+		snprintf(s->last, sizeof s->last, "the command %s", ok ? "wrote nothing" : status);
+		log_warn("backup: scheduled push %d: %s", i, s->last);
 		unlink(path);
 		return;
 	}
-	if (!start_push(b, path, conf(b)->schedule_name, conf(b)->copies, true, err, sizeof err, &rc)) {
-		b->sched_failures++;
-		snprintf(b->sched_last, sizeof b->sched_last, "%s", err);
+	if (!start_push(b, path, name, conf(b)->copies, true, err, sizeof err, &rc)) {
+		s->failures++;
+		snprintf(s->last, sizeof s->last, "%s", err);
 		unlink(path);
 		return;
 	}
-	b->sched_runs++;
-	snprintf(b->sched_last, sizeof b->sched_last, "pushed");
+	s->runs++;
+	snprintf(s->last, sizeof s->last, "pushed");
 }
 
-static void sched_store(struct backup *b, uint64_t slot)
+static void sched_store(struct backup *b, int i, uint64_t slot)
 {
+	char k[MN_MAX_NAME + 8];
 	uint8_t v[8];
 
-	for (int i = 0; i < 8; i++)
-		v[i] = (uint8_t)(slot >> (56 - 8 * i));
-	b->sched_done = slot;
-	if (host_state_put(b->h, "sched", v, sizeof v) < 0)
+	for (int n = 0; n < 8; n++)
+		v[n] = (uint8_t)(slot >> (56 - 8 * n));
+	b->sc[i].done = slot;
+	sched_key(b, i, k, sizeof k);
+	if (host_state_put(b->h, k, v, sizeof v) < 0)
 		log_warn("backup: schedule state: %s", host_state_error(b->h));
 }
 
-/* Every second: is the latest slot newer than the one we did? Then run
- * the command (its stdout to own/.schedule) and push what it wrote. The
- * slot is stored before the command runs: a restart meanwhile does not
- * push twice (a failure waits for the next slot and is counted). */
+/* The state of schedule i is of the schedule named name (a reload may
+ * have added, removed or reordered backup_job lines): else it is read
+ * again from the state table. */
+static void sched_load(struct backup *b, int i, const char *name)
+{
+	struct sched_state *s = &b->sc[i];
+	char k[MN_MAX_NAME + 8];
+	uint8_t v[8];
+
+	if (!strcmp(s->name, name))
+		return;
+	memset(s, 0, sizeof *s);
+	snprintf(s->name, sizeof s->name, "%s", name);
+	sched_key(b, i, k, sizeof k);
+	if (host_state_get(b->h, k, v, sizeof v) == 8)
+		for (int n = 0; n < 8; n++)
+			s->done = s->done << 8 | v[n];
+}
+
+/* Every second: is a schedule's latest slot newer than the one it did?
+ * Then run its command (its stdout to own/.schedule[.NAME]) and push what
+ * it wrote, under its name. The slot is stored before the command runs: a
+ * restart meanwhile does not push twice (a failure waits for the next slot
+ * and is counted). One command at a time: another one due waits. */
 static void sched_tick(uv_timer_t *t)
 {
 	struct backup *b = t->data;
 	struct schedule sc;
-	char cmd[sizeof conf(b)->schedule_cmd + CONFIG_PATH_MAX + 60], path[CONFIG_PATH_MAX + 16];
+	const char *name, *when, *cmd;
+	char run[sizeof conf(b)->schedule_cmd + CONFIG_PATH_MAX + 120], path[CONFIG_PATH_MAX + 80];
 
-	if (!conf(b)->schedule[0] || b->sched_running || schedule_parse(conf(b)->schedule, &sc) < 0)
-		return;
-	uint64_t slot = schedule_slot(&sc, host_now_ms(b->h) / 1000);
-	if (slot <= b->sched_done)
-		return;
-	if (!b->sched_done) {   /* first time on: from now on, not at once */
-		sched_store(b, slot);
-		return;
-	}
-	sched_store(b, slot);
-	sched_path(b, path, sizeof path);
-	snprintf(cmd, sizeof cmd, "umask 077; (%s) > '%s'", conf(b)->schedule_cmd, path);
-	b->sched_running = true;   /* before: done may come at once */
-	int rc = host_run(b->h, cmd, 600000, sched_ran);
-	if (rc < 0) {
-		b->sched_running = false;
-		b->sched_failures++;
-		snprintf(b->sched_last, sizeof b->sched_last, "the command did not start: %s", strerror(-rc));
+	for (int i = 0; i < MAX_SCHED && b->sched_running < 0; i++) {
+		if (!sched_of(b, i, &name, &when, &cmd) || schedule_parse(when, &sc) < 0)
+			continue;
+		sched_load(b, i, name);
+		struct sched_state *s = &b->sc[i];
+		uint64_t slot = schedule_slot(&sc, host_now_ms(b->h) / 1000), before = s->done;
+		if (slot <= s->done)
+			continue;
+		sched_store(b, i, slot);
+		if (!before)   /* first time on: from now on, not at once */
+			continue;
+		sched_path(b, i, path, sizeof path);
+		snprintf(run, sizeof run, "umask 077; (%s) > '%s'", cmd, path);
+		b->sched_running = i;   /* before: done may come at once */
+		int rc = host_run(b->h, run, 600000, sched_ran);
+		if (rc == -EBUSY) {     /* another command of ours: this slot again in a second */
+			b->sched_running = -1;
+			sched_store(b, i, before);
+		} else if (rc < 0) {
+			b->sched_running = -1;
+			s->failures++;
+			snprintf(s->last, sizeof s->last, "the command did not start: %s", strerror(-rc));
+		}
 	}
 }
 
@@ -1071,6 +1171,7 @@ static void *bk_start(struct mn_host *h, char *err, size_t errcap)
 	}
 	b->h = h;
 	b->offer_override = UINT64_MAX;
+	b->sched_running = -1;
 	if (!conf(b)->dir[0] || !host_key(h))
 		return b;   /* off */
 	if (host_state_get(h, "offer", v, sizeof v) == 8) {
@@ -1126,9 +1227,6 @@ static void *bk_start(struct mn_host *h, char *err, size_t errcap)
 	uv_timer_init(host_loop(h), &b->sweep);
 	b->sweep.data = b;
 	uv_timer_start(&b->sweep, sweep, 200, SWEEP_MS);
-	if (host_state_get(h, "sched", v, sizeof v) == 8)
-		for (int i = 0; i < 8; i++)
-			b->sched_done = b->sched_done << 8 | v[i];
 	uv_timer_init(host_loop(h), &b->sched);
 	b->sched.data = b;
 	uv_timer_start(&b->sched, sched_tick, 100, 1000);
@@ -1277,15 +1375,27 @@ static struct json_object *bk_status(void *st)
 	host_each(b->h, list_cb, &lc);
 	json_object_object_add(o, "snapshots", lc.arr);
 	json_object_object_add(o, "copies_missing", json_object_new_int((int)lc.missing));
-	if (conf(b)->schedule[0]) {
+	struct json_object *more = json_object_new_array();
+	for (int i = 0; i < MAX_SCHED; i++) {
+		const char *name, *when, *cmd;
+		if (!sched_of(b, i, &name, &when, &cmd))
+			continue;
 		struct json_object *so = json_object_new_object();
-		json_object_object_add(so, "schedule", json_object_new_string(conf(b)->schedule));
-		json_object_object_add(so, "last_slot", json_object_new_int64((int64_t)b->sched_done));
-		json_object_object_add(so, "runs", json_object_new_int64((int64_t)b->sched_runs));
-		json_object_object_add(so, "failures", json_object_new_int64((int64_t)b->sched_failures));
-		json_object_object_add(so, "last", json_object_new_string(b->sched_last));
-		json_object_object_add(o, "schedule", so);
+		json_object_object_add(so, "name", json_object_new_string(name));
+		json_object_object_add(so, "schedule", json_object_new_string(when));
+		json_object_object_add(so, "last_slot", json_object_new_int64((int64_t)b->sc[i].done));
+		json_object_object_add(so, "runs", json_object_new_int64((int64_t)b->sc[i].runs));
+		json_object_object_add(so, "failures", json_object_new_int64((int64_t)b->sc[i].failures));
+		json_object_object_add(so, "last", json_object_new_string(b->sc[i].last));
+		if (i == 0)
+			json_object_object_add(o, "schedule", so);
+		else
+			json_object_array_add(more, so);
 	}
+	if (json_object_array_length(more))
+		json_object_object_add(o, "scheduled_jobs", more);
+	else
+		json_object_put(more);
 	if (b->last_error[0])
 		json_object_object_add(o, "last_error", json_object_new_string(b->last_error));
 	return o;
@@ -1533,6 +1643,52 @@ static int check_recovery(void *sect, char *val, char *msg, size_t cap)
 	return 0;
 }
 
+/* backup_job NAME SCHEDULE COMMAND */
+static int parse_job(void *sect, char *val, char *msg, size_t cap)
+{
+	struct backup_conf *c = sect;
+	struct bk_job_conf *j = &c->job[c->njobs];
+	struct schedule sc;
+	char *sched, *cmd;
+
+	if (c->njobs == MAX_SCHED - 1) {
+		snprintf(msg, cap, "backup_job: at most %d", MAX_SCHED - 1);
+		return -EINVAL;
+	}
+	sched = val + strcspn(val, " \t");
+	if (*sched)
+		*sched++ = 0;
+	sched += strspn(sched, " \t");
+	cmd = sched + strcspn(sched, " \t");
+	if (*cmd)
+		*cmd++ = 0;
+	cmd += strspn(cmd, " \t");
+	if (!snap_name_ok(val) || schedule_parse(sched, &sc) < 0 ||
+	    !*cmd || strlen(cmd) >= sizeof j->cmd || strlen(sched) >= sizeof j->schedule) {
+		snprintf(msg, cap, "backup_job: NAME SCHEDULE COMMAND — NAME 1..63 of [A-Za-z0-9._-], "
+			 "SCHEDULE HH:MM or N followed by s, m or h, COMMAND at most 511 bytes");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->njobs; i++)
+		if (!strcmp(c->job[i].name, val)) {
+			snprintf(msg, cap, "backup_job: %s given twice", val);
+			return -EINVAL;
+		}
+	snprintf(j->name, sizeof j->name, "%s", val);
+	snprintf(j->schedule, sizeof j->schedule, "%s", sched);
+	snprintf(j->cmd, sizeof j->cmd, "%s", cmd);
+	c->njobs++;
+	return 0;
+}
+
+static void print_job(const void *sect, const struct conf_opt *o, FILE *f)
+{
+	const struct backup_conf *c = sect;
+
+	for (size_t i = 0; i < c->njobs; i++)
+		fprintf(f, "%s %s %s %s\n", o->name, c->job[i].name, c->job[i].schedule, c->job[i].cmd);
+}
+
 #define F(f) CONF_FIELD(struct backup_conf, f)
 static const struct conf_opt bk_opts[] = {
 	{ "backup_dir", CONF_STR, CONF_RESTART, F(dir), .parse = check_dir,
@@ -1554,6 +1710,7 @@ static const struct conf_opt bk_opts[] = {
 	  .help = "1..63 of [A-Za-z0-9._-]" },
 	{ "backup_recovery_key", CONF_STR, 0, F(recovery), .parse = check_recovery,
 	  .help = "X25519 public keys (hex), comma-separated" },
+	{ "backup_job", CONF_FN, CONF_MULTI, F(job), .parse = parse_job, .print = print_job },
 };
 #undef F
 

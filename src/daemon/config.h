@@ -17,7 +17,7 @@
 #define CONFIG_MAX_PEERS 64
 #define CONFIG_MAX_CERTS 16
 #define CONFIG_PATH_MAX 256
-#define CONFIG_SUB_BYTES 16384
+#define CONFIG_SUB_BYTES 20480   /* every subsystem's options, together (registry.c order) */
 
 struct config_peer {
 	uint8_t pk[32];

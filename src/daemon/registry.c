@@ -18,6 +18,7 @@
 	WITH(MN_WITH_EXPOSE, X(subsys_expose)) /* exposures and the CDN's HAProxy (expose.c) */ \
 	WITH(MN_WITH_BACKUP, X(subsys_backup)) /* encrypted snapshots held by peers (backup.c) */ \
 	WITH(MN_WITH_AI, X(subsys_ai))         /* OpenAI-compatible servers shared by the mesh (ai.c) */ \
+	WITH(MN_WITH_MAIL, X(subsys_mail))     /* backup MX: Postfix relay maps from svc mail records (mail.c) */ \
 	WITH(MN_WITH_IOC, X(subsys_ioc))       /* CrowdSec decisions <-> ioc records, DNS Guard (ioc.c) */
 
 #define DECLARE(s) extern const struct subsys s;

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 #include <uv.h>
 #include "src/daemon/conf.h"
+#include "proto/body.h"
 
 struct mn_host;
 struct config;
@@ -116,7 +117,10 @@ uint64_t host_now_ms(const struct mn_host *h);
 int host_publish(struct mn_host *h, unsigned kind, const char *key, const union body *b,
 		 uint64_t ttl_s, uint8_t id[32], int *perr);
 /* The records held (all kinds; not in any order), and one by id: fn
- * returns non-zero to stop. As engine_each_record() / engine_find(). */
+ * returns non-zero to stop. As engine_each_record() / engine_find().
+ * host_each's fn must not publish (nor delete): a record replaced during
+ * the walk is freed under it. Collect what to do, then do it (host_find's
+ * fn may publish: nothing follows it). */
 int host_each(struct mn_host *h, int (*fn)(void *ctx, const struct record *r,
 					   const uint8_t id[32]), void *ctx);
 int host_find(struct mn_host *h, const uint8_t id[32],
@@ -178,6 +182,20 @@ int subsys_chain_path(struct mn_host *h, const uint8_t pk[32], uint8_t (*path)[3
  * its certificate's; ours from our config; the root's (which may have no
  * certificate) from its node record (docs/trust.md "Claims"). */
 void subsys_mesh_addr(struct mn_host *h, const uint8_t pk[32], char *out, size_t cap);
+
+/* ---- this node's own svc record (svcrec.c) ---- */
+
+/* Our svc record of key as the store holds it: found, a tombstone (or
+ * a body that does not decode), its expiry (unix s) and body. */
+struct subsys_svc_held {
+	bool found, tomb;
+	uint64_t expires;
+	union body b;
+};
+int subsys_svc_held(struct mn_host *h, const char *key, struct subsys_svc_held *out);
+struct svc_body;
+/* Do two svc bodies say the same (service, endpoint, port, attributes)? */
+bool subsys_svc_same(const struct svc_body *a, const struct svc_body *b);
 
 /* ---- the registry (registry.c) ---- */
 

@@ -24,6 +24,7 @@
 #include "src/dns/zonegen.h"
 #include "src/daemon/vortex_acme.h"
 #include "src/daemon/vortex_key.h"
+#include "src/daemon/mailrec.h"
 #include "src/log.h"
 #include "crypto/chain.h"
 #include "crypto/did.h"
@@ -105,6 +106,10 @@ struct collect {
 	/* the CDN's entry points: svc "cdn" records, one per node */
 	struct cdn_entry { uint8_t node[32]; char addr[MN_MAX_ADDR + 1]; } *cdn;
 	size_t ncdn, ccap;
+	/* the MX records of the mesh's mail domains (svc "mail", docs/mail.md),
+	 * each with the zone it goes into (cdn_zone()) */
+	struct { size_t zone; struct zonegen_mx mx; } *mx;
+	size_t nmx;
 	size_t *mine;    /* dns_zones own: dl[mine[k]] is delegated to us */
 	size_t nmine;
 	bool filter;     /* dns_zones own and we are not the root: relevant() */
@@ -334,6 +339,51 @@ static void attach_exposes(struct vortex *v, struct collect *c, size_t i, const 
 	}
 }
 
+/* The mail domains' MX records (docs/mail.md): every valid svc "mail"
+ * record's domains inside its origin's scope and the mesh domain, with
+ * their primaries, then the backups (mailcfg_mx), into c->mx. */
+static void collect_mx(struct vortex *v, struct collect *c)
+{
+	struct mail_boxes l;
+	struct mailcfg_mx mx[MAILCFG_MAX_MX];
+
+	if (mail_boxes_collect(v->h, &l) < 0 || !l.n) {
+		mail_boxes_free(&l);
+		return;
+	}
+	size_t cap = 0;
+	for (size_t i = 0; i < l.n; i++)
+		cap += l.b[i].ndomains;
+	c->mx = calloc(cap * MAILCFG_MAX_MX + 1, sizeof *c->mx);
+	for (size_t i = 0; c->mx && i < l.n; i++)
+		for (size_t d = 0; d < l.b[i].ndomains; d++) {
+			const char *dom = l.b[i].domains[d];
+			size_t zone = l.b[i].in_scope[d] ? cdn_zone(c, dom) : SIZE_MAX;
+			bool seen = false;
+			for (size_t k = 0; k < c->nmx && !seen; k++)
+				seen = !strcmp(c->mx[k].mx.name, dom);
+			if (zone == SIZE_MAX || seen)
+				continue;
+			size_t n = mailcfg_mx(l.b, l.n, dom, NULL, mx, MAILCFG_MAX_MX);
+			for (size_t k = 0; k < n; k++) {
+				c->mx[c->nmx].zone = zone;
+				snprintf(c->mx[c->nmx].mx.name, sizeof c->mx[0].mx.name, "%s", dom);
+				c->mx[c->nmx].mx.pref = mx[k].priority;
+				snprintf(c->mx[c->nmx].mx.host, sizeof c->mx[0].mx.host, "%s", mx[k].host);
+				c->nmx++;
+			}
+		}
+	mail_boxes_free(&l);
+}
+
+static void attach_mx(const struct collect *c, size_t i, struct zonegen_deleg *dl)
+{
+	dl->n_mx = 0;
+	for (size_t k = 0; k < c->nmx && dl->n_mx < ZONEGEN_MAX_MX; k++)
+		if (c->mx[k].zone == i)
+			dl->mx[dl->n_mx++] = c->mx[k].mx;
+}
+
 static void report_each(void *arg, const char *msg)
 {
 	(void)arg;
@@ -378,6 +428,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 	for (size_t k = 0; k < c->nex; k++)
 		c->ex[k].zone = (c->ex[k].e.channels & CH_DNS) && c->ex[k].e.domain[0] ?
 				cdn_zone(c, c->ex[k].e.domain) : SIZE_MAX;
+	collect_mx(v, c);
 	/* the apex: the root's own record for the domain, else one made from
 	 * the root's node record (ns.<domain> at its mesh address) */
 	bool have_apex = false;
@@ -395,6 +446,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 				a->n_ns = 1;
 				snprintf(a->delegate_addr[0], sizeof a->delegate_addr[0], "%s", root->addr);
 				attach_exposes(v, c, c->ndl, cfg->root, a);
+				attach_mx(c, c->ndl, a);
 				zonegen_add(m, a, rep);
 				free(a);
 			}
@@ -438,6 +490,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 			snprintf(dl->delegate_addr[0], sizeof dl->delegate_addr[0], "%s", del->addr);
 		}
 		attach_exposes(v, c, i, c->dl[i].delegate, dl);
+		attach_mx(c, i, dl);
 		zonegen_add(m, dl, rep);
 	}
 	free(dl);
@@ -453,6 +506,7 @@ static void collect_free(struct collect *c)
 	free(c->back);
 	free(c->ex);
 	free(c->cdn);
+	free(c->mx);
 }
 
 /* ---- files ---- */

@@ -377,6 +377,19 @@ static bool onion_item(const struct zonegen_deleg *d, unsigned i, char owner[sta
 	return x->service[0] && host_item(d, "service", x->service, 0, owner, srv, r);
 }
 
+/* MX i of d: its name inside the zone, its host a valid name. */
+static bool mx_item(const struct zonegen_deleg *d, unsigned i, struct rj *r)
+{
+	const struct zonegen_mx *x = &d->mx[i];
+	char a[SHOWN], b[SHOWN], c[SHOWN];
+
+	if (name_ok(x->name) && inside(x->name, d->zone) && name_ok(x->host))
+		return true;
+	reject(r, "zone %s: MX \"%s\" -> \"%s\": a name outside the zone or not valid", shown(d->zone, a),
+	       shown(x->name, b), shown(x->host, c));
+	return false;
+}
+
 /* Every item of d, checked and counted (zonegen_add); how many NS pass. */
 static unsigned items_check(const struct zonegen *m, const struct zonegen_deleg *d, struct rj *r)
 {
@@ -396,6 +409,8 @@ static unsigned items_check(const struct zonegen *m, const struct zonegen_deleg 
 		cdn_item(d, i, ent, &ne, r);
 		onion_item(d, i, owner, r);
 	}
+	for (unsigned i = 0; i < d->n_mx; i++)
+		mx_item(d, i, r);
 	return n_ns;
 }
 
@@ -446,6 +461,8 @@ static bool terminated(const struct zonegen_deleg *d)
 		for (unsigned k = 0; ok && k < ZONEGEN_MAX_ENTRIES; k++)
 			ok = T(x->entry[k]);
 	}
+	for (unsigned i = 0; ok && i < ZONEGEN_MAX_MX; i++)
+		ok = T(d->mx[i].name) && T(d->mx[i].host);
 #undef T
 	return ok;
 }
@@ -502,6 +519,12 @@ static void pack_into(struct pk *w, const struct zonegen_deleg *d)
 		for (unsigned k = 0; k < x->n_entries && k < ZONEGEN_MAX_ENTRIES; k++)
 			pk_str(w, x->entry[k]);
 		pk_str(w, x->onion);
+	}
+	pk_put(w, &d->n_mx, 1);
+	for (unsigned i = 0; i < d->n_mx; i++) {
+		pk_str(w, d->mx[i].name);
+		pk_put(w, &d->mx[i].pref, sizeof d->mx[i].pref);
+		pk_str(w, d->mx[i].host);
 	}
 }
 
@@ -572,6 +595,12 @@ static void unpack(const struct entry *e, struct zonegen_deleg *d)
 			up_str(&p, x->entry[k], sizeof x->entry[k]);
 		up_str(&p, x->onion, sizeof x->onion);
 	}
+	up_get(&p, &d->n_mx, 1);
+	for (unsigned i = 0; i < d->n_mx; i++) {
+		up_str(&p, d->mx[i].name, sizeof d->mx[i].name);
+		up_get(&p, &d->mx[i].pref, sizeof d->mx[i].pref);
+		up_str(&p, d->mx[i].host, sizeof d->mx[i].host);
+	}
 }
 
 /* Why e was rejected: the message, kept (e->why NULL if out of memory). */
@@ -622,7 +651,7 @@ int zonegen_add(struct zonegen *m, const struct zonegen_deleg *d, struct zonegen
 	char why[ZONEGEN_MSG_MAX];
 
 	if (m->sealed || d->n_ns > MN_MAX_NS || d->n_names > MN_MAX_DNS_NAMES ||
-	    d->n_exposes > ZONEGEN_MAX_EXPOSES)
+	    d->n_exposes > ZONEGEN_MAX_EXPOSES || d->n_mx > ZONEGEN_MAX_MX)
 		return -EINVAL;
 	for (unsigned i = 0; i < d->n_exposes; i++)
 		if (d->exposes[i].n_entries > ZONEGEN_MAX_ENTRIES)
@@ -797,8 +826,8 @@ static void emit(struct zonegen_out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
-enum rrtype { T_SOA, T_NS, T_A, T_AAAA, T_SRV, T_TXT };
-static const char *const type_names[] = { "SOA", "NS", "A", "AAAA", "SRV", "TXT" };
+enum rrtype { T_SOA, T_NS, T_A, T_AAAA, T_SRV, T_TXT, T_MX };
+static const char *const type_names[] = { "SOA", "NS", "A", "AAAA", "SRV", "TXT", "MX" };
 
 struct rr {
 	size_t owner, data;      /* arena offsets while building */
@@ -950,6 +979,9 @@ static void own_records(const struct zonegen *m, const struct zonegen_deleg *d, 
 		if (onion_item(d, i, owner, r) && visible(m, d->zone, owner, r))
 			rr_add(z, owner, T_TXT, ttl, "\"onion=%s\"", d->exposes[i].onion);
 	}
+	for (unsigned i = 0; i < d->n_mx; i++)
+		if (mx_item(d, i, r) && visible(m, d->zone, d->mx[i].name, r))
+			rr_add(z, d->mx[i].name, T_MX, ttl, "%u %s.", (unsigned)d->mx[i].pref, d->mx[i].host);
 }
 
 /* The delegations directly below ok[at]: NS and glue (RFC 1034 §4.2.1);

@@ -70,6 +70,16 @@ struct zonegen_expose {
 	char onion[MN_MAX_ONION + 1];    /* "" none */
 };
 
+/* One MX record (docs/mail.md): name MX pref host. The name lies inside
+ * the zone (a mail domain of a box whose certified scope holds it, placed
+ * in the deepest zone holding it); host is any valid name. */
+#define ZONEGEN_MAX_MX 64
+struct zonegen_mx {
+	char name[MN_MAX_DOMAIN + 1];    /* absolute, inside the zone */
+	uint16_t pref;
+	char host[MN_MAX_DOMAIN + 1];    /* absolute */
+};
+
 /* One zone: a delegation (a `dns` record) or, with zone == the mesh domain
  * and parent "", the apex held by the root master. All storage inline; the
  * model keeps its own copy. */
@@ -92,6 +102,8 @@ struct zonegen_deleg {
 	                                   * mesh addresses for its exposures; "" = none */
 	struct zonegen_expose exposes[ZONEGEN_MAX_EXPOSES];
 	uint8_t n_exposes;
+	struct zonegen_mx mx[ZONEGEN_MAX_MX];   /* mail domains of the zone */
+	uint8_t n_mx;
 };
 
 /* Rejections, accumulated over calls (zero it before the first). Messages
@@ -176,7 +188,7 @@ const char *zonegen_name(const struct zonegen *m, size_t i);
  *   SOA  mname = its first valid NS host, rname hostmaster.<zone> (or
  *        hostmaster.<domain> when too long), the serial, 3600 900 1209600 300
  *   NS   its name servers, and A/AAAA for those inside the zone
- *   A/AAAA (+ SRV) for its names and mesh exposures
+ *   A/AAAA (+ SRV) for its names and mesh exposures; MX for its mail domains
  *   for each child zone directly below it: NS, and glue A/AAAA for the NS
  *   hosts inside this zone (RFC 1034 §4.2.1); nothing for grandchildren
  * Owner names are relative to $ORIGIN ("@" for the apex), names in RDATA

@@ -9,7 +9,7 @@ const [ctl, sock, mode] = process.argv.slice(2);
 const ok = (w) => console.log(`ok: ${w}`);
 const bad = (w) => console.log(`FAIL: ${w}`);
 const check = (cond, w, seen) => (cond ? ok(w) : bad(w + (seen === undefined ? '' : `: ${JSON.stringify(seen).slice(0, 300)}`)));
-const READ = ['dns', 'dns_zone', 'exposures', 'ioc_explain', 'iocs', 'mesh_status', 'peers', 'records', 'services', 'wireguard_status'];
+const READ = ['dns', 'dns_zone', 'exposures', 'ioc_explain', 'iocs', 'mail', 'mail_mx', 'mesh_status', 'peers', 'records', 'services', 'wireguard_status'];
 const WRITE = ['expose_add', 'expose_remove', 'ioc_add', 'ioc_approve', 'ioc_reject'];
 
 async function code(p) {
@@ -41,6 +41,12 @@ if (mode === 'read') {
   const sv = await client.callTool({ name: 'services', arguments: { service: 'mail' } });
   const svs = JSON.parse(text(sv));
   check(!sv.isError && svs.length === 1 && svs[0].body.endpoint === 'mx.node2.example.io', 'services mail: the record published on node2', text(sv));
+  // that record names a host, not node2's mesh address: the mail subsystem refuses it
+  const ml = await client.callTool({ name: 'mail' });
+  const mls = JSON.parse(text(ml));
+  check(!ml.isError && Array.isArray(mls.domains) && mls.domains.length === 0 && Array.isArray(mls.backups), 'mail: no domain from a record whose endpoint is not its mesh address', text(ml));
+  const mx = await client.callTool({ name: 'mail_mx', arguments: { domain: 'node2.example.io' } });
+  check(mx.isError && /no box/.test(text(mx)), `mail_mx of a domain nobody holds: isError, saying why (${text(mx).slice(0, 60)})`);
   const wg = await client.callTool({ name: 'wireguard_status' });
   const w = JSON.parse(text(wg));
   check(!wg.isError && 'device' in w && Array.isArray(w.peers) && w.peers.length >= 2, 'wireguard_status: device and peers', w);

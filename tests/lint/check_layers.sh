@@ -8,7 +8,7 @@
 #            or socket calls; from src/ only its own headers
 #   engine_int.h (engine internals) is included only inside src/engine/
 #   src/ioc/policy.c, src/ioc/lapi_json.c: no I/O, no clock (lapi.c does it)
-#   src/dns, src/expose, src/ai, src/ioc, src/http, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
+#   src/dns, src/expose, src/ai, src/mail, src/ioc, src/http, src/wg, src/store, src/apiclient, src/onboard and the src/*.c
 #            the daemon and CLI share include nothing from src/daemon/ or
 #            src/ctl/; src/onboard (the join client) libuv, but no sqlite,
 #            c-ares or json-c;
@@ -56,11 +56,12 @@ if [ -n "$hits" ]; then
 	fail=1
 fi
 upper='#include[[:space:]]*"src/(daemon|ctl)/'
-for d in src/dns src/expose src/ai src/wg src/apiclient src/onboard src/backup src/ioc src/http; do
+for d in src/dns src/expose src/ai src/mail src/wg src/apiclient src/onboard src/backup src/ioc src/http; do
 	bad "$d" "$upper" "a lower layer includes the daemon or the CLI"
 done
 bad src/expose "$libs|#include[[:space:]]*[<\"](sys/socket\.h|unistd\.h)" "the HAProxy renderer does no I/O"
 bad src/ai '#include[[:space:]]*[<"](uv\.h|sqlite3\.h|curl/|ares\.h|sys/socket\.h|unistd\.h)' "the AI renderer does no I/O"
+bad src/mail '#include[[:space:]]*[<"](uv\.h|sqlite3\.h|curl/|ares\.h|sys/socket\.h|unistd\.h)' "the mail maps renderer does no I/O"
 hits=$(grep -nE "$upper|#include[[:space:]]*<(uv|sqlite3|ares)\.h>" src/*.c src/*.h | grep -v '^src/mirrornetd\.c:' | grep -v '^src/store\.[ch]:.*sqlite3' || true)
 if [ -n "$hits" ]; then
 	echo "layer violation in src/*.c (shared code includes the daemon, the CLI, libuv, sqlite or c-ares):"

@@ -595,6 +595,32 @@ static bool never(struct mn_host *h)
 	return false;
 }
 
+/* Our snapshots of that name the store holds. */
+static unsigned snapshots_named(struct mn_host *h, const char *name)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < FAKE_MAX_RECORDS; i++) {
+		struct record r;
+		union body b;
+		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
+		    r.kind == KIND_BACKUP && r.body_len && body_decode(KIND_BACKUP, r.body, r.body_len, &b) == 0 &&
+		    !strcmp(b.backup.name, name))
+			n++;
+	}
+	return n;
+}
+
+static void sched_host_done(struct mn_host *h, struct bkchan *hold)
+{
+	bkchan_stop(hold);
+	for (int i = 0; i < 10; i++)
+		uv_run(&h->loop, UV_RUN_NOWAIT);
+	fake_host_done(h);
+	bkchan_free(hold);
+	free(h);
+}
+
 /* One daily schedule at 03:00 UTC on the fake clock: nothing at the
  * first start, a push at 03:00, none after a restart at 03:01, one the
  * next day, one (not three) after two days down; backup_keep 2; a
@@ -662,16 +688,7 @@ static void test_schedule(void)
 	run_until(h, never, 2500);
 	CHECK_INT(h->runs, 3);
 	/* backup_keep 2: two snapshots named config are left */
-	unsigned n = 0;
-	for (size_t i = 0; i < FAKE_MAX_RECORDS; i++) {
-		struct record r;
-		union body b;
-		if (h->rec[i].used && record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) == 0 &&
-		    r.kind == KIND_BACKUP && r.body_len && body_decode(KIND_BACKUP, r.body, r.body_len, &b) == 0 &&
-		    !strcmp(b.backup.name, "config"))
-			n++;
-	}
-	CHECK_INT(n, 2);
+	CHECK_INT(snapshots_named(h, "config"), 2);
 	/* the command fails: counted, nothing pushed */
 	h->run_fails = true;
 	h->now_ms = (day + 4 * 86400 + 3 * 3600 + 60) * 1000;
@@ -683,12 +700,62 @@ static void test_schedule(void)
 	json_object_put(st);
 	CHECK_INT(stat_int(h, "pushes", NULL), 2);
 
-	bkchan_stop(hold);
-	for (int i = 0; i < 10; i++)
-		uv_run(&h->loop, UV_RUN_NOWAIT);
-	fake_host_done(h);
-	bkchan_free(hold);
-	free(h);
+	sched_host_done(h, hold);
+}
+
+/* backup_job: a second schedule of its own name (the mail server's
+ * mailboxes, docs/mail.md): its command's output goes to
+ * own/.schedule.NAME and is pushed as NAME; its slot is kept apart from
+ * backup_schedule's. */
+static void test_job(void)
+{
+	uint64_t day = 1800000000ull - 1800000000ull % 86400;
+	unsigned base = 40000 + (unsigned)getpid() % 2000 * 2;
+	static const struct bkchan_ops ops = { NULL, yes, admit_ok, NULL, fake_now };
+	struct mn_host *h = sh = owner_host("j", base);
+	char d[200], p[220];
+	uint8_t v[8];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	h->now_ms = (day + 2 * 3600 + 59 * 60) * 1000;
+	cert(h, R, A, 1);
+	snprintf(d, sizeof d, "%s/j", dir);
+	CHECK_INT(fake_host_set(h, "backup_copies", "1"), 0);
+	CHECK(fake_host_set(h, "backup_job", "mail") < 0);
+	CHECK(fake_host_set(h, "backup_job", "mail 03:00") < 0);
+	CHECK(fake_host_set(h, "backup_job", "../x 03:00 tar") < 0);
+	CHECK(fake_host_set(h, "backup_job", "mail 25:00 tar") < 0);
+	CHECK_INT(fake_host_set(h, "backup_job", "mail 03:00 tar -C /srv/mail -cf - ."), 0);
+	CHECK(fake_host_set(h, "backup_job", "mail 04:00 tar") < 0);   /* the same name twice */
+	CHECK_INT(fake_host_set(h, "backup_job", "b 1h x"), 0);
+	CHECK_INT(fake_host_set(h, "backup_job", "c 1h x"), 0);
+	CHECK(fake_host_set(h, "backup_job", "d 1h x") < 0);           /* at most 3 */
+	struct bkchan *hold = holder(h, A, base + 1, &ops);
+	CHECK(fake_host_start(h) != NULL);
+	run_until(h, never, 1500);
+	CHECK_INT(h->runs, 0);
+	CHECK_INT(host_state_get(h, "sched.mail", v, sizeof v), 8);
+	CHECK(host_state_get(h, "sched", v, sizeof v) < 0);   /* backup_schedule is off */
+	/* 03:00:30: the mail job runs, and b and c (hourly), one after the
+	 * other; b and c write nothing: counted as failures */
+	h->now_ms = (day + 3 * 3600 + 30) * 1000;
+	snprintf(p, sizeof p, "%s/own/.schedule.mail", d);
+	write_file(p, 20000, 7);
+	want_runs = 3;
+	CHECK(run_until(h, ran, 3000));
+	CHECK(strstr(h->last_cmd, "(x) > '") && strstr(h->last_cmd, "/own/.schedule.c'"));
+	want_pushes = 1;
+	CHECK(run_until(h, pushed, 10000));
+	CHECK_INT(snapshots_named(h, "mail"), 1);
+	struct json_object *st = status(h), *jobs;
+	CHECK(json_object_object_get_ex(st, "scheduled_jobs", &jobs) && json_object_array_length(jobs) == 3);
+	CHECK_INT(json_object_get_int64(json_object_object_get(json_object_array_get_idx(jobs, 0), "runs")), 1);
+	CHECK_INT(json_object_get_int64(json_object_object_get(json_object_array_get_idx(jobs, 1), "failures")), 1);
+	CHECK_STR(json_object_get_string(json_object_object_get(json_object_array_get_idx(jobs, 0), "name")), "mail");
+	json_object_put(st);
+
+	sched_host_done(h, hold);
 }
 
 int main(void)
@@ -705,6 +772,7 @@ int main(void)
 		return 1;
 	test_choose();
 	test_schedule_pure();
+	test_job();
 	test_schedule();
 	test_subsystem();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
