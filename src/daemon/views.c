@@ -116,6 +116,7 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
 		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
 		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
+		json_object_object_add(w, "device_restored", json_object_new_int64((int64_t)ws.device_restored));
 		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
 		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
