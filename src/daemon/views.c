@@ -95,6 +95,9 @@ struct json_object *daemon_status(struct daemon *d)
 	C("connections_out", ts.conns_out);
 	C("connections_evicted", ts.conns_evicted);
 	C("store_errors", d->store_errors);
+	C("store_unsaved", d->store_failing ? d->nbatch : 0);
+	C("store_lost", d->store_lost);
+	C("publish_refused_store", d->publish_refused_store);
 	C("api_errors", d->api_errors);
 	C("api_clients", d->api ? api_clients(d->api) : 0);
 	C("reloads", d->reloads);
@@ -278,6 +281,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		snprintf(err, errcap, "unknown kind");
 		return -EINVAL;
 	}
+	/* acknowledged means committed: not while the store cannot write */
+	daemon_batch_commit(d);
+	if (d->store_failing) {
+		d->publish_refused_store++;
+		snprintf(err, errcap, "refused: the store cannot write (%s); %zu records wait to be "
+			 "saved, try again later", store_last_error(d->store), d->nbatch);
+		return -ENOSPC;
+	}
 	size_t ns;
 	const struct subsys *const *ss = subsys_list(&ns);
 	for (size_t i = 0; i < ns; i++)
@@ -323,6 +334,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		return rc == -EINVAL ? -EINVAL : rc;
 	}
 	daemon_batch_commit(d);   /* acknowledged means committed */
+	if (d->store_failing) {
+		d->publish_refused_store++;
+		snprintf(err, errcap, "not saved: the store cannot write (%s); the record is held and "
+			 "gossiped, and saved when the store can write again", store_last_error(d->store));
+		free(b);
+		daemon_arm_tick(d, daemon_now_ms());
+		return -ENOSPC;
+	}
 	struct rec_filter *f = calloc(1, sizeof *f);
 	if (f) {
 		f->arr = json_object_new_array();

@@ -11,6 +11,10 @@
 #     the CLI acknowledged is held by every host, digests equal
 #   - wireguard-go killed and started again: the daemon sets its key, port
 #     and peers again (status .wireguard.device_restored), gossip flows
+#   - a full disk under host 4's store (a 4 MiB tmpfs): it keeps serving,
+#     counts what it cannot save (store_unsaved), refuses local publishes
+#     saying why, saves everything when space returns (a kill -9 and a
+#     restart cut off from the mesh find all of it on disk)
 #   - a clock an hour behind: records of the others are refused as future
 #     (counted), the daemon keeps serving; its clock set right, it converges
 # Needs root, iproute2 (tc), wireguard-go; skips otherwise.
@@ -34,6 +38,11 @@ start() {   # start I [ENV=VALUE...]: host I's daemon, watched; its PID in PID[I
 	PID[$i]=$SPAWNED
 	watch_pid "$SPAWNED" "daemon of host $i"
 }
+# host 4's store on a small file system of its own (the full-disk case below)
+mkdir -p "$T/h4/st" && mount -t tmpfs -o size=4m,mode=700 mnfaults "$T/h4/st" || fatal "tmpfs for host 4's store"
+unmount_st() { umount "$T/h4/st" 2>/dev/null; }
+at_exit unmount_st
+sed -i "s|^db .*|db $T/h4/st/store.db|" "$T/h4/mirrornetd.conf"
 for i in $(seq 1 $K); do need start "$i"; done
 all_alive() { local i; for i in $(seq 1 $K); do alive_ge "$i" $((K - 1)) || return 1; done; }
 digest() { json_val '"\(.records) \(.digest)"' on "$1" status --json; }
@@ -115,6 +124,32 @@ wg_peers4() { [ "$(ns_exec 4 wg show "$(ns_if 4)" peers | wc -l)" -ge $((K - 1))
 check "  ...all $((K - 1)) WireGuard peers are back" wg_peers4
 publish 1 "after-wg-restart"; publish 4 "from-restarted-wg"
 wait_for 30 "  ...gossip flows both ways again" eval 'has_key 4 svc after-wg-restart && has_key 1 svc from-restarted-wg'
+
+# ---- a full disk under the store ----
+dd if=/dev/zero of="$T/h4/st/filler" bs=64k >/dev/null 2>&1   # until the file system is full
+big() {   # a svc record of about 1 KiB
+	local pad; pad=$(head -c 250 /dev/zero | tr '\0' a)
+	printf '{"service":"%s","endpoint":"x:1","port":1,"attrs":[{"k":"a","v":"%s"},{"k":"b","v":"%s"},{"k":"c","v":"%s"}]}' \
+		"$1" "$pad" "$pad" "$pad"
+}
+for n in $(seq 1 40); do on 1 publish svc "full-$n" --body "$(big "full-$n")" >/dev/null; done
+unsaved() { [ "$(counter 4 store_unsaved)" -gt 0 ]; }
+wait_for 30 "host 4's disk is full: the records it cannot save are counted (store_unsaved)" unsaved
+check "  ...it keeps serving: it holds them in memory, status answers" has_key 4 svc full-40
+on 4 publish svc refused --body "$(svc refused)" >"$T/refused.out" 2>&1 &&
+	bad "a publish on host 4 was acknowledged while its store cannot write" ||
+	{ grep -q "store cannot write" "$T/refused.out" && ok "  ...a local publish is refused, saying why: $(head -c 120 "$T/refused.out")" ||
+		bad "refused without a reason: $(cat "$T/refused.out")"; }
+rm -f "$T/h4/st/filler"
+saved() { [ "$(counter 4 store_unsaved)" = 0 ] && [ "$(counter 4 store_lost)" = 0 ]; }
+wait_for 30 "space back: host 4 saves what it held, loses nothing (store_unsaved 0, store_lost 0)" saved
+need ns_isolate 4   # after a restart, what it holds comes from its disk only
+unwatch_pid "${PID[4]}"
+kill -KILL "${PID[4]}"
+need start 4
+all_full() { [ "$(json_val '[.[] | select(.key | startswith("full-"))] | length' on 4 records svc --json)" = 40 ]; }
+wait_for 30 "  ...killed (-9) and restarted cut off from the mesh, it holds all 40 from its disk" all_full
+need ns_rejoin 4
 
 # ---- a clock an hour behind ----
 stop_pid "${PID[2]}"
