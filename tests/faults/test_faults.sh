@@ -17,6 +17,9 @@
 #     restart cut off from the mesh find all of it on disk)
 #   - a clock an hour behind: records of the others are refused as future
 #     (counted), the daemon keeps serving; its clock set right, it converges
+#   - a reload command that fails (host 2) or hangs (host 3, `sleep 600 &
+#     wait`): counted and logged, the hanging one killed after 10 s with its
+#     child, the daemon serving all along
 # Needs root, iproute2 (tc), wireguard-go; skips otherwise.
 . "$(dirname "$0")/../netns/lib.sh"
 need_root
@@ -43,6 +46,9 @@ mkdir -p "$T/h4/st" && mount -t tmpfs -o size=4m,mode=700 mnfaults "$T/h4/st" ||
 unmount_st() { umount "$T/h4/st" 2>/dev/null; }
 at_exit unmount_st
 sed -i "s|^db .*|db $T/h4/st/store.db|" "$T/h4/mirrornetd.conf"
+# reload commands that fail (host 2) and hang (host 3: killed after 10 s, with its child)
+printf '%s\n' "hosts_file $T/h2/hosts" "hosts_reload false" >>"$T/h2/mirrornetd.conf"
+printf '%s\n' "hosts_file $T/h3/hosts" "hosts_reload sleep 600 & wait" >>"$T/h3/mirrornetd.conf"
 for i in $(seq 1 $K); do need start "$i"; done
 all_alive() { local i; for i in $(seq 1 $K); do alive_ge "$i" $((K - 1)) || return 1; done; }
 digest() { json_val '"\(.records) \(.digest)"' on "$1" status --json; }
@@ -59,6 +65,20 @@ svc() { echo "{\"service\":\"$1\",\"endpoint\":\"x:1\",\"port\":1}"; }
 publish() { on "$1" publish svc "$2" --body "$(svc "$2")" >/dev/null; }
 wait_for 60 "$K hosts over WireGuard see each other alive" all_alive
 wait_for 30 "their stores are equal (digest)" digests_equal
+
+# ---- reload commands that fail or hang (at the start: the first hosts file) ----
+check "a failing reload command (host 2) is counted and said: $(json_val .hosts.reload on 2 status --json)" \
+	json_ok '.hosts.reload_failures >= 1 and (.hosts.reload | test("exit status 1"))' on 2 status --json
+sleeps() { local p; for p in $(ip netns pids "$(ns_host 3)"); do
+	[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sleep ] && echo "$p"; done; }
+hanging=$(sleeps)
+[ -n "$hanging" ] && ok "host 3's reload command hangs (its child: sleep $hanging)" || bad "no hanging reload in host 3"
+running() { grep -q '^State:[[:space:]]*[RSD]' "/proc/$1/status" 2>/dev/null; }   # (a zombie is gone)
+hang_gone() { local p; for p in $hanging; do ! running "$p" || return 1; done; }
+wait_for 15 "  ...killed within its 10 s, with its child (the command's process group)" hang_gone
+check "  ...counted and logged" eval 'json_ok ".hosts.reload_failures >= 1" on 3 status --json &&
+	grep -q "timed out after 10 s" "$T/h3/log"'
+check "  ...and host 3 kept serving meanwhile (its store equals the others')" digests_equal
 
 # ---- loss, delay, reordering, duplication on the underlay ----
 # tc netem where the kernel has it (delay with jitter, reordering, loss,
@@ -163,5 +183,8 @@ never_for 3 "  ...and does not hold it" has_key 2 svc from-the-present
 check "  ...while it keeps serving (status answers)" digest 2
 stop_pid "${PID[2]}"
 need start 2
-wait_for 60 "its clock set right again, it converges: digests equal" digests_equal
+rec_lines() { on "$1" records --json | jq -r '.[] | "\(.kind) \(.origin[-6:]) \(.key) \(.version) \(.expires)"' | sort; }
+wait_for 60 "its clock set right again, it converges: digests equal" digests_equal ||
+	diff <(rec_lines 1) <(rec_lines 2) | _t_show
+
 finish
