@@ -134,10 +134,10 @@ for i in 1 2 4; do holds_acked "$i" || bad "host $i lacks an acknowledged record
 # ---- wireguard-go killed and started again ----
 restored() { json_ok '.wireguard.device_restored >= 1' on 4 status --json; }
 for pid in $(ip netns pids "$(ns_host 4)"); do
-	[ "$(cat /proc/"$pid"/comm 2>/dev/null)" = wireguard-go ] && kill -KILL "$pid"
+	[ "$(cat /proc/"$pid"/comm 2>/dev/null)" = wireguard-go ] && kill -KILL "$pid" && wgpid=$pid
 done
-poll 10 eval '! test -S /var/run/wireguard/$(ns_if 4).sock'
-rm -f "/var/run/wireguard/$(ns_if 4).sock"
+poll 10 gone "${wgpid:?no wireguard-go in host 4}"
+rm -f "/var/run/wireguard/$(ns_if 4).sock"   # (a killed wireguard-go leaves its socket)
 need ns_wg_up 4   # the interface again, with its address (netifd's part on a router)
 wait_for 30 "wireguard-go restarted: the daemon set its key, port and peers again" restored
 wg_peers4() { [ "$(ns_exec 4 wg show "$(ns_if 4)" peers | wc -l)" -ge $((K - 1)) ]; }
