@@ -351,8 +351,11 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", bp->mesh_addr);
 		set_mesh_sa(ws, x);
 	}
-	/* members that left the mesh (gracefully) lose their peer; members that
-	 * are merely unreachable keep it */
+	/* revoked members lose their peer; members that left (gracefully) or
+	 * are merely unreachable keep it: a graceful stop is how every restart
+	 * begins, and a member whose peer was removed while it was away could
+	 * never say it is back (its pings went nowhere, others kept it as left:
+	 * tests/faults/test_faults.sh, docs/faults.md) */
 	size_t npi;
 	struct engine_peer_info *pi = engine_peers_alloc(eng, &npi);
 	size_t k = 0;
@@ -361,8 +364,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		if (!x->present)
 			continue;   /* gone: its peer is removed below */
 		x->state = peer_state_of(pi, npi, x->pk);
-		x->left = !x->mesh_addr[0] || x->state == PEER_LEFT ||
-			  engine_is_revoked(eng, x->pk);   /* even if configured */
+		x->left = !x->mesh_addr[0] || engine_is_revoked(eng, x->pk);   /* even if configured */
 		ws->m[k++] = *x;
 	}
 	ws->nm = k;

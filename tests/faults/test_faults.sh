@@ -185,6 +185,8 @@ stop_pid "${PID[2]}"
 need start 2
 rec_lines() { on "$1" records --json | jq -r '.[] | "\(.kind) \(.origin[-6:]) \(.key) \(.version) \(.expires)"' | sort; }
 wait_for 60 "its clock set right again, it converges: digests equal" digests_equal ||
-	diff <(rec_lines 1) <(rec_lines 2) | _t_show
+	{ diff <(rec_lines 1) <(rec_lines 2) | _t_show
+	  for i in 1 3 4; do echo "host $i about host 2: $(on $i peers --json | jq -c --arg n host2 '.[] | select(.name == $n) | {state, score, graylisted}') $(on $i status --json | jq -c '.counters | {graylisted_drops, future, malformed, rate_limited, strangers}')"; done
+	  on 2 peers --json | jq -c '.[] | {name, state, score, graylisted}'; on 2 status --json | jq -c .counters; }
 
 finish
