@@ -66,22 +66,63 @@ static void short_did(const uint8_t pk[32], char *out, size_t cap)
 
 /* ---- the store batch ---- */
 
+/* Write the batch of accepted records in one transaction. A write that
+ * fails for want of space (or an I/O error) keeps the whole batch, tried
+ * again every STORE_RETRY_MS: the engine holds the records and gossip goes
+ * on, and nothing is lost when the space comes back (the batch used to be
+ * freed, the records gone from the store, and a restart lost them —
+ * acknowledged publishes among them). Meanwhile local publishes are
+ * refused (daemon_store_failing), and a record that finds the batch full
+ * is counted store_lost (it is held, not saved; anti-entropy brings it
+ * back after a restart if a peer has it). Any other error of one record
+ * skips that record, as before. */
+static void commit_cb(uv_timer_t *h);
+
 void daemon_batch_commit(struct daemon *d)
 {
 	if (!d->nbatch)
 		return;
+	uint64_t now = now_ms();
+	if (d->store_failing && d->nbatch < BATCH_MAX && now < d->store_retry_ms) {
+		/* not yet: the timer comes back when it is time */
+		uv_timer_start(&d->commit, commit_cb, d->store_retry_ms - now, 0);
+		return;
+	}
 	uv_timer_stop(&d->commit);
 	int rc = store_begin(d->store);
-	for (size_t i = 0; i < d->nbatch; i++) {
-		if (rc == 0 && store_put(d->store, d->batch[i].wire, d->batch[i].len, d->batch[i].id) < 0)
+	for (size_t i = 0; i < d->nbatch && rc == 0; i++) {
+		int r = store_put(d->store, d->batch[i].wire, d->batch[i].len, d->batch[i].id);
+		if (r == -ENOSPC || r == -EIO)
+			rc = r;
+		else if (r < 0)
 			d->store_errors++;
-		free(d->batch[i].wire);
 	}
-	if (rc < 0 || store_commit(d->store) < 0) {
+	if (rc == 0)
+		rc = store_commit(d->store);   /* rolls back itself on failure */
+	else
+		store_rollback(d->store);      /* (sqlite may have rolled back already) */
+	if (rc < 0) {
 		d->store_errors++;
-		log_err("store: %s", store_last_error(d->store));
+		if (!d->store_failing)
+			log_err("store: %s: %zu records kept in memory and tried again every %u ms; "
+				"local publishes refused meanwhile", store_last_error(d->store), d->nbatch,
+				STORE_RETRY_MS);
+		d->store_failing = true;
+		d->store_retry_ms = now + STORE_RETRY_MS;
+		uv_timer_start(&d->commit, commit_cb, STORE_RETRY_MS, 0);
+		return;
 	}
+	if (d->store_failing)
+		log_info("store: writing again: %zu records saved", d->nbatch);
+	d->store_failing = false;
+	for (size_t i = 0; i < d->nbatch; i++)
+		free(d->batch[i].wire);
 	d->nbatch = 0;
+}
+
+bool daemon_store_failing(struct daemon *d)
+{
+	return d->store_failing;
 }
 
 static void commit_cb(uv_timer_t *h)
@@ -106,11 +147,12 @@ static void on_accepted(void *ctx, const struct record *r, const union body *b,
 
 	if (d->nbatch == BATCH_MAX)
 		daemon_batch_commit(d);
-	if (!d->nbatch)   /* the group commit's bound */
+	struct batched *bt = d->nbatch < BATCH_MAX ? &d->batch[d->nbatch] : NULL;
+	if (bt && !d->nbatch)   /* the group commit's bound */
 		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
-	struct batched *bt = &d->batch[d->nbatch];
-	bt->wire = malloc(r->wire_len);
-	if (bt->wire) {
+	if (!bt)
+		d->store_lost++;   /* the store cannot write and the batch is full */
+	else if ((bt->wire = malloc(r->wire_len)) != NULL) {
 		memcpy(bt->wire, r->wire, r->wire_len);
 		bt->len = (uint16_t)r->wire_len;
 		memcpy(bt->id, id, 32);

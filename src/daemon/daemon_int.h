@@ -15,6 +15,7 @@
 
 #define BATCH_MAX 4096
 #define GROUP_COMMIT_MS 100      /* records from peers reach the disk within this */
+#define STORE_RETRY_MS 1000
 #define MAINT_MS 30000
 
 struct batched {
@@ -47,6 +48,10 @@ struct daemon {
 	uint64_t started_ms;
 	uint64_t node_published_ms;
 	uint64_t store_errors, api_errors, reloads, reload_failures;
+	/* the store could not write (disk full): the batch is kept and tried
+	 * again every STORE_RETRY_MS; local publishes are refused meanwhile */
+	bool store_failing;
+	uint64_t store_retry_ms, store_lost, publish_refused_store;
 	bool stopping;
 	int exit_code;
 	uint64_t rng[2];
@@ -70,6 +75,7 @@ int reach_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t le
 
 /* daemon.c */
 void daemon_batch_commit(struct daemon *d);         /* commit the accepted records batched */
+bool daemon_store_failing(struct daemon *d);        /* the last commit failed: the batch waits */
 void daemon_arm_tick(struct daemon *d, uint64_t next);   /* the engine's timer, due at next */
 
 #endif

@@ -32,8 +32,8 @@ struct mn_host {
 	/* the command (host_run) */
 	uv_process_t proc;
 	uv_timer_t run_timer;
-	bool running;
-	uint64_t run_start_ns;
+	bool running, run_timed_out;
+	uint64_t run_start_ns, run_timeout_ms;
 	void (*run_done)(void *st, bool ok, const char *status, uint64_t ms);
 };
 
@@ -281,6 +281,9 @@ static void run_exit(uv_process_t *p, int64_t status, int sig)
 	bool ok = status == 0 && sig == 0;
 	if (ok)
 		snprintf(what, sizeof what, "ok");
+	else if (h->run_timed_out)
+		snprintf(what, sizeof what, "timed out after %llu s: killed",
+			 (unsigned long long)(h->run_timeout_ms / 1000));
 	else
 		snprintf(what, sizeof what, "failed: %s %d", sig ? "signal" : "exit status",
 			 sig ? sig : (int)status);
@@ -294,12 +297,25 @@ static void run_exit(uv_process_t *p, int64_t status, int sig)
 	}
 }
 
+/* The command runs in a process group of its own (UV_PROCESS_DETACHED:
+ * setsid), and the whole group is signalled: a hanging command's children
+ * (`cmd; sleep 600`, a reload script's `wait`) go with it instead of
+ * staying behind, one more at every hang. */
+static void run_kill(struct mn_host *h, int sig)
+{
+	if (h->proc.pid > 0 && kill(-h->proc.pid, sig) == 0)
+		return;
+	uv_process_kill(&h->proc, sig);
+}
+
 static void run_timeout(uv_timer_t *t)
 {
 	struct mn_host *h = t->data;
 
-	if (h->running)
-		uv_process_kill(&h->proc, SIGKILL);
+	if (h->running) {
+		h->run_timed_out = true;
+		run_kill(h, SIGKILL);
+	}
 }
 
 int host_run(struct mn_host *h, const char *cmd, unsigned timeout_ms,
@@ -326,7 +342,10 @@ int host_run(struct mn_host *h, const char *cmd, unsigned timeout_ms,
 	po.exit_cb = run_exit;
 	po.stdio = io;
 	po.stdio_count = 3;
+	po.flags = UV_PROCESS_DETACHED;   /* its own process group: run_kill */
 	h->proc.data = h;
+	h->run_timed_out = false;
+	h->run_timeout_ms = timeout_ms;
 	h->run_done = done;
 	h->run_start_ns = uv_hrtime();
 	int rc = uv_spawn(h->loop, &h->proc, &po);
@@ -451,7 +470,7 @@ void hosts_stop(struct hosts *hs)
 		h->closing = true;
 		uv_timer_stop(&h->regen_timer);
 		if (h->running)
-			uv_process_kill(&h->proc, SIGTERM);
+			run_kill(h, SIGTERM);
 		if (h->st && h->s->stop)
 			h->s->stop(h->st);
 	}

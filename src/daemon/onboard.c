@@ -27,6 +27,12 @@ static void onboard_tick(void *st, uint64_t now_ms)
 	/* our own certificate: renew once two thirds of its life are over */
 	struct cert_body cb;
 	uint8_t parent[32];
+	enum host_peer_state ps;
+	uint64_t since;
+	if (!o->cl && o->renew_backoff_ms && now_ms < o->renew_next_ms && ob_my_cert(o, &cb, parent) &&
+	    host_peer_state(o->h, parent, &ps, &since) == 0 && ps == HOST_PEER_ALIVE &&
+	    since > o->renew_failed_ms)
+		o->renew_next_ms = now_ms;   /* the parent is back since our last try: now */
 	if (!o->cl && now_ms >= o->renew_next_ms && ob_my_cert(o, &cb, parent)) {
 		uint64_t life = cb.not_after > cb.not_before ? cb.not_after - cb.not_before : 0;
 		if (now >= cb.not_before + life / 3 * 2) {

@@ -182,14 +182,21 @@ static void client_end(struct onboard *o, struct jclient *cl, const char *why)
 		cl->failed = true;
 	}
 	if (cl->failed) {
-		o->renew_backoff_ms = o->renew_backoff_ms ? o->renew_backoff_ms * 2 : RENEW_MIN_BACKOFF_MS;
-		/* an expired member has nothing better to do: at most a minute */
+		/* an expired member has nothing better to do: from one tick, at
+		 * most a minute (it started at 15 s: a parent that restarted a
+		 * moment after us refused the first try, and the second came
+		 * 15 s later, the third 45 s; docs/faults.md). A parent that
+		 * comes back alive meanwhile is asked at once (onboard_tick). */
 		struct cert_body cb;
 		uint8_t parent[32];
-		uint64_t cap = ob_my_cert(o, &cb, parent) && now_s(o) > cb.not_after ? 60000 : RENEW_MAX_BACKOFF_MS;
+		bool expired = ob_my_cert(o, &cb, parent) && now_s(o) > cb.not_after;
+		uint64_t first = expired ? RENEW_EXPIRED_MIN_MS : RENEW_MIN_BACKOFF_MS;
+		uint64_t cap = expired ? 60000 : RENEW_MAX_BACKOFF_MS;
+		o->renew_backoff_ms = o->renew_backoff_ms ? o->renew_backoff_ms * 2 : first;
 		if (o->renew_backoff_ms > cap)
 			o->renew_backoff_ms = cap;
-		o->renew_next_ms = host_now_ms(o->h) + o->renew_backoff_ms;
+		o->renew_failed_ms = host_now_ms(o->h);
+		o->renew_next_ms = o->renew_failed_ms + o->renew_backoff_ms;
 		if (cl->op == JOIN_OP_ROTATE)
 			snprintf(o->rotation, sizeof o->rotation, "failed");
 		log_warn("%s with the parent failed: %s (next try in %llu s)",

@@ -53,6 +53,7 @@
 				      our answer must still reach it through that tunnel */
 #define CLOCK_SKEW_S 600           /* renew/rotate requests: freshness window */
 #define RENEW_MIN_BACKOFF_MS 15000
+#define RENEW_EXPIRED_MIN_MS 5000    /* the first retry of an expired member (one tick) */
 #define RENEW_MAX_BACKOFF_MS 3600000
 
 enum inv_state { INV_OPEN, INV_WAITING, INV_USED, INV_REJECTED, INV_REVOKED };
@@ -123,6 +124,7 @@ struct onboard {
 	unsigned nconns;
 	struct jclient *cl;
 	uint64_t renew_next_ms, renew_backoff_ms;
+	uint64_t renew_failed_ms;                /* when the last renewal/rotation failed */
 	char last_error[512];                   /* of our last renewal/rotation */
 	char rotation[16];                      /* "", "running", "failed" */
 	struct {

@@ -44,6 +44,7 @@
 #define PARTIAL_MS 10000       /* a frame started and not finished */
 #define CONNECT_MS 3000        /* a connection attempt: then a fresh one (a SYN lost
 				  before the tunnel was up backs off for half a minute) */
+#define CONNECT_TRIES 5        /* fresh attempts that carry the queued messages on */
 #define SWEEP_MS 1000
 #define MAX_ADDRS 4096
 
@@ -74,6 +75,7 @@ struct conn {
 	size_t rlen, rcap;
 	uint64_t last_active, partial_since, connect_at;
 	uint64_t opened_at, last_valid;   /* inbound: accepted; last valid message (0 none) */
+	unsigned tries;             /* outgoing: connection attempts so far */
 	struct wreq *queued;        /* writes waiting for the connection */
 	size_t queued_bytes;
 };
@@ -511,6 +513,26 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_close(c);
 }
 
+/* An outgoing connection to pk at sa, connecting (NULL if it cannot start). */
+static struct conn *conn_connect(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa)
+{
+	struct conn *c = conn_new(t, true);
+
+	if (!c)
+		return NULL;
+	memcpy(c->pk, pk, 32);
+	memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							  : sizeof(struct sockaddr_in));
+	c->creq.data = c;
+	c->connect_at = uv_now(t->loop);
+	c->tries = 1;
+	if (uv_tcp_connect(&c->creq, &c->h, sa, on_connect) < 0) {
+		conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
 static int stream_send(struct transport *t, const uint8_t pk[32], const struct sockaddr *sa,
 		       const uint8_t *msg, size_t len)
 {
@@ -519,20 +541,8 @@ static int stream_send(struct transport *t, const uint8_t pk[32], const struct s
 	for (c = t->conns; c; c = c->next)
 		if (c->outgoing && !c->closing && memcmp(c->pk, pk, 32) == 0)
 			break;
-	if (!c) {
-		c = conn_new(t, true);
-		if (!c)
-			return -ENOBUFS;
-		memcpy(c->pk, pk, 32);
-		memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-								  : sizeof(struct sockaddr_in));
-		c->creq.data = c;
-		c->connect_at = uv_now(t->loop);
-		if (uv_tcp_connect(&c->creq, &c->h, sa, on_connect) < 0) {
-			conn_close(c);
-			return -EHOSTUNREACH;
-		}
-	}
+	if (!c && !(c = conn_connect(t, pk, sa)))
+		return -EHOSTUNREACH;
 	size_t pending = c->connected ? uv_stream_get_write_queue_size((uv_stream_t *)&c->h)
 				      : c->queued_bytes;
 	if (pending + len > MAX_WRITE_QUEUE)
@@ -591,6 +601,27 @@ int transport_send(struct transport *t, const uint8_t pk[32], const uint8_t *msg
 	return rc;
 }
 
+/* A connect that did not complete within CONNECT_MS (its SYN went into a
+ * tunnel that was not up yet: the kernel would resend it after 1, 3, 7 …
+ * seconds) is started afresh, and the messages queued on it go with the
+ * new attempt. They used to be dropped with it: the first anti-entropy
+ * round of a new member (the only stream message it sends at first) was
+ * lost whenever its tunnel took over 3 s (docs/faults.md). */
+static void conn_retry(struct transport *t, struct conn *old)
+{
+	struct conn *c = conn_connect(t, old->pk, (const struct sockaddr *)&old->peer_sa);
+
+	if (!c)
+		return;   /* dropped with old; the engine's next round sends again */
+	c->tries = old->tries + 1;
+	c->queued = old->queued;
+	c->queued_bytes = old->queued_bytes;
+	c->last_active = old->last_active;
+	old->queued = NULL;
+	old->queued_bytes = 0;
+	t->st.conns_retried++;
+}
+
 static void sweep_cb(uv_timer_t *h)
 {
 	struct transport *t = h->data;
@@ -599,11 +630,13 @@ static void sweep_cb(uv_timer_t *h)
 
 	for (; c; c = n) {
 		n = c->next;
+		bool stuck = !c->connected && c->outgoing && now - c->connect_at > CONNECT_MS;
 		if (now - c->last_active > IDLE_MS ||
 		    (!c->outgoing && !c->last_valid && now - c->opened_at > FIRST_MS) ||
-		    (c->partial_since && now - c->partial_since > PARTIAL_MS) ||
-		    (!c->connected && c->outgoing && now - c->connect_at > CONNECT_MS)) {
+		    (c->partial_since && now - c->partial_since > PARTIAL_MS) || stuck) {
 			t->st.conns_timed_out++;
+			if (stuck && c->queued && c->tries < CONNECT_TRIES)
+				conn_retry(t, c);
 			conn_close(c);
 		}
 	}

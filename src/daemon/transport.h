@@ -34,6 +34,7 @@ struct transport_stats {
 	uint64_t bytes_in, bytes_out;
 	uint64_t bad_datagrams, oversize_frames, send_drops, conns_refused, conns_timed_out;
 	uint64_t conns_evicted;     /* inbound connections closed to make room for a new one */
+	uint64_t conns_retried;     /* connects started afresh with their queued messages */
 	uint32_t conns, conns_in, conns_out;
 };
 

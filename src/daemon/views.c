@@ -86,6 +86,7 @@ struct json_object *daemon_status(struct daemon *d)
 	C("connections", ts.conns);
 	C("connections_refused", ts.conns_refused);
 	C("connections_timed_out", ts.conns_timed_out);
+	C("connections_retried", ts.conns_retried);
 	C("bytes_in", ts.bytes_in);
 	C("bytes_out", ts.bytes_out);
 	C("spoofed_source", d->spoofed);
@@ -95,6 +96,9 @@ struct json_object *daemon_status(struct daemon *d)
 	C("connections_out", ts.conns_out);
 	C("connections_evicted", ts.conns_evicted);
 	C("store_errors", d->store_errors);
+	C("store_unsaved", d->store_failing ? d->nbatch : 0);
+	C("store_lost", d->store_lost);
+	C("publish_refused_store", d->publish_refused_store);
 	C("api_errors", d->api_errors);
 	C("api_clients", d->api ? api_clients(d->api) : 0);
 	C("reloads", d->reloads);
@@ -116,6 +120,7 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
 		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
 		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
+		json_object_object_add(w, "device_restored", json_object_new_int64((int64_t)ws.device_restored));
 		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
 		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
@@ -277,6 +282,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		snprintf(err, errcap, "unknown kind");
 		return -EINVAL;
 	}
+	/* acknowledged means committed: not while the store cannot write */
+	daemon_batch_commit(d);
+	if (d->store_failing) {
+		d->publish_refused_store++;
+		snprintf(err, errcap, "refused: the store cannot write (%s); %zu records wait to be "
+			 "saved, try again later", store_last_error(d->store), d->nbatch);
+		return -ENOSPC;
+	}
 	size_t ns;
 	const struct subsys *const *ss = subsys_list(&ns);
 	for (size_t i = 0; i < ns; i++)
@@ -322,6 +335,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		return rc == -EINVAL ? -EINVAL : rc;
 	}
 	daemon_batch_commit(d);   /* acknowledged means committed */
+	if (d->store_failing) {
+		d->publish_refused_store++;
+		snprintf(err, errcap, "not saved: the store cannot write (%s); the record is held and "
+			 "gossiped, and saved when the store can write again", store_last_error(d->store));
+		free(b);
+		daemon_arm_tick(d, daemon_now_ms());
+		return -ENOSPC;
+	}
 	struct rec_filter *f = calloc(1, sizeof *f);
 	if (f) {
 		f->arr = json_object_new_array();

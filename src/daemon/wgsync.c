@@ -38,6 +38,8 @@ struct wgsync {
 	struct resolver *res;
 	uint8_t self[32];
 	uint8_t pub[32];
+	const struct node_key *key;   /* the daemon's, for set_device again */
+	uint16_t port;
 	unsigned keepalive_s;
 	char declared[MN_MAX_ENDPOINT + 1];   /* our wg_endpoint, "" if none */
 	bool behind_nat;                      /* we may be: see nat_suspect() */
@@ -110,6 +112,8 @@ struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 		return NULL;
 	}
 	memcpy(ws->self, key->pk, 32);
+	ws->key = key;
+	ws->port = (uint16_t)cfg->wg_port;
 	ws->res = res;
 	ws->keepalive_s = cfg->wg_keepalive_s;
 	snprintf(ws->declared, sizeof ws->declared, "%s", cfg->wg_endpoint);
@@ -347,8 +351,11 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		snprintf(x->mesh_addr, sizeof x->mesh_addr, "%s", bp->mesh_addr);
 		set_mesh_sa(ws, x);
 	}
-	/* members that left the mesh (gracefully) lose their peer; members that
-	 * are merely unreachable keep it */
+	/* revoked members lose their peer; members that left (gracefully) or
+	 * are merely unreachable keep it: a graceful stop is how every restart
+	 * begins, and a member whose peer was removed while it was away could
+	 * never say it is back (its pings went nowhere, others kept it as left:
+	 * tests/faults/test_faults.sh, docs/faults.md) */
 	size_t npi;
 	struct engine_peer_info *pi = engine_peers_alloc(eng, &npi);
 	size_t k = 0;
@@ -357,8 +364,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 		if (!x->present)
 			continue;   /* gone: its peer is removed below */
 		x->state = peer_state_of(pi, npi, x->pk);
-		x->left = !x->mesh_addr[0] || x->state == PEER_LEFT ||
-			  engine_is_revoked(eng, x->pk);   /* even if configured */
+		x->left = !x->mesh_addr[0] || engine_is_revoked(eng, x->pk);   /* even if configured */
 		ws->m[k++] = *x;
 	}
 	ws->nm = k;
@@ -368,6 +374,23 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 	if ((rc = ws->be->get(ws->be, &dev)) < 0) {
 		ws->st.backend_errors++;
 		return rc;
+	}
+	/* the interface was restarted (wireguard-go killed and started again, a
+	 * kernel interface re-made): no key, another key or port. Ours again;
+	 * the peers follow below, as for any missing peer */
+	if (!dev.has_private_key || memcmp(dev.public_key, ws->pub, 32) ||
+	    (ws->port && dev.listen_port != ws->port)) {
+		uint8_t priv[32];
+		uint8_t pub[32];
+		node_key_wireguard(ws->key, priv, pub);
+		rc = ws->be->set_device(ws->be, priv, ws->port);
+		crypto_wipe(priv, sizeof priv);
+		if (rc < 0) {
+			ws->st.backend_errors++;
+			wg_device_free(&dev);
+			return rc;
+		}
+		ws->st.device_restored++;
 	}
 	/* remove what should not be there */
 	for (size_t i = 0; i < dev.npeers; i++) {

@@ -19,7 +19,11 @@
 #                              the router takes 192.168.242.I on the bridge, masquerades
 #                              (UDP to ports 40000-40999, so a mapping shows) and drops
 #                              unsolicited inbound traffic, like a home router
-#   ns_netem I ARGS...         tc netem on host I's underlay link (e.g. delay 20ms loss 5%)
+#   ns_netem I ARGS...         tc netem on host I's underlay link (e.g. delay 20ms loss 5%);
+#                              fails where the kernel has no sch_netem (ns_has_netem says)
+#   ns_impair I LOSS DUP       nftables on host I's underlay egress: drop LOSS % of the
+#                              packets, send DUP % twice (no netem needed); ns_unimpair I
+#   ns_isolate I / ns_rejoin I  drop everything host I's underlay sends and receives
 #   ns_bg I LOGFILE CMD...     run CMD in host I in the background (spawn: $SPAWNED, stopped at exit)
 #   ns_cleanup                 stop what we started (by PID), delete the namespaces
 #   ns_wg_b64 HEX              a WireGuard key as wg prints it (base64)
@@ -154,6 +158,28 @@ ns_move() {
 }
 
 ns_netem() { local i=$1; shift; ns_exec "$i" tc qdisc replace dev "u$i" root netem "$@"; }
+ns_has_netem() { ns_netem "$1" delay 0ms 2>/dev/null && ns_exec "$1" tc qdisc del dev "u$1" root; }
+ns_impair() {
+	ns_exec "$1" nft -f - <<-EOF
+	table netdev mnimpair {
+		chain egress {
+			type filter hook egress device "u$1" priority 0;
+			numgen random mod 100 < $2 drop
+			numgen random mod 100 < $3 dup to "u$1"
+		}
+	}
+	EOF
+}
+ns_unimpair() { ns_exec "$1" nft delete table netdev mnimpair; }
+ns_isolate() {
+	ns_exec "$1" nft -f - <<-EOF
+	table netdev mnisolate {
+		chain in { type filter hook ingress device "u$1" priority 0; drop; }
+		chain out { type filter hook egress device "u$1" priority 0; drop; }
+	}
+	EOF
+}
+ns_rejoin() { ns_exec "$1" nft delete table netdev mnisolate; }
 
 ns_nat() {
 	local i=$1 h r br
