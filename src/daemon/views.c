@@ -112,7 +112,7 @@ struct json_object *daemon_status(struct daemon *d)
 		wgsync_get_stats(d->wg, &ws);
 		hex_encode(wgsync_public_key(d->wg), 32, wghex);
 		json_object_object_add(w, "interface", json_object_new_string(d->cfg.wg_interface));
-		json_object_object_add(w, "backend", json_object_new_string(wgsync_backend(d->wg)->name));
+		json_object_object_add(w, "backend", json_object_new_string(wgsync_backend(d->wg) ? wgsync_backend(d->wg)->name : "gone"));
 		json_object_object_add(w, "backend_config", json_object_new_string(d->cfg.wg_backend));
 		json_object_object_add(w, "interface_owned", json_object_new_boolean(wgsync_owns_interface(d->wg)));
 		json_object_object_add(w, "public_key", json_object_new_string(wghex));
@@ -121,6 +121,7 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
 		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
 		json_object_object_add(w, "device_restored", json_object_new_int64((int64_t)ws.device_restored));
+		json_object_object_add(w, "interface_remade", json_object_new_int64((int64_t)ws.interface_remade));
 		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
 		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
 		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "src/daemon/wgsync.h"
 #include "src/daemon/resolve.h"
+#include "src/log.h"
 #include "crypto/crypto.h"
 #include "crypto/key.h"
 
@@ -39,6 +40,8 @@ struct wgsync {
 	uint8_t self[32];
 	uint8_t pub[32];
 	const struct node_key *key;   /* the daemon's, for set_device again */
+	char ifname[16];
+	char addr[64];                /* put on an interface we made ("" none) */
 	uint16_t port;
 	unsigned keepalive_s;
 	char declared[MN_MAX_ENDPOINT + 1];   /* our wg_endpoint, "" if none */
@@ -98,7 +101,9 @@ struct wgsync *wgsync_open(const struct config *cfg, const struct node_key *key,
 			free(ws);
 			return NULL;
 		}
+		snprintf(ws->addr, sizeof ws->addr, "%s", a);   /* again if it is made again */
 	}
+	snprintf(ws->ifname, sizeof ws->ifname, "%s", cfg->wg_interface);
 	node_key_wireguard(key, priv, ws->pub);
 	rc = ws->be->set_device(ws->be, priv, (uint16_t)cfg->wg_port);
 	crypto_wipe(priv, sizeof priv);
@@ -369,6 +374,31 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 	}
 	ws->nm = k;
 	free(pi);
+	/* what we made and is gone (our wireguard-go exited, our kernel link
+	 * deleted) is made again, with its address; its key, port and peers
+	 * follow below as for a restarted interface */
+	if (ws->ifc) {
+		char e[256];
+		rc = wg_iface_revive(ws->ifc, now_ms, e, sizeof e);
+		if (rc != 0)
+			ws->be = wg_iface_backend(ws->ifc);
+		if (rc > 0) {
+			ws->st.interface_remade++;
+			log_warn("wireguard: %s was gone (wireguard-go exited, or the link was deleted): "
+				 "made again", ws->ifname);
+			if (ws->addr[0] && wg_if_set_addr(ws->ifname, ws->addr, e, sizeof e) < 0) {
+				log_err("wireguard: %s: %s", ws->ifname, e);
+				ws->st.backend_errors++;
+			}
+		} else if (rc < 0) {
+			log_err("wireguard: %s is gone and cannot be made again (tried again later): %s",
+				ws->ifname, e);
+			ws->st.backend_errors++;
+			return rc;
+		}
+		if (!ws->be)
+			return -ENODEV;   /* gone, waiting for the next try */
+	}
 	/* what is there */
 	memset(&dev, 0, sizeof dev);
 	if ((rc = ws->be->get(ws->be, &dev)) < 0) {

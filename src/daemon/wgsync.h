@@ -82,6 +82,7 @@ bool wgsync_observed(const struct wgsync *ws, union body *b, uint64_t now_ms);
 struct wgsync_stats {
 	uint64_t applies, peers_added, peers_updated, peers_removed, backend_errors;
 	uint64_t device_restored;   /* key and port set again (the interface was restarted) */
+	uint64_t interface_remade;  /* ours was gone (wireguard-go exited, link deleted): made again */
 	uint32_t peers;
 };
 void wgsync_get_stats(const struct wgsync *ws, struct wgsync_stats *st);

@@ -46,6 +46,9 @@ struct wg_iface {
 	bool created;
 	int ifindex;                 /* a kernel link we created */
 	pid_t pid;                   /* a wireguard-go we started, else 0 */
+	char prog[256];              /* its program */
+	uint64_t revive_at_ms;       /* wg_iface_revive: not before (backoff) */
+	unsigned revive_backoff_ms;
 };
 
 int wg_mode_parse(const char *s, enum wg_mode *m)
@@ -281,12 +284,49 @@ struct wg_iface *wg_iface_open(const char *ifname, enum wg_mode mode, char *err,
 	}
 	if (spawn_userspace(w, prog, err, errcap) < 0)
 		goto fail;
+	snprintf(w->prog, sizeof w->prog, "%s", prog);
 	w->created = true;
 	w->impl = WG_IMPL_USERSPACE;
 	return w;
 fail:
 	wg_iface_close(w);
 	return NULL;
+}
+
+int wg_iface_revive(struct wg_iface *w, uint64_t now_ms, char *err, size_t errcap)
+{
+	struct wg_link l;
+	int st, r;
+
+	if (!w || !w->created || now_ms < w->revive_at_ms)
+		return 0;
+	if (w->impl == WG_IMPL_USERSPACE) {
+		if (w->pid > 0 && waitpid(w->pid, &st, WNOHANG) == w->pid)
+			w->pid = 0;   /* it exited: reaped here */
+		if (w->pid > 0)
+			return 0;
+	} else {
+		r = wg_link_find(w->ifname, &l);
+		if (r != -ENODEV)
+			return 0;   /* there (or rtnetlink cannot say: try next time) */
+		w->ifindex = 0;
+	}
+	/* gone: the old backend talks to nothing */
+	if (w->be) {
+		w->be->free(w->be);
+		w->be = NULL;
+	}
+	r = w->impl == WG_IMPL_USERSPACE ? spawn_userspace(w, w->prog, err, errcap)
+					 : create_kernel(w, err, errcap);
+	if (r < 0) {
+		w->revive_backoff_ms = w->revive_backoff_ms ? 2 * w->revive_backoff_ms : 1000;
+		if (w->revive_backoff_ms > 60000)
+			w->revive_backoff_ms = 60000;
+		w->revive_at_ms = now_ms + w->revive_backoff_ms;
+		return r;
+	}
+	w->revive_backoff_ms = 0;
+	return 1;
 }
 
 void wg_iface_close(struct wg_iface *w)

@@ -81,6 +81,15 @@ struct wg_backend *wg_iface_backend(const struct wg_iface *w);
 enum wg_impl wg_iface_impl(const struct wg_iface *w);
 /* Made by wg_iface_open (and so removed by wg_iface_close)? */
 bool wg_iface_created(const struct wg_iface *w);
+/* What wg_iface_open made and is gone — the wireguard-go child exited
+ * (killed, crashed), the kernel link deleted — is made again: 1, and the
+ * caller puts its address, key, port and peers back (the backend is a new
+ * one: wg_iface_backend again); 0 nothing to do (there, or not ours); a
+ * negative errno with err filled when it could not be made (tried again
+ * after 1 s, doubling up to 60 s; until then 0). Blocks up to 5 s while a
+ * new wireguard-go starts. An interface found, not made, is not ours to
+ * restart. */
+int wg_iface_revive(struct wg_iface *w, uint64_t now_ms, char *err, size_t errcap);
 /* Closes the backend, removes what wg_iface_open made. NULL is fine. */
 void wg_iface_close(struct wg_iface *w);
 

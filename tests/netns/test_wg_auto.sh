@@ -5,6 +5,8 @@
 #   - no interface, no module: mirrornetd starts wireguard-go itself, puts
 #     wg_address on the TUN device, brings it up, gossips on it; its status
 #     says backend uapi, interface_owned; SIGTERM removes both;
+#   - its wireguard-go killed: mirrornetd starts another and puts the
+#     address and key back (status .wireguard.interface_remade);
 #   - a crashed mirrornetd (SIGKILL) does not leave its wireguard-go behind;
 #   - a wireguard-go that was there is used and left running at stop;
 #   - neither module nor wireguard-go (PATH without it): exit 1 and the one
@@ -62,6 +64,22 @@ check "gossip listens on the mesh address inside the tunnel" \
 	in_ns sh -c "ss -uln | grep -q '10.42.0.1:7332'"
 OUT=$T/d1.log
 has "the log says who made it" "made by mirrornetd \(removed at stop\)"
+# its wireguard-go dies: made again, with its address, key and port
+kill -KILL "$wgpid"
+remade() { json_ok '.wireguard.interface_remade >= 1' ctl status --json; }
+wait_for 20 "wireguard-go killed: mirrornetd makes the interface again" remade
+newpid=$(wggo_pids)
+check "a new wireguard-go, mirrornetd's child" \
+	test -n "$newpid" -a "$newpid" != "$wgpid" -a "$(ps -o ppid= -p "${newpid:-0}" | tr -d ' ')" = "$d"
+addr_back() { ip -n "$ns" addr show dev "$ifn" 2>/dev/null | grep -q "inet 10\.42\.0\.1/16"; }
+wait_for 10 "the mesh address is on it again" addr_back
+key_back() {
+	[ "$(in_ns wg show "$ifn" public-key 2>/dev/null)" = \
+		"$(json_val .wireguard.public_key ctl status --json | xxd -r -p | base64)" ]
+}
+check "its key again (wg show = status)" key_back
+OUT=$T/d1.log
+has "the log says it was made again" "was gone \(wireguard-go exited, or the link was deleted\): made again"
 stop_pid "$d"
 wait_for 5 "SIGTERM: the interface is removed" link_gone
 wait_for 5 "and wireguard-go stopped" no_wggo
