@@ -664,7 +664,7 @@ static const struct conf_opt ai_opts[] = {
 #undef F
 
 static const struct subsys_call ai_calls[] = {
-	{ "ai_list", ai_list, { { "model", json_type_string }, { NULL, 0 } } },
+	{ "ai_list", ai_list, (const struct subsys_arg[]){ { "model", json_type_string }, { NULL, 0 } } },
 };
 
 const struct subsys subsys_ai = {

@@ -1580,14 +1580,14 @@ static int bk_offer(void *st, struct json_object *req, struct json_object **res,
 }
 
 static const struct subsys_call bk_calls[] = {
-	{ "backup_push", bk_push, { { "file", json_type_string }, { "name", json_type_string },
+	{ "backup_push", bk_push, (const struct subsys_arg[]){ { "file", json_type_string }, { "name", json_type_string },
 				    { "copies", json_type_int }, { NULL, 0 } } },
-	{ "backup_pull", bk_pull, { { "snapshot", json_type_string }, { "out", json_type_string },
+	{ "backup_pull", bk_pull, (const struct subsys_arg[]){ { "snapshot", json_type_string }, { "out", json_type_string },
 				    { "key_file", json_type_string }, { "owner", json_type_string },
 				    { NULL, 0 } } },
-	{ "backup_job", bk_job, { { "job", json_type_int }, { NULL, 0 } } },
-	{ "backup_list", bk_list, { { "all", json_type_boolean }, { NULL, 0 } } },
-	{ "backup_offer", bk_offer, { { "size", json_type_int }, { NULL, 0 } } },
+	{ "backup_job", bk_job, (const struct subsys_arg[]){ { "job", json_type_int }, { NULL, 0 } } },
+	{ "backup_list", bk_list, (const struct subsys_arg[]){ { "all", json_type_boolean }, { NULL, 0 } } },
+	{ "backup_offer", bk_offer, (const struct subsys_arg[]){ { "size", json_type_int }, { NULL, 0 } } },
 };
 
 /* ---- options ---- */

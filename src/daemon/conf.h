@@ -24,11 +24,15 @@ enum conf_type {
 #define CONF_RESTART  1u   /* read at start only: a change waits for a restart */
 #define CONF_MULTI    2u   /* may be repeated (CONF_FN) */
 
+/* 80 bytes a row (there are ~150): the first three members are given in
+ * order, CONF_FIELD sets size and off (off last, so that a row's min and
+ * max may follow it in order). */
 struct conf_opt {
 	const char *name;
-	enum conf_type type;
-	unsigned flags;
-	size_t off, size;            /* the field in the section's struct */
+	uint8_t type;                /* enum conf_type */
+	uint8_t flags;               /* CONF_RESTART, CONF_MULTI */
+	uint16_t size;               /* the field in the section's struct */
+	uint32_t off;
 	uint64_t min, max;           /* CONF_UINT, CONF_U64 */
 	const char *choices;         /* CONF_CHOICE, CONF_INDEX */
 	const char *def;             /* the default as written in a file; NULL: none
@@ -53,7 +57,9 @@ struct conf_section {
 };
 
 /* Row helpers for tables: a field of struct type T. */
-#define CONF_FIELD(T, f) offsetof(T, f), sizeof(((T *)0)->f)
+#define CONF_FIELD(T, f) \
+	.size = sizeof(((T *)0)->f) + 0 * sizeof(char[sizeof(((T *)0)->f) <= UINT16_MAX ? 1 : -1]), \
+	.off = offsetof(T, f)
 
 /* A path a subsystem may write under: absolute, of [A-Za-z0-9._+-/], no
  * "." or ".." parts, no final '/' (but "/" itself). For .parse checks. */

@@ -1680,15 +1680,15 @@ static const struct conf_opt expose_opts[] = {
 #undef F
 
 static const struct subsys_call expose_calls[] = {
-	{ "expose_add", api_add, { { "service", json_type_string }, { "port", json_type_int },
+	{ "expose_add", api_add, (const struct subsys_arg[]){ { "service", json_type_string }, { "port", json_type_int },
 				   { "proto", json_type_string }, { "backend", json_type_string },
 				   { "domain", json_type_string }, { "channels", json_type_string },
 				   { "mirrors", json_type_array }, { "health", json_type_string },
 				   { "send_proxy", json_type_boolean }, { NULL, 0 } } },
-	{ "expose_remove", api_remove, { { "service", json_type_string }, { "channel", json_type_string },
+	{ "expose_remove", api_remove, (const struct subsys_arg[]){ { "service", json_type_string }, { "channel", json_type_string },
 					 { NULL, 0 } } },
-	{ "expose_list", api_list, { { NULL, 0 } } },
-	{ "expose_check", api_check, { { NULL, 0 } } },
+	{ "expose_list", api_list, (const struct subsys_arg[]){ { NULL, 0 } } },
+	{ "expose_check", api_check, (const struct subsys_arg[]){ { NULL, 0 } } },
 };
 
 const struct subsys subsys_expose = {

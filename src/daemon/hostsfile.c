@@ -281,7 +281,7 @@ static const struct conf_opt hosts_opts[] = {
 #undef F
 
 static const struct subsys_call hosts_calls[] = {
-	{ "hosts_list", hf_list, { { NULL, 0 } } },
+	{ "hosts_list", hf_list, (const struct subsys_arg[]){ { NULL, 0 } } },
 };
 
 const struct subsys subsys_hosts = {

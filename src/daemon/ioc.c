@@ -1952,13 +1952,13 @@ static const struct conf_opt ioc_opts[] = {
 #undef F
 
 static const struct subsys_call ioc_calls[] = {
-	{ "ioc_list", api_list, { { "state", json_type_string }, { NULL, 0 } } },
-	{ "ioc_pending", api_pending, { { NULL, 0 } } },
+	{ "ioc_list", api_list, (const struct subsys_arg[]){ { "state", json_type_string }, { NULL, 0 } } },
+	{ "ioc_pending", api_pending, (const struct subsys_arg[]){ { NULL, 0 } } },
 	/* "ioc", not "id": a request's "id" is the API's own (api.md) */
-	{ "ioc_approve", api_approve, { { "ioc", json_type_string }, { NULL, 0 } } },
-	{ "ioc_reject", api_reject, { { "ioc", json_type_string }, { NULL, 0 } } },
-	{ "ioc_explain", api_explain, { { "value", json_type_string }, { NULL, 0 } } },
-	{ "ioc_add", api_add, { { "scope", json_type_string }, { "value", json_type_string },
+	{ "ioc_approve", api_approve, (const struct subsys_arg[]){ { "ioc", json_type_string }, { NULL, 0 } } },
+	{ "ioc_reject", api_reject, (const struct subsys_arg[]){ { "ioc", json_type_string }, { NULL, 0 } } },
+	{ "ioc_explain", api_explain, (const struct subsys_arg[]){ { "value", json_type_string }, { NULL, 0 } } },
+	{ "ioc_add", api_add, (const struct subsys_arg[]){ { "scope", json_type_string }, { "value", json_type_string },
 				{ "scenario", json_type_string }, { "confidence", json_type_int },
 				{ "duration_s", json_type_int }, { NULL, 0 } } },
 };

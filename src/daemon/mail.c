@@ -664,8 +664,8 @@ static const struct conf_opt mail_opts[] = {
 #undef F
 
 static const struct subsys_call mail_calls[] = {
-	{ "mail_list", mail_list, { { NULL, 0 } } },
-	{ "mail_mx", mail_mx, { { "domain", json_type_string }, { NULL, 0 } } },
+	{ "mail_list", mail_list, (const struct subsys_arg[]){ { NULL, 0 } } },
+	{ "mail_mx", mail_mx, (const struct subsys_arg[]){ { "domain", json_type_string }, { NULL, 0 } } },
 };
 
 const struct subsys subsys_mail = {

@@ -156,16 +156,16 @@ static const struct conf_opt onboard_opts[] = {
 
 static const struct subsys_call onboard_calls[] = {
 	{ "invite_create", onboard_invite_create,
-	  { { "name", json_type_string }, { "role", json_type_string }, { "ttl_s", json_type_int },
+	  (const struct subsys_arg[]){ { "name", json_type_string }, { "role", json_type_string }, { "ttl_s", json_type_int },
 	    { "auto_approve", json_type_boolean }, { "zone", json_type_string }, { NULL, 0 } } },
-	{ "invite_list", onboard_invite_list, { { "state", json_type_string }, { NULL, 0 } } },
+	{ "invite_list", onboard_invite_list, (const struct subsys_arg[]){ { "state", json_type_string }, { NULL, 0 } } },
 	{ "invite_revoke", onboard_invite_revoke,
-	  { { "invitation", json_type_string }, { NULL, 0 } } },
-	{ "join_approve", onboard_join_approve, { { "invitation", json_type_string }, { NULL, 0 } } },
+	  (const struct subsys_arg[]){ { "invitation", json_type_string }, { NULL, 0 } } },
+	{ "join_approve", onboard_join_approve, (const struct subsys_arg[]){ { "invitation", json_type_string }, { NULL, 0 } } },
 	{ "join_reject", onboard_join_reject,
-	  { { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
-	{ "key_rotate", onboard_key_rotate, { { NULL, 0 } } },
-	{ "cert_renew", onboard_renew, { { NULL, 0 } } },
+	  (const struct subsys_arg[]){ { "invitation", json_type_string }, { "reason", json_type_string }, { NULL, 0 } } },
+	{ "key_rotate", onboard_key_rotate, (const struct subsys_arg[]){ { NULL, 0 } } },
+	{ "cert_renew", onboard_renew, (const struct subsys_arg[]){ { NULL, 0 } } },
 };
 
 const struct subsys subsys_onboarding = {

@@ -40,12 +40,11 @@ struct subsys_arg {
 	const char *name;
 	enum json_type type;
 };
-#define SUBSYS_MAX_ARGS 12
 struct subsys_call {
 	const char *name;
 	int (*fn)(void *st, struct json_object *req, struct json_object **res, char *err,
 		  size_t errcap);
-	struct subsys_arg args[SUBSYS_MAX_ARGS];   /* ends at a NULL name */
+	const struct subsys_arg *args;   /* ends at a NULL name: (const struct subsys_arg[]){ ... } */
 };
 
 /* Debounced regeneration (host_dirty): quiet for debounce_ms, at most

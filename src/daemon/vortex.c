@@ -1342,12 +1342,12 @@ static const struct conf_opt dns_opts[] = {
 
 static const struct subsys_call dns_calls[] = {
 	{ "dns_init", vortex_api_init,
-	  { { "domain", json_type_string }, { "ns_addr", json_type_string }, { NULL, 0 } } },
+	  (const struct subsys_arg[]){ { "domain", json_type_string }, { "ns_addr", json_type_string }, { NULL, 0 } } },
 	{ "dns_delegate", vortex_api_delegate,
-	  { { "label", json_type_string }, { "to", json_type_string }, { "ns_addr", json_type_string },
+	  (const struct subsys_arg[]){ { "label", json_type_string }, { "to", json_type_string }, { "ns_addr", json_type_string },
 	    { "ttl_s", json_type_int }, { NULL, 0 } } },
-	{ "dns_leave", vortex_api_leave, { { NULL, 0 } } },
-	{ "dns_show", vortex_api_show, { { "zone", json_type_string }, { NULL, 0 } } },
+	{ "dns_leave", vortex_api_leave, (const struct subsys_arg[]){ { NULL, 0 } } },
+	{ "dns_show", vortex_api_show, (const struct subsys_arg[]){ { "zone", json_type_string }, { NULL, 0 } } },
 };
 
 const struct subsys subsys_dns = {
