@@ -75,7 +75,7 @@ addr_back() { ip -n "$ns" addr show dev "$ifn" 2>/dev/null | grep -q "inet 10\.4
 wait_for 10 "the mesh address is on it again" addr_back
 key_back() {
 	[ "$(in_ns wg show "$ifn" public-key 2>/dev/null)" = \
-		"$(json_val .wireguard.public_key ctl status --json | xxd -r -p | base64)" ]
+		"$(json_val .wireguard.public_key ctl status --json | tr a-f A-F | basenc --base16 -d | base64)" ]
 }
 check "its key again (wg show = status)" key_back
 OUT=$T/d1.log
