@@ -111,6 +111,10 @@ static int e_strs(struct entry *e, const char *value, const char *scenario, cons
 		l[i] = strlen(v[i]);
 	if (l[3] > DETAIL_MAX)
 		l[3] = DETAIL_MAX;
+	if (e->s && !strcmp(v[0], e_value(e)) && !strcmp(v[1], e_scenario(e)) &&
+	    !strcmp(v[2], e_batch(e)) && !strncmp(v[3], e_detail(e), DETAIL_MAX) &&
+	    strlen(e_detail(e)) == l[3])
+		return 0;   /* a record's new version mostly repeats them: no new block */
 	char *b = malloc(l[0] + l[1] + l[2] + l[3] + 4);
 	if (!b)
 		return -ENOMEM;
