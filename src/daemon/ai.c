@@ -132,7 +132,8 @@ static void fetch_start(struct ai *ai)
 	int rc = httpc_start(ai->get, &q, fetch_done, ai);
 	if (rc < 0) {
 		ai->fetch_failures++;
-		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", url, strerror(-rc));
+		snprintf(ai->fetch_error, sizeof ai->fetch_error, "%s: %s", url,
+			 rc == -ELIBACC ? httpc_load_error() : strerror(-rc));
 	}
 }
 
@@ -449,7 +450,7 @@ static void *ai_start(struct mn_host *h, char *err, size_t errcap)
 	if (!(ai->get = httpc_new(host_loop(h), &get_conf))) {
 		free(ai->models);
 		free(ai);
-		snprintf(err, errcap, "out of memory (libcurl)");
+		snprintf(err, errcap, "out of memory");
 		return NULL;
 	}
 	if (uv_timer_init(host_loop(h), &ai->timer) == 0) {

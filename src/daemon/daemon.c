@@ -498,6 +498,7 @@ static int run(struct daemon *d)
 		log_err("listen %s: %s", d->cfg.listen, err);
 		goto fail;
 	}
+	transport_on_gone(d->tr, reach_conn_gone);
 	reach_wg_peers(d);
 	/* the store first (trusted, no checks), then the peers, then our chain */
 	if (store_each(d->store, 0, NULL, true, load_one, d) < 0)

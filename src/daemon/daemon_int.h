@@ -72,6 +72,8 @@ void reach_changed(struct daemon *d);   /* the member set changed: the WireGuard
 void reach_fill_node(struct daemon *d, union body *b);
 int reach_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t len,
 		  const struct sockaddr *from, bool stream);
+/* the transport's gone notice: a hint to the engine (engine_peer_gone_hint) */
+void reach_conn_gone(void *ctx, const uint8_t pk[32], const struct sockaddr *from);
 
 /* daemon.c */
 void daemon_batch_commit(struct daemon *d);         /* commit the accepted records batched */

@@ -33,6 +33,7 @@
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
 #include "src/daemon/ioc_sys.h"
+#include "src/http/httpc.h"
 #include "src/ioc/lapi.h"
 #include "src/ioc/lapi_json.h"
 #include "src/ioc/policy.h"
@@ -798,7 +799,8 @@ static void jobs_kick(struct iocs *x)
 	if (!x->token[0]) {
 		if ((rc = login(x)) < 0) {
 			snprintf(x->last_error, sizeof x->last_error, "login: %s",
-				 rc == -EACCES ? "the password file" : strerror(-rc));
+				 rc == -EACCES ? "the password file" :
+				 rc == -ELIBACC ? httpc_load_error() : strerror(-rc));
 			jobs_retry(x, conf(x)->auth_backoff_s * 1000);
 		}
 		return;
@@ -1469,7 +1471,7 @@ static void *ioc_start(struct mn_host *h, char *err, size_t errcap)
 	x->timers_open = true;
 	if (conf(x)->lapi[0]) {
 		if (!(x->lapi = lapi_new(host_loop(h), conf(x)->lapi))) {
-			snprintf(err, errcap, "ioc: cannot start libcurl");
+			snprintf(err, errcap, "ioc: out of memory");
 			free(x);
 			return NULL;
 		}

@@ -94,6 +94,20 @@ int reach_message(void *ctx, const uint8_t pk[32], const uint8_t *msg, size_t le
 	return engine_recv(d->eng, pk, msg, len, daemon_now_ms());
 }
 
+void reach_conn_gone(void *ctx, const uint8_t pk[32], const struct sockaddr *from)
+{
+	struct daemon *d = ctx;
+	uint8_t owner[32];
+
+	if (d->wg) {   /* the tunnel's address names the member */
+		if (!from || !wgsync_node_of_addr(d->wg, from, owner))
+			return;
+		pk = owner;
+	}
+	if (pk)
+		engine_peer_gone_hint(d->eng, pk, daemon_now_ms());
+}
+
 /* Publish what our WireGuard observes when it changed (and at least every
  * half hour), so the others can find a peer that moved. */
 static void publish_endpoints(struct daemon *d)

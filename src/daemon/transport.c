@@ -69,7 +69,9 @@ struct conn {
 	struct transport *t;
 	struct conn *next;
 	bool outgoing, connected, closing;
-	uint8_t pk[32];             /* outgoing: who we talk to */
+	uint8_t pk[32];             /* outgoing: who we talk to; inbound: the key of
+				     * its first valid message (non-anonymous) */
+	bool has_pk;
 	struct sockaddr_storage peer_sa;   /* the other end's address */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
@@ -88,6 +90,7 @@ struct transport {
 	uint8_t self[32];
 	size_t keylen;              /* 32: messages carry the sender's key; 0: anonymous */
 	transport_recv_fn recv;
+	transport_gone_fn gone;
 	void *ctx;
 	struct conn *conns;
 	unsigned nin, nout;         /* connections in the list, by direction */
@@ -331,6 +334,18 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = c->rcap - c->rlen;
 }
 
+/* The other side ended c (or refused it): tell the driver whose it was. */
+static void conn_gone(struct conn *c, int status)
+{
+	struct transport *t = c->t;
+
+	if (!t->gone || (status != UV_EOF && status != UV_ECONNRESET && status != UV_ECONNREFUSED))
+		return;
+	if (!c->outgoing && !c->last_valid)
+		return;
+	t->gone(t->ctx, c->has_pk ? c->pk : NULL, (struct sockaddr *)&c->peer_sa);
+}
+
 static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
@@ -339,6 +354,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	if (n < 0) {
 		conn_close(c);
+		conn_gone(c, (int)n);
 		return;
 	}
 	if (n == 0)
@@ -360,8 +376,13 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (!t->keylen || memcmp(p + 4, t->self, 32) != 0) {
 			/* only a message the driver takes keeps the connection */
 			if (t->recv(t->ctx, t->keylen ? p + 4 : NULL, p + 4 + t->keylen, flen - t->keylen,
-				    (struct sockaddr *)&c->peer_sa, true) == 0)
+				    (struct sockaddr *)&c->peer_sa, true) == 0) {
 				c->last_valid = c->last_active = uv_now(t->loop);
+				if (!c->has_pk && t->keylen) {
+					memcpy(c->pk, p + 4, 32);
+					c->has_pk = true;
+				}
+			}
 		} else {
 			t->st.bad_datagrams++;
 		}
@@ -499,6 +520,7 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	if (status < 0) {
 		conn_close(c);
+		conn_gone(c, status);
 		return;
 	}
 	c->connected = true;
@@ -521,6 +543,7 @@ static struct conn *conn_connect(struct transport *t, const uint8_t pk[32], cons
 	if (!c)
 		return NULL;
 	memcpy(c->pk, pk, 32);
+	c->has_pk = true;
 	memcpy(&c->peer_sa, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 							  : sizeof(struct sockaddr_in));
 	c->creq.data = c;
@@ -689,6 +712,11 @@ static void handle_closed(uv_handle_t *h)
 		free(t->addrs);
 		free(t);
 	}
+}
+
+void transport_on_gone(struct transport *t, transport_gone_fn fn)
+{
+	t->gone = fn;
 }
 
 void transport_close(struct transport *t)

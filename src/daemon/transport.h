@@ -49,6 +49,14 @@ typedef int (*transport_recv_fn)(void *ctx, const uint8_t pk[32], const uint8_t 
 int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t self_pk[32],
 		   bool anonymous, transport_recv_fn recv, void *ctx, struct transport **out,
 		   char *err, size_t errcap);
+/* A member's stream connection was ended by the other side (end of
+ * stream or reset: its process exited, the kernel closed its sockets) or
+ * a connection to it was refused: pk is whom the connection was with
+ * (NULL for an inbound one in anonymous mode), `from` its other end. Only
+ * for outgoing connections and inbound ones that delivered a valid
+ * message: a stranger's connection reports nothing. */
+typedef void (*transport_gone_fn)(void *ctx, const uint8_t pk[32], const struct sockaddr *from);
+void transport_on_gone(struct transport *t, transport_gone_fn fn);
 /* Close every handle (asynchronously; run the loop to finish) and free. */
 void transport_close(struct transport *t);
 /* Send to a peer whose address is known; -EHOSTUNREACH if it is not,

@@ -74,6 +74,7 @@ struct json_object *daemon_status(struct daemon *d)
 	C("origin_rate_limited", st.origin_rate_limited);
 	C("member_refused", st.member_refused);
 	C("claims_disproved", st.claims_disproved);
+	C("gone_hints", st.gone_hints);
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("sync_push_deferred", st.sync_push_deferred);

@@ -787,6 +787,17 @@ int engine_peer_add(struct engine *e, const uint8_t pk[32], uint64_t now)
 	return 0;
 }
 
+void engine_peer_gone_hint(struct engine *e, const uint8_t pk[32], uint64_t now)
+{
+	struct peer *p = peer_find(e, pk);
+
+	e->now = now;
+	if (!p)
+		return;   /* a stranger's connection creates nothing */
+	swim_on_gone_hint(e, p);
+	engine_flush(e);
+}
+
 void engine_leave(struct engine *e, uint64_t now)
 {
 	e->now = now;

@@ -159,6 +159,10 @@ int engine_insert(struct engine *e, const uint8_t *wire, size_t len, bool truste
 
 /* Bootstrap / discovery: a peer the driver knows how to reach. */
 int engine_peer_add(struct engine *e, const uint8_t pk[32], uint64_t now);
+/* A hint from the driver that pk may be gone: the other end closed or
+ * reset a connection with it, or refused one. Checked with a ping; no
+ * answer within ack_timeout_ms makes it a suspicion (swim.c). */
+void engine_peer_gone_hint(struct engine *e, const uint8_t pk[32], uint64_t now);
 /* Tell the others we leave (graceful shutdown). */
 void engine_leave(struct engine *e, uint64_t now);
 
@@ -207,6 +211,7 @@ struct engine_stats {
 	uint64_t unattributed;      /* penalties of claimed (unauthenticated) messages not applied */
 	uint64_t member_refused;    /* membership claims with an implausible incarnation */
 	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
+	uint64_t gone_hints;        /* connections a member ended, checked by a ping */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 	uint32_t local_health;      /* Lifeguard's multiplier, 0 (healthy) .. 8 (swim.c) */

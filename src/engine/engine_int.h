@@ -385,6 +385,7 @@ void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc);
 void swim_on_pingreq(struct engine *e, struct peer *p, uint64_t seq, const uint8_t target[32]);
 void swim_on_member(struct engine *e, struct peer *p, const uint8_t node[32], unsigned state,
 		    uint64_t inc);
+void swim_on_gone_hint(struct engine *e, struct peer *p);
 void swim_tick(struct engine *e);
 /* When p's suspicion runs out (p SUSPECT): its start plus the Lifeguard
  * timeout for its confirmations and our local health. */

@@ -480,6 +480,22 @@ static void heard_claim(struct engine *e, struct peer *p, bool dead, uint32_t in
 		forward_claim(e, p->pk, inc);
 }
 
+/* The driver saw p's connection ended by the other side (its process
+ * exited or was killed: the kernel closes its sockets; or its host refused
+ * a connection). Checked like a third party's suspicion, and only while p
+ * is alive and no check is under way: a ping, and no word from p within
+ * ack_timeout_ms makes it our suspicion, passed on at once. A live member
+ * (one that only closed an idle connection) answers: one ping. A crashed
+ * daemon is thus suspected by every member that held a connection with it
+ * within ack_timeout_ms, instead of when its probe comes round. */
+void swim_on_gone_hint(struct engine *e, struct peer *p)
+{
+	if (p->state != PEER_ALIVE || p->claim_at)
+		return;
+	e->st.gone_hints++;
+	heard_claim(e, p, false, p->incarnation);
+}
+
 /* A claim its member did not answer in time becomes our suspicion, dated
  * from the claim. */
 static void claim_check(struct engine *e, struct peer *p)

@@ -9,8 +9,16 @@
  *     transfers are collected (curl_multi_info_read) and their callbacks
  *     called.
  * Handles are embedded in structs freed in their close callbacks; the
- * struct httpc goes when it is closed and its last handle closed. */
+ * struct httpc goes when it is closed and its last handle closed.
+ *
+ * libcurl is not linked: it is loaded (dlopen) at the first request. A
+ * daemon whose ai and ioc subsystems have nothing to ask never maps it —
+ * Debian's libcurl with the libraries it needs (OpenSSL, GnuTLS,
+ * Kerberos, LDAP, ...) were about 7.5 MiB of the daemon's resident pages
+ * from its start (docs/size.md "Memory"). */
+#include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +26,81 @@
 #include "src/http/httpc.h"
 
 #define CONNECT_TIMEOUT_MS 5000u
+
+/* The libcurl calls used here, resolved from the loaded library. */
+static struct curl_api {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cu;
+
+#define SYM(f) { "curl_" #f, offsetof(struct curl_api, f) }
+static const struct { const char *name; size_t off; } curl_syms[] = {
+	SYM(global_init), SYM(easy_init), SYM(easy_cleanup), SYM(easy_setopt),
+	SYM(easy_getinfo), SYM(easy_strerror), SYM(multi_init), SYM(multi_cleanup),
+	SYM(multi_setopt), SYM(multi_add_handle), SYM(multi_remove_handle),
+	SYM(multi_assign), SYM(multi_socket_action), SYM(multi_info_read),
+	SYM(slist_append), SYM(slist_free_all),
+};
+#undef SYM
+_Static_assert(sizeof curl_syms / sizeof *curl_syms * sizeof(void (*)(void)) == sizeof cu,
+	       "every libcurl call is resolved");
+
+static char load_err[160];
+
+/* Load libcurl and initialise it, once (the loop's thread only:
+ * curl_global_init is not thread-safe). 0, or -ELIBACC with
+ * httpc_load_error() saying why (tried again at the next request). */
+static int curl_load(void)
+{
+	static const char *const sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so" };
+	static bool loaded;
+	void *h = NULL;
+
+	if (loaded)
+		return 0;
+	for (size_t i = 0; !h && i < sizeof sonames / sizeof *sonames; i++)
+		h = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(load_err, sizeof load_err, "cannot load libcurl: %s", e ? e : "not found");
+		return -ELIBACC;
+	}
+	for (size_t i = 0; i < sizeof curl_syms / sizeof *curl_syms; i++) {
+		void *f = dlsym(h, curl_syms[i].name);
+		if (!f) {
+			snprintf(load_err, sizeof load_err, "libcurl has no %s (too old)", curl_syms[i].name);
+			dlclose(h);
+			return -ELIBACC;
+		}
+		memcpy((char *)&cu + curl_syms[i].off, &f, sizeof f);
+	}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(load_err, sizeof load_err, "libcurl cannot start (curl_global_init)");
+		dlclose(h);
+		return -ELIBACC;
+	}
+	loaded = true;   /* (never closed: curl's global state lives till exit) */
+	return 0;
+}
+
+const char *httpc_load_error(void)
+{
+	return load_err;
+}
 
 struct sock {
 	uv_poll_t poll;
@@ -101,10 +184,10 @@ static void req_free(struct req *r)
 			break;
 		}
 	if (r->easy) {
-		curl_multi_remove_handle(c->multi, r->easy);
-		curl_easy_cleanup(r->easy);
+		cu.multi_remove_handle(c->multi, r->easy);
+		cu.easy_cleanup(r->easy);
 	}
-	curl_slist_free_all(r->headers);
+	cu.slist_free_all(r->headers);
 	if (r->body) {
 		memset(r->body, 0, strlen(r->body));
 		free(r->body);
@@ -118,20 +201,20 @@ static void collect(struct httpc *c)
 	CURLMsg *m;
 	int left;
 
-	while (!c->closing && (m = curl_multi_info_read(c->multi, &left))) {
+	while (!c->closing && (m = cu.multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct req *r;
 		CURLcode res = m->data.result;
 		long status = 0;
 		char err[CURL_ERROR_SIZE + 32] = "";
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		if (r->too_big)
 			snprintf(err, sizeof err, "an answer over %zu bytes", r->max);
 		else if (res != CURLE_OK)
-			snprintf(err, sizeof err, "%s", r->err[0] ? r->err : curl_easy_strerror(res));
+			snprintf(err, sizeof err, "%s", r->err[0] ? r->err : cu.easy_strerror(res));
 		else
-			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+			cu.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		httpc_done_fn done = r->done;
 		void *ctx = r->ctx;
 		char *buf = r->buf;
@@ -155,7 +238,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(c->multi, s->fd, flags, &running);
+	cu.multi_socket_action(c->multi, s->fd, flags, &running);
 	collect(c);
 }
 
@@ -164,7 +247,7 @@ static void on_timer(uv_timer_t *t)
 	struct httpc *c = t->data;
 	int running;
 
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	cu.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	collect(c);
 }
 
@@ -176,7 +259,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
 	(void)e;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
-			curl_multi_assign(c->multi, fd, NULL);
+			cu.multi_assign(c->multi, fd, NULL);
 			sock_drop(c, s);
 		}
 		return 0;
@@ -193,7 +276,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
 		s->next = c->socks;
 		c->socks = s;
 		c->open_handles++;
-		curl_multi_assign(c->multi, fd, s);
+		cu.multi_assign(c->multi, fd, s);
 	}
 	int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
 	return uv_poll_start(&s->poll, ev, on_poll) < 0 ? -1 : 0;
@@ -240,33 +323,39 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 struct httpc *httpc_new(uv_loop_t *loop, const struct httpc_conf *conf)
 {
-	static bool inited;   /* (the loop's thread only: curl_global_init is not thread-safe) */
 	struct httpc *c;
 
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		inited = true;
-	}
 	if (!(c = calloc(1, sizeof *c)))
 		return NULL;
 	c->loop = loop;
 	c->conf = *conf;
-	if (!(c->multi = curl_multi_init()) || uv_timer_init(loop, &c->timer) < 0) {
-		if (c->multi)
-			curl_multi_cleanup(c->multi);
+	if (uv_timer_init(loop, &c->timer) < 0) {
 		free(c);
 		return NULL;
 	}
 	c->timer.data = c;
 	c->open_handles = 1;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	if (conf->max_conns)
-		curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_conns);
 	return c;
+}
+
+/* curl's multi handle, made at the first request (libcurl loaded then). */
+static int multi_open(struct httpc *c)
+{
+	int rc;
+
+	if (c->multi)
+		return 0;
+	if ((rc = curl_load()) < 0)
+		return rc;
+	if (!(c->multi = cu.multi_init()))
+		return -ENOMEM;
+	cu.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	cu.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	cu.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	cu.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	if (c->conf.max_conns)
+		cu.multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->conf.max_conns);
+	return 0;
 }
 
 static bool printable(const char *s)
@@ -285,12 +374,12 @@ static int add_headers(struct req *r, const struct httpc_req *q)
 	for (const char *const *h = q->headers; h && *h; h++) {
 		if (!printable(*h))
 			return -EINVAL;
-		if (!(n = curl_slist_append(r->headers, *h)))
+		if (!(n = cu.slist_append(r->headers, *h)))
 			return -ENOMEM;
 		r->headers = n;
 	}
 	if (q->body) {
-		if (!(n = curl_slist_append(r->headers, "Content-Type: application/json")))
+		if (!(n = cu.slist_append(r->headers, "Content-Type: application/json")))
 			return -ENOMEM;
 		r->headers = n;
 		if (!(r->body = strdup(q->body)))
@@ -308,6 +397,8 @@ int httpc_start(struct httpc *c, const struct httpc_req *q, httpc_done_fn done, 
 		return -ECANCELED;
 	if (!printable(q->url))
 		return -EINVAL;
+	if ((rc = multi_open(c)) < 0)
+		return rc;
 	if (!(r = calloc(1, sizeof *r)))
 		return -ENOMEM;
 	r->c = c;
@@ -316,40 +407,40 @@ int httpc_start(struct httpc *c, const struct httpc_req *q, httpc_done_fn done, 
 	r->ctx = ctx;
 	r->next = c->reqs;
 	c->reqs = r;   /* (req_free unlinks it on every failure below) */
-	if (!(r->easy = curl_easy_init())) {
+	if (!(r->easy = cu.easy_init())) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	if ((rc = add_headers(r, q)) < 0)
 		goto fail;
 	CURL *e = r->easy;
-	if (curl_easy_setopt(e, CURLOPT_URL, q->url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->conf.protocols) != CURLE_OK) {
+	if (cu.easy_setopt(e, CURLOPT_URL, q->url) != CURLE_OK ||
+	    cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->conf.protocols) != CURLE_OK) {
 		rc = -EINVAL;
 		goto fail;
 	}
 	if (r->body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+		cu.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		cu.easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
 	}
 	if (q->method)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->err);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+		cu.easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+	cu.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	cu.easy_setopt(e, CURLOPT_WRITEDATA, r);
+	cu.easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+	cu.easy_setopt(e, CURLOPT_ERRORBUFFER, r->err);
+	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
+	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(q->timeout_ms < CONNECT_TIMEOUT_MS ? q->timeout_ms : CONNECT_TIMEOUT_MS));
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	/* crowdsec 1.4.6 refuses a login without "NAME/VERSION" here (it
 	 * records the version): "incorrect Username or Password" */
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "mirrornet/" MN_VERSION);
-	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");   /* local servers only */
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, c->conf.no_reuse ? 1L : 0L);
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+	cu.easy_setopt(e, CURLOPT_USERAGENT, "mirrornet/" MN_VERSION);
+	cu.easy_setopt(e, CURLOPT_NOPROXY, "*");   /* local servers only */
+	cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(e, CURLOPT_FORBID_REUSE, c->conf.no_reuse ? 1L : 0L);
+	if (cu.multi_add_handle(c->multi, e) != CURLM_OK) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -378,7 +469,8 @@ void httpc_close(struct httpc *c)
 	c->closing = true;
 	while (c->reqs)
 		req_free(c->reqs);   /* (removing a transfer closes its sockets: socket_cb) */
-	curl_multi_cleanup(c->multi);
+	if (c->multi)
+		cu.multi_cleanup(c->multi);
 	c->multi = NULL;
 	while (c->socks) {
 		struct sock *s = c->socks;

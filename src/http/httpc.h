@@ -31,8 +31,11 @@ struct httpc_conf {
 	bool no_reuse;          /* a connection per request (a rare poll) */
 };
 
-/* NULL on out of memory or a curl that cannot start. */
+/* NULL on out of memory. libcurl is loaded at the first request, not
+ * here (a client that never asks costs no libcurl). */
 struct httpc *httpc_new(uv_loop_t *loop, const struct httpc_conf *conf);
+/* Why a request failed with -ELIBACC (libcurl missing or unusable). */
+const char *httpc_load_error(void);
 
 struct httpc_req {
 	const char *method;           /* NULL: GET */
@@ -44,7 +47,8 @@ struct httpc_req {
 };
 
 /* 0, -ENOMEM, -EINVAL (a control byte in the URL or a header, or a URL
- * curl refused), -ECANCELED (after httpc_close). */
+ * curl refused), -ECANCELED (after httpc_close), -ELIBACC (libcurl could
+ * not be loaded: httpc_load_error()). */
 int httpc_start(struct httpc *c, const struct httpc_req *q, httpc_done_fn done, void *ctx);
 /* Requests in flight. */
 unsigned httpc_pending(const struct httpc *c);

@@ -1155,6 +1155,45 @@ static void test_member_claims(void)
 	teardown();
 }
 
+/* A gone hint (the driver saw a member's connection ended by the other
+ * side): a member that answers costs one ping and stays alive; one that
+ * does not is suspected within ack_timeout_ms and, the others confirming,
+ * dead within the shortest suspicion — not when a probe happens to come
+ * round. A stranger's key creates nothing. */
+static void test_gone_hint(void)
+{
+	struct engine_stats st;
+	uint8_t stranger[32];
+
+	setup(8, false);
+	run(5000);
+	engine_peer_gone_hint(net.e[0], net.k[1].pk, net.now);   /* alive: answers */
+	run(1000);
+	CHECK_STR(peer_state_name(view_of(0, 1).state), "alive");
+	engine_get_stats(net.e[0], &st);
+	CHECK_INT(st.gone_hints, 1);
+	CHECK(st.claims_disproved > 0);
+	memset(stranger, 0x5a, sizeof stranger);
+	size_t before = engine_peers(net.e[0], NULL, 0);
+	engine_peer_gone_hint(net.e[0], stranger, net.now);
+	CHECK_INT(engine_peers(net.e[0], NULL, 0), before);
+	/* node 7 crashed: every member that held a connection with it (here
+	 * all) is told at once */
+	net.down[7] = true;
+	for (int i = 0; i < 7; i++)
+		engine_peer_gone_hint(net.e[i], net.k[7].pk, net.now);
+	run(500);
+	for (int i = 0; i < 7; i++)
+		CHECK_STR(peer_state_name(view_of(i, 7).state), "suspect");
+	/* dead where three others confirmed within suspect_min_ms (1000 at
+	 * n <= 10) of the hint; with two (a member with two mesh peers)
+	 * within 1830 ms */
+	run(1500);
+	for (int i = 0; i < 7; i++)
+		CHECK_INT(net.dead_seen[i][7], 1);
+	teardown();
+}
+
 /* A suspicion at the top incarnation is refuted without wrapping to 0. */
 static void test_incarnation_saturates(void)
 {
@@ -1536,6 +1575,7 @@ int main(void)
 	test_future_refused();
 	test_strangers_and_claims();
 	test_member_claims();
+	test_gone_hint();
 	test_incarnation_saturates();
 	test_burst_not_graylisted();
 	test_origin_rate();

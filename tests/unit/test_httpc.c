@@ -117,6 +117,21 @@ static void walk_close(uv_handle_t *h, void *arg)
 		uv_close(h, h->data && h != (uv_handle_t *)&server ? conn_closed : NULL);
 }
 
+/* Is libcurl mapped into this process? */
+static bool maps_libcurl(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, "/libcurl") != NULL;
+	fclose(f);
+	return found;
+}
+
 int main(void)
 {
 	struct sockaddr_in sa;
@@ -134,9 +149,12 @@ int main(void)
 	static const struct httpc_conf conf = { .protocols = "http", .no_reuse = true };
 	struct httpc *g = httpc_new(&loop, &conf);
 	CHECK(g != NULL);
+	CHECK(!maps_libcurl());   /* a client that has not asked yet costs no libcurl */
+	CHECK_STR(httpc_load_error(), "");
 	answer = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"data\":[]}";
 	get(g, "/v1/models", port, 1024, &r);
 	CHECK(r.called);
+	CHECK(maps_libcurl());    /* loaded by the first request */
 	CHECK_INT(r.status, 200);
 	CHECK_STR(r.body, "{\"data\":[]}");
 	CHECK_STR(r.err, "");

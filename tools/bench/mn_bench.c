@@ -147,14 +147,20 @@ static bool says_dead(const char *sock, const char *did)
 
 /* SIGKILL the daemon `pid` and poll the others (socks[0..n-1]) until each
  * lists `did` as dead, or 60 s. det[i] gets each one's time (-1: never);
- * returns the slowest (-1 if one never did). */
-static double detect(int pid, const char *did, const char **socks, int n, double *det)
+ * returns the slowest (-1 if one never did). `silence`, if not NULL, is a
+ * shell command run just before the kill (bench-mesh --silent: nftables
+ * drops everything to and from the victim, as when its host loses power:
+ * no FIN, no RST, no port unreachable). */
+static double detect(int pid, const char *did, const char **socks, int n, double *det,
+		     const char *silence)
 {
 	double t0, worst = 0;
 	int left = n;
 
 	for (int i = 0; i < n; i++)
 		det[i] = -1;
+	if (silence && system(silence) != 0)
+		return -1;
 	t0 = bench_now_ms();
 	if (kill(pid, SIGKILL) < 0)
 		return -1;
@@ -232,7 +238,7 @@ int main(int argc, char **argv)
 {
 	const char *socks[MAXN];
 	int pids[MAXN], n = 0, np = 0, burst = 100, idle_ms = 3000, victim = 0;
-	const char *table = NULL, *victim_did = NULL;
+	const char *table = NULL, *victim_did = NULL, *silence = NULL;
 	static struct apiclient subs[MAXN];
 	struct apiclient pub;
 	char *line;
@@ -250,6 +256,8 @@ int main(int argc, char **argv)
 			victim = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--did") && i + 1 < argc)
 			victim_did = argv[++i];
+		else if (!strcmp(argv[i], "--silence") && i + 1 < argc)
+			silence = argv[++i];
 		else if (n < MAXN)
 			socks[n++] = argv[i];
 	}
@@ -363,7 +371,7 @@ int main(int argc, char **argv)
 	if (victim && victim_did) {
 		/* the victim is the last socket's daemon; the others watch */
 		static double det[MAXN];
-		double worst = detect(victim, victim_did, socks, n - 1, det);
+		double worst = detect(victim, victim_did, socks, n - 1, det, silence);
 		bench_sort(det, (size_t)(n - 1));
 		json_object_object_add(o, "detect_first_ms", json_object_new_double(det[0]));
 		json_object_object_add(o, "detect_p50_ms", json_object_new_double(det[(n - 1) / 2]));
