@@ -78,6 +78,7 @@ struct json_object *daemon_status(struct daemon *d)
 	C("sync_rounds", st.sync_rounds);
 	C("sync_records_pushed", st.sync_records_pushed);
 	C("sync_push_deferred", st.sync_push_deferred);
+	C("sync_resumed", st.sync_resumed);
 	C("forwards_shed", st.forwards_shed);
 	C("rx_messages", st.rx_msgs);
 	C("tx_messages", st.tx_msgs);

@@ -480,6 +480,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	e->st.records_accepted++;
 	if (src != SRC_STORE)
 		e->sync_busy = true;   /* anti-entropy back to its full rate (sync.c) */
+	if (src == SRC_SYNC)
+		sync_caught_up(e);     /* catching up: the next round soon (sync.c) */
 	mesh_promise_kept(e, id);
 	if (from && !(from == e->from && e->from_claimed))
 		peer_reward(from, 1.0);
@@ -702,7 +704,7 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 	engine_flush(e);
 
 	uint64_t next = min_u64(e->next_heartbeat, e->next_probe);
-	next = min_u64(next, e->next_sync);
+	next = min_u64(next, sync_next(e));
 	next = min_u64(next, e->next_sweep);
 	if (e->probe.active) {
 		if (!e->probe.acked && e->probe.indirect_at)

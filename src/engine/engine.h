@@ -212,6 +212,7 @@ struct engine_stats {
 	uint64_t member_refused;    /* membership claims with an implausible incarnation */
 	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
 	uint64_t gone_hints;        /* connections a member ended, checked by a ping */
+	uint64_t sync_resumed;      /* pushes cut short by the allowance, gone on with */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 	uint32_t local_health;      /* Lifeguard's multiplier, 0 (healthy) .. 8 (swim.c) */

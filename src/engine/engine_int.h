@@ -175,6 +175,8 @@ struct peer {
 	bool dirty;
 	struct peer *next_dirty;
 	uint64_t sync_at;           /* last sync it started with us */
+	uint64_t sync_resume_at;    /* our push to it was cut short: go on then (sync.c) */
+	uint64_t sync_to_at;        /* our last round with it (sync.c) */
 };
 
 struct peer *peer_find(const struct engine *e, const uint8_t pk[32]);
@@ -187,6 +189,8 @@ void peers_decay(struct engine *e);
 bool peer_rate_ok(struct engine *e, struct peer *p, uint64_t now);
 void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64_t now);
 bool peer_usable(const struct peer *p);   /* alive, not graylisted */
+/* The tokens of p's rate we may still spend (its mirror, peers.c). */
+double peer_tx_room(struct engine *e, struct peer *p);
 /* A token bucket refilled at rate a second up to cap, as of now; the
  * tokens. */
 double bucket_fill(double *tokens, uint64_t *at, double rate, double cap, uint64_t now);
@@ -325,6 +329,7 @@ struct engine {
 	unsigned sync_quiet;        /* own rounds in a row that found nothing (sync.c) */
 	bool sync_opened;           /* a round was opened at the last sync tick */
 	bool sync_busy;             /* a difference since: a record accepted, ranges differed */
+	uint32_t sync_caught;       /* records anti-entropy brought since the last sync tick */
 
 	uint64_t next_sweep;
 	double stranger_tokens;     /* certificates strangers may present (engine.c) */
@@ -400,6 +405,8 @@ void sync_start(struct engine *e, struct peer *p, enum engine_chan chan);
 void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t step,
 		   const uint8_t *data, size_t len);
 void sync_tick(struct engine *e);
+void sync_caught_up(struct engine *e);        /* anti-entropy brought a record */
+uint64_t sync_next(const struct engine *e);   /* when sync_tick has work */
 
 /* helpers */
 uint64_t eng_rand(struct engine *e);

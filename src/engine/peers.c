@@ -232,6 +232,7 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 	    now >= e->last_triggered_sync + e->cfg.sync_ms / 4 &&
 	    eng_rand_below(e, e->npeers > 4 ? e->npeers : 4) < 4) {
 		e->last_triggered_sync = now;
+		p->sync_to_at = now;
 		sync_start(e, p, CHAN_STREAM);
 	}
 }
@@ -292,6 +293,11 @@ static int ensure_out(struct engine *e, struct peer *p)
 static double tx_room(struct engine *e, struct peer *p)
 {
 	return bucket_fill(&p->tx_tokens, &p->tx_at, tx_rate(e), 2 * tx_rate(e), e->now);
+}
+
+double peer_tx_room(struct engine *e, struct peer *p)
+{
+	return tx_room(e, p);
 }
 
 /* May a forward of prio go out to p now? Control frames, our own records

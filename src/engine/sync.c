@@ -33,7 +33,20 @@
  * from anywhere, ranges that differ in any round, ours or a peer's) brings
  * back sync_ms and the stream path. A node that starts, or a peer back from
  * the dead, gets its round at once on the stream path (engine.c, peers.c),
- * whatever the period. */
+ * whatever the period.
+ *
+ * Catching up: a peer pushes a round no more than its allowance for us
+ * (push_allowance: the burst of our per-peer rate, about 960 KB) and the
+ * rest waited for our next round, sync_ms later — a new member of a
+ * 10 000-record mesh took 10–28 s over WireGuard. Now a tick after which
+ * anti-entropy brought records opens the next round CATCHUP_MS later, with
+ * another peer than the last when there is one (each pusher has its own
+ * allowance for us; a peer takes a fresh round from us once per sync_ms/4
+ * anyway). And the pusher whose allowance cut a push short goes on by
+ * itself RESUME_MS later (sync_resume: the root range split, answered like
+ * any SPLIT). A mesh in step brings nothing by anti-entropy, so this costs
+ * nothing there; a peer cannot make us open rounds faster than one per
+ * CATCHUP_MS, and what it pushes is checked like any record. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +60,8 @@ enum { E_FP = 1, E_SPLIT = 2, E_LIST = 3, E_NEED = 4 };
 #define PUSH_BUDGET (4u << 20)   /* bytes pushed per incoming sync message */
 #define QUIET_ROUNDS 3           /* quiet rounds at sync_ms before stretching */
 #define STRETCH_MAX 4            /* the longest period, in sync_ms */
+#define CATCHUP_MS 250           /* the next round while rounds bring records */
+#define RESUME_MS 1000           /* a push cut short by the allowance goes on then */
 
 struct cursor {
 	const uint8_t *p;
@@ -258,6 +273,15 @@ static void push_done(struct pusher *ps)
 	free(ps->q);
 }
 
+/* Does a LIST of n records fit one message? (A range the other side holds
+ * few of but we hold more than this is split instead: a LIST that did not
+ * fit was dropped, and a new member of a mesh of over ~3 270 records got
+ * no answer to its first round — 6–7 s until the other side's own round.) */
+static bool list_fits(const struct sync_out *o, size_t n)
+{
+	return n <= MAX_LIST && 1 + 1 + 8 + 2 + n * LIST_ITEM <= o->cap;
+}
+
 static void put_list(struct sync_out *o, unsigned bits, uint64_t prefix, struct rec **r, size_t n)
 {
 	if (n > MAX_LIST)
@@ -275,6 +299,23 @@ static void put_list(struct sync_out *o, unsigned bits, uint64_t prefix, struct 
 	}
 }
 
+/* The 16 sub-ranges of (bits, prefix), one nibble deeper. */
+static void put_split(struct sync_out *o, struct rec **all, size_t total, unsigned bits,
+		      uint64_t prefix)
+{
+	if (!room(o, 1 + 1 + 8 + 16 * 6))
+		return;
+	put(o, E_SPLIT, 1);
+	put(o, bits + 4, 1);
+	put(o, prefix, 8);
+	for (uint64_t c = 0; c < 16; c++) {
+		size_t f2, n2;
+		range_of(all, total, bits + 4, (prefix << 4) | c, &f2, &n2);
+		put(o, fp_of(all + f2, n2, o->session), 4);
+		put(o, cnt16(n2), 2);
+	}
+}
+
 static void on_fp(struct sync_out *o, struct pusher *ps, struct rec **all, size_t total,
 		  unsigned bits, uint64_t prefix, uint64_t fp, uint64_t cnt)
 {
@@ -287,18 +328,10 @@ static void on_fp(struct sync_out *o, struct pusher *ps, struct rec **all, size_
 	if (cnt == 0) {
 		for (size_t i = 0; i < n; i++)
 			push(ps, all[first + i]);
-	} else if (n <= LEAF || cnt <= LEAF || bits >= 64) {
+	} else if (n <= LEAF || bits >= 64 || (cnt <= LEAF && list_fits(o, n))) {
 		put_list(o, bits, prefix, all + first, n);
-	} else if (room(o, 1 + 1 + 8 + 16 * 6)) {
-		put(o, E_SPLIT, 1);
-		put(o, bits + 4, 1);
-		put(o, prefix, 8);
-		for (uint64_t c = 0; c < 16; c++) {
-			size_t f2, n2;
-			range_of(all, total, bits + 4, (prefix << 4) | c, &f2, &n2);
-			put(o, fp_of(all + f2, n2, o->session), 4);
-			put(o, cnt16(n2), 2);
-		}
+	} else {
+		put_split(o, all, total, bits, prefix);
 	}
 }
 
@@ -371,7 +404,15 @@ static int on_need(struct pusher *ps, struct rec **all, size_t total, struct cur
 static size_t push_allowance(struct engine *e, struct peer *p)
 {
 	double t = bucket_fill(&p->push_tokens, &p->push_at, push_rate(e), 3 * push_rate(e), e->now);
+	/* and what the mirror of its rate has left, a quarter kept for
+	 * control frames and our own records (as forwards do): a token per
+	 * ENGINE_MTU bytes and one per eight records, of 100 bytes at least
+	 * (2.6 tokens per ENGINE_MTU bytes) */
+	double room = peer_tx_room(e, p) - tx_rate(e) / 2;
+	double by_rate = room * ENGINE_MTU * 3 / 8;
 
+	if (by_rate < t)
+		t = by_rate;
 	if (t <= 0)
 		return 0;
 	return t < PUSH_BUDGET ? (size_t)t : PUSH_BUDGET;
@@ -458,8 +499,10 @@ out:
 	flush_out(&o);
 	push_done(&ps);
 	p->push_tokens -= (double)(allowed - ps.allow);
-	if (ps.skipped)
+	if (ps.skipped) {   /* the rest when the allowance has refilled a little */
 		e->st.sync_push_deferred++;
+		p->sync_resume_at = e->now + RESUME_MS;
+	}
 	free(o.buf);
 }
 
@@ -485,8 +528,51 @@ void sync_start(struct engine *e, struct peer *p, enum engine_chan chan)
 	flush_out(&o);
 }
 
+/* Go on with a reconciliation whose pushes our allowance for p cut short:
+ * the root range split, as if p had asked (a SPLIT is not a fresh session,
+ * which p takes from us once per sync_ms/4); p answers for the sub-ranges
+ * that differ and we push the next part. */
+static void sync_resume(struct engine *e, struct peer *p)
+{
+	size_t total;
+	struct rec **all = index_sorted(&e->ix, &total);
+	uint8_t payload[1 + 1 + 8 + 16 * 6];
+	struct sync_out o = { e, p, ++e->sync_session, payload, 0, sizeof payload, false };
+
+	if (total && !all)
+		return;
+	e->st.sync_resumed++;
+	put_split(&o, all, total, 0, 0);
+	flush_out(&o);
+}
+
+void sync_caught_up(struct engine *e)
+{
+	e->sync_caught++;
+	if (e->next_sync > e->now + CATCHUP_MS)
+		e->next_sync = e->now + CATCHUP_MS;
+}
+
+uint64_t sync_next(const struct engine *e)
+{
+	uint64_t next = e->next_sync;
+
+	for (size_t i = 0; i < e->npeers; i++)
+		if (e->peers[i]->sync_resume_at && e->peers[i]->sync_resume_at < next)
+			next = e->peers[i]->sync_resume_at;
+	return next;
+}
+
 void sync_tick(struct engine *e)
 {
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (p->sync_resume_at && e->now >= p->sync_resume_at) {
+			p->sync_resume_at = 0;
+			if (peer_usable(p))
+				sync_resume(e, p);
+		}
+	}
 	if (e->now < e->next_sync)
 		return;
 	/* did the last round we opened find nothing? (an equal round gets no
@@ -500,14 +586,28 @@ void sync_tick(struct engine *e)
 	for (unsigned q = QUIET_ROUNDS; q < e->sync_quiet && stretch < STRETCH_MAX; q++)
 		stretch *= 2;
 	uint64_t period = (uint64_t)e->cfg.sync_ms * stretch;
-	e->next_sync = e->now + period * 3 / 4 + eng_rand_below(e, period / 2 + 1);
+	bool catching_up = e->sync_caught > 0;
+	e->sync_caught = 0;
+	if (catching_up && period > CATCHUP_MS)
+		e->next_sync = e->now + CATCHUP_MS;
+	else
+		e->next_sync = e->now + period * 3 / 4 + eng_rand_below(e, period / 2 + 1);
 	e->sync_opened = false;
 	for (size_t tries = 0; tries < 16 && e->npeers; tries++) {
 		struct peer *p = e->peers[eng_rand_below(e, e->npeers)];
+		/* not one that would refuse a fresh round from us this soon
+		 * (catching up: another pusher, another allowance) */
+		if (p->sync_to_at && e->now < p->sync_to_at + e->cfg.sync_ms / 4)
+			continue;
 		if (peer_usable(p)) {
 			sync_start(e, p, e->sync_quiet ? CHAN_DGRAM : CHAN_STREAM);
 			e->sync_opened = true;
+			p->sync_to_at = e->now;
 			break;
 		}
+	}
+	if (catching_up && !e->sync_opened) {   /* every peer asked just now: again soon */
+		e->sync_caught = 1;
+		e->next_sync = e->now + CATCHUP_MS;
 	}
 }

@@ -725,6 +725,52 @@ static void small_origin_budget(struct engine_config *c)
 	c->max_bytes_per_origin = 16384;
 }
 
+/* A new member of a mesh of 5 000 records: the first round it opens is
+ * answered (a range it holds few of and the other side more than one LIST
+ * carries is split; such a LIST used to be dropped, and the member waited
+ * for the other side's own round, up to sync_ms), a push its allowance
+ * cut short goes on by itself (sync_resumed), and it holds everything
+ * within a few seconds, not sync_ms per allowance. */
+static void test_sync_join_large(void)
+{
+	static uint8_t ids[5000][32];
+	uint8_t w[MN_MAX_RECORD];
+	struct engine_stats st;
+
+	setup(3, true);
+	net.down[2] = true;
+	run(2000);
+	for (int i = 0; i < 5000; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "big%d", i);
+		size_t len = sign_svc(&net.k[0], key, 200, net.now * 1000 + (uint64_t)i,
+				      net.now / 1000 + 3600, w, ids[i]);
+		CHECK_INT(engine_insert(net.e[0], w, len, true, net.now), 1);
+		CHECK_INT(engine_insert(net.e[1], w, len, true, net.now), 1);
+	}
+	net.down[2] = false;
+	int have = 0;
+	for (int t = 0; t < 3 && have == 0; t++) {   /* its first round: within 1.5 s */
+		run(500);
+		have = 0;
+		for (int i = 0; i < 5000; i++)
+			have += engine_has(net.e[2], ids[i]);
+	}
+	CHECK(have > 1000);
+	run(6000);
+	have = 0;
+	for (int i = 0; i < 5000; i++)
+		have += engine_has(net.e[2], ids[i]);
+	CHECK_INT(have, 5000);
+	uint64_t resumed = 0;
+	for (int i = 0; i < 2; i++) {
+		engine_get_stats(net.e[i], &st);
+		resumed += st.sync_resumed;
+	}
+	CHECK(resumed > 0);
+	teardown();
+}
+
 /* One member publishes until refused: the per-origin byte budget stops it,
  * the refusals are counted, other members are unaffected, a replacement
  * that does not grow and a tombstone still get in; the count budget stops
@@ -1567,6 +1613,7 @@ int main(void)
 	test_idle_traffic();
 	test_ping_short_form();
 	test_sync_catches_up();
+	test_sync_join_large();
 	test_bad_input();
 	test_budget_per_origin();
 	test_budget_total();
