@@ -689,6 +689,10 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 uint64_t engine_tick(struct engine *e, uint64_t now)
 {
 	e->now = now;
+	if (e->early_at && now >= e->early_at)
+		mesh_early_gossip(e);
+	if (e->promise_retry_at && now >= e->promise_retry_at)
+		mesh_retry_promises(e);
 	if (now >= e->next_heartbeat) {
 		mesh_heartbeat(e);
 		e->next_heartbeat += e->cfg.heartbeat_ms;
@@ -705,6 +709,10 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 
 	uint64_t next = min_u64(e->next_heartbeat, e->next_probe);
 	next = min_u64(next, sync_next(e));
+	if (e->early_at)
+		next = min_u64(next, e->early_at);
+	if (e->promise_retry_at)
+		next = min_u64(next, e->promise_retry_at);
 	next = min_u64(next, e->next_sweep);
 	if (e->probe.active) {
 		if (!e->probe.acked && e->probe.indirect_at)

@@ -236,6 +236,9 @@ struct promise {
 	uint8_t id[WIRE_ID_LEN];
 	uint8_t peer[32];
 	uint64_t deadline;
+	uint64_t retry_at;          /* another announcer may be asked from then on */
+	uint8_t alt[32];            /* ... one that announced it meanwhile */
+	bool has_alt;
 	bool used;
 	bool claimed;               /* asked on a claimed IHAVE: not penalised */
 };
@@ -288,8 +291,11 @@ struct engine {
 	/* gossip */
 	struct mcache_window mcache[MCACHE_MAX_WINDOWS];
 	unsigned mcache_pos;
+	uint64_t early_at;          /* early gossip due (mesh.c; 0: nothing new) */
+	unsigned early_from;        /* ids of the current window gossiped early so far */
 	struct promise promises[PROMISE_CAP];
 	size_t promises_hi;         /* none in use from here on (mesh.c) */
+	uint64_t promise_retry_at;  /* a promise with another announcer overdue then (0: none) */
 	uint8_t backlog[BACKLOG_CAP][WIRE_ID_LEN];   /* FIFO, oldest first */
 	size_t backlog_n;
 	uint64_t next_heartbeat;
@@ -381,6 +387,8 @@ void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, siz
 void mesh_on_graft(struct engine *e, struct peer *p);
 void mesh_on_prune(struct engine *e, struct peer *p, uint64_t backoff_s);
 void mesh_heartbeat(struct engine *e);
+void mesh_early_gossip(struct engine *e);   /* when now >= e->early_at */
+void mesh_retry_promises(struct engine *e); /* when now >= e->promise_retry_at */
 void mesh_promise_kept(struct engine *e, const uint8_t *id);
 void mesh_drop_peer(struct engine *e, struct peer *p);
 

@@ -19,6 +19,15 @@
  *   heartbeats go by IHAVE to d_lazy usable peers outside the mesh; a peer
  *   IWANTs what it lacks. An IWANT is a promise: a peer that advertised an
  *   id and does not deliver it within a heartbeat loses score.
+ * - Early gossip: EARLY_GOSSIP_MS after the first record pushed to us (or
+ *   published) in a heartbeat, the ids new since go by IHAVE to d_lazy
+ *   usable peers outside the mesh, without waiting for the heartbeat. A
+ *   node the eager push missed (its mesh peers crashed and not yet found
+ *   dead, or the copies lost) used to wait for the next heartbeat's
+ *   gossip, up to a second, and one lost IWANT made it two: the slowest of
+ *   1 000 simulated nodes at 10 % loss and 10 % crashed took 1.0–1.9 s in
+ *   3 of 20 seeds. The ids are batched over EARLY_GOSSIP_MS, within the
+ *   peers' announce budgets, like the heartbeat's gossip.
  * - IDONTWANT (v1.2) from a peer suppresses sending it those ids.
  * - Records that came by anti-entropy are neither pushed nor announced:
  *   they go into the message cache (lazy gossip to peers outside the mesh),
@@ -33,6 +42,7 @@
 #include "src/engine/engine_int.h"
 
 #define OPPORTUNISTIC_EVERY 30
+#define EARLY_GOSSIP_MS 150
 
 static bool idontwant_has(const struct peer *p, const uint8_t *id)
 {
@@ -140,6 +150,8 @@ void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, str
 	mcache_add(e, x->id);
 	if (src == SRC_SYNC)
 		return;   /* lazy gossip only (see the top of this file) */
+	if (!e->early_at)
+		e->early_at = e->now + EARLY_GOSSIP_MS;
 	if (e->cfg.no_forward && (src == SRC_PEER || src == SRC_PENDING))
 		return;
 	n = pick_peers(e, targets, 64, 1, from);
@@ -214,9 +226,20 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		const uint8_t *id = ids + i * WIRE_ID_LEN;
 		if (seen_get(&e->seen, id) || index_find_id(&e->ix, id, WIRE_ID_LEN))
 			continue;
+		/* already asked someone: another announcer only once the
+		 * answer is overdue (two round trips and 100 ms: the IWANT or
+		 * the record lost), not a heartbeat later; the first one's
+		 * promise is then forgotten, not held against it */
 		struct promise *pr = promise_find(e, id);
-		if (pr && pr->deadline > e->now)
-			continue;   /* already asked someone */
+		if (pr && pr->deadline > e->now && (pr->retry_at > e->now || !memcmp(pr->peer, p->pk, 32))) {
+			if (!pr->has_alt && memcmp(pr->peer, p->pk, 32)) {   /* asked if overdue */
+				memcpy(pr->alt, p->pk, 32);
+				pr->has_alt = true;
+				if (!e->promise_retry_at || pr->retry_at < e->promise_retry_at)
+					e->promise_retry_at = pr->retry_at;
+			}
+			continue;
+		}
 		if (!pr)
 			pr = promise_slot(e);
 		pr->used = true;
@@ -224,6 +247,8 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		memcpy(pr->id, id, WIRE_ID_LEN);
 		memcpy(pr->peer, p->pk, 32);
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		pr->retry_at = e->now + 100 + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		pr->has_alt = false;
 		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
 		k++;
 		p->iwant_budget--;
@@ -396,6 +421,66 @@ out:
 	free(ids);
 }
 
+/* Promises overdue whose record another peer announced meanwhile: ask
+ * that one now, instead of waiting for its next IHAVE (a heartbeat). */
+void mesh_retry_promises(struct engine *e)
+{
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < e->promises_hi; i++) {
+		struct promise *pr = &e->promises[i];
+		if (!pr->used || !pr->has_alt)
+			continue;
+		if (pr->retry_at > e->now) {
+			next = !next || pr->retry_at < next ? pr->retry_at : next;
+			continue;
+		}
+		pr->has_alt = false;
+		struct peer *p = peer_find(e, pr->alt);
+		if (!p || !peer_usable(p) || !p->iwant_budget)
+			continue;
+		p->iwant_budget--;
+		memcpy(pr->peer, p->pk, 32);
+		pr->claimed = false;
+		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		pr->retry_at = e->now + 100 + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		out_ids(e, p, W_IWANT, pr->id, 1, OC_GOSSIP);
+		e->st.iwant_sent++;
+	}
+	e->promise_retry_at = next;
+}
+
+void mesh_early_gossip(struct engine *e)
+{
+	struct mcache_window *mw = &e->mcache[e->mcache_pos];
+	struct peer *lazy[32];
+	uint8_t (*ids)[WIRE_ID_LEN] = NULL;
+	size_t nrecs = 0;
+
+	e->early_at = 0;
+	if (mw->n <= e->early_from)
+		return;
+	if (!(ids = malloc((mw->n - e->early_from) * WIRE_ID_LEN)))
+		return;
+	for (unsigned i = e->early_from; i < mw->n; i++) {
+		struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
+		if (x && x->wire_len < e->cfg.large_record)   /* large ones are announced anyway */
+			memcpy(ids[nrecs++], mw->ids[i], WIRE_ID_LEN);
+	}
+	e->early_from = mw->n;
+	size_t n = nrecs ? pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL) : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nrecs && announce_ok(lazy[i], 0))
+			k++;
+		if (k) {
+			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
+			e->st.ihave_sent += k;
+		}
+	}
+	free(ids);
+}
+
 static void expire_promises(struct engine *e)
 {
 	for (size_t i = 0; i < e->promises_hi; i++) {
@@ -428,4 +513,6 @@ void mesh_heartbeat(struct engine *e)
 	/* shift the message cache: the oldest window is forgotten */
 	e->mcache_pos = (e->mcache_pos + 1) % MCACHE_MAX_WINDOWS;
 	e->mcache[e->mcache_pos].n = 0;
+	e->early_at = 0;   /* what was new is in the gossip just sent */
+	e->early_from = 0;
 }

@@ -239,6 +239,32 @@ static int holders(const uint8_t id[32])
 	return n;
 }
 
+static void slow_heartbeat_no_forward(struct engine_config *c)
+{
+	c->heartbeat_ms = 5000;
+	c->no_forward = true;
+}
+
+/* Early gossip (mesh.c): nodes that forward nothing (so only the
+ * publisher's mesh peers get the eager push) and a heartbeat of 5 s: the
+ * others learn the record's id by the IHAVE sent EARLY_GOSSIP_MS after it
+ * arrived, not at the next heartbeat, and pull it within a second. */
+static void test_early_gossip(void)
+{
+	union body b;
+	uint8_t id[32];
+
+	tweak = slow_heartbeat_no_forward;
+	setup(8, true);
+	tweak = NULL;
+	run(12000);
+	sample_body(KIND_SVC, &b, 0);
+	CHECK_INT(engine_publish(net.e[0], KIND_SVC, "early", &b, 3600, net.now, id, NULL), 0);
+	run(1000);
+	CHECK_INT(holders(id), 8);
+	teardown();
+}
+
 static void test_publish_reaches_all(void)
 {
 	union body b;
@@ -1604,6 +1630,7 @@ int main(void)
 	if (crypto_init() < 0)
 		return 1;
 	test_publish_reaches_all();
+	test_early_gossip();
 	test_forged_and_untrusted();
 	test_revocation();
 	test_failure_detection();
