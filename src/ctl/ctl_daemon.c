@@ -804,30 +804,50 @@ out:
 static int raw_relay(struct conn *c)
 {
 	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = c->ac.fd, .events = POLLIN } };
-	char buf[16384];
+	char buf[16384], out[16384];
+	size_t out_len = 0, out_off = 0;
 	bool in_open = true;
 
+	/* never blocked in a write: the daemon stops reading a client that
+	 * does not read its answers (api.c), and a blocking write then waited
+	 * for a daemon that waited for us */
 	for (;;) {
-		p[0].fd = in_open ? 0 : -1;
+		p[0].fd = in_open && out_off == out_len ? 0 : -1;
+		p[1].events = POLLIN | (out_off < out_len ? POLLOUT : 0);
 		if (poll(p, 2, CALL_TIMEOUT_S * 1000) <= 0) {
 			ctl_err("%s: no answer from mirrornetd within %d s", c->path, CALL_TIMEOUT_S);
 			return CTL_NODAEMON;
 		}
-		if (in_open && p[0].revents) {
-			ssize_t n = read(0, buf, sizeof buf);
-			if (n <= 0) {
-				in_open = false;
-				shutdown(c->ac.fd, SHUT_WR);
-			} else if (apiclient_send_raw(&c->ac, buf, (size_t)n) < 0) {
+		/* answers first, all that is there */
+		while (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(c->ac.fd, buf, sizeof buf, MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+				return CTL_OK;
+			if (n < 0)
+				break;
+			fwrite(buf, 1, (size_t)n, stdout);
+		}
+		fflush(stdout);
+		if (out_off < out_len && (p[1].revents & POLLOUT)) {
+			ssize_t n = send(c->ac.fd, out + out_off, out_len - out_off,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				in_open = false;   /* the daemon dropped us: read what it said */
+				out_off = out_len = 0;
+			} else if (n > 0) {
+				out_off += (size_t)n;
 			}
 		}
-		if (p[1].revents) {
-			ssize_t n = recv(c->ac.fd, buf, sizeof buf, 0);
+		if (p[0].fd == 0 && p[0].revents) {
+			ssize_t n = read(0, out, sizeof out);
+			out_off = 0;
+			out_len = n > 0 ? (size_t)n : 0;
 			if (n <= 0)
-				return CTL_OK;
-			fwrite(buf, 1, (size_t)n, stdout);
-			fflush(stdout);
+				in_open = false;
+		}
+		if (!in_open && out_off == out_len && p[0].fd == 0) {
+			shutdown(c->ac.fd, SHUT_WR);
+			p[0].fd = -1;
 		}
 	}
 }

@@ -16,7 +16,9 @@
  * Bounds: API_MAX_LINE bytes per request line, API_MAX_CLIENTS clients,
  * API_MAX_QUEUE bytes of unwritten output per client (beyond that the
  * client is dropped: a subscriber that stops reading must not grow the
- * daemon). A client that is not subscribed and sends no complete request
+ * daemon); past API_PAUSE_QUEUE its requests are not read until it has
+ * read its answers (a client piping thousands of requests is slowed to its
+ * own pace, not dropped). A client that is not subscribed and sends no complete request
  * for API_IDLE_MS is closed (bytes without a newline do not count). When
  * all API_MAX_CLIENTS slots are taken, a new caller takes the slot of the
  * unsubscribed client idle the longest, if it has been idle API_EVICT_MS;
@@ -52,6 +54,7 @@
 #define API_MAX_CLIENTS 64
 #define API_MAX_REFUSED 16                /* connections over the limit told so at a time */
 #define API_MAX_QUEUE (1024 * 1024)       /* unwritten output per client */
+#define API_PAUSE_QUEUE (128 * 1024)      /* ... over which its requests wait */
 #define API_READ_BUF (16 * 1024)
 #define API_DRAIN_MS 5000
 #define API_SWEEP_MS 1000
@@ -73,6 +76,7 @@ struct api_client {
 	bool counted;                     /* in api->nclients */
 	bool refused;                     /* in api->nrefused: over the limit, told so */
 	bool subscribed;
+	bool paused;                      /* its requests wait: answers unread (on_write) */
 	uint32_t kinds;                   /* bit k = kind k; all bits = every kind */
 	uint64_t drain_deadline;          /* uv_now() ms, DRAINING only */
 	size_t last_queued;               /* pending output at the last sweep */
@@ -174,13 +178,24 @@ static void client_close(struct api_client *c)
 	uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
+	struct api_client *c = (struct api_client *)req->handle;
 
 	(void)status;   /* a failed write shows up as a read error or EOF */
 	line_buf_put(w->lb);
 	free(w);
+	/* its answers are read again: take its next requests */
+	if (c->paused && c->state == CLIENT_OPEN &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < API_PAUSE_QUEUE / 2) {
+		c->paused = false;
+		if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+			client_close(c);
+	}
 }
 
 /* Queue one line to c (takes a new reference on lb). A client whose unread
@@ -690,6 +705,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		p = nl + 1;
 		handle_line(c, c->line, c->len);
 		c->len = 0;
+	}
+	/* backpressure: a client that sends requests faster than it reads the
+	 * answers waits (its requests stay in the socket) until it has read
+	 * them, instead of being dropped at API_MAX_QUEUE */
+	if (c->state == CLIENT_OPEN && !c->paused &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > API_PAUSE_QUEUE) {
+		c->paused = true;
+		uv_read_stop((uv_stream_t *)&c->pipe);
 	}
 	/* keep idle clients (watchers) small */
 	if (c->len == 0 && c->cap > 4096) {

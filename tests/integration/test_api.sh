@@ -223,6 +223,14 @@ wait $SLOW
 expect 0 "status after the flood" "$ctl" status --json
 check "slow subscriber gone" jq -e '.counters.api_clients == 1' "$T/out"
 
+# a client that pipes requests faster than it reads the answers is slowed
+# to its own pace (its requests wait in the socket), not dropped
+for i in $(seq 5000); do
+	echo "{\"cmd\":\"publish\",\"kind\":\"svc\",\"key\":\"pipe$i\",\"body\":{\"service\":\"p$i\",\"endpoint\":\"x:1\",\"port\":1}}"
+done | raw > "$T/pipe.out" 2>&1
+n=$(grep -c '"ok":' "$T/pipe.out")   # (the store's budget refuses some: answered too)
+[ "$n" = 5000 ] && ok "5000 piped publishes: every one answered" || bad "5000 piped publishes: $n answered"
+
 # clients that leave before their (large) answer: no SIGPIPE death
 for i in $(seq 5); do raw --no-read '{"cmd":"records"}' >/dev/null 2>&1; done
 expect 0 "status after clients left early" "$ctl" status
