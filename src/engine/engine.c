@@ -49,7 +49,7 @@ void engine_config_default(struct engine_config *c)
 	c->d_hi = 6;
 	c->d_lazy = 4;
 	c->heartbeat_ms = 1000;
-	c->gossip_windows = 2;
+	c->gossip_windows = 1;   /* with early gossip (mesh.c): an id goes by IHAVE twice */
 	c->large_record = 1024;
 	c->prune_backoff_ms = 60000;
 	c->probe_ms = 1000;
