@@ -129,10 +129,12 @@ on 4 publish svc refused --body "$(svc refused)" >"$T/refused.out" 2>&1 &&
 disk_free 4
 saved() { [ "$(counter 4 store_unsaved)" = 0 ] && [ "$(counter 4 store_lost)" = 0 ]; }
 wait_for 30 "space back: host 4 saves what it held, loses nothing (store_unsaved 0, store_lost 0)" saved
+all_full() { [ "$(json_val '[.[] | select(.key | startswith("full-"))] | length' on 4 records svc --json)" = 40 ]; }
+# (all 40 first: a restart cut off from the mesh cannot fetch one it never got)
+wait_for 30 "  ...and holds all 40" all_full
 need ns_isolate 4   # after a restart, what it holds comes from its disk only
 kill9 4
 need start 4
-all_full() { [ "$(json_val '[.[] | select(.key | startswith("full-"))] | length' on 4 records svc --json)" = 40 ]; }
 wait_for 30 "  ...killed (-9) and restarted cut off from the mesh, it holds all 40 from its disk" all_full
 need ns_rejoin 4
 
