@@ -21,48 +21,19 @@
 #     wait`): counted and logged, the hanging one killed after 10 s with its
 #     child, the daemon serving all along
 # Needs root, iproute2 (tc), wireguard-go; skips otherwise.
-. "$(dirname "$0")/../netns/lib.sh"
+. "$(dirname "$0")/lib.sh"
 need_root
 need_cmd wireguard-go tc jq
 : "${MN_BUILD:?}"
 K=4
 tmpdir mn-faults
-
-ns_init $K || fatal "namespaces"
-ns_mn_keys $K || fatal "keys and certificates"
-for i in $(seq 1 $K); do
-	ns_wg_up "$i" || fatal "wireguard-go in host $i"
-	ns_mn_star "$i" $K >"$T/h$i/mirrornetd.conf"
-done
-start() {   # start I [ENV=VALUE...]: host I's daemon, watched; its PID in PID[I]
-	local i=$1; shift
-	"$MN_BUILD/mirrornetd" -n -c "$T/h$i/mirrornetd.conf" >/dev/null || return 1
-	ns_bg "$i" "$T/h$i/log" env "$@" "$MN_BUILD/mirrornetd" -c "$T/h$i/mirrornetd.conf"
-	PID[$i]=$SPAWNED
-	watch_pid "$SPAWNED" "daemon of host $i"
-}
+star_up
 # host 4's store on a small file system of its own (the full-disk case below)
-mkdir -p "$T/h4/st" && mount -t tmpfs -o size=4m,mode=700 mnfaults "$T/h4/st" || fatal "tmpfs for host 4's store"
-unmount_st() { umount "$T/h4/st" 2>/dev/null; }
-at_exit unmount_st
-sed -i "s|^db .*|db $T/h4/st/store.db|" "$T/h4/mirrornetd.conf"
+store_tmpfs 4 4m || fatal "tmpfs for host 4's store"
 # reload commands that fail (host 2) and hang (host 3: killed after 10 s, with its child)
 printf '%s\n' "hosts_file $T/h2/hosts" "hosts_reload false" >>"$T/h2/mirrornetd.conf"
 printf '%s\n' "hosts_file $T/h3/hosts" "hosts_reload sleep 600 & wait" >>"$T/h3/mirrornetd.conf"
 for i in $(seq 1 $K); do need start "$i"; done
-all_alive() { local i; for i in $(seq 1 $K); do alive_ge "$i" $((K - 1)) || return 1; done; }
-digest() { json_val '"\(.records) \(.digest)"' on "$1" status --json; }
-digests_equal() {   # every host answers, and with the same count and digest
-	local i d first=""
-	for i in $(seq 1 $K); do
-		d=$(digest "$i") && [ -n "$d" ] || return 1
-		echo "host $i: $d"
-		[ -z "$first" ] && first=$d
-		[ "$d" = "$first" ] || return 1
-	done
-}
-svc() { echo "{\"service\":\"$1\",\"endpoint\":\"x:1\",\"port\":1}"; }
-publish() { on "$1" publish svc "$2" --body "$(svc "$2")" >/dev/null; }
 wait_for 60 "$K hosts over WireGuard see each other alive" all_alive
 wait_for 30 "their stores are equal (digest)" digests_equal
 
@@ -115,8 +86,7 @@ BURST=$!
 track $BURST
 acked_ge() { [ "$(wc -l <"$T/acked")" -ge "$1" ]; }
 poll 20 acked_ge 20
-unwatch_pid "${PID[3]}"
-kill -KILL "${PID[3]}"
+kill9 3
 wait "$BURST" 2>/dev/null
 n_acked=$(wc -l <"$T/acked")
 [ "$n_acked" -ge 20 ] && [ "$n_acked" -lt 300 ] && ok "host 3 killed (-9) within a burst: $n_acked of 300 publishes acknowledged" ||
@@ -133,11 +103,7 @@ for i in 1 2 4; do holds_acked "$i" || bad "host $i lacks an acknowledged record
 
 # ---- wireguard-go killed and started again ----
 restored() { json_ok '.wireguard.device_restored >= 1' on 4 status --json; }
-for pid in $(ip netns pids "$(ns_host 4)"); do
-	[ "$(cat /proc/"$pid"/comm 2>/dev/null)" = wireguard-go ] && kill -KILL "$pid" && wgpid=$pid
-done
-poll 10 gone "${wgpid:?no wireguard-go in host 4}"
-rm -f "/var/run/wireguard/$(ns_if 4).sock"   # (a killed wireguard-go leaves its socket)
+need wg_kill 4
 need ns_wg_up 4   # the interface again, with its address (netifd's part on a router)
 wait_for 30 "wireguard-go restarted: the daemon set its key, port and peers again" restored
 wg_peers4() { [ "$(ns_exec 4 wg show "$(ns_if 4)" peers | wc -l)" -ge $((K - 1)) ]; }
@@ -146,7 +112,7 @@ publish 1 "after-wg-restart"; publish 4 "from-restarted-wg"
 wait_for 30 "  ...gossip flows both ways again" eval 'has_key 4 svc after-wg-restart && has_key 1 svc from-restarted-wg'
 
 # ---- a full disk under the store ----
-dd if=/dev/zero of="$T/h4/st/filler" bs=64k >/dev/null 2>&1   # until the file system is full
+need disk_fill 4
 big() {   # a svc record of about 1 KiB
 	local pad; pad=$(head -c 250 /dev/zero | tr '\0' a)
 	printf '{"service":"%s","endpoint":"x:1","port":1,"attrs":[{"k":"a","v":"%s"},{"k":"b","v":"%s"},{"k":"c","v":"%s"}]}' \
@@ -160,14 +126,15 @@ on 4 publish svc refused --body "$(svc refused)" >"$T/refused.out" 2>&1 &&
 	bad "a publish on host 4 was acknowledged while its store cannot write" ||
 	{ grep -q "store cannot write" "$T/refused.out" && ok "  ...a local publish is refused, saying why: $(head -c 120 "$T/refused.out")" ||
 		bad "refused without a reason: $(cat "$T/refused.out")"; }
-rm -f "$T/h4/st/filler"
+disk_free 4
 saved() { [ "$(counter 4 store_unsaved)" = 0 ] && [ "$(counter 4 store_lost)" = 0 ]; }
 wait_for 30 "space back: host 4 saves what it held, loses nothing (store_unsaved 0, store_lost 0)" saved
-need ns_isolate 4   # after a restart, what it holds comes from its disk only
-unwatch_pid "${PID[4]}"
-kill -KILL "${PID[4]}"
-need start 4
 all_full() { [ "$(json_val '[.[] | select(.key | startswith("full-"))] | length' on 4 records svc --json)" = 40 ]; }
+# (all 40 first: a restart cut off from the mesh cannot fetch one it never got)
+wait_for 30 "  ...and holds all 40" all_full
+need ns_isolate 4   # after a restart, what it holds comes from its disk only
+kill9 4
+need start 4
 wait_for 30 "  ...killed (-9) and restarted cut off from the mesh, it holds all 40 from its disk" all_full
 need ns_rejoin 4
 

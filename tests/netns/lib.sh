@@ -42,7 +42,8 @@
 #                              endpoint, keepalive 10 s; the root (role master) has a wg_peer
 #                              line for each member, each member one for the root, and members
 #                              find each other through the node records the root relays
-#   ns_mn_start I              check $T/hI/mirrornetd.conf, start mirrornetd with it in host I
+#   ns_mn_start I [ENV=VALUE...]  check $T/hI/mirrornetd.conf, start mirrornetd with it in host I
+#                              (with those variables in its environment; $SPAWNED is its PID)
 #   ns_mn_issue I J ROLE DEPTH SCOPE   host I issues host J's certificate (mesh address 10.42.0.J)
 #                              with a DNS scope: a chain deeper than the star
 #
@@ -272,9 +273,9 @@ ns_mn_issue() {
 ns_mn_wg_peer() { echo "wg_peer $(ns_mn_id "$1" did) $(ns_mn_id "$1" wireguard_public_key) $2 10.42.0.$1"; }
 
 ns_mn_start() {
-	local i=$1 d="$T/h$1"
+	local i=$1 d="$T/h$1"; shift
 	"$MN_BUILD/mirrornetd" -n -c "$d/mirrornetd.conf" >/dev/null || return 1
-	ns_bg "$i" "$d/log" "$MN_BUILD/mirrornetd" -c "$d/mirrornetd.conf"
+	ns_bg "$i" "$d/log" env "$@" "$MN_BUILD/mirrornetd" -c "$d/mirrornetd.conf"
 }
 
 ns_view_init() {
