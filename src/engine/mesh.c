@@ -42,7 +42,7 @@
 #include "src/engine/engine_int.h"
 
 #define OPPORTUNISTIC_EVERY 30
-#define EARLY_GOSSIP_MS 100
+#define EARLY_GOSSIP_MS 150
 
 static bool idontwant_has(const struct peer *p, const uint8_t *id)
 {
