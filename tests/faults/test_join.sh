@@ -128,8 +128,10 @@ kill9 "$KJ"   # at once: what it holds on disk is checked below
 need throttle del
 db=$(ns_sh "$KJ" "sed -n 's/^db //p' /etc/mirrornet/mirrornetd.conf")
 held=$(ns_sh "$KJ" "mirrornetctl store check --db '$db' --json" 2>"$T/check.err" | jq -r '.records // empty')
-[ -n "$seen" ] && [ -n "$held" ] && [ "$held" -gt 4 ] && [ "$held" -lt "$total" ] &&
-	ok "member $KJ killed (-9) in its first sync: $held of $total records on its disk ($seen in status just before)" ||
+# (on disk it may hold fewer than status said: records from peers are
+# committed in groups, 100 ms after the first; anti-entropy fetches the rest)
+[ -n "$seen" ] && [ -n "$held" ] && [ "$held" -lt "$total" ] &&
+	ok "member $KJ killed (-9) in its first sync: $seen of $total records in status, $held on its disk" ||
 	bad "member $KJ was not killed in its first sync: ${held:-?} of $total records on its disk, ${seen:-none or all} in status (too fast to catch: raise MN_BULK)"
 [ -n "$held" ] && ok "  ...its store opens and passes the integrity check after the kill (store check)" ||
 	{ bad "  ...its store does not open after the kill"; _t_show "$T/check.err"; }
