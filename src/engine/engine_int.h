@@ -175,6 +175,8 @@ struct peer {
 	bool dirty;
 	struct peer *next_dirty;
 	uint64_t sync_at;           /* last sync it started with us */
+	uint64_t sync_session;      /* ... its session number (they grow within a life) */
+	uint64_t sync_reborn_at;    /* last time its numbers started again (sync.c) */
 };
 
 struct peer *peer_find(const struct engine *e, const uint8_t pk[32]);
