@@ -501,6 +501,7 @@ static void ai_stop(void *st)
 	if (ai->timer_open)
 		uv_close((uv_handle_t *)&ai->timer, NULL);
 	ai->timer_open = false;
+	haproc_stop(&ai->proc);
 	httpc_close(ai->get);   /* (its memory goes with its handles' close callbacks) */
 	ai->get = NULL;
 }
@@ -549,7 +550,7 @@ static struct json_object *ai_status(void *st)
 			{ "generations", ai->generations }, { "checks", ai->proc.checks },
 			{ "check_failures", ai->proc.check_failures }, { "switches", ai->proc.switches },
 			{ "reloads", ai->proc.reloads }, { "starts", ai->proc.starts },
-			{ "start_failures", ai->proc.start_failures },
+			{ "start_failures", ai->proc.start_failures }, { "retries", ai->proc.retries },
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 	}

@@ -1011,6 +1011,8 @@ static void check_done(void *st, bool ok, const char *status, uint64_t ms)
 	struct expose *x = st;
 
 	(void)ms;
+	if (!ok)
+		x->force = true;   /* its retry checks again even if the text is the live one's */
 	haproc_check_done(&x->proc, conf(x)->dir, ok, status);
 }
 
@@ -1195,6 +1197,7 @@ static void ex_stop(void *st)
 	if (x->timer_open)
 		uv_close((uv_handle_t *)&x->refresh, NULL);
 	x->timer_open = false;
+	haproc_stop(&x->proc);
 	expose_tor_stop(x->tor);
 	acme_stop(x->acme);
 }
@@ -1237,6 +1240,7 @@ static struct json_object *ex_status(void *st)
 			{ "generations", x->generations }, { "checks", x->proc.checks },
 			{ "check_failures", x->proc.check_failures }, { "switches", x->proc.switches },
 			{ "reloads", x->proc.reloads }, { "starts", x->proc.starts }, { "start_failures", x->proc.start_failures },
+			{ "retries", x->proc.retries },
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 		if (x->skip_reason[0])

@@ -6,7 +6,13 @@
  * the master told (USR2: new workers, the old ones finish their
  * connections), or started when none runs. Commands run through the
  * subsystem's host_run slot, so their done callbacks are the subsystem's:
- * it passes them on to haproc_check_done / haproc_start_done. */
+ * it passes them on to haproc_check_done / haproc_start_done.
+ *
+ * A check or start that fails — refused, a command that exits non-zero or
+ * hangs and is killed at its bound, one that cannot run — is tried again
+ * by itself: the subsystem is made dirty after 5 s, then 10, 20 ... up to
+ * 5 minutes, until one passes (issue #19: a reload that failed once used to
+ * wait for the next record, or for the 10-minute refresh). */
 #ifndef MN_HAPROC_H
 #define MN_HAPROC_H
 #include <stdbool.h>
@@ -22,13 +28,21 @@ struct haproc {
 	int live, pending;                /* gen 0/1, -1 none; the one being checked */
 	bool checking;
 	unsigned checks, check_failures, switches, reloads, starts, start_failures;
+	unsigned retries;                 /* failures tried again (the retry timer fired) */
+	unsigned retry_ms;                /* the delay after the next failure; 0: none failed */
+	uv_timer_t retry;
+	bool retry_open;
 	char checked_status[128];         /* the last check's outcome */
 	char last_error[600];             /* "" none; the subsystem may write it too */
 };
 
 typedef void (*haproc_done_fn)(void *st, bool ok, const char *status, uint64_t ms);
 
+/* (Its retry timer on the host's loop: haproc_stop closes it.) */
 void haproc_init(struct haproc *p, struct mn_host *h, const char *name);
+/* From the subsystem's stop: no more retries; the struct may be freed
+ * after the loop ran the close. */
+void haproc_stop(struct haproc *p);
 /* DIR/gen.G into out. */
 void haproc_gen_dir(const char *dir, int g, char *out, size_t cap);
 /* Which generation DIR/live points at: 0, 1 or -1. */

@@ -175,6 +175,8 @@ struct peer {
 	bool dirty;
 	struct peer *next_dirty;
 	uint64_t sync_at;           /* last sync it started with us */
+	uint64_t sync_session;      /* ... its session number (they grow within a life) */
+	uint64_t sync_reborn_at;    /* last time its numbers started again (sync.c) */
 	uint64_t sync_resume_at;    /* our push to it was cut short: go on then (sync.c) */
 	uint64_t sync_to_at;        /* our last round with it (sync.c) */
 };

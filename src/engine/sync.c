@@ -450,13 +450,27 @@ void sync_on_frame(struct engine *e, struct peer *p, uint64_t session, uint64_t 
 				bad = 1;
 				break;
 			}
-			/* a fresh session from this peer: at most one per sync_ms/4 */
+			/* a fresh session from this peer: at most one per sync_ms/4
+			 * — unless it is the first of a new life: a peer that
+			 * restarted (a crash, procd's respawn) numbers its sessions
+			 * from 1 again and opens its first round at once, which must
+			 * not be refused for its previous life's last round (a
+			 * member killed and restarted within 2.5 s waited a whole
+			 * sync_ms for its next round, docs/faults.md). That
+			 * exception at most once per sync_ms: a peer cannot use it
+			 * to get more than one more round per period. */
 			if (bits == 0) {
+				bool reborn = p->sync_at && session <= p->sync_session &&
+					      (!p->sync_reborn_at || e->now >= p->sync_reborn_at + e->cfg.sync_ms);
 				if (p->sync_at && e->now < p->sync_at + e->cfg.sync_ms / 4) {
-					e->st.rate_limited++;
-					goto out;
+					if (!reborn) {
+						e->st.rate_limited++;
+						goto out;
+					}
+					p->sync_reborn_at = e->now;
 				}
 				p->sync_at = e->now;
+				p->sync_session = session;
 			}
 			on_fp(&o, &ps, all, total, (unsigned)bits, prefix, v, cnt);
 			break;
