@@ -337,7 +337,8 @@ struct engine {
 	unsigned sync_quiet;        /* own rounds in a row that found nothing (sync.c) */
 	bool sync_opened;           /* a round was opened at the last sync tick */
 	bool sync_busy;             /* a difference since: a record accepted, ranges differed */
-	uint32_t sync_caught;       /* records anti-entropy brought since the last sync tick */
+	bool sync_caught;           /* anti-entropy brought records since the last sync tick */
+	uint64_t sync_resume_next;  /* the earliest peer's sync_resume_at (0: none) */
 
 	uint64_t next_sweep;
 	double stranger_tokens;     /* certificates strangers may present (engine.c) */

@@ -376,11 +376,33 @@ static void maintain_mesh(struct engine *e)
 	}
 }
 
+/* IHAVE of recs to d_lazy usable peers outside the mesh, each as far as
+ * its announce budget goes (ids: room for nrecs ids). */
+static void gossip_lazy(struct engine *e, struct rec **recs, size_t nrecs,
+			uint8_t (*ids)[WIRE_ID_LEN])
+{
+	struct peer *lazy[32];
+
+	if (!nrecs)
+		return;
+	for (size_t k = 0; k < nrecs; k++)
+		memcpy(ids[k], recs[k]->id, WIRE_ID_LEN);
+	size_t n = pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nrecs && announce_ok(lazy[i], recs[k]->wire_len))
+			k++;
+		if (k) {
+			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
+			e->st.ihave_sent += k;
+		}
+	}
+}
+
 static void emit_gossip(struct engine *e)
 {
 	size_t cap = (size_t)e->cfg.gossip_windows * MCACHE_PER_WINDOW, nrecs = 0;
 	unsigned wins = e->cfg.gossip_windows;
-	struct peer *lazy[32];
 	struct rec **recs = malloc(cap * sizeof *recs);
 	uint8_t (*ids)[WIRE_ID_LEN] = malloc(cap * WIRE_ID_LEN);
 
@@ -403,19 +425,7 @@ static void emit_gossip(struct engine *e)
 	 * budget would otherwise go to the flood's newest records, and an
 	 * honest record that missed the eager push was never announced */
 	recs_fair_order(recs, nrecs, NULL);
-	for (size_t k = 0; k < nrecs; k++)
-		memcpy(ids[k], recs[k]->id, WIRE_ID_LEN);
-	size_t n = pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL);
-	for (size_t i = 0; i < n; i++) {
-		/* as far as its announce budget goes */
-		size_t k = 0;
-		while (k < nrecs && announce_ok(lazy[i], recs[k]->wire_len))
-			k++;
-		if (k) {
-			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
-			e->st.ihave_sent += k;
-		}
-	}
+	gossip_lazy(e, recs, nrecs, ids);
 out:
 	free(recs);
 	free(ids);
@@ -453,31 +463,21 @@ void mesh_retry_promises(struct engine *e)
 void mesh_early_gossip(struct engine *e)
 {
 	struct mcache_window *mw = &e->mcache[e->mcache_pos];
-	struct peer *lazy[32];
-	uint8_t (*ids)[WIRE_ID_LEN] = NULL;
-	size_t nrecs = 0;
+	size_t nrecs = 0, cap = mw->n > e->early_from ? mw->n - e->early_from : 0;
+	struct rec **recs = cap ? malloc(cap * sizeof *recs) : NULL;
+	uint8_t (*ids)[WIRE_ID_LEN] = cap ? malloc(cap * WIRE_ID_LEN) : NULL;
 
 	e->early_at = 0;
-	if (mw->n <= e->early_from)
-		return;
-	if (!(ids = malloc((mw->n - e->early_from) * WIRE_ID_LEN)))
-		return;
-	for (unsigned i = e->early_from; i < mw->n; i++) {
-		struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
-		if (x && x->wire_len < e->cfg.large_record)   /* large ones are announced anyway */
-			memcpy(ids[nrecs++], mw->ids[i], WIRE_ID_LEN);
-	}
-	e->early_from = mw->n;
-	size_t n = nrecs ? pick_peers(e, lazy, e->cfg.d_lazy < 32 ? e->cfg.d_lazy : 32, 0, NULL) : 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t k = 0;
-		while (k < nrecs && announce_ok(lazy[i], 0))
-			k++;
-		if (k) {
-			out_ids(e, lazy[i], W_IHAVE, ids[0], k, OC_GOSSIP);
-			e->st.ihave_sent += k;
+	if (recs && ids) {
+		for (unsigned i = e->early_from; i < mw->n; i++) {
+			struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
+			if (x && x->wire_len < e->cfg.large_record)   /* large ones are announced anyway */
+				recs[nrecs++] = x;
 		}
+		e->early_from = mw->n;
+		gossip_lazy(e, recs, nrecs, ids);
 	}
+	free(recs);
 	free(ids);
 }
 

@@ -516,6 +516,8 @@ out:
 	if (ps.skipped) {   /* the rest when the allowance has refilled a little */
 		e->st.sync_push_deferred++;
 		p->sync_resume_at = e->now + RESUME_MS;
+		if (!e->sync_resume_next || p->sync_resume_at < e->sync_resume_next)
+			e->sync_resume_next = p->sync_resume_at;
 	}
 	free(o.buf);
 }
@@ -562,31 +564,43 @@ static void sync_resume(struct engine *e, struct peer *p)
 
 void sync_caught_up(struct engine *e)
 {
-	e->sync_caught++;
+	e->sync_caught = true;
 	if (e->next_sync > e->now + CATCHUP_MS)
 		e->next_sync = e->now + CATCHUP_MS;
 }
 
 uint64_t sync_next(const struct engine *e)
 {
-	uint64_t next = e->next_sync;
+	return e->sync_resume_next && e->sync_resume_next < e->next_sync ? e->sync_resume_next
+									  : e->next_sync;
+}
 
-	for (size_t i = 0; i < e->npeers; i++)
-		if (e->peers[i]->sync_resume_at && e->peers[i]->sync_resume_at < next)
-			next = e->peers[i]->sync_resume_at;
-	return next;
+/* The resumes due; the peers are walked only when one is (not at every
+ * tick), and the earliest still to come is kept. */
+static void resumes_due(struct engine *e)
+{
+	uint64_t next = 0;
+
+	if (!e->sync_resume_next || e->now < e->sync_resume_next)
+		return;
+	for (size_t i = 0; i < e->npeers; i++) {
+		struct peer *p = e->peers[i];
+		if (!p->sync_resume_at)
+			continue;
+		if (e->now < p->sync_resume_at) {
+			next = !next || p->sync_resume_at < next ? p->sync_resume_at : next;
+			continue;
+		}
+		p->sync_resume_at = 0;
+		if (peer_usable(p))
+			sync_resume(e, p);
+	}
+	e->sync_resume_next = next;
 }
 
 void sync_tick(struct engine *e)
 {
-	for (size_t i = 0; i < e->npeers; i++) {
-		struct peer *p = e->peers[i];
-		if (p->sync_resume_at && e->now >= p->sync_resume_at) {
-			p->sync_resume_at = 0;
-			if (peer_usable(p))
-				sync_resume(e, p);
-		}
-	}
+	resumes_due(e);
 	if (e->now < e->next_sync)
 		return;
 	/* did the last round we opened find nothing? (an equal round gets no
@@ -600,8 +614,8 @@ void sync_tick(struct engine *e)
 	for (unsigned q = QUIET_ROUNDS; q < e->sync_quiet && stretch < STRETCH_MAX; q++)
 		stretch *= 2;
 	uint64_t period = (uint64_t)e->cfg.sync_ms * stretch;
-	bool catching_up = e->sync_caught > 0;
-	e->sync_caught = 0;
+	bool catching_up = e->sync_caught;
+	e->sync_caught = false;
 	if (catching_up && period > CATCHUP_MS)
 		e->next_sync = e->now + CATCHUP_MS;
 	else
@@ -621,7 +635,7 @@ void sync_tick(struct engine *e)
 		}
 	}
 	if (catching_up && !e->sync_opened) {   /* every peer asked just now: again soon */
-		e->sync_caught = 1;
+		e->sync_caught = true;
 		e->next_sync = e->now + CATCHUP_MS;
 	}
 }
