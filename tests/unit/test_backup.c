@@ -332,6 +332,14 @@ static unsigned files_under(const char *d)
 	return n;
 }
 
+/* The clock of the fake host sh (holders that keep the owner's time). */
+static struct mn_host *sh;
+static uint64_t fake_now(void *ctx)
+{
+	(void)ctx;
+	return sh->now_ms;
+}
+
 /* A fake host for the owner O, its backup_dir DIR/sub on port. */
 static struct mn_host *owner_host(const char *sub, unsigned port)
 {
@@ -372,7 +380,7 @@ static struct bkchan *holder(struct mn_host *h, int w, unsigned port, const stru
 static void test_subsystem(void)
 {
 	unsigned port[NK] = { 0 }, base = 30000 + (unsigned)getpid() % 2000 * 8;
-	struct mn_host *h = owner_host("o", base);
+	struct mn_host *h = sh = owner_host("o", base);
 	struct bkchan *hold[NK] = { 0 };
 	char path[200], held[200];
 	struct json_object *req, *res = NULL;
@@ -390,8 +398,11 @@ static void test_subsystem(void)
 	CHECK_INT(fake_host_set(h, "backup_offer", "10485760"), 0);
 	CHECK_INT(fake_host_set(h, "backup_quota", "1048576"), 0);
 	/* holders A, D, E take; B refuses (quota); C does not listen */
-	static const struct bkchan_ops ok_ops = { NULL, yes, admit_ok, NULL, real_now };
-	static const struct bkchan_ops no_ops = { NULL, yes, admit_no, NULL, real_now };
+	/* the holders keep the owner's (fake) clock: the test moves it on by
+	 * minutes below, and a repair PUT that happens to come after such a
+	 * step must not be refused as stale by a holder on the real clock */
+	static const struct bkchan_ops ok_ops = { NULL, yes, admit_ok, NULL, fake_now };
+	static const struct bkchan_ops no_ops = { NULL, yes, admit_no, NULL, fake_now };
 	const int who[] = { A, B, D, E };
 	for (size_t i = 0; i < 4; i++) {
 		port[who[i]] = base + 1 + (unsigned)i;
@@ -562,13 +573,6 @@ static void test_schedule_pure(void)
 	CHECK_INT(schedule_slot(&sc, day + 7 * 3600), day + 6 * 3600);
 }
 
-static struct mn_host *sh;
-static uint64_t fake_now(void *ctx)
-{
-	(void)ctx;
-	return sh->now_ms;
-}
-
 static unsigned want_runs;
 static bool ran(struct mn_host *h)
 {
@@ -657,7 +661,7 @@ static void test_schedule(void)
 	h->now_ms = (day + 3 * 3600 + 30) * 1000;
 	sched_file(d, 1);
 	want_runs = 1;
-	CHECK(run_until(h, ran, 3000));
+	CHECK(run_until(h, ran, 10000));
 	CHECK(strstr(h->last_cmd, "umask 077; (make-config) > '") == h->last_cmd);
 	want_pushes = 1;
 	CHECK(run_until(h, pushed, 10000));
@@ -675,14 +679,14 @@ static void test_schedule(void)
 	h->now_ms = (day + 86400 + 3 * 3600 + 10) * 1000;
 	sched_file(d, 2);
 	want_runs = 2;
-	CHECK(run_until(h, ran, 3000));
+	CHECK(run_until(h, ran, 10000));
 	want_pushes = 1;   /* counted since the restart */
 	CHECK(run_until(h, pushed, 10000));
 	/* down two days, back at 05:00: one push, not three */
 	h->now_ms = (day + 3 * 86400 + 5 * 3600) * 1000;
 	sched_file(d, 3);
 	want_runs = 3;
-	CHECK(run_until(h, ran, 3000));
+	CHECK(run_until(h, ran, 10000));
 	want_pushes = 2;
 	CHECK(run_until(h, pushed, 10000));
 	run_until(h, never, 2500);
@@ -693,7 +697,7 @@ static void test_schedule(void)
 	h->run_fails = true;
 	h->now_ms = (day + 4 * 86400 + 3 * 3600 + 60) * 1000;
 	want_runs = 4;
-	CHECK(run_until(h, ran, 3000));
+	CHECK(run_until(h, ran, 10000));
 	struct json_object *st = status(h), *so, *f;
 	CHECK(json_object_object_get_ex(st, "schedule", &so) && json_object_object_get_ex(so, "failures", &f) &&
 	      json_object_get_int64(f) == 1);
@@ -743,7 +747,7 @@ static void test_job(void)
 	snprintf(p, sizeof p, "%s/own/.schedule.mail", d);
 	write_file(p, 20000, 7);
 	want_runs = 3;
-	CHECK(run_until(h, ran, 3000));
+	CHECK(run_until(h, ran, 10000));
 	CHECK(strstr(h->last_cmd, "(x) > '") && strstr(h->last_cmd, "/own/.schedule.c'"));
 	want_pushes = 1;
 	CHECK(run_until(h, pushed, 10000));
