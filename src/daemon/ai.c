@@ -550,7 +550,7 @@ static struct json_object *ai_status(void *st)
 			{ "generations", ai->generations }, { "checks", ai->proc.checks },
 			{ "check_failures", ai->proc.check_failures }, { "switches", ai->proc.switches },
 			{ "reloads", ai->proc.reloads }, { "starts", ai->proc.starts },
-			{ "start_failures", ai->proc.start_failures }, { "retries", ai->proc.retries },
+			{ "start_failures", ai->proc.start_failures }, { "retries", ai->proc.retry.fired },
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 	}

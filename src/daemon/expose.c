@@ -1240,7 +1240,7 @@ static struct json_object *ex_status(void *st)
 			{ "generations", x->generations }, { "checks", x->proc.checks },
 			{ "check_failures", x->proc.check_failures }, { "switches", x->proc.switches },
 			{ "reloads", x->proc.reloads }, { "starts", x->proc.starts }, { "start_failures", x->proc.start_failures },
-			{ "retries", x->proc.retries },
+			{ "retries", x->proc.retry.fired },
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 		if (x->skip_reason[0])

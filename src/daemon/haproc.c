@@ -11,34 +11,6 @@
 
 #define CHECK_TIMEOUT_MS 30000
 #define START_TIMEOUT_MS 30000
-#define RETRY_FIRST_MS 5000       /* a failed check or start: tried again after this */
-#define RETRY_MAX_MS (300u * 1000) /* ... doubling up to this */
-
-static void on_retry(uv_timer_t *t)
-{
-	struct haproc *p = t->data;
-
-	p->retries++;
-	host_dirty(p->h);   /* the subsystem's generation checks or starts again */
-}
-
-/* A check or start failed: arm the next try. */
-static void retry_later(struct haproc *p)
-{
-	p->retry_ms = !p->retry_ms ? RETRY_FIRST_MS : p->retry_ms >= RETRY_MAX_MS / 2 ? RETRY_MAX_MS : p->retry_ms * 2;
-	if (!p->retry_open)
-		return;
-	uv_timer_start(&p->retry, on_retry, p->retry_ms, 0);
-	log_info("%s: trying again in %u s", p->name, p->retry_ms / 1000);
-}
-
-/* One passed: the backoff starts again from the beginning. */
-static void retry_reset(struct haproc *p)
-{
-	p->retry_ms = 0;
-	if (p->retry_open)
-		uv_timer_stop(&p->retry);
-}
 
 void haproc_init(struct haproc *p, struct mn_host *h, const char *name)
 {
@@ -46,18 +18,12 @@ void haproc_init(struct haproc *p, struct mn_host *h, const char *name)
 	p->h = h;
 	p->name = name;
 	p->live = p->pending = -1;
-	if (uv_timer_init(host_loop(h), &p->retry) == 0) {
-		p->retry.data = p;
-		p->retry_open = true;
-		uv_unref((uv_handle_t *)&p->retry);
-	}
+	retry_init(&p->retry, h, name);
 }
 
 void haproc_stop(struct haproc *p)
 {
-	if (p->retry_open)
-		uv_close((uv_handle_t *)&p->retry, NULL);
-	p->retry_open = false;
+	retry_close(&p->retry);
 }
 
 void haproc_gen_dir(const char *dir, int g, char *out, size_t cap)
@@ -102,14 +68,14 @@ void haproc_start_done(struct haproc *p, const char *dir, bool ok, const char *s
 
 	if (ok) {
 		p->starts++;
-		retry_reset(p);
+		retry_reset(&p->retry);
 		return;
 	}
 	p->start_failures++;
 	read_tail(dir, "haproxy.log", tail, sizeof tail);
 	snprintf(p->last_error, sizeof p->last_error, "haproxy did not start (%s): %s", status, tail);
 	log_err("%s: %s", p->name, p->last_error);
-	retry_later(p);
+	retry_later(&p->retry);
 }
 
 /* Generation g passed the check: point DIR/live at it, then reload the
@@ -152,7 +118,7 @@ void haproc_start(struct haproc *p, const char *haproxy, const char *dir, haproc
 	else if (rc < 0) {
 		p->start_failures++;
 		snprintf(p->last_error, sizeof p->last_error, "haproxy: cannot run: %s", strerror(-rc));
-		retry_later(p);
+		retry_later(&p->retry);
 	}
 }
 
@@ -170,11 +136,11 @@ void haproc_check_done(struct haproc *p, const char *dir, bool ok, const char *s
 		snprintf(p->last_error, sizeof p->last_error, "haproxy -c %s gen.%d (%s), the running config stays: %s",
 			 hung ? "did not finish on" : "refused", p->pending, status, tail);
 		log_err("%s: %s", p->name, p->last_error);
-		retry_later(p);
+		retry_later(&p->retry);
 		return;
 	}
 	p->last_error[0] = 0;
-	retry_reset(p);
+	retry_reset(&p->retry);
 	switch_to(p, dir, p->pending);
 }
 
@@ -196,7 +162,7 @@ int haproc_check(struct haproc *p, const char *haproxy, const char *dir, int g, 
 		}
 		p->check_failures++;
 		snprintf(p->last_error, sizeof p->last_error, "haproxy -c: cannot run: %s", strerror(-rc));
-		retry_later(p);
+		retry_later(&p->retry);
 	}
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "src/daemon/subsys.h"
+#include "src/daemon/retry.h"
 
 #define HAPROC_DIR_MAX 200
 
@@ -28,10 +29,7 @@ struct haproc {
 	int live, pending;                /* gen 0/1, -1 none; the one being checked */
 	bool checking;
 	unsigned checks, check_failures, switches, reloads, starts, start_failures;
-	unsigned retries;                 /* failures tried again (the retry timer fired) */
-	unsigned retry_ms;                /* the delay after the next failure; 0: none failed */
-	uv_timer_t retry;
-	bool retry_open;
+	struct retry retry;               /* a failed check or start tried again (retry.h) */
 	char checked_status[128];         /* the last check's outcome */
 	char last_error[600];             /* "" none; the subsystem may write it too */
 };

@@ -4,13 +4,17 @@
  * engine checked against their certificates: docs/trust.md "Claims") — for
  * dnsmasq's addn-hosts, so the LAN resolves mesh names without a zone
  * server. Written atomically when it changes, then an optional command
- * (hosts_reload) tells the resolver. Off unless hosts_file is set. */
+ * (hosts_reload) tells the resolver. A write or a reload that fails (or
+ * hangs and is killed) is tried again by itself (retry.h: 5 s doubling up
+ * to 5 min), not only at the next membership change. Off unless hosts_file
+ * is set. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "src/daemon/subsys.h"
 #include "src/daemon/config.h"
+#include "src/daemon/retry.h"
 #include "src/putfile.h"
 #include "src/log.h"
 #include "proto/body.h"
@@ -27,6 +31,8 @@ struct hosts_conf {
 struct hostsfile {
 	struct mn_host *h;
 	unsigned entries, writes, reloads, reload_failures, skipped;
+	bool owe_reload;     /* the file changed and no reload passed since */
+	struct retry retry;
 	char last_error[300], reload_status[64];
 };
 
@@ -105,7 +111,11 @@ static void reload_done(void *st, bool ok, const char *status, uint64_t ms)
 	if (!ok) {
 		hf->reload_failures++;
 		log_err("hosts: the reload command %s", status);
+		retry_later(&hf->retry);
+		return;
 	}
+	hf->owe_reload = false;
+	retry_reset(&hf->retry);
 }
 
 static void generate(void *st)
@@ -146,20 +156,27 @@ static void generate(void *st)
 	if (rc < 0) {
 		snprintf(hf->last_error, sizeof hf->last_error, "%s: %s", c->file, strerror(-rc));
 		log_err("hosts: cannot write %s", hf->last_error);
+		retry_later(&hf->retry);
 		return;
 	}
 	hf->last_error[0] = 0;
-	if (rc == 0)
-		return;   /* unchanged */
-	hf->writes++;
-	if (c->reload[0]) {
-		int r = host_run(hf->h, c->reload, RELOAD_TIMEOUT_MS, reload_done);
-		if (r != -EBUSY)   /* (busy: the host writes again after it) */
-			hf->reloads++;
-		if (r < 0 && r != -EBUSY) {
-			hf->reload_failures++;
-			snprintf(hf->reload_status, sizeof hf->reload_status, "failed: %s", strerror(-r));
-		}
+	if (rc > 0) {
+		hf->writes++;
+		hf->owe_reload = c->reload[0] != 0;
+	}
+	if (!hf->owe_reload || !c->reload[0]) {   /* unchanged, and told */
+		hf->owe_reload = false;
+		retry_reset(&hf->retry);
+		return;
+	}
+	int r = host_run(hf->h, c->reload, RELOAD_TIMEOUT_MS, reload_done);
+	if (r == -EBUSY)
+		return;   /* the host generates again after the running command */
+	hf->reloads++;
+	if (r < 0) {
+		hf->reload_failures++;
+		snprintf(hf->reload_status, sizeof hf->reload_status, "failed: %s", strerror(-r));
+		retry_later(&hf->retry);
 	}
 }
 
@@ -180,6 +197,7 @@ static void *hf_start(struct mn_host *h, char *err, size_t errcap)
 		return NULL;
 	}
 	hf->h = h;
+	retry_init(&hf->retry, h, "hosts");
 	hf_changed(hf);   /* the first file */
 	return hf;
 }
@@ -214,6 +232,7 @@ static struct json_object *hf_status(void *st)
 	json_object_object_add(j, "reloads", json_object_new_int((int)hf->reloads));
 	json_object_object_add(j, "reload_failures", json_object_new_int((int)hf->reload_failures));
 	json_object_object_add(j, "reload", json_object_new_string(hf->reload_status));
+	json_object_object_add(j, "retries", json_object_new_int((int)hf->retry.fired));
 	if (hf->last_error[0])
 		json_object_object_add(j, "last_error", json_object_new_string(hf->last_error));
 	return j;
@@ -246,6 +265,13 @@ static int hf_list(void *st, struct json_object *req, struct json_object **res, 
 	}
 	free(l.e);
 	return 0;
+}
+
+static void hf_stop(void *st)
+{
+	struct hostsfile *hf = st;
+
+	retry_close(&hf->retry);
 }
 
 static void hf_free(void *st)
@@ -298,5 +324,6 @@ const struct subsys subsys_hosts = {
 	.trust = hf_trust,
 	.reload = hf_reload,
 	.status = hf_status,
+	.stop = hf_stop,
 	.free = hf_free,
 };

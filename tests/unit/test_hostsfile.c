@@ -40,6 +40,11 @@ static void node(struct mn_host *h, uint8_t who, const char *name, const char *a
 	CHECK(fake_host_add(h, KIND_NODE, pk, "node", 1000 + who, &b) >= 0);
 }
 
+static void no_op(uv_timer_t *t)
+{
+	(void)t;
+}
+
 static void test_file(void)
 {
 	struct mn_host *h = calloc(1, sizeof *h);
@@ -91,6 +96,28 @@ static void test_file(void)
 	CHECK(json_object_object_get_ex(s, "reload", &x) &&
 	      !strcmp(json_object_get_string(x), "failed: exit status 1"));
 	json_object_put(s);
+	/* the failed reload is tried again by itself (no record changes): the
+	 * retry timer makes the subsystem due within its 5 s, the file is
+	 * unchanged but the reload still owed; once it passed, none more */
+	unsigned d0 = h->dirty;
+	uv_timer_t bound;   /* keeps the loop alive (the retry timer does not) */
+	uv_timer_init(&h->loop, &bound);
+	uv_timer_start(&bound, no_op, 15000, 0);
+	while (h->dirty == d0 && uv_timer_get_due_in(&bound) > 0)
+		uv_run(&h->loop, UV_RUN_ONCE);
+	CHECK(h->dirty > d0);
+	h->run_fails = false;
+	fake_host_regen(h);
+	CHECK_INT(h->runs, 3);
+	CHECK_STR(h->last_cmd, "true");
+	fake_host_regen(h);
+	CHECK_INT(h->runs, 3);
+	s = subsys_hosts.status(h->st);
+	CHECK(json_object_object_get_ex(s, "retries", &x) && json_object_get_int(x) == 1);
+	CHECK(json_object_object_get_ex(s, "writes", &x) && json_object_get_int(x) == 2);
+	CHECK(json_object_object_get_ex(s, "reload", &x) && !strcmp(json_object_get_string(x), "ok"));
+	json_object_put(s);
+	uv_close((uv_handle_t *)&bound, NULL);
 	/* the API call lists the members */
 	struct json_object *res = NULL, *req = json_object_new_object();
 	char err[200] = "";
