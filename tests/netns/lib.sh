@@ -23,6 +23,14 @@
 #                              fails where the kernel has no sch_netem (ns_has_netem says)
 #   ns_impair I LOSS DUP       nftables on host I's underlay egress: drop LOSS % of the
 #                              packets, send DUP % twice (no netem needed); ns_unimpair I
+#   ns_slow I DELAY JITTER LOSS DUP SECONDS
+#                              host I's underlay egress delayed DELAY +- JITTER ms (uniform:
+#                              frames overtake each other), LOSS % dropped, DUP % sent twice,
+#                              for at most SECONDS: mn_impair (a bridge in user space, for
+#                              kernels without sch_netem) in a namespace of its own between
+#                              host I's veth and the bridge; the host's interface, address and
+#                              MAC stay as they are. ns_unslow I stops it (its counts in
+#                              $T/slowI.log) and puts the link back on the bridge
 #   ns_isolate I / ns_rejoin I  drop everything host I's underlay sends and receives
 #   ns_bg I LOGFILE CMD...     run CMD in host I in the background (spawn: $SPAWNED, stopped at exit)
 #   ns_cleanup                 stop what we started (by PID), delete the namespaces
@@ -78,18 +86,23 @@ ns_host() { echo "${NS_TAG}h$1"; }
 ns_if() { echo "${NS_TAG}w$1"; }
 ns_br() { echo "${NS_TAG}br"; }
 ns_router() { echo "${NS_TAG}r$1"; }
+ns_slowns() { echo "${NS_TAG}s$1"; }
+NS_SLOWS=()
+declare -a NS_SLOW_PID=()
 
 ns_cleanup() {
 	local pid ns i
 	stop_tracked
 	for ns in $(ns_br) $(for i in $(seq 1 "$NS_K"); do ns_host "$i"; done) \
-		$(for i in "${NS_NATS[@]}"; do ns_router "$i"; done); do
+		$(for i in "${NS_NATS[@]}"; do ns_router "$i"; done) \
+		$(for i in "${NS_SLOWS[@]}"; do ns_slowns "$i"; done); do
 		# anything still running in our namespaces was started by us
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
 	done
 	for i in $(seq 1 "$NS_K"); do rm -f "/var/run/wireguard/$(ns_if "$i").sock"; done
 	NS_NATS=()
+	NS_SLOWS=()
 	NS_K=0
 	for ((i = ${#NS_MADE[@]} - 1; i >= 0; i--)); do rmdir "${NS_MADE[$i]}" 2>/dev/null; done
 	NS_MADE=()
@@ -172,6 +185,36 @@ ns_impair() {
 	EOF
 }
 ns_unimpair() { ns_exec "$1" nft delete table netdev mnimpair; }
+ns_slow() {
+	local i=$1 s br; s=$(ns_slowns "$i"); br=$(ns_br)
+	ip netns add "$s" || return 1
+	NS_SLOWS+=("$i")
+	ip -n "$s" link set lo up
+	# the host's veth peer moves into the slow namespace (the host keeps
+	# its uI); a new pair cI-dI links that namespace to the bridge
+	ip -n "$br" link set "b$i" netns "$s" || return 1
+	ip link add "c$i" netns "$s" type veth peer name "d$i" netns "$br" || return 1
+	ip -n "$br" link set "d$i" master br0
+	ip -n "$br" link set "d$i" up
+	ip -n "$s" link set "b$i" up
+	ip -n "$s" link set "c$i" up
+	spawn "$T/slow$i.log" ip netns exec "$s" "$MN_BUILD/tests/mn_impair" --a "b$i" --b "c$i" \
+		--delay "$2" --jitter "$3" --loss "$4" --dup "$5" --seconds "$6" --seed "$i"
+	NS_SLOW_PID[$i]=$SPAWNED
+	poll 10 grep -q '^ready' "$T/slow$i.log"
+}
+ns_unslow() {
+	local i=$1 s br; s=$(ns_slowns "$i"); br=$(ns_br)
+	stop_pid "${NS_SLOW_PID[$i]}"
+	ip -n "$s" link set "b$i" netns "$br" || return 1
+	ip -n "$br" link set "b$i" master br0
+	ip -n "$br" link set "b$i" up
+	ip -n "$s" link del "c$i"
+	ip netns del "$s"
+	local keep=() j
+	for j in "${NS_SLOWS[@]}"; do [ "$j" = "$i" ] || keep+=("$j"); done
+	NS_SLOWS=("${keep[@]}")
+}
 ns_isolate() {
 	ns_exec "$1" nft -f - <<-EOF
 	table netdev mnisolate {
