@@ -191,11 +191,15 @@ static void on_revoked(void *ctx, const uint8_t origin[32])
 static void on_peer_state(void *ctx, const uint8_t peer[32], enum peer_state from,
 			  enum peer_state to)
 {
+	struct daemon *d = ctx;
 	char s[24];
 
-	(void)ctx;
 	short_did(peer, s, sizeof s);
 	log_info("peer %s: %s -> %s", s, peer_state_name(from), peer_state_name(to));
+	/* back: a connection to it stuck in TCP's backoff is started afresh
+	 * (before the engine's reconciling round is sent on it) */
+	if (to == PEER_ALIVE && from != PEER_ALIVE && d->tr)
+		transport_peer_back(d->tr, peer);
 }
 
 static void on_note(void *ctx, const char *what, const uint8_t peer[32])

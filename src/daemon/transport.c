@@ -26,6 +26,8 @@
  * as uv_udp_try_send's refusals were. */
 #define _GNU_SOURCE   /* sendmmsg */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -643,6 +645,38 @@ static void conn_retry(struct transport *t, struct conn *old)
 	old->queued = NULL;
 	old->queued_bytes = 0;
 	t->st.conns_retried++;
+}
+
+/* Data of ours the other end has not acknowledged (TCP is resending it,
+ * backing off), or writes libuv still holds. */
+static bool conn_stalled(struct conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	uv_os_fd_t fd;
+
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > 0)
+		return true;
+	if (uv_fileno((uv_handle_t *)&c->h, &fd) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return false;
+	return ti.tcpi_unacked > 0 || ti.tcpi_backoff > 0;
+}
+
+void transport_peer_back(struct transport *t, const uint8_t pk[32])
+{
+	struct conn *c = t->conns, *n;
+
+	for (; c; c = n) {
+		n = c->next;
+		if (c->closing || !(c->outgoing || c->has_pk) || memcmp(c->pk, pk, 32) != 0)
+			continue;
+		if (c->connected ? !conn_stalled(c) : !c->queued)
+			continue;
+		t->st.conns_reset_back++;
+		if (!c->connected && c->tries < CONNECT_TRIES)
+			conn_retry(t, c);   /* a fresh SYN now, the queued messages with it */
+		conn_close(c);
+	}
 }
 
 static void sweep_cb(uv_timer_t *h)

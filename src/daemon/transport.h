@@ -35,6 +35,7 @@ struct transport_stats {
 	uint64_t bad_datagrams, oversize_frames, send_drops, conns_refused, conns_timed_out;
 	uint64_t conns_evicted;     /* inbound connections closed to make room for a new one */
 	uint64_t conns_retried;     /* connects started afresh with their queued messages */
+	uint64_t conns_reset_back;  /* stalled connections to a peer back from suspicion, closed */
 	uint32_t conns, conns_in, conns_out;
 };
 
@@ -77,5 +78,14 @@ void transport_forget(struct transport *t, const uint8_t pk[32]);
 /* "ip:port" of pk, or "" if unknown. */
 void transport_addr_str(const struct transport *t, const uint8_t pk[32], char *buf, size_t cap);
 void transport_get_stats(const struct transport *t, struct transport_stats *st);
+/* A peer we could not reach is heard from again (the engine saw it come
+ * back from suspicion or death). A connection to it whose data the other
+ * end has not acknowledged is in TCP's retransmission backoff — after a
+ * partition of 40 s the kernel's next resend can be 10-25 s away, and
+ * everything queued on it waits — so it is closed (its messages are lost
+ * as on any broken connection: the engine's next round carries what
+ * matters) and the next message opens a fresh one; a connect still
+ * waiting for its SYN's answer starts again at once. */
+void transport_peer_back(struct transport *t, const uint8_t pk[32]);
 
 #endif

@@ -89,6 +89,7 @@ struct json_object *daemon_status(struct daemon *d)
 	C("connections_refused", ts.conns_refused);
 	C("connections_timed_out", ts.conns_timed_out);
 	C("connections_retried", ts.conns_retried);
+	C("connections_reset_back", ts.conns_reset_back);
 	C("bytes_in", ts.bytes_in);
 	C("bytes_out", ts.bytes_out);
 	C("spoofed_source", d->spoofed);
