@@ -135,6 +135,7 @@ void engine_free(struct engine *e)
 	origins_free(e);
 	for (size_t i = 0; i < e->npeers; i++) {
 		free(e->peers[i]->out);
+		free(e->peers[i]->idontwant);
 		free(e->peers[i]);
 	}
 	free(e->peers);

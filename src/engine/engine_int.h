@@ -157,7 +157,9 @@ struct peer {
 	uint64_t tokens_at;
 	double claimed_tokens;      /* the bucket of claimed messages (engine_recv_claimed) */
 	uint64_t claimed_at;
-	uint8_t idontwant[IDW_CAP][WIRE_ID_LEN];
+	uint8_t (*idontwant)[WIRE_ID_LEN];   /* IDW_CAP ids, allocated at its first
+					     * IDONTWANT (mesh peers send them;
+					     * most peers never do) */
 	uint8_t idw_pos;
 	uint32_t iwant_budget;      /* ids we may still ask it this heartbeat */
 	uint32_t served_budget;     /* records we still serve it this heartbeat */

@@ -44,8 +44,20 @@
 #define OPPORTUNISTIC_EVERY 30
 #define EARLY_GOSSIP_MS 150
 
+/* When an IWANT to p is overdue and goes to another announcer: its
+ * record should be back after one round trip; 1.5 RTT + 50 ms leaves room
+ * for the record's own size and a busy peer */
+static uint64_t iwant_retry_ms(const struct peer *p)
+{
+	uint32_t rtt = p->rtt_ms ? p->rtt_ms : 200;
+
+	return 50 + rtt + rtt / 2;
+}
+
 static bool idontwant_has(const struct peer *p, const uint8_t *id)
 {
+	if (!p->idontwant)
+		return false;
 	for (int i = 0; i < IDW_CAP; i++)
 		if (memcmp(p->idontwant[i], id, WIRE_ID_LEN) == 0)
 			return true;
@@ -247,7 +259,7 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		memcpy(pr->id, id, WIRE_ID_LEN);
 		memcpy(pr->peer, p->pk, 32);
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
-		pr->retry_at = e->now + 100 + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		pr->retry_at = e->now + iwant_retry_ms(p);
 		pr->has_alt = false;
 		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
 		k++;
@@ -277,6 +289,8 @@ void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
 {
 	(void)e;
+	if (!p->idontwant && !(p->idontwant = calloc(IDW_CAP, WIRE_ID_LEN)))
+		return;   /* only a hint: without it we may send what it has */
 	for (size_t i = 0; i < n; i++) {
 		memcpy(p->idontwant[p->idw_pos], ids + i * WIRE_ID_LEN, WIRE_ID_LEN);
 		p->idw_pos = (uint8_t)((p->idw_pos + 1) % IDW_CAP);
@@ -453,7 +467,7 @@ void mesh_retry_promises(struct engine *e)
 		memcpy(pr->peer, p->pk, 32);
 		pr->claimed = false;
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
-		pr->retry_at = e->now + 100 + 2 * (p->rtt_ms ? p->rtt_ms : 200);
+		pr->retry_at = e->now + iwant_retry_ms(p);
 		out_ids(e, p, W_IWANT, pr->id, 1, OC_GOSSIP);
 		e->st.iwant_sent++;
 	}

@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 	double raw = count / (now_s() - v0);
 
 	long long before = records_held(sock);
+	double members_ms = 0;   /* the members' records held (before the clock) */
 	if (before < 0) {
 		fprintf(stderr, "mn_ingest: daemon API %s not reachable\n", sock);
 		return 1;
@@ -205,10 +206,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint8_t *msg = malloc(4 + 32 + ENGINE_MAX_STREAM);
-	double t0 = now_s();
+	double t0 = now_s(), deadline = t0 + wait_s;
 	int i = 0;
 	count += extra;
 	while (i < count) {
+		/* the members' certificates and node records first, held before
+		 * the clock starts: the rate is of the COUNT records alone (it
+		 * used to include the 2N member records' verification in the time
+		 * but not in the count, so with 1,000 origins the ratio could not
+		 * pass 10,000 / 13,000) */
+		if (extra && i == extra && members_ms == 0) {
+			long long h = before;
+			while (h < before + extra && now_s() < deadline) {
+				struct timespec ts = { 0, 20 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+				h = records_held(sock);
+			}
+			members_ms = (now_s() - t0) * 1000;
+			t0 = now_s();
+			deadline = t0 + wait_s;
+		}
 		struct wire_buf w;
 		wire_buf_init(&w, msg + 36, ENGINE_MAX_STREAM);
 		while (i < count && wire_add_record(&w, recs + (size_t)i * stride, lens[i]) == 0) {
@@ -226,7 +243,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mn_ingest: send failed\n");
 			return 1;
 		}
-		/* paced: record i is not sent before t0 + i / rate */
+		/* paced: record i is not sent before t0 + (i - extra) / rate */
 		while (pace && i > extra && now_s() < t0 + (double)(i - extra) / pace) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
@@ -235,7 +252,6 @@ int main(int argc, char **argv)
 	long long held = before;
 	count -= extra;
 	before += extra;
-	double deadline = t0 + wait_s;
 	while (held < before + count && now_s() < deadline) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -256,8 +272,8 @@ int main(int argc, char **argv)
 	}
 	printf("{\"count\":%d,\"stored\":%lld,\"elapsed_ms\":%.0f,\"records_per_s\":%.0f,"
 	       "\"raw_verify_per_s\":%.0f,\"ratio\":%.3f,\"bad\":%d,\"origins\":%d,"
-	       "\"rss_kib\":%ld}\n",
-	       count, held - before, elapsed * 1000, rate, raw, rate / raw, bad, norigins, rss);
+	       "\"members_ms\":%.0f,\"rss_kib\":%ld}\n",
+	       count, held - before, elapsed * 1000, rate, raw, rate / raw, bad, norigins, members_ms, rss);
 	if (members) {
 		for (int m = 0; m < norigins; m++)
 			node_key_wipe(&members[m]);
