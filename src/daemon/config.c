@@ -381,7 +381,7 @@ static int set_option(struct config *c, const char *opt, char *val, char *msg, s
 		if (o)
 			return conf_set(s[i].sect, (char *)c + s[i].off, o, val, msg, cap);
 	}
-	snprintf(msg, cap, "unknown option '%s'", opt);
+	snprintf(msg, cap, "unknown option '%.200s'", opt);
 	return -EINVAL;
 }
 
