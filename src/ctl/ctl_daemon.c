@@ -409,7 +409,7 @@ static void print_peers(struct json_object *arr)
 			t.ncols = 12;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *p = json_object_array_get_idx(arr, i), *rtt;
-		char did[24], seen[32], rtts[24], recs[24], flags[32], hs[32];
+		char did[24], seen[32], rtts[24], recs[24], flags[48], hs[32];
 		const char *row[12];
 		short_did(get_str(p, "did"), did, sizeof did);
 		fmt_ago(num_or(p, "last_seen_ms", 0), seen, sizeof seen);
@@ -422,9 +422,12 @@ static void print_peers(struct json_object *arr)
 			snprintf(rtts, sizeof rtts, "-");
 		}
 		snprintf(recs, sizeof recs, "%lld", (long long)num_or(p, "records", 0));
-		snprintf(flags, sizeof flags, "%s%s%s", bool_of(p, "mesh") ? "mesh" : "",
-			 bool_of(p, "mesh") && bool_of(p, "graylisted") ? "," : "",
-			 bool_of(p, "graylisted") ? "graylisted" : "");
+		flags[0] = '\0';
+		static const char *const flag_names[] = { "mesh", "choked", "choked_us", "graylisted" };
+		for (size_t k = 0; k < sizeof flag_names / sizeof *flag_names; k++)
+			if (bool_of(p, flag_names[k]))
+				snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s%s",
+					 flags[0] ? "," : "", flag_names[k]);
 		row[0] = str_or(p, "name", "-");
 		row[1] = did;
 		row[2] = str_or(p, "role", "-");

@@ -309,6 +309,8 @@ static const struct conf_opt engine_opts[] = {
 	KNOB("mesh_degree_low", d_lo, 1, 64),
 	KNOB("mesh_degree_high", d_hi, 1, 64),
 	KNOB("gossip_peers", d_lazy, 0, 64),
+	KNOB("mesh_eager", d_eager, 0, 64),
+	KNOB("choke_wait_ms", choke_wait_ms, 0, 10000),
 	KNOB("heartbeat_ms", heartbeat_ms, 10, 60000),
 	KNOB("large_record", large_record, 256, 8193),
 	KNOB("probe_ms", probe_ms, 10, 60000),

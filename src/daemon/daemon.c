@@ -303,6 +303,7 @@ static void stop(struct daemon *d)
 	d->stopping = true;
 	log_info("stopping");
 	engine_leave(d->eng, now_ms());
+	engine_set_batching(d->eng, false);   /* the goodbyes go out now */
 	daemon_batch_commit(d);
 	if (d->api)
 		api_close(d->api);
@@ -461,6 +462,13 @@ static void usage(FILE *f)
 		"Runs in the foreground; SIGTERM/SIGINT stop it, SIGHUP reloads the configuration.\n");
 }
 
+static void engine_send_pending_cb(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	engine_send_pending(d->eng);
+}
+
 static int run(struct daemon *d)
 {
 	char err[512];
@@ -503,6 +511,9 @@ static int run(struct daemon *d)
 		goto fail;
 	}
 	transport_on_gone(d->tr, reach_conn_gone);
+	/* what the engine sends one peer in a loop iteration shares datagrams */
+	transport_on_flush(d->tr, engine_send_pending_cb);
+	engine_set_batching(d->eng, true);
 	reach_wg_peers(d);
 	/* the store first (trusted, no checks), then the peers, then our chain */
 	if (store_each(d->store, 0, NULL, true, load_one, d) < 0)

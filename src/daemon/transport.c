@@ -93,6 +93,7 @@ struct transport {
 	size_t keylen;              /* 32: messages carry the sender's key; 0: anonymous */
 	transport_recv_fn recv;
 	transport_gone_fn gone;
+	transport_flush_fn before_flush;
 	void *ctx;
 	struct conn *conns;
 	unsigned nin, nout;         /* connections in the list, by direction */
@@ -248,7 +249,16 @@ static void tx_flush(struct transport *t)
 
 static void txflush_cb(uv_prepare_t *h)
 {
-	tx_flush(h->data);
+	struct transport *t = h->data;
+
+	if (t->before_flush)
+		t->before_flush(t->ctx);
+	tx_flush(t);
+}
+
+void transport_on_flush(struct transport *t, transport_flush_fn fn)
+{
+	t->before_flush = fn;
 }
 
 static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)

@@ -58,6 +58,11 @@ int transport_open(uv_loop_t *loop, const struct sockaddr *listen, const uint8_t
  * message: a stranger's connection reports nothing. */
 typedef void (*transport_gone_fn)(void *ctx, const uint8_t pk[32], const struct sockaddr *from);
 void transport_on_gone(struct transport *t, transport_gone_fn fn);
+/* Called once per loop iteration before the loop waits, just before the
+ * queued datagrams go out: what the driver batched (engine_send_pending)
+ * leaves with them. */
+typedef void (*transport_flush_fn)(void *ctx);
+void transport_on_flush(struct transport *t, transport_flush_fn fn);
 /* Close every handle (asynchronously; run the loop to finish) and free. */
 void transport_close(struct transport *t);
 /* Send to a peer whose address is known; -EHOSTUNREACH if it is not,

@@ -82,6 +82,16 @@ struct json_object *daemon_status(struct daemon *d)
 	C("forwards_shed", st.forwards_shed);
 	C("rx_messages", st.rx_msgs);
 	C("tx_messages", st.tx_msgs);
+	C("tx_bytes_record", st.tx_bytes_record);
+	C("tx_bytes_gossip", st.tx_bytes_gossip);
+	C("tx_bytes_member", st.tx_bytes_member);
+	C("tx_bytes_sync", st.tx_bytes_sync);
+	C("ihave_sent", st.ihave_sent);
+	C("iwant_sent", st.iwant_sent);
+	C("iwant_served", st.iwant_served);
+	C("chokes", st.chokes);
+	C("unchokes", st.unchokes);
+	C("choke_pulls", st.choke_pulls);
 	C("bad_datagrams", ts.bad_datagrams);
 	C("oversize_frames", ts.oversize_frames);
 	C("send_drops", ts.send_drops);
@@ -212,6 +222,8 @@ struct json_object *daemon_peers(struct daemon *d)
 		json_object_object_add(o, "incarnation", json_object_new_int64(pi[i].incarnation));
 		json_object_object_add(o, "score", json_object_new_double(pi[i].score));
 		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
+		json_object_object_add(o, "choked", json_object_new_boolean(pi[i].choked));
+		json_object_object_add(o, "choked_us", json_object_new_boolean(pi[i].choked_us));
 		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
 		json_object_object_add(o, "records", json_object_new_int64(pi[i].records));
 		json_object_object_add(o, "record_bytes", json_object_new_int64(pi[i].record_bytes));

@@ -51,6 +51,8 @@ void engine_config_default(struct engine_config *c)
 	c->heartbeat_ms = 1000;
 	c->gossip_windows = 1;   /* with early gossip (mesh.c): an id goes by IHAVE twice */
 	c->large_record = 1024;
+	c->d_eager = 2;
+	c->choke_wait_ms = 100;
 	c->prune_backoff_ms = 60000;
 	c->probe_ms = 1000;
 	c->ack_timeout_ms = 400;
@@ -80,6 +82,7 @@ uint64_t eng_rand(struct engine *e)
 static bool config_ok(const struct engine_config *c)
 {
 	return c->root && c->d >= 1 && c->d_lo <= c->d && c->d <= c->d_hi && c->d_hi <= 64 &&
+	       c->d_eager <= c->d_hi && c->choke_wait_ms <= 10000 &&
 	       c->heartbeat_ms >= 10 && c->gossip_windows >= 1 &&
 	       c->gossip_windows < MCACHE_MAX_WINDOWS && c->probe_ms >= 10 &&
 	       c->ack_timeout_ms < c->probe_ms && c->suspect_ms >= c->probe_ms &&
@@ -322,6 +325,26 @@ static bool record_token(struct engine *e, struct peer *from, enum rec_source sr
 	return peer_rate_ok(e, from, e->now);
 }
 
+/* The datagrams an event filled go out at its end, or, batching, when
+ * the caller says (engine_send_pending). */
+static void flush_unless_batching(struct engine *e)
+{
+	if (!e->batching)
+		engine_flush(e);
+}
+
+void engine_set_batching(struct engine *e, bool on)
+{
+	e->batching = on;
+	if (!on)
+		engine_flush(e);
+}
+
+void engine_send_pending(struct engine *e)
+{
+	engine_flush(e);
+}
+
 static void penalize_from(struct engine *e, struct peer *p, double amount, const char *why)
 {
 	if (p)
@@ -348,6 +371,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	int seen = seen_get(&e->seen, id);
 	if (seen || index_find_id(&e->ix, id, 32)) {
 		e->st.records_dup++;
+		if (from && src == SRC_PEER)
+			mesh_on_push(e, from, false);
 		if (seen != 2)
 			mesh_promise_kept(e, id);
 		else   /* sending again what is known to be forged or broken */
@@ -496,6 +521,8 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)
 			e->ops.accepted(e->ctx, &held, b, id);
 	}
+	if (from && src == SRC_PEER)
+		mesh_on_push(e, from, true);
 	mesh_on_accept(e, x, o, from, src);
 	rc = 1;
 out:
@@ -623,6 +650,9 @@ static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf
 		case W_PRUNE:
 			mesh_on_prune(e, p, f.a);
 			break;
+		case W_CHOKE:
+			mesh_on_choke(e, p, f.a == 1);
+			break;
 		case W_PING:
 			swim_on_ping(e, p, f.a, f.b);
 			break;
@@ -648,7 +678,7 @@ static int recv_msg(struct engine *e, const uint8_t from[32], const uint8_t *buf
 		peer_penalize(e, p, 5, "peer sent malformed messages: graylisted");
 	}
 out:
-	engine_flush(e);
+	flush_unless_batching(e);
 	e->from = NULL;
 	e->from_claimed = false;
 	return used ? 0 : -EINVAL;
@@ -706,7 +736,7 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 		sweep(e);
 		e->next_sweep = now + SWEEP_MS;
 	}
-	engine_flush(e);
+	flush_unless_batching(e);
 
 	uint64_t next = min_u64(e->next_heartbeat, e->next_probe);
 	next = min_u64(next, sync_next(e));
@@ -764,7 +794,7 @@ int engine_publish(struct engine *e, unsigned kind, const char *key, const union
 	if (id)
 		record_id(&r, id);
 	int rc = engine_take_record(e, wire, r.wire_len, SRC_LOCAL, NULL);
-	engine_flush(e);
+	flush_unless_batching(e);
 	return rc < 0 ? rc : 0;
 bad:
 	if (perr)
@@ -776,7 +806,7 @@ int engine_insert(struct engine *e, const uint8_t *wire, size_t len, bool truste
 {
 	e->now = now;
 	int rc = engine_take_record(e, wire, len, trusted ? SRC_STORE : SRC_LOCAL, NULL);
-	engine_flush(e);
+	flush_unless_batching(e);
 	return rc;
 }
 
@@ -806,7 +836,7 @@ void engine_peer_gone_hint(struct engine *e, const uint8_t pk[32], uint64_t now)
 	if (!p)
 		return;   /* a stranger's connection creates nothing */
 	swim_on_gone_hint(e, p);
-	engine_flush(e);
+	flush_unless_batching(e);
 }
 
 void engine_leave(struct engine *e, uint64_t now)
@@ -819,7 +849,7 @@ void engine_leave(struct engine *e, uint64_t now)
 		if (p->state == PEER_ALIVE || p->state == PEER_SUSPECT)
 			out_simple(e, p, W_MEMBER, PEER_LEFT, e->incarnation, e->self.pk, OC_MEMBER);
 	}
-	engine_flush(e);
+	flush_unless_batching(e);
 }
 
 size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t cap)
@@ -836,6 +866,8 @@ size_t engine_peers(const struct engine *e, struct engine_peer_info *out, size_t
 		pi->incarnation = p->incarnation;
 		pi->score = peer_score(p);
 		pi->in_mesh = p->in_mesh;
+		pi->choked = p->choked;
+		pi->choked_us = p->choked_us;
 		pi->graylisted = peer_graylisted(p);
 		pi->records = o ? o->records : 0;
 		pi->record_bytes = o ? (uint32_t)o->bytes : 0;

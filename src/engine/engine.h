@@ -48,6 +48,11 @@ struct engine_config {
 	unsigned heartbeat_ms;
 	unsigned gossip_windows;    /* heartbeats its id is advertised by IHAVE */
 	unsigned large_record;      /* bytes from which a record is announced, then pulled */
+	unsigned d_eager;           /* mesh peers left pushing records to us; the others
+				     * are choked: they announce (IHAVE) instead (0: no
+				     * choking) */
+	unsigned choke_wait_ms;     /* a choked peer's announce is pulled only if no push
+				     * brought the record by then */
 	unsigned prune_backoff_ms;
 	/* membership (SWIM) */
 	unsigned probe_ms;          /* protocol period */
@@ -116,6 +121,15 @@ struct engine *engine_new(const struct engine_config *cfg, const struct node_key
 			  const struct engine_ops *ops, void *ctx, uint64_t now);
 void engine_free(struct engine *e);   /* accepts NULL */
 
+/* Batching: an event's datagrams stay open for the next events (what goes
+ * to one peer shares a datagram: fewer packets, headers and system calls
+ * when many messages come at once) until engine_send_pending(), which the
+ * caller calls before it next waits (the daemon: once per loop iteration).
+ * Off by default (every event sends what it filled at its end); turning it
+ * off sends what is pending. */
+void engine_set_batching(struct engine *e, bool on);
+void engine_send_pending(struct engine *e);
+
 /* A datagram or stream message from `from`, a sender the transport has
  * authenticated (WireGuard: the tunnel; the plain transport: a datagram from
  * the address its signed node record or the config gives). Malformed input
@@ -176,6 +190,8 @@ struct engine_peer_info {
 	uint32_t incarnation;
 	double score;
 	bool in_mesh;
+	bool choked;                /* in our mesh, asked to announce instead of pushing */
+	bool choked_us;             /* ... it asked us the same */
 	bool graylisted;
 	uint32_t records;           /* records of this origin held */
 	uint32_t record_bytes;      /* their wire bytes */
@@ -192,6 +208,8 @@ struct engine_stats {
 	uint64_t records_accepted, records_dup, records_old, records_pending;
 	uint64_t verifies, bad_sig, untrusted, expired, malformed, rate_limited, graylisted_drops;
 	uint64_t iwant_sent, iwant_served, ihave_sent, idontwant_sent;
+	uint64_t chokes, unchokes;  /* mesh peers we asked to announce, or to push again */
+	uint64_t choke_pulls;       /* records pulled from a choked peer: no push in time */
 	uint64_t sync_rounds, sync_bytes, sync_records_pushed;
 	uint64_t sync_push_deferred;   /* pushes cut short by the peer's rate (sync.c) */
 	uint64_t forwards_shed;        /* records not sent: the peer's rate is short (peers.c) */

@@ -152,6 +152,12 @@ struct peer {
 	uint32_t rtt_ms;
 	double score_pos, score_neg;
 	bool in_mesh;
+	bool choked;                /* we asked it to announce, not push (mesh.c) */
+	bool choked_us;             /* it asked us the same */
+	uint16_t firsts, dups;      /* records it pushed that were new / we had (decaying) */
+	uint16_t announced_first;   /* choked: ids it announced before any push came */
+	bool heard;                 /* a push or an announce from it since the heartbeat */
+	uint8_t quiet;              /* heartbeats it sent nothing while others did */
 	uint64_t backoff_until;
 	double tokens;
 	uint64_t tokens_at;
@@ -242,7 +248,10 @@ struct promise {
 	uint64_t deadline;
 	uint64_t retry_at;          /* another announcer may be asked from then on */
 	uint8_t alt[32];            /* ... one that announced it meanwhile */
-	bool has_alt;
+	uint8_t alt2[32];           /* ... and the next one, asked if alt fails too */
+	bool has_alt, has_alt2;
+	bool deferred;              /* no IWANT sent yet: alt is a choked mesh peer, asked
+				     * at retry_at if no push brought the record */
 	bool used;
 	bool claimed;               /* asked on a claimed IHAVE: not penalised */
 };
@@ -265,6 +274,7 @@ struct indirect {
 };
 
 struct engine {
+	bool batching;              /* engine_set_batching */
 	struct engine_config cfg;
 	struct engine_ops ops;
 	void *ctx;
@@ -304,6 +314,11 @@ struct engine {
 	size_t backlog_n;
 	uint64_t next_heartbeat;
 	uint64_t heartbeats;
+	uint64_t pulled_at;         /* last record pulled from a choked peer (mesh.c) */
+	uint32_t probes_sent;       /* our direct probes (swim.c), halved from 64 on ... */
+	uint32_t probes_answered;   /* ... and those the target answered directly */
+	uint16_t pushed;            /* new records pushed by mesh peers (or pulled from choked
+				     * ones for want of a push) since the heartbeat */
 
 	/* swim */
 	uint32_t incarnation;
@@ -391,6 +406,9 @@ void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t n);
 void mesh_on_graft(struct engine *e, struct peer *p);
 void mesh_on_prune(struct engine *e, struct peer *p, uint64_t backoff_s);
+void mesh_on_choke(struct engine *e, struct peer *p, bool on);
+/* A record p pushed to us: new (first) or one we had. */
+void mesh_on_push(struct engine *e, struct peer *p, bool first);
 void mesh_heartbeat(struct engine *e);
 void mesh_early_gossip(struct engine *e);   /* when now >= e->early_at */
 void mesh_retry_promises(struct engine *e); /* when now >= e->promise_retry_at */

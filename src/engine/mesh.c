@@ -42,6 +42,13 @@
 #include "src/engine/engine_int.h"
 
 #define OPPORTUNISTIC_EVERY 30
+#define CHOKE_MIN_SAMPLES 8   /* pushes counted before a peer's share of firsts counts */
+#define MESH_QUIET 3          /* heartbeats a mesh peer sends nothing before a new GRAFT */
+#define QUIET_MIN_RECORDS 4   /* ... while this many new records came pushed */
+#define CHOKE_MIN_PROBES 8    /* direct probes seen before the links count as clean ... */
+#define CHOKE_LOSS_1_IN 50    /* ... with at most one in this many unanswered */
+#define CHOKE_PROBE_MEMORY 64 /* from this many, both counts are halved */
+#define CHOKE_CALM 5          /* heartbeats without a pull before the next choke */
 #define EARLY_GOSSIP_MS 150
 
 /* When an IWANT to p is overdue and goes to another announcer: its
@@ -182,8 +189,17 @@ void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, str
 		prio = PRIO_BULK;
 	for (size_t i = 0; i < n; i++) {
 		struct peer *p = targets[i];
-		if (!idontwant_has(p, x->id))
-			out_record(e, p, x->wire, x->wire_len, prio, OC_RECORD);
+		if (idontwant_has(p, x->id))
+			continue;
+		/* a peer that choked us gets the id (our own records go to the
+		 * whole mesh: the first hop sets the pace); beyond its announce
+		 * budget, the record as before */
+		if (p->choked_us && src != SRC_LOCAL && announce_ok(p, x->wire_len)) {
+			out_ids(e, p, W_IHAVE, x->id, 1, OC_GOSSIP);
+			e->st.ihave_sent++;
+			continue;
+		}
+		out_record(e, p, x->wire, x->wire_len, prio, OC_RECORD);
 	}
 }
 
@@ -229,6 +245,26 @@ void mesh_promise_kept(struct engine *e, const uint8_t *id)
 		promise_release(e, pr);
 }
 
+/* A promise with nobody asked yet: p (a choked mesh peer) announced id;
+ * mesh_retry_promises asks it at retry_at unless a push brought the
+ * record (mesh_promise_kept). Nobody is held to it before. */
+static void defer_pull(struct engine *e, struct promise *pr, const uint8_t *id,
+		       const struct peer *p)
+{
+	pr->used = true;
+	pr->claimed = false;
+	pr->deferred = true;
+	memcpy(pr->id, id, WIRE_ID_LEN);
+	memset(pr->peer, 0, 32);
+	memcpy(pr->alt, p->pk, 32);
+	pr->has_alt = true;
+	pr->has_alt2 = false;
+	pr->retry_at = e->now + e->cfg.choke_wait_ms;
+	pr->deadline = pr->retry_at + e->cfg.heartbeat_ms;
+	if (!e->promise_retry_at || pr->retry_at < e->promise_retry_at)
+		e->promise_retry_at = pr->retry_at;
+}
+
 void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
 {
 	uint8_t want[WIRE_MAX_IDS * WIRE_ID_LEN];
@@ -238,29 +274,59 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		const uint8_t *id = ids + i * WIRE_ID_LEN;
 		if (seen_get(&e->seen, id) || index_find_id(&e->ix, id, WIRE_ID_LEN))
 			continue;
-		/* already asked someone: another announcer only once the
-		 * answer is overdue (two round trips and 100 ms: the IWANT or
-		 * the record lost), not a heartbeat later; the first one's
-		 * promise is then forgotten, not held against it */
 		struct promise *pr = promise_find(e, id);
+		bool keep_alt = false;
+		p->heard |= p->in_mesh && p->choked;   /* a peer that pushes is heard by its pushes */
+		if (p->in_mesh && p->choked) {
+			/* a choked mesh peer's announce: pulled only if no push
+			 * brings the record within choke_wait_ms */
+			if (!pr) {
+				if (p->announced_first < UINT16_MAX)
+					p->announced_first++;
+				defer_pull(e, promise_slot(e), id, p);
+				continue;
+			}
+		} else if (pr && pr->deferred) {
+			/* from outside the mesh, or a large record's announce
+			 * from a peer that pushes to us: ask it now, the choked
+			 * one stays the alternative */
+			keep_alt = true;
+			pr->deferred = false;
+			goto ask;
+		}
+		/* already asked someone: another announcer only once the
+		 * answer is overdue (one and a half round trips and 50 ms: the
+		 * IWANT or the record lost), not a heartbeat later; the first
+		 * one's promise is then forgotten, not held against it */
 		if (pr && pr->deadline > e->now && (pr->retry_at > e->now || !memcmp(pr->peer, p->pk, 32))) {
-			if (!pr->has_alt && memcmp(pr->peer, p->pk, 32)) {   /* asked if overdue */
+			/* asked if overdue (a second one if that fails too) */
+			if (!memcmp(pr->peer, p->pk, 32) || (pr->has_alt && !memcmp(pr->alt, p->pk, 32)))
+				continue;
+			if (!pr->has_alt) {
 				memcpy(pr->alt, p->pk, 32);
 				pr->has_alt = true;
 				if (!e->promise_retry_at || pr->retry_at < e->promise_retry_at)
 					e->promise_retry_at = pr->retry_at;
+			} else if (!pr->has_alt2) {
+				memcpy(pr->alt2, p->pk, 32);
+				pr->has_alt2 = true;
 			}
 			continue;
 		}
 		if (!pr)
 			pr = promise_slot(e);
+ask:
 		pr->used = true;
 		pr->claimed = e->from == p && e->from_claimed;
 		memcpy(pr->id, id, WIRE_ID_LEN);
 		memcpy(pr->peer, p->pk, 32);
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
 		pr->retry_at = e->now + iwant_retry_ms(p);
-		pr->has_alt = false;
+		pr->has_alt = keep_alt;
+		pr->has_alt2 = false;
+		pr->deferred = false;
+		if (keep_alt && (!e->promise_retry_at || pr->retry_at < e->promise_retry_at))
+			e->promise_retry_at = pr->retry_at;
 		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
 		k++;
 		p->iwant_budget--;
@@ -297,6 +363,15 @@ void mesh_on_idontwant(struct engine *e, struct peer *p, const uint8_t *ids, siz
 	}
 }
 
+/* In or out of our mesh: either way, no choking either way until someone
+ * asks again (a peer enters the mesh pushing). */
+static void mesh_set(struct peer *p, bool in)
+{
+	p->in_mesh = in;
+	p->choked = p->choked_us = p->heard = false;
+	p->firsts = p->dups = p->announced_first = p->quiet = 0;
+}
+
 static size_t mesh_count(const struct engine *e)
 {
 	size_t n = 0;
@@ -308,14 +383,14 @@ static size_t mesh_count(const struct engine *e)
 
 static void prune(struct engine *e, struct peer *p)
 {
-	p->in_mesh = false;
+	mesh_set(p, false);
 	p->backoff_until = e->now + e->cfg.prune_backoff_ms;
 	out_simple(e, p, W_PRUNE, e->cfg.prune_backoff_ms / 1000, 0, NULL, OC_GOSSIP);
 }
 
 static void graft(struct engine *e, struct peer *p)
 {
-	p->in_mesh = true;
+	mesh_set(p, true);
 	out_simple(e, p, W_GRAFT, 0, 0, NULL, OC_GOSSIP);
 }
 
@@ -331,21 +406,158 @@ void mesh_on_graft(struct engine *e, struct peer *p)
 		out_simple(e, p, W_PRUNE, e->cfg.prune_backoff_ms / 1000, 0, NULL, OC_GOSSIP);
 		return;
 	}
-	p->in_mesh = true;
+	mesh_set(p, true);
 }
 
 void mesh_on_prune(struct engine *e, struct peer *p, uint64_t backoff_s)
 {
 	if (backoff_s > 3600)
 		backoff_s = 3600;
-	p->in_mesh = false;
+	mesh_set(p, false);
 	p->backoff_until = e->now + backoff_s * 1000;
 }
 
 void mesh_drop_peer(struct engine *e, struct peer *p)
 {
 	(void)e;
-	p->in_mesh = false;
+	mesh_set(p, false);
+}
+
+void mesh_on_choke(struct engine *e, struct peer *p, bool on)
+{
+	(void)e;
+	p->choked_us = on && p->in_mesh;   /* outside our mesh we push it nothing */
+}
+
+void mesh_on_push(struct engine *e, struct peer *p, bool first)
+{
+	if (!p->in_mesh)
+		return;
+	p->heard = true;
+	if (first && e->pushed < UINT16_MAX)
+		e->pushed++;
+	if (p->choked)
+		return;
+	if (first && p->firsts < UINT16_MAX)
+		p->firsts++;
+	else if (!first && p->dups < UINT16_MAX)
+		p->dups++;
+}
+
+static void choke(struct engine *e, struct peer *p, bool on)
+{
+	p->choked = on;
+	p->firsts = p->dups = p->announced_first = 0;
+	out_simple(e, p, W_CHOKE, on, 0, NULL, OC_GOSSIP);
+	if (on)
+		e->st.chokes++;
+	else
+		e->st.unchokes++;
+}
+
+/* Is a's share of first copies below b's? Without samples, a draw that
+ * differs from node to node (keys mixed with ours) but takes nothing from
+ * the engine's random stream. */
+static bool pushes_worse(const struct engine *e, const struct peer *a, const struct peer *b)
+{
+	uint32_t na = (uint32_t)a->firsts + a->dups, nb = (uint32_t)b->firsts + b->dups;
+
+	if (na < CHOKE_MIN_SAMPLES || nb < CHOKE_MIN_SAMPLES)
+		return na >= CHOKE_MIN_SAMPLES ? false :
+		       nb >= CHOKE_MIN_SAMPLES ? true :
+		       (a->pk[0] ^ e->self.pk[0]) < (b->pk[0] ^ e->self.pk[0]);
+	return (uint64_t)a->firsts * nb < (uint64_t)b->firsts * na;
+}
+
+/* Each heartbeat: keep d_eager mesh peers pushing to us, the rest choked
+ * (they announce). A record pulled from a choked peer since the last
+ * heartbeat (no push came within choke_wait_ms: a push lost, or the eager
+ * peers slow or gone) unchokes the choked peer that announced first most
+ * often; chokes resume only after CHOKE_CALM heartbeats without a pull,
+ * so under loss the eager set grows and stays grown. Among the eager, the
+ * one whose pushes were least often first is choked first. */
+/* Are our links clean enough to choke? At least CHOKE_MIN_PROBES direct
+ * probes, of which at most 1 in CHOKE_LOSS_1_IN went unanswered (lost, or
+ * the target gone). Where datagrams are lost, or members crash, the eager
+ * copies are what keeps the slowest node fast: the simulator at 10 % loss
+ * and 10 % crashed, one record after an idle mesh, had its slowest node
+ * at 1.0-1.5 s with d_eager 2 (0.40-0.52 s without choking). */
+static bool links_clean(const struct engine *e)
+{
+	uint32_t sent = e->probes_sent, lost = sent - e->probes_answered;
+
+	return sent >= CHOKE_MIN_PROBES && lost * CHOKE_LOSS_1_IN <= sent;
+}
+
+static void choke_update(struct engine *e)
+{
+	struct peer *mesh[64];
+	size_t nm = 0, eager = 0;
+	uint64_t hb = e->cfg.heartbeat_ms;
+	bool pulled = e->pulled_at && e->now - e->pulled_at < hb;
+	bool calm = !e->pulled_at || e->now - e->pulled_at >= CHOKE_CALM * hb;
+	/* enough new records came since the last heartbeat (pushed, or
+	 * pulled for want of a push) that a mesh peer pushing none of them
+	 * is telling */
+	bool any = e->pushed >= QUIET_MIN_RECORDS;
+
+	e->pushed = 0;
+	for (size_t i = 0; i < e->npeers && nm < 64; i++)
+		if (e->peers[i]->in_mesh)
+			mesh[nm++] = e->peers[i];
+	for (size_t i = 0; i < nm; i++) {
+		struct peer *p = mesh[i];
+		/* silent while the others were not: crashed, or it does not
+		 * have us in its mesh (a GRAFT or PRUNE lost). It does not
+		 * count as pushing to us; every MESH_QUIET heartbeats it gets
+		 * a GRAFT again (it refuses with a PRUNE, or takes us) */
+		if (!any || p->heard)
+			p->quiet = 0;
+		else if (p->quiet < UINT8_MAX)
+			p->quiet++;
+		p->heard = false;
+		if (p->quiet && p->quiet % MESH_QUIET == 0) {
+			out_simple(e, p, W_GRAFT, 0, 0, NULL, OC_GOSSIP);
+			if (p->choked)
+				out_simple(e, p, W_CHOKE, 1, 0, NULL, OC_GOSSIP);
+		}
+		p->firsts -= p->firsts >> 3;   /* a memory of some ten heartbeats */
+		p->dups -= p->dups >> 3;
+		p->announced_first -= p->announced_first >> 3;
+		eager += !p->choked && !p->quiet;
+	}
+	/* unchoke while short of d_eager (all of them if choking is off or
+	 * the links are not clean), one more after a pull */
+	bool clean = links_clean(e);
+	if (e->probes_sent >= CHOKE_PROBE_MEMORY) {   /* the recent ones count */
+		e->probes_sent -= e->probes_sent / 2;
+		e->probes_answered -= e->probes_answered / 2;
+	}
+	size_t want = e->cfg.d_eager && clean ? e->cfg.d_eager : nm;
+	bool unchoked = false;
+	while (eager < want || (pulled && !unchoked)) {
+		struct peer *best = NULL;
+		for (size_t i = 0; i < nm; i++)
+			if (mesh[i]->choked && (!best || mesh[i]->quiet < best->quiet ||
+						(mesh[i]->quiet == best->quiet &&
+						 mesh[i]->announced_first > best->announced_first)))
+				best = mesh[i];
+		if (!best)
+			break;
+		choke(e, best, false);
+		eager += !best->quiet;
+		unchoked = true;
+	}
+	if (unchoked || !e->cfg.d_eager || !clean || eager <= e->cfg.d_eager || !calm)
+		return;
+	for (; eager > e->cfg.d_eager; eager--) {   /* the least often first go */
+		struct peer *worst = NULL;
+		for (size_t i = 0; i < nm; i++)
+			if (!mesh[i]->choked && !mesh[i]->quiet &&
+			    (!worst || pushes_worse(e, mesh[i], worst)))
+				worst = mesh[i];
+		choke(e, worst, true);
+	}
 }
 
 static void maintain_mesh(struct engine *e)
@@ -356,7 +568,7 @@ static void maintain_mesh(struct engine *e)
 	for (size_t i = 0; i < e->npeers; i++) {
 		struct peer *p = e->peers[i];
 		if (p->in_mesh && (!peer_usable(p) || peer_score(p) < 0))
-			p->in_mesh = false;
+			mesh_set(p, false);
 		have += p->in_mesh;
 	}
 	if (have < e->cfg.d_lo) {
@@ -381,7 +593,7 @@ static void maintain_mesh(struct engine *e)
 			for (size_t i = 0; i < n; i++) {
 				if (e->now < out[i]->backoff_until || peer_score(out[i]) < 0)
 					continue;
-				in[0]->in_mesh = false;
+				mesh_set(in[0], false);
 				out_simple(e, in[0], W_PRUNE, 0, 0, NULL, OC_GOSSIP);
 				graft(e, out[i]);
 				break;
@@ -417,6 +629,7 @@ static void emit_gossip(struct engine *e)
 {
 	size_t cap = (size_t)e->cfg.gossip_windows * MCACHE_PER_WINDOW, nrecs = 0;
 	unsigned wins = e->cfg.gossip_windows;
+	bool clean = links_clean(e);
 	struct rec **recs = malloc(cap * sizeof *recs);
 	uint8_t (*ids)[WIRE_ID_LEN] = malloc(cap * WIRE_ID_LEN);
 
@@ -427,9 +640,11 @@ static void emit_gossip(struct engine *e)
 		struct mcache_window *mw =
 			&e->mcache[(e->mcache_pos + MCACHE_MAX_WINDOWS - w) % MCACHE_MAX_WINDOWS];
 		for (unsigned i = 0; i < mw->n; i++) {
-			/* only what we still hold */
+			/* only what we still hold; on clean links, not the
+			 * small records early gossip announced already */
 			struct rec *x = index_find_id(&e->ix, mw->ids[i], WIRE_ID_LEN);
-			if (x)
+			if (x && !(w == 0 && i < e->early_from && clean &&
+				   x->wire_len < e->cfg.large_record))
 				recs[nrecs++] = x;
 		}
 	}
@@ -459,10 +674,23 @@ void mesh_retry_promises(struct engine *e)
 			next = !next || pr->retry_at < next ? pr->retry_at : next;
 			continue;
 		}
-		pr->has_alt = false;
+		/* the alternative, and the next one moves up */
 		struct peer *p = peer_find(e, pr->alt);
-		if (!p || !peer_usable(p) || !p->iwant_budget)
+		pr->has_alt = pr->has_alt2;
+		pr->has_alt2 = false;
+		memcpy(pr->alt, pr->alt2, 32);
+		if (!p || !peer_usable(p) || !p->iwant_budget) {
+			if (pr->has_alt)
+				next = !next || pr->retry_at < next ? pr->retry_at : next;
 			continue;
+		}
+		if (pr->deferred) {   /* no push brought it: the eager peers fall short */
+			pr->deferred = false;
+			e->pulled_at = e->now;
+			e->st.choke_pulls++;
+			if (e->pushed < UINT16_MAX)   /* a record the eager peers should have sent */
+				e->pushed++;
+		}
 		p->iwant_budget--;
 		memcpy(pr->peer, p->pk, 32);
 		pr->claimed = false;
@@ -470,6 +698,8 @@ void mesh_retry_promises(struct engine *e)
 		pr->retry_at = e->now + iwant_retry_ms(p);
 		out_ids(e, p, W_IWANT, pr->id, 1, OC_GOSSIP);
 		e->st.iwant_sent++;
+		if (pr->has_alt)
+			next = !next || pr->retry_at < next ? pr->retry_at : next;
 	}
 	e->promise_retry_at = next;
 }
@@ -516,6 +746,7 @@ void mesh_heartbeat(struct engine *e)
 	peers_decay(e);
 	expire_promises(e);
 	maintain_mesh(e);
+	choke_update(e);
 	for (size_t i = 0; i < e->npeers; i++) {
 		e->peers[i]->iwant_budget = IWANT_PER_HEARTBEAT;
 		e->peers[i]->served_budget = SERVE_PER_HEARTBEAT;

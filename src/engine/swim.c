@@ -361,6 +361,7 @@ void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 	if (t && seq == e->probe.seq && !e->probe.acked && probe_answerer(e, p, t)) {
 		e->probe.acked = true;
 		if (t == p) {
+			e->probes_answered++;   /* the link's loss, for choking (mesh.c) */
 			uint32_t sample = (uint32_t)(e->now - e->probe.sent_at);
 			p->rtt_ms = p->rtt_ms ? (7 * p->rtt_ms + sample) / 8 : (sample ? sample : 1);
 			if (e->probe.inc)
@@ -764,6 +765,7 @@ void swim_tick(struct engine *e)
 			e->probe.sent_at = now;
 			e->probe.indirect_at = now + (uint64_t)e->cfg.ack_timeout_ms * (1 + e->lhm);
 			e->probe.deadline = now + period - 1;
+			e->probes_sent++;
 			out_simple(e, t, W_PING, e->probe.seq, e->probe.inc, NULL, OC_MEMBER);
 			if (!t->acked_at)   /* it may not know us: our chain with it */
 				trust_present(e, t);

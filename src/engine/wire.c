@@ -63,6 +63,12 @@ int wire_next(struct wire_iter *it, struct wire_frame *f)
 		if (n != 2)
 			return PROTO_ERR_ARITY;
 		return (err = mp_read_uint(r, &f->a)) < 0 ? err : 1;
+	case W_CHOKE:
+		if (n != 2)
+			return PROTO_ERR_ARITY;
+		if ((err = mp_read_uint(r, &f->a)) < 0)
+			return err;
+		return f->a <= 1 ? 1 : PROTO_ERR_RANGE;
 	case W_PING:
 	case W_ACK:
 		/* the incarnation is optional (absent: 0) */
@@ -154,6 +160,7 @@ int wire_add_simple(struct wire_buf *w, enum wire_type t, uint64_t a, uint64_t b
 			mp_write_uint(&mw, t);
 			break;
 		case W_PRUNE:
+		case W_CHOKE:
 			mp_write_array(&mw, 2);
 			mp_write_uint(&mw, t);
 			mp_write_uint(&mw, a);

@@ -10,6 +10,8 @@
  *   [IDONTWANT, ids(bin n*12)]         don't send me these, I have them
  *   [GRAFT]                            add me to your mesh
  *   [PRUNE, backoff_s]                 you are out of my mesh; wait before GRAFT
+ *   [CHOKE, on]                        on 1: announce new records to me (IHAVE)
+ *                                      instead of pushing them; 0: push again
  *   [PING, seq(, incarnation)]         SWIM probe
  *   [ACK, seq(, incarnation)]          SWIM answer
  *   [PINGREQ, seq, target(bin32)]      probe target for me
@@ -33,15 +35,15 @@
 
 enum wire_type {
 	W_REC = 1, W_IHAVE = 2, W_IWANT = 3, W_IDONTWANT = 4, W_GRAFT = 5, W_PRUNE = 6,
-	W_PING = 7, W_ACK = 8, W_PINGREQ = 9, W_MEMBER = 10, W_SYNC = 11,
+	W_PING = 7, W_ACK = 8, W_PINGREQ = 9, W_MEMBER = 10, W_SYNC = 11, W_CHOKE = 12,
 };
-#define W_TYPE_MAX W_SYNC
+#define W_TYPE_MAX W_CHOKE
 
 struct wire_frame {
 	enum wire_type type;
 	const uint8_t *data;       /* REC: the record; IHAVE/IWANT/IDONTWANT: ids; SYNC: ranges */
 	size_t len;                /* bytes (ids: a multiple of WIRE_ID_LEN) */
-	uint64_t a, b;             /* PRUNE: backoff; PING/ACK: seq, inc (0: absent); PINGREQ: seq;
+	uint64_t a, b;             /* PRUNE: backoff; CHOKE: on; PING/ACK: seq, inc (0: absent); PINGREQ: seq;
 				      MEMBER: state, inc; SYNC: session, kind */
 	const uint8_t *key;        /* PINGREQ target, MEMBER node (32 bytes) */
 };

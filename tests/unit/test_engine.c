@@ -265,6 +265,136 @@ static void test_early_gossip(void)
 	teardown();
 }
 
+/* Mesh peers as node i sees them: how many, how many still push to it
+ * (not choked), how many of those are up. */
+static void mesh_view(int i, int *mesh, int *eager, int *eager_up)
+{
+	size_t n;
+	struct engine_peer_info *pi = engine_peers_alloc(net.e[i], &n);
+
+	*mesh = *eager = *eager_up = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (!pi[k].in_mesh)
+			continue;
+		(*mesh)++;
+		if (!pi[k].choked) {
+			(*eager)++;
+			*eager_up += !net.down[node_of(pi[k].pk)];
+		}
+	}
+	free(pi);
+}
+
+static void mesh_of_five(struct engine_config *c)
+{
+	c->d = 5;
+	c->d_lo = 4;
+	c->d_hi = 6;
+}
+
+static void mesh_of_five_no_choking(struct engine_config *c)
+{
+	mesh_of_five(c);
+	c->d_eager = 0;
+}
+
+/* Publish n records from node `from`, 50 ms apart; returns how many of
+ * them every node that is up holds. */
+static int publish_series(int from, int n, const char *tag)
+{
+	union body b;
+	uint8_t ids[32][32];
+	int full = 0;
+
+	for (int k = 0; k < n && k < 32; k++) {
+		char key[32];
+		sample_body(KIND_SVC, &b, 0);
+		snprintf(key, sizeof key, "%s%d", tag, k);
+		CHECK_INT(engine_publish(net.e[from], KIND_SVC, key, &b, 3600, net.now, ids[k], NULL), 0);
+		run(50);
+	}
+	run(1500);
+	int up = 0;
+	for (int i = 0; i < net.n; i++)
+		up += !net.down[i];
+	for (int k = 0; k < n && k < 32; k++)
+		full += holders(ids[k]) == up;
+	return full;
+}
+
+static uint64_t total_stat(size_t off)
+{
+	uint64_t sum = 0;
+	struct engine_stats st;
+
+	for (int i = 0; i < net.n; i++) {
+		engine_get_stats(net.e[i], &st);
+		sum += *(const uint64_t *)((const char *)&st + off);
+	}
+	return sum;
+}
+
+/* Choking (mesh.c): of a mesh of 4-6, d_eager (2) peers keep pushing
+ * records, the others announce them; the copies a node gets fall, every
+ * record still reaches everyone. When the pushing peers go down, their
+ * node pulls what the choked ones announce and unchokes others. */
+static void test_choking(void)
+{
+	int mesh, eager, eager_up;
+
+	tweak = mesh_of_five_no_choking;
+	setup(8, true);
+	tweak = NULL;
+	run(8000);
+	uint64_t dups0 = total_stat(offsetof(struct engine_stats, records_dup));
+	CHECK_INT(publish_series(1, 20, "plain"), 20);
+	uint64_t dups_plain = total_stat(offsetof(struct engine_stats, records_dup)) - dups0;
+	CHECK_INT(total_stat(offsetof(struct engine_stats, chokes)), 0);
+	teardown();
+
+	tweak = mesh_of_five;
+	setup(8, true);
+	tweak = NULL;
+	run(5000);
+	/* no choking before the links are known clean (8 direct probes, one
+	 * a second) */
+	CHECK_INT(total_stat(offsetof(struct engine_stats, chokes)), 0);
+	run(15000);
+	for (int i = 0; i < net.n; i++) {
+		mesh_view(i, &mesh, &eager, &eager_up);
+		CHECK(mesh >= 4);
+		CHECK_INT(eager, 2);
+	}
+	dups0 = total_stat(offsetof(struct engine_stats, records_dup));
+	CHECK_INT(publish_series(1, 20, "choked"), 20);
+	uint64_t dups_choked = total_stat(offsetof(struct engine_stats, records_dup)) - dups0;
+	/* with 5 pushing, about 4 copies of each record a node gets are
+	 * duplicates; with 2, about 1 */
+	CHECK(dups_choked * 2 < dups_plain);
+	CHECK_INT(total_stat(offsetof(struct engine_stats, choke_pulls)), 0);
+	CHECK(total_stat(offsetof(struct engine_stats, ihave_sent)) > 0);
+
+	/* node 5's pushing peers go down (not the publisher, node 1) */
+	size_t n;
+	struct engine_peer_info *pi = engine_peers_alloc(net.e[5], &n);
+	int downed = 0;
+	for (size_t k = 0; k < n; k++)
+		if (pi[k].in_mesh && !pi[k].choked && node_of(pi[k].pk) != 1) {
+			net.down[node_of(pi[k].pk)] = true;
+			downed++;
+		}
+	free(pi);
+	CHECK(downed >= 1);
+	CHECK_INT(publish_series(1, 20, "down"), 20);
+	struct engine_stats st;
+	engine_get_stats(net.e[5], &st);
+	CHECK(st.choke_pulls > 0 || st.unchokes > 0);
+	run(3000);
+	mesh_view(5, &mesh, &eager, &eager_up);
+	CHECK(eager_up >= 2);
+	teardown();
+}
+
 static void test_publish_reaches_all(void)
 {
 	union body b;
@@ -1657,5 +1787,6 @@ int main(void)
 	test_copies_cost_messages();
 	test_sync_push_paced();
 	test_forwards_within_peer_rate();
+	test_choking();
 	return check_exit();
 }

@@ -29,6 +29,7 @@ static void test_roundtrip(void)
 	CHECK_INT(wire_add_simple(&w, W_PINGREQ, 9, 0, key), 0);
 	CHECK_INT(wire_add_simple(&w, W_MEMBER, 2, 11, key), 0);
 	CHECK_INT(wire_add_sync(&w, 77, 1, ids, 5), 0);
+	CHECK_INT(wire_add_simple(&w, W_CHOKE, 1, 0, NULL), 0);
 	CHECK(!wire_buf_empty(&w));
 	CHECK_INT(wire_record_frame_len(sizeof rec), 2 + 2 + sizeof rec);
 
@@ -63,7 +64,19 @@ static void test_roundtrip(void)
 	CHECK_INT(wire_next(&it, &f), 1);
 	CHECK_INT(f.type, W_SYNC);
 	CHECK(f.a == 77 && f.b == 1 && f.len == 5);
+	CHECK_INT(wire_next(&it, &f), 1);
+	CHECK_INT(f.type, W_CHOKE);
+	CHECK_INT(f.a, 1);
 	CHECK_INT(wire_next(&it, &f), 0);
+	/* CHOKE takes 0 or 1 only, and one argument */
+	{
+		static const uint8_t choke2[] = { WIRE_VERSION, 0x92, 12, 2 };
+		static const uint8_t choke_bare[] = { WIRE_VERSION, 0x91, 12 };
+		CHECK_INT(wire_begin(&it, choke2, sizeof choke2), 0);
+		CHECK_INT(wire_next(&it, &f), PROTO_ERR_RANGE);
+		CHECK_INT(wire_begin(&it, choke_bare, sizeof choke_bare), 0);
+		CHECK_INT(wire_next(&it, &f), PROTO_ERR_ARITY);
+	}
 
 	/* a full buffer refuses a frame and keeps what it has */
 	uint8_t small[8];

@@ -96,6 +96,7 @@ static int parse_secs(const char *s, unsigned *ms)
 static const struct { const char *name; size_t off; } engine_knobs[] = {
 #define K(f) { #f, offsetof(struct engine_config, f) }
 	K(d), K(d_lo), K(d_hi), K(d_lazy), K(heartbeat_ms), K(gossip_windows), K(large_record),
+	K(d_eager), K(choke_wait_ms),
 	K(prune_backoff_ms), K(probe_ms), K(ack_timeout_ms), K(indirect_k), K(suspect_ms), K(suspect_min_ms),
 	K(sync_ms), K(max_peers), K(max_records), K(max_per_origin), K(peer_msgs_per_s),
 	K(seen_cap), K(max_bytes), K(max_bytes_per_origin), K(origin_bytes_per_s),

@@ -1041,7 +1041,7 @@ void scen_finish(struct sim *s)
 
 	if (s->cfg.scenario == SIM_REJOIN) {
 		uint64_t data = s->rejoin_overhead[0], all = s->rejoin_overhead[0] + s->rejoin_overhead[1];
-		for (int i = 0; i < 12; i++) {
+		for (int i = 0; i < SIM_FRAME_TYPES; i++) {
 			all += s->rejoin_bytes[i];
 			if (i != W_PING && i != W_ACK && i != W_PINGREQ && i != W_MEMBER)
 				data += s->rejoin_bytes[i];

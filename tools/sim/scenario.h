@@ -155,8 +155,8 @@ struct sim {
 	struct { const char *what; uint64_t count; } notes[SIM_MAX_NOTES];
 	unsigned nnotes;
 	int start_err;
-	uint64_t frame_bytes[3][12], frame_count[3][12], msgs[3], overhead[3];
-	uint64_t rejoin_bytes[12], rejoin_overhead[2];   /* [0] data messages, [1] membership */
+	uint64_t frame_bytes[3][SIM_FRAME_TYPES], frame_count[3][SIM_FRAME_TYPES], msgs[3], overhead[3];
+	uint64_t rejoin_bytes[SIM_FRAME_TYPES], rejoin_overhead[2];   /* [0] data messages, [1] membership */
 	bool rejoin_counting;
 	uint32_t rejoin_node;
 	/* scenario state */

@@ -483,7 +483,7 @@ static void store_drop_origin(struct sim_node *n, const uint8_t origin[32])
 
 /* ---- engine callbacks ---- */
 
-static void frames_count(const uint8_t *buf, size_t len, uint64_t bytes[12], uint64_t count[12],
+static void frames_count(const uint8_t *buf, size_t len, uint64_t bytes[SIM_FRAME_TYPES], uint64_t count[SIM_FRAME_TYPES],
 			 bool *has_rec)
 {
 	struct wire_iter it;
@@ -512,12 +512,12 @@ static void frames_count(const uint8_t *buf, size_t len, uint64_t bytes[12], uin
 void sim_net_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf, size_t len,
 		  enum engine_chan chan)
 {
-	uint64_t bytes[12] = { 0 }, count[12] = { 0 };
+	uint64_t bytes[SIM_FRAME_TYPES] = { 0 }, count[SIM_FRAME_TYPES] = { 0 };
 	bool has_rec = false;
 
 	frames_count(buf, len, bytes, count, &has_rec);
 	if (s->win) {
-		for (int i = 0; i < 12; i++) {
+		for (int i = 0; i < SIM_FRAME_TYPES; i++) {
 			s->frame_bytes[s->win][i] += bytes[i];
 			s->frame_count[s->win][i] += count[i];
 		}
@@ -526,7 +526,7 @@ void sim_net_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf,
 	}
 	if (s->rejoin_counting && (from == s->rejoin_node || to == s->rejoin_node)) {
 		bool data = false;
-		for (int i = 0; i < 12; i++) {
+		for (int i = 0; i < SIM_FRAME_TYPES; i++) {
 			s->rejoin_bytes[i] += bytes[i];
 			if (bytes[i] && i != W_PING && i != W_ACK && i != W_PINGREQ && i != W_MEMBER)
 				data = true;
@@ -1267,7 +1267,7 @@ static void finish(struct sim *s)
 	r->origin_rate_limited = tot.origin_rate_limited;
 	r->claims_disproved = tot.claims_disproved;
 	r->graylisted_drops = tot.graylisted_drops;
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < SIM_FRAME_TYPES; i++) {
 		r->wire_bytes[i] = s->frame_bytes[2][i];
 		r->wire_frames[i] = s->frame_count[2][i];
 	}
@@ -1461,9 +1461,9 @@ static struct json_object *jms(double v)
 #define JADD(o, k, v) json_object_object_add(o, k, v)
 #define JU(o, k, v) JADD(o, k, json_object_new_uint64((uint64_t)(v)))
 
-static const char *const frame_names[12] = {
+static const char *const frame_names[SIM_FRAME_TYPES] = {
 	"malformed", "rec", "ihave", "iwant", "idontwant", "graft", "prune",
-	"ping", "ack", "pingreq", "member", "sync",
+	"ping", "ack", "pingreq", "member", "sync", "choke",
 };
 
 struct json_object *sim_results_json(const struct sim *s)
@@ -1529,7 +1529,7 @@ struct json_object *sim_results_json(const struct sim *s)
 	JU(o, "deliveries", r->deliveries);
 	JU(o, "verifies", r->verifies);
 	struct json_object *wb = json_object_new_object(), *wf = json_object_new_object();
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < SIM_FRAME_TYPES; i++) {
 		JU(wb, frame_names[i], r->wire_bytes[i]);
 		JU(wf, frame_names[i], r->wire_frames[i]);
 	}
@@ -1584,7 +1584,7 @@ struct json_object *sim_results_json(const struct sim *s)
 		JADD(o, "sync_ratio", jnum(r->sync_ratio));
 		JADD(o, "sync_converge_ms", jms(r->sync_converge_ms));
 		struct json_object *rb = json_object_new_object();
-		for (int i = 0; i < 12; i++)
+		for (int i = 0; i < SIM_FRAME_TYPES; i++)
 			JU(rb, frame_names[i], s->rejoin_bytes[i]);
 		JU(rb, "version", s->rejoin_overhead[0] + s->rejoin_overhead[1]);
 		JADD(o, "sync_wire_bytes", rb);

@@ -28,6 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "src/engine/engine.h"
+#include "src/engine/wire.h"
+
+/* frame types counted by the simulator: 0 (malformed) to W_TYPE_MAX */
+#define SIM_FRAME_TYPES (W_TYPE_MAX + 1)
 
 struct sim;
 struct json_object;
@@ -129,7 +133,7 @@ struct sim_results {
 	double bg_member_Bps, bg_gossip_Bps, bg_sync_Bps, bg_record_Bps; /* warm-up baseline */
 	double dup_per_node, dup_per_node_record, verifies_per_record;
 	uint64_t deliveries, verifies;
-	uint64_t wire_bytes[12], wire_frames[12]; /* measured by the simulator, by frame type */
+	uint64_t wire_bytes[SIM_FRAME_TYPES], wire_frames[SIM_FRAME_TYPES]; /* measured by the simulator, by frame type */
 	uint64_t wire_msgs, wire_overhead;        /* messages, version bytes */
 	uint64_t dgram_lost, dropped_down, dropped_partition;
 	/* invariants (all must be 0) */
