@@ -17,6 +17,83 @@
 #include "proto/hex.h"
 #include "proto/proto_err.h"
 
+/* Counters read from a stats struct (all uint64_t): a table, not a call
+ * each (the daemon's size, docs/size.md). */
+struct counter_row {
+	char name[24];
+	uint16_t off;
+};
+#define EC(name, f) { name, offsetof(struct engine_stats, f) }
+static const struct counter_row engine_counters[] = {
+	EC("records_accepted", records_accepted),
+	EC("records_duplicate", records_dup),
+	EC("records_older", records_old),
+	EC("records_pending", records_pending),
+	EC("verifies", verifies),
+	EC("bad_signatures", bad_sig),
+	EC("untrusted", untrusted),
+	EC("expired", expired),
+	EC("malformed", malformed),
+	EC("rate_limited", rate_limited),
+	EC("graylisted_drops", graylisted_drops),
+	EC("revocations", revocations),
+	EC("certs_refused", certs_refused),
+	EC("trust_cut", trust_cut),
+	EC("claims_refused", claims_refused),
+	EC("over_origin_budget", over_origin_budget),
+	EC("over_total_budget", over_total_budget),
+	EC("over_fair_share", over_fair_share),
+	EC("future", future),
+	EC("origin_rate_limited", origin_rate_limited),
+	EC("member_refused", member_refused),
+	EC("claims_disproved", claims_disproved),
+	EC("gone_hints", gone_hints),
+	EC("sync_rounds", sync_rounds),
+	EC("sync_records_pushed", sync_records_pushed),
+	EC("sync_push_deferred", sync_push_deferred),
+	EC("sync_resumed", sync_resumed),
+	EC("forwards_shed", forwards_shed),
+	EC("rx_messages", rx_msgs),
+	EC("tx_messages", tx_msgs),
+	EC("tx_bytes_record", tx_bytes_record),
+	EC("tx_bytes_gossip", tx_bytes_gossip),
+	EC("tx_bytes_member", tx_bytes_member),
+	EC("tx_bytes_sync", tx_bytes_sync),
+	EC("ihave_sent", ihave_sent),
+	EC("iwant_sent", iwant_sent),
+	EC("iwant_served", iwant_served),
+	EC("chokes", chokes),
+	EC("unchokes", unchokes),
+	EC("choke_pulls", choke_pulls),
+	EC("strangers", strangers),
+	EC("unattributed_penalties", unattributed),
+};
+#undef EC
+#define TC(name, f) { name, offsetof(struct transport_stats, f) }
+static const struct counter_row transport_counters[] = {
+	TC("bad_datagrams", bad_datagrams),
+	TC("oversize_frames", oversize_frames),
+	TC("send_drops", send_drops),
+	TC("connections_refused", conns_refused),
+	TC("connections_timed_out", conns_timed_out),
+	TC("connections_retried", conns_retried),
+	TC("connections_reset_back", conns_reset_back),
+	TC("bytes_in", bytes_in),
+	TC("bytes_out", bytes_out),
+	TC("connections_evicted", conns_evicted),
+};
+#undef TC
+
+static void add_counters(struct json_object *c, const void *base, const struct counter_row *rows,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)base + rows[i].off, sizeof v);
+		json_object_object_add(c, rows[i].name, json_object_new_int64((int64_t)v));
+	}
+}
+
 struct json_object *daemon_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object();
@@ -52,62 +129,12 @@ struct json_object *daemon_status(struct daemon *d)
 	json_object_object_add(o, "local_health", json_object_new_int64(st.local_health));
 	struct json_object *c = json_object_new_object();
 #define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
-	C("records_accepted", st.records_accepted);
-	C("records_duplicate", st.records_dup);
-	C("records_older", st.records_old);
-	C("records_pending", st.records_pending);
-	C("verifies", st.verifies);
-	C("bad_signatures", st.bad_sig);
-	C("untrusted", st.untrusted);
-	C("expired", st.expired);
-	C("malformed", st.malformed);
-	C("rate_limited", st.rate_limited);
-	C("graylisted_drops", st.graylisted_drops);
-	C("revocations", st.revocations);
-	C("certs_refused", st.certs_refused);
-	C("trust_cut", st.trust_cut);
-	C("claims_refused", st.claims_refused);
-	C("over_origin_budget", st.over_origin_budget);
-	C("over_total_budget", st.over_total_budget);
-	C("over_fair_share", st.over_fair_share);
-	C("future", st.future);
-	C("origin_rate_limited", st.origin_rate_limited);
-	C("member_refused", st.member_refused);
-	C("claims_disproved", st.claims_disproved);
-	C("gone_hints", st.gone_hints);
-	C("sync_rounds", st.sync_rounds);
-	C("sync_records_pushed", st.sync_records_pushed);
-	C("sync_push_deferred", st.sync_push_deferred);
-	C("sync_resumed", st.sync_resumed);
-	C("forwards_shed", st.forwards_shed);
-	C("rx_messages", st.rx_msgs);
-	C("tx_messages", st.tx_msgs);
-	C("tx_bytes_record", st.tx_bytes_record);
-	C("tx_bytes_gossip", st.tx_bytes_gossip);
-	C("tx_bytes_member", st.tx_bytes_member);
-	C("tx_bytes_sync", st.tx_bytes_sync);
-	C("ihave_sent", st.ihave_sent);
-	C("iwant_sent", st.iwant_sent);
-	C("iwant_served", st.iwant_served);
-	C("chokes", st.chokes);
-	C("unchokes", st.unchokes);
-	C("choke_pulls", st.choke_pulls);
-	C("bad_datagrams", ts.bad_datagrams);
-	C("oversize_frames", ts.oversize_frames);
-	C("send_drops", ts.send_drops);
+	add_counters(c, &st, engine_counters, sizeof engine_counters / sizeof *engine_counters);
+	add_counters(c, &ts, transport_counters, sizeof transport_counters / sizeof *transport_counters);
 	C("connections", ts.conns);
-	C("connections_refused", ts.conns_refused);
-	C("connections_timed_out", ts.conns_timed_out);
-	C("connections_retried", ts.conns_retried);
-	C("connections_reset_back", ts.conns_reset_back);
-	C("bytes_in", ts.bytes_in);
-	C("bytes_out", ts.bytes_out);
 	C("spoofed_source", d->spoofed);
-	C("strangers", st.strangers);
-	C("unattributed_penalties", st.unattributed);
 	C("connections_in", ts.conns_in);
 	C("connections_out", ts.conns_out);
-	C("connections_evicted", ts.conns_evicted);
 	C("store_errors", d->store_errors);
 	C("store_unsaved", d->store_failing ? d->nbatch : 0);
 	C("store_lost", d->store_lost);
