@@ -755,6 +755,8 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 			next = min_u64(next, e->peers[i]->claim_at + e->cfg.ack_timeout_ms);
 		if (e->peers[i]->state == PEER_SUSPECT) {
 			next = min_u64(next, swim_suspect_deadline(e, e->peers[i]));
+			if (!e->peers[i]->rechecked)   /* swim.c: the last call */
+				next = min_u64(next, last_call_at(e, e->peers[i]));
 			if (e->peers[i]->heard_dead)   /* swim.c: its confirmation */
 				next = min_u64(next, e->peers[i]->heard_at + e->cfg.probe_ms +
 							     e->cfg.ack_timeout_ms);
@@ -842,6 +844,7 @@ void engine_peer_gone_hint(struct engine *e, const uint8_t pk[32], uint64_t now)
 void engine_leave(struct engine *e, uint64_t now)
 {
 	e->now = now;
+	e->left = true;
 	if (e->incarnation < UINT32_MAX)
 		e->incarnation++;
 	for (size_t i = 0; i < e->npeers; i++) {

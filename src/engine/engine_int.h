@@ -143,6 +143,7 @@ struct peer {
 	uint64_t acked_at;          /* last ACK from it (evidence that it hears us) */
 	uint32_t inc_told;          /* our incarnation, as far as it has acknowledged it */
 	bool heard_dead;            /* suspect because a third party declared it dead */
+	bool rechecked;             /* suspect: its last call went out (swim.c) */
 	uint64_t heard_at;          /* ... since then */
 	uint64_t claim_at;          /* a third party's verdict about it, unchecked (0: none) */
 	uint32_t claim_inc;         /* ... at this incarnation */
@@ -322,6 +323,7 @@ struct engine {
 
 	/* swim */
 	uint32_t incarnation;
+	bool left;                  /* engine_leave: it refutes nothing any more */
 	uint64_t probe_seq;
 	uint64_t next_probe;
 	size_t *probe_order;
@@ -426,6 +428,7 @@ void swim_tick(struct engine *e);
 /* When p's suspicion runs out (p SUSPECT): its start plus the Lifeguard
  * timeout for its confirmations and our local health. */
 uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p);
+uint64_t last_call_at(const struct engine *e, const struct peer *p);
 void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, uint32_t inc,
 		bool flood);
 void swim_piggyback(struct engine *e, struct peer *p);

@@ -217,6 +217,7 @@ void peer_set_state(struct engine *e, struct peer *p, enum peer_state st, uint64
 		return;
 	p->state = st;
 	p->state_since = now;
+	p->rechecked = false;
 	if (st != PEER_SUSPECT) {
 		p->heard_dead = false;
 		p->confirms = 0;

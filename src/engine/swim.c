@@ -146,6 +146,15 @@ uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p)
 						  e->npeers + 1, p->confirms, e->lhm);
 }
 
+/* When a suspect gets its last notice: a round trip and 50 ms before the
+ * deadline (100 ms if its round trip is not known). */
+uint64_t last_call_at(const struct engine *e, const struct peer *p)
+{
+	uint64_t d = swim_suspect_deadline(e, p), margin = p->rtt_ms ? 2 * p->rtt_ms + 50 : 100;
+
+	return d > margin ? d - margin : 0;
+}
+
 static void lhm_add(struct engine *e, int delta)
 {
 	if (delta > 0 && e->lhm < LHM_MAX)
@@ -279,6 +288,8 @@ static void swim_forward(struct engine *e, const uint8_t node[32], enum peer_sta
 
 static void refute(struct engine *e, uint64_t inc)
 {
+	if (e->left)
+		return;   /* it said goodbye: a verdict about it is true now */
 	if (inc >= e->incarnation) {
 		/* saturating: never back to 0 (callers keep inc within
 		 * INC_SKEW_S of the clock, so this is for the year 2106) */
@@ -785,6 +796,14 @@ void swim_tick(struct engine *e)
 			claim_check(e, p);
 		if (p->state != PEER_SUSPECT)
 			continue;
+		/* the last call: shortly before the suspicion runs out, the
+		 * suspect hears of it once more, so that a member back from
+		 * a short outage refutes in time — the periodic notice below
+		 * may come only after the deadline */
+		if (!p->rechecked && now >= last_call_at(e, p)) {
+			p->rechecked = true;
+			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
+		}
 		bool confirmed = p->heard_dead && p->last_seen < p->heard_at &&
 				 now >= p->heard_at + e->cfg.probe_ms + e->cfg.ack_timeout_ms;
 		if (confirmed || now >= swim_suspect_deadline(e, p)) {
