@@ -316,10 +316,9 @@ struct engine {
 	uint64_t next_heartbeat;
 	uint64_t heartbeats;
 	uint64_t pulled_at;         /* last record pulled from a choked peer (mesh.c) */
-	uint32_t probes_sent;       /* our direct probes (swim.c), halved from 64 on ... */
-	uint32_t probes_answered;   /* ... and those the target answered directly */
-	uint16_t pushed;            /* new records pushed by mesh peers (or pulled from choked
-				     * ones for want of a push) since the heartbeat */
+	uint32_t probes_sent;       /* our probes concluded (swim.c), halved from 64 on ... */
+	uint32_t probes_answered;   /* ... and those the target answered itself */
+	uint16_t pushed;            /* new records from peers since the heartbeat (mesh.c) */
 
 	/* swim */
 	uint32_t incarnation;
@@ -334,6 +333,7 @@ struct engine {
 		uint64_t seq, sent_at, indirect_at, deadline;
 		uint32_t inc;       /* the incarnation the PING carried, 0 none */
 		bool acked;
+		bool direct;        /* ... by the target itself (links_clean, mesh.c) */
 		uint8_t nhelpers;
 		uint8_t nacks;      /* helpers that could not reach it either */
 		struct peer *helpers[16];   /* asked to probe it (PINGREQ) */

@@ -431,11 +431,11 @@ void mesh_on_choke(struct engine *e, struct peer *p, bool on)
 
 void mesh_on_push(struct engine *e, struct peer *p, bool first)
 {
+	if (first && e->pushed < UINT16_MAX)   /* from anyone: new records came */
+		e->pushed++;
 	if (!p->in_mesh)
 		return;
 	p->heard = true;
-	if (first && e->pushed < UINT16_MAX)
-		e->pushed++;
 	if (p->choked)
 		return;
 	if (first && p->firsts < UINT16_MAX)
@@ -496,9 +496,9 @@ static void choke_update(struct engine *e)
 	uint64_t hb = e->cfg.heartbeat_ms;
 	bool pulled = e->pulled_at && e->now - e->pulled_at < hb;
 	bool calm = !e->pulled_at || e->now - e->pulled_at >= CHOKE_CALM * hb;
-	/* enough new records came since the last heartbeat (pushed, or
-	 * pulled for want of a push) that a mesh peer pushing none of them
-	 * is telling */
+	/* enough new records came from peers since the last heartbeat
+	 * (pushed or pulled, from anyone) that a mesh peer pushing none of
+	 * them is telling */
 	bool any = e->pushed >= QUIET_MIN_RECORDS;
 
 	e->pushed = 0;
@@ -511,10 +511,10 @@ static void choke_update(struct engine *e)
 		 * have us in its mesh (a GRAFT or PRUNE lost). It does not
 		 * count as pushing to us; every MESH_QUIET heartbeats it gets
 		 * a GRAFT again (it refuses with a PRUNE, or takes us) */
-		if (!any || p->heard)
+		if (p->heard)
 			p->quiet = 0;
-		else if (p->quiet < UINT8_MAX)
-			p->quiet++;
+		else if (any && p->quiet < UINT8_MAX)
+			p->quiet++;   /* (kept while nothing comes: no news of it) */
 		p->heard = false;
 		if (p->quiet && p->quiet % MESH_QUIET == 0) {
 			out_simple(e, p, W_GRAFT, 0, 0, NULL, OC_GOSSIP);
@@ -530,8 +530,9 @@ static void choke_update(struct engine *e)
 	 * the links are not clean), one more after a pull */
 	bool clean = links_clean(e);
 	if (e->probes_sent >= CHOKE_PROBE_MEMORY) {   /* the recent ones count */
+		uint32_t lost = e->probes_sent - e->probes_answered;
 		e->probes_sent -= e->probes_sent / 2;
-		e->probes_answered -= e->probes_answered / 2;
+		e->probes_answered = e->probes_sent - (lost - lost / 2);
 	}
 	size_t want = e->cfg.d_eager && clean ? e->cfg.d_eager : nm;
 	bool unchoked = false;
@@ -688,8 +689,6 @@ void mesh_retry_promises(struct engine *e)
 			pr->deferred = false;
 			e->pulled_at = e->now;
 			e->st.choke_pulls++;
-			if (e->pushed < UINT16_MAX)   /* a record the eager peers should have sent */
-				e->pushed++;
 		}
 		p->iwant_budget--;
 		memcpy(pr->peer, p->pk, 32);

@@ -155,6 +155,14 @@ uint64_t last_call_at(const struct engine *e, const struct peer *p)
 	return d > margin ? d - margin : 0;
 }
 
+/* Our probe is over: counted for the links' loss (choking, mesh.c). */
+static void probe_done(struct engine *e)
+{
+	e->probe.active = false;
+	e->probes_sent++;
+	e->probes_answered += e->probe.direct;
+}
+
 static void lhm_add(struct engine *e, int delta)
 {
 	if (delta > 0 && e->lhm < LHM_MAX)
@@ -372,7 +380,7 @@ void swim_on_ack(struct engine *e, struct peer *p, uint64_t seq, uint64_t inc)
 	if (t && seq == e->probe.seq && !e->probe.acked && probe_answerer(e, p, t)) {
 		e->probe.acked = true;
 		if (t == p) {
-			e->probes_answered++;   /* the link's loss, for choking (mesh.c) */
+			e->probe.direct = true;   /* the link's loss, for choking (mesh.c) */
 			uint32_t sample = (uint32_t)(e->now - e->probe.sent_at);
 			p->rtt_ms = p->rtt_ms ? (7 * p->rtt_ms + sample) / 8 : (sample ? sample : 1);
 			if (e->probe.inc)
@@ -744,12 +752,12 @@ void swim_tick(struct engine *e)
 				/* our own evidence: passed on for others to check */
 				swim_queue(e, t->pk, PEER_SUSPECT, t->incarnation, true);
 			}
-			e->probe.active = false;
+			probe_done(e);
 		}
 	} else if (e->probe.active && now >= e->probe.deadline) {
 		if (e->probe.acked)
 			lhm_add(e, -1);
-		e->probe.active = false;
+		probe_done(e);
 	}
 	if (now >= e->next_probe) {
 		/* Lifeguard: a node in poor health probes more slowly */
@@ -776,7 +784,7 @@ void swim_tick(struct engine *e)
 			e->probe.sent_at = now;
 			e->probe.indirect_at = now + (uint64_t)e->cfg.ack_timeout_ms * (1 + e->lhm);
 			e->probe.deadline = now + period - 1;
-			e->probes_sent++;
+			e->probe.direct = false;
 			out_simple(e, t, W_PING, e->probe.seq, e->probe.inc, NULL, OC_MEMBER);
 			if (!t->acked_at)   /* it may not know us: our chain with it */
 				trust_present(e, t);

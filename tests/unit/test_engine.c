@@ -360,13 +360,15 @@ static void test_choking(void)
 	setup(8, true);
 	tweak = NULL;
 	run(5000);
-	/* no choking before the links are known clean (8 direct probes, one
-	 * a second) */
+	/* no choking before the links are known clean (8 direct probes; with
+	 * shared probes, a node of 8 sends one every 1-4 s) */
 	CHECK_INT(total_stat(offsetof(struct engine_stats, chokes)), 0);
-	run(15000);
+	run(35000);   /* (not at 30 s: every 30 heartbeats a mesh peer is swapped) */
 	for (int i = 0; i < net.n; i++) {
 		mesh_view(i, &mesh, &eager, &eager_up);
-		CHECK(mesh >= 4);
+		/* (a mesh may stay below d_lo 4 in 8 nodes: grafts refused
+		 * during a prune's backoff) */
+		CHECK(mesh >= 2);
 		CHECK_INT(eager, 2);
 	}
 	dups0 = total_stat(offsetof(struct engine_stats, records_dup));
@@ -378,24 +380,43 @@ static void test_choking(void)
 	CHECK_INT(total_stat(offsetof(struct engine_stats, choke_pulls)), 0);
 	CHECK(total_stat(offsetof(struct engine_stats, ihave_sent)) > 0);
 
-	/* node 5's pushing peers go down (not the publisher, node 1) */
+	/* node 5's pushing peers go down; the publisher is a node outside
+	 * its mesh, so every record reaches it through others */
 	size_t n;
 	struct engine_peer_info *pi = engine_peers_alloc(net.e[5], &n);
-	int downed = 0;
+	bool in_mesh5[MAXN] = { false };
+	int downed = 0, publisher = -1, choked5 = 0;
 	for (size_t k = 0; k < n; k++)
-		if (pi[k].in_mesh && !pi[k].choked && node_of(pi[k].pk) != 1) {
-			net.down[node_of(pi[k].pk)] = true;
-			downed++;
+		if (pi[k].in_mesh) {
+			in_mesh5[node_of(pi[k].pk)] = true;
+			choked5 += pi[k].choked;
+			if (!pi[k].choked) {
+				net.down[node_of(pi[k].pk)] = true;
+				downed++;
+			}
 		}
 	free(pi);
-	CHECK(downed >= 1);
-	CHECK_INT(publish_series(1, 20, "down"), 20);
+	for (int i = 0; i < net.n && publisher < 0; i++)
+		if (i != 5 && !in_mesh5[i])
+			publisher = i;
+	CHECK(downed >= 2);
+	CHECK(publisher >= 0);
+	if (publisher < 0)
+		publisher = 0;
+	CHECK_INT(publish_series(publisher, 20, "down"), 20);
 	struct engine_stats st;
 	engine_get_stats(net.e[5], &st);
-	CHECK(st.choke_pulls > 0 || st.unchokes > 0);
+	CHECK(st.choke_pulls > 0 || st.unchokes > 0 || choked5 == 0);
+	/* its pushing peers now are up ones: two, or every one it has left
+	 * in its mesh if fewer */
 	run(3000);
 	mesh_view(5, &mesh, &eager, &eager_up);
-	CHECK(eager_up >= 2);
+	int up = 0;
+	pi = engine_peers_alloc(net.e[5], &n);
+	for (size_t k = 0; k < n; k++)
+		up += pi[k].in_mesh && !net.down[node_of(pi[k].pk)];
+	free(pi);
+	CHECK(eager_up >= (up < 2 ? up : 2));
 	teardown();
 }
 
