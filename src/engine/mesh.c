@@ -283,6 +283,9 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 			if (!pr) {
 				if (p->announced_first < UINT16_MAX)
 					p->announced_first++;
+				/* charged now: a choked peer's announces are
+				 * bounded like anyone's (promise slots) */
+				p->iwant_budget--;
 				defer_pull(e, promise_slot(e), id, p);
 				continue;
 			}
@@ -680,7 +683,8 @@ void mesh_retry_promises(struct engine *e)
 		pr->has_alt = pr->has_alt2;
 		pr->has_alt2 = false;
 		memcpy(pr->alt, pr->alt2, 32);
-		if (!p || !peer_usable(p) || !p->iwant_budget) {
+		bool prepaid = pr->deferred;   /* charged at its announce */
+		if (!p || !peer_usable(p) || (!prepaid && !p->iwant_budget)) {
 			if (pr->has_alt)
 				next = !next || pr->retry_at < next ? pr->retry_at : next;
 			continue;
@@ -690,7 +694,8 @@ void mesh_retry_promises(struct engine *e)
 			e->pulled_at = e->now;
 			e->st.choke_pulls++;
 		}
-		p->iwant_budget--;
+		if (!prepaid)
+			p->iwant_budget--;
 		memcpy(pr->peer, p->pk, 32);
 		pr->claimed = false;
 		pr->deadline = e->now + e->cfg.heartbeat_ms + 2 * (p->rtt_ms ? p->rtt_ms : 200);
