@@ -318,7 +318,7 @@ struct engine {
 	uint64_t pulled_at;         /* last record pulled from a choked peer (mesh.c) */
 	uint32_t probes_sent;       /* our probes concluded (swim.c), halved from 64 on ... */
 	uint32_t probes_answered;   /* ... and those the target answered itself */
-	uint16_t pushed;            /* new records from peers since the heartbeat (mesh.c) */
+	uint16_t arrived;           /* new records from peers since the heartbeat (mesh.c) */
 
 	/* swim */
 	uint32_t incarnation;

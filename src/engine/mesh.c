@@ -54,6 +54,13 @@
 /* When an IWANT to p is overdue and goes to another announcer: its
  * record should be back after one round trip; 1.5 RTT + 50 ms leaves room
  * for the record's own size and a busy peer */
+/* *at becomes t if t is sooner (0: nothing due yet). */
+static void sooner(uint64_t *at, uint64_t t)
+{
+	if (!*at || t < *at)
+		*at = t;
+}
+
 static uint64_t iwant_retry_ms(const struct peer *p)
 {
 	uint32_t rtt = p->rtt_ms ? p->rtt_ms : 200;
@@ -261,8 +268,7 @@ static void defer_pull(struct engine *e, struct promise *pr, const uint8_t *id,
 	pr->has_alt2 = false;
 	pr->retry_at = e->now + e->cfg.choke_wait_ms;
 	pr->deadline = pr->retry_at + e->cfg.heartbeat_ms;
-	if (!e->promise_retry_at || pr->retry_at < e->promise_retry_at)
-		e->promise_retry_at = pr->retry_at;
+	sooner(&e->promise_retry_at, pr->retry_at);
 }
 
 void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t n)
@@ -308,8 +314,7 @@ void mesh_on_ihave(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 			if (!pr->has_alt) {
 				memcpy(pr->alt, p->pk, 32);
 				pr->has_alt = true;
-				if (!e->promise_retry_at || pr->retry_at < e->promise_retry_at)
-					e->promise_retry_at = pr->retry_at;
+				sooner(&e->promise_retry_at, pr->retry_at);
 			} else if (!pr->has_alt2) {
 				memcpy(pr->alt2, p->pk, 32);
 				pr->has_alt2 = true;
@@ -434,8 +439,8 @@ void mesh_on_choke(struct engine *e, struct peer *p, bool on)
 
 void mesh_on_push(struct engine *e, struct peer *p, bool first)
 {
-	if (first && e->pushed < UINT16_MAX)   /* from anyone: new records came */
-		e->pushed++;
+	if (first && e->arrived < UINT16_MAX)   /* from anyone: new records came */
+		e->arrived++;
 	if (!p->in_mesh)
 		return;
 	p->heard = true;
@@ -502,9 +507,9 @@ static void choke_update(struct engine *e)
 	/* enough new records came from peers since the last heartbeat
 	 * (pushed or pulled, from anyone) that a mesh peer pushing none of
 	 * them is telling */
-	bool any = e->pushed >= QUIET_MIN_RECORDS;
+	bool any = e->arrived >= QUIET_MIN_RECORDS;
 
-	e->pushed = 0;
+	e->arrived = 0;
 	for (size_t i = 0; i < e->npeers && nm < 64; i++)
 		if (e->peers[i]->in_mesh)
 			mesh[nm++] = e->peers[i];
@@ -675,7 +680,7 @@ void mesh_retry_promises(struct engine *e)
 		if (!pr->used || !pr->has_alt)
 			continue;
 		if (pr->retry_at > e->now) {
-			next = !next || pr->retry_at < next ? pr->retry_at : next;
+			sooner(&next, pr->retry_at);
 			continue;
 		}
 		/* the alternative, and the next one moves up */
@@ -686,7 +691,7 @@ void mesh_retry_promises(struct engine *e)
 		bool prepaid = pr->deferred;   /* charged at its announce */
 		if (!p || !peer_usable(p) || (!prepaid && !p->iwant_budget)) {
 			if (pr->has_alt)
-				next = !next || pr->retry_at < next ? pr->retry_at : next;
+				sooner(&next, pr->retry_at);
 			continue;
 		}
 		if (pr->deferred) {   /* no push brought it: the eager peers fall short */
@@ -703,7 +708,7 @@ void mesh_retry_promises(struct engine *e)
 		out_ids(e, p, W_IWANT, pr->id, 1, OC_GOSSIP);
 		e->st.iwant_sent++;
 		if (pr->has_alt)
-			next = !next || pr->retry_at < next ? pr->retry_at : next;
+			sooner(&next, pr->retry_at);
 	}
 	e->promise_retry_at = next;
 }
