@@ -333,8 +333,8 @@ ask:
 		pr->has_alt = keep_alt;
 		pr->has_alt2 = false;
 		pr->deferred = false;
-		if (keep_alt && (!e->promise_retry_at || pr->retry_at < e->promise_retry_at))
-			e->promise_retry_at = pr->retry_at;
+		if (keep_alt)
+			sooner(&e->promise_retry_at, pr->retry_at);
 		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
 		k++;
 		p->iwant_budget--;
