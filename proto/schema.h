@@ -43,8 +43,10 @@ struct schema_field {
 	uint32_t min;            /* SF_STR: minimum length */
 	uint64_t max;            /* SF_UINT max value; SF_STR max length; SF_LIST max count;
 				    SF_KEY the exact length (<= 64) */
-	const struct schema *sub;/* SF_LIST element schema */
-	const char *const *names;/* SF_UINT enums: names by value, for JSON/docs */
+	union {
+		const struct schema *sub;  /* SF_LIST element schema */
+		const char *const *names;  /* SF_UINT enums: names by value, for JSON/docs */
+	};
 };
 
 struct schema {
@@ -70,13 +72,13 @@ int schema_encode(const struct schema *sc, const void *in, uint8_t *buf, size_t 
 bool utf8_valid(const char *s, size_t n);
 
 /* Field declaration helpers for the tables in proto/<kind>.c. */
-#define SF_U(T, f, mx) { #f, SF_UINT, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, 0, (mx), NULL, NULL }
-#define SF_E(T, f, mx, nm) { #f, SF_UINT, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, 0, (mx), NULL, (nm) }
-#define SF_B(T, f) { #f, SF_BOOL, offsetof(T, f), 0, 0, 0, 0, 0, NULL, NULL }
-#define SF_S(T, f, mn) { #f, SF_STR, offsetof(T, f), 0, 0, 0, (mn), sizeof(((T *)0)->f) - 1, NULL, NULL }
-#define SF_K(T, f) { #f, SF_KEY, offsetof(T, f), 0, 0, 0, 0, sizeof(((T *)0)->f), NULL, NULL }
+#define SF_U(T, f, mx) { #f, SF_UINT, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, 0, (mx), { NULL } }
+#define SF_E(T, f, mx, nm) { #f, SF_UINT, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, 0, (mx), { .names = (nm) } }
+#define SF_B(T, f) { #f, SF_BOOL, offsetof(T, f), 0, 0, 0, 0, 0, { NULL } }
+#define SF_S(T, f, mn) { #f, SF_STR, offsetof(T, f), 0, 0, 0, (mn), sizeof(((T *)0)->f) - 1, { NULL } }
+#define SF_K(T, f) { #f, SF_KEY, offsetof(T, f), 0, 0, 0, 0, sizeof(((T *)0)->f), { NULL } }
 #define SF_L(T, f, cnt, sc) { #f, SF_LIST, offsetof(T, f), 0, offsetof(T, cnt), \
-	sizeof(((T *)0)->f[0]), 0, sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0]), (sc), NULL }
+	sizeof(((T *)0)->f[0]), 0, sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0]), { .sub = (sc) } }
 #define SCHEMA(T, nm, tbl, chk) { nm, tbl, sizeof(tbl) / sizeof(tbl[0]), sizeof(T), chk }
 
 #endif

@@ -655,13 +655,13 @@ static int check_dir(void *sect, char *val, char *msg, size_t cap)
 static const struct conf_opt ai_opts[] = {
 	{ "ai_local", CONF_STR, 0, F(local), .parse = check_local, .help = "http://IP:PORT" },
 	{ "ai_listen", CONF_STR, 0, F(listen), .parse = check_listen, .help = "IP:PORT" },
-	{ "ai_mesh_port", CONF_UINT, 0, F(mesh_port), 1, 65535, .def = "8481", .help = "1..65535" },
+	{ "ai_mesh_port", CONF_UINT, 0, F(mesh_port), .min = 1, .max = 65535, .def = "8481", .help = "1..65535" },
 	{ "ai_dir", CONF_STR, 0, F(dir), .parse = check_dir, .def = "/var/run/mirrornet/ai",
 	  .help = "an absolute directory path" },
 	{ "ai_haproxy", CONF_STR, 0, F(haproxy), .def = "/usr/sbin/haproxy", .help = "the haproxy program" },
-	{ "ai_refresh_s", CONF_UINT, 0, F(refresh_s), 1, 86400, .def = "30", .help = "1..86400" },
-	{ "ai_check_ms", CONF_UINT, 0, F(check_ms), 100, 600000, .def = "2000", .help = "100..600000" },
-	{ "ai_ttl_s", CONF_UINT, 0, F(ttl_s), 60, 86400 * 7, .def = "600", .help = "60..604800" },
+	{ "ai_refresh_s", CONF_UINT, 0, F(refresh_s), .min = 1, .max = 86400, .def = "30", .help = "1..86400" },
+	{ "ai_check_ms", CONF_UINT, 0, F(check_ms), .min = 100, .max = 600000, .def = "2000", .help = "100..600000" },
+	{ "ai_ttl_s", CONF_UINT, 0, F(ttl_s), .min = 60, .max = 86400 * 7, .def = "600", .help = "60..604800" },
 };
 #undef F
 
@@ -672,7 +672,7 @@ static const struct subsys_call ai_calls[] = {
 const struct subsys subsys_ai = {
 	.name = "ai",
 	.kinds = 1u << KIND_SVC | 1u << KIND_NODE | 1u << KIND_CERT,
-	.conf = { "ai", ai_opts, sizeof ai_opts / sizeof ai_opts[0], sizeof(struct ai_conf), NULL },
+	.conf = { "ai", ai_opts, sizeof ai_opts / sizeof ai_opts[0], sizeof(struct ai_conf), NULL, NULL },
 	.calls = ai_calls,
 	.ncalls = sizeof ai_calls / sizeof ai_calls[0],
 	.regen = { .fn = generate, .debounce_ms = 100, .max_wait_ms = 1000, .min_interval_ms = 500 },

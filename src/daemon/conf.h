@@ -24,17 +24,20 @@ enum conf_type {
 #define CONF_RESTART  1u   /* read at start only: a change waits for a restart */
 #define CONF_MULTI    2u   /* may be repeated (CONF_FN) */
 
-/* 80 bytes a row (there are ~150): the first three members are given in
- * order, CONF_FIELD sets size and off (off last, so that a row's min and
- * max may follow it in order). */
+/* 64 bytes a row (there are ~150; docs/size.md): the first three members
+ * are given in order, CONF_FIELD sets size and off, the rest by name
+ * (.min/.max or .choices: they share room). */
 struct conf_opt {
 	const char *name;
 	uint8_t type;                /* enum conf_type */
 	uint8_t flags;               /* CONF_RESTART, CONF_MULTI */
 	uint16_t size;               /* the field in the section's struct */
 	uint32_t off;
-	uint64_t min, max;           /* CONF_UINT, CONF_U64 */
-	const char *choices;         /* CONF_CHOICE, CONF_INDEX */
+	union {
+		uint64_t min;        /* CONF_UINT, CONF_U64 */
+		const char *choices; /* CONF_CHOICE, CONF_INDEX */
+	};
+	uint64_t max;                /* CONF_UINT, CONF_U64 */
 	const char *def;             /* the default as written in a file; NULL: none
 					(an empty string, or the section's defaults()) */
 	const char *help;            /* the accepted values, for the error message */

@@ -269,7 +269,7 @@ static const struct conf_opt core_opts[] = {
 	  .help = "stderr or syslog" },
 	{ "log_level", CONF_INDEX, 0, C(log_level), .choices = "error|warning|info|debug",
 	  .def = "info", .help = "error, warning, info or debug" },
-	{ "node_ttl_s", CONF_UINT, 0, C(node_ttl_s), 60, 365 * 86400, .def = "86400",
+	{ "node_ttl_s", CONF_UINT, 0, C(node_ttl_s), .min = 60, .max = 365 * 86400, .def = "86400",
 	  .help = "60..31536000" },
 	{ "wg_interface", CONF_STR, CONF_RESTART, C(wg_interface), .parse = check_wg_interface,
 	  .help = "an interface name of 1..15 characters" },
@@ -277,15 +277,15 @@ static const struct conf_opt core_opts[] = {
 	  .def = "auto", .help = "auto, uapi (wireguard-go) or netlink (kernel)" },
 	{ "wg_address", CONF_STR, CONF_RESTART, C(wg_address), .parse = check_wg_address,
 	  .help = "ADDRESS/PREFIX, e.g. 10.42.0.2/16" },
-	{ "wg_port", CONF_UINT, CONF_RESTART, C(wg_port), 1, 65535, .def = "51820",
+	{ "wg_port", CONF_UINT, CONF_RESTART, C(wg_port), .min = 1, .max = 65535, .def = "51820",
 	  .help = "1..65535" },
-	{ "wg_keepalive_s", CONF_UINT, 0, C(wg_keepalive_s), 0, 3600, .def = "25",
+	{ "wg_keepalive_s", CONF_UINT, 0, C(wg_keepalive_s), .min = 0, .max = 3600, .def = "25",
 	  .help = "0 (off) .. 3600" },
 	{ "wg_endpoint", CONF_STR, 0, C(wg_endpoint), .parse = check_wg_endpoint,
 	  .help = "HOST:PORT (a DNS name or an address) where peers reach our WireGuard" },
 	{ "wg_peer", CONF_FN, CONF_MULTI, C(wg_peers), .parse = parse_wg_peer,
 	  .print = print_wg_peer },
-	{ "gossip_port", CONF_UINT, 0, C(gossip_port), 1, 65535, .def = "7332",
+	{ "gossip_port", CONF_UINT, 0, C(gossip_port), .min = 1, .max = 65535, .def = "7332",
 	  .help = "1..65535" },
 };
 #undef C
@@ -302,7 +302,7 @@ static const struct conf_section core_section = {
 /* The engine's knobs (docs/protocol.md), all read at start only; their
  * defaults are engine_config_default()'s. */
 #define KNOB(n, f, lo, hi) \
-	{ n, CONF_UINT, CONF_RESTART, CONF_FIELD(struct engine_config, f), lo, hi, \
+	{ n, CONF_UINT, CONF_RESTART, CONF_FIELD(struct engine_config, f), .min = lo, .max = hi, \
 	  .help = "a whole number from " #lo " to " #hi }
 static const struct conf_opt engine_opts[] = {
 	KNOB("mesh_degree", d, 1, 64),

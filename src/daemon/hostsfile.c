@@ -314,7 +314,7 @@ const struct subsys subsys_hosts = {
 	.name = "hosts",
 	.kinds = 1u << KIND_NODE,
 	.conf = { "hosts", hosts_opts, sizeof hosts_opts / sizeof hosts_opts[0],
-		  sizeof(struct hosts_conf), NULL },
+		  sizeof(struct hosts_conf), NULL, NULL },
 	.calls = hosts_calls,
 	.ncalls = sizeof hosts_calls / sizeof hosts_calls[0],
 	/* a file of a few KiB: no need to wait long, nor to run often */

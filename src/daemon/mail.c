@@ -648,18 +648,18 @@ static int check_dir(void *sect, char *val, char *msg, size_t cap)
 #define F(f) CONF_FIELD(struct mail_conf, f)
 static const struct conf_opt mail_opts[] = {
 	{ "mail_domains", CONF_STR, 0, F(domains), .parse = check_domains, .help = "domains, comma-separated" },
-	{ "mail_port", CONF_UINT, 0, F(port), 1, 65535, .def = "25", .help = "1..65535" },
+	{ "mail_port", CONF_UINT, 0, F(port), .min = 1, .max = 65535, .def = "25", .help = "1..65535" },
 	{ "mail_mx_host", CONF_STR, 0, F(mx_host), .parse = check_mx, .help = "a DNS name" },
-	{ "mail_mx_priority", CONF_UINT, 0, F(priority), 0, 65535, .def = "10", .help = "0..65535" },
+	{ "mail_mx_priority", CONF_UINT, 0, F(priority), .min = 0, .max = 65535, .def = "10", .help = "0..65535" },
 	{ "mail_want_backup", CONF_YESNO, 0, F(want_backup), .def = "yes", .help = "yes or no" },
 	{ "mail_backup_mx", CONF_YESNO, 0, F(backup_mx), .def = "no", .help = "yes or no" },
-	{ "mail_backup_priority", CONF_UINT, 0, F(backup_priority), 0, 65535, .def = "20", .help = "0..65535" },
+	{ "mail_backup_priority", CONF_UINT, 0, F(backup_priority), .min = 0, .max = 65535, .def = "20", .help = "0..65535" },
 	{ "mail_allow_domain", CONF_STR, 0, F(allow), .parse = check_allow, .help = "domains, comma-separated" },
 	{ "mail_map_dir", CONF_STR, 0, F(map_dir), .parse = check_dir, .help = "an absolute directory path" },
 	{ "mail_reload", CONF_STR, 0, F(reload), .def = "postfix reload", .help = "a command of at most 511 bytes" },
 	{ "mail_flush", CONF_STR, 0, F(flush), .def = "postqueue -f", .help = "a command of at most 511 bytes" },
-	{ "mail_reload_timeout_s", CONF_UINT, 0, F(reload_timeout_s), 1, 600, .def = "30", .help = "1..600" },
-	{ "mail_ttl_s", CONF_UINT, 0, F(ttl_s), 600, 86400 * 7, .def = "3600", .help = "600..604800" },
+	{ "mail_reload_timeout_s", CONF_UINT, 0, F(reload_timeout_s), .min = 1, .max = 600, .def = "30", .help = "1..600" },
+	{ "mail_ttl_s", CONF_UINT, 0, F(ttl_s), .min = 600, .max = 86400 * 7, .def = "3600", .help = "600..604800" },
 };
 #undef F
 
@@ -671,7 +671,7 @@ static const struct subsys_call mail_calls[] = {
 const struct subsys subsys_mail = {
 	.name = "mail",
 	.kinds = 1u << KIND_SVC | 1u << KIND_NODE | 1u << KIND_CERT,
-	.conf = { "mail", mail_opts, sizeof mail_opts / sizeof mail_opts[0], sizeof(struct mail_conf), NULL },
+	.conf = { "mail", mail_opts, sizeof mail_opts / sizeof mail_opts[0], sizeof(struct mail_conf), NULL, NULL },
 	.calls = mail_calls,
 	.ncalls = sizeof mail_calls / sizeof mail_calls[0],
 	.regen = { .fn = generate, .debounce_ms = 100, .max_wait_ms = 1000, .min_interval_ms = 500 },

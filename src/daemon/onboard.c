@@ -146,10 +146,10 @@ static int check_subnet(void *sect, char *val, char *msg, size_t cap)
 
 #define F(f) CONF_FIELD(struct onboard_conf, f)
 static const struct conf_opt onboard_opts[] = {
-	{ "join_port", CONF_UINT, 0, F(join_port), 1, 65535, .def = "7333", .help = "1..65535" },
+	{ "join_port", CONF_UINT, 0, F(join_port), .min = 1, .max = 65535, .def = "7333", .help = "1..65535" },
 	{ "subnet", CONF_STR, 0, F(subnet), .def = ADDRPLAN_DEFAULT, .parse = check_subnet,
 	  .help = "a CIDR such as 10.42.0.0/16 or fd42:4242::/64 (host bits zero)" },
-	{ "cert_lifetime_s", CONF_U64, 0, F(cert_lifetime_s), 3600, 3650ull * 86400,
+	{ "cert_lifetime_s", CONF_U64, 0, F(cert_lifetime_s), .min = 3600, .max = 3650ull * 86400,
 	  .def = "7776000", .help = "3600 (an hour) .. 315360000 (ten years)" },
 };
 #undef F
@@ -172,7 +172,7 @@ const struct subsys subsys_onboarding = {
 	.name = "onboarding",
 	.state_ns = NS,   /* invitations and the members we certified */
 	.conf = { "onboarding", onboard_opts, sizeof onboard_opts / sizeof onboard_opts[0],
-		  sizeof(struct onboard_conf), NULL },
+		  sizeof(struct onboard_conf), NULL, NULL },
 	.calls = onboard_calls,
 	.ncalls = sizeof onboard_calls / sizeof onboard_calls[0],
 	.start = onboard_start,

@@ -18,79 +18,81 @@
 #include "proto/proto_err.h"
 
 /* Counters read from a stats struct (all uint64_t): a table, not a call
- * each (the daemon's size, docs/size.md). */
-struct counter_row {
-	char name[24];
-	uint16_t off;
-};
-#define EC(name, f) { name, offsetof(struct engine_stats, f) }
-static const struct counter_row engine_counters[] = {
-	EC("records_accepted", records_accepted),
-	EC("records_duplicate", records_dup),
-	EC("records_older", records_old),
-	EC("records_pending", records_pending),
-	EC("verifies", verifies),
-	EC("bad_signatures", bad_sig),
-	EC("untrusted", untrusted),
-	EC("expired", expired),
-	EC("malformed", malformed),
-	EC("rate_limited", rate_limited),
-	EC("graylisted_drops", graylisted_drops),
-	EC("revocations", revocations),
-	EC("certs_refused", certs_refused),
-	EC("trust_cut", trust_cut),
-	EC("claims_refused", claims_refused),
-	EC("over_origin_budget", over_origin_budget),
-	EC("over_total_budget", over_total_budget),
-	EC("over_fair_share", over_fair_share),
-	EC("future", future),
-	EC("origin_rate_limited", origin_rate_limited),
-	EC("member_refused", member_refused),
-	EC("claims_disproved", claims_disproved),
-	EC("gone_hints", gone_hints),
-	EC("sync_rounds", sync_rounds),
-	EC("sync_records_pushed", sync_records_pushed),
-	EC("sync_push_deferred", sync_push_deferred),
-	EC("sync_resumed", sync_resumed),
-	EC("forwards_shed", forwards_shed),
-	EC("rx_messages", rx_msgs),
-	EC("tx_messages", tx_msgs),
-	EC("tx_bytes_record", tx_bytes_record),
-	EC("tx_bytes_gossip", tx_bytes_gossip),
-	EC("tx_bytes_member", tx_bytes_member),
-	EC("tx_bytes_sync", tx_bytes_sync),
-	EC("ihave_sent", ihave_sent),
-	EC("iwant_sent", iwant_sent),
-	EC("iwant_served", iwant_served),
-	EC("chokes", chokes),
-	EC("unchokes", unchokes),
-	EC("choke_pulls", choke_pulls),
-	EC("strangers", strangers),
-	EC("unattributed_penalties", unattributed),
-};
-#undef EC
-#define TC(name, f) { name, offsetof(struct transport_stats, f) }
-static const struct counter_row transport_counters[] = {
-	TC("bad_datagrams", bad_datagrams),
-	TC("oversize_frames", oversize_frames),
-	TC("send_drops", send_drops),
-	TC("connections_refused", conns_refused),
-	TC("connections_timed_out", conns_timed_out),
-	TC("connections_retried", conns_retried),
-	TC("connections_reset_back", conns_reset_back),
-	TC("bytes_in", bytes_in),
-	TC("bytes_out", bytes_out),
-	TC("connections_evicted", conns_evicted),
-};
-#undef TC
+ * each, and the names one string (the daemon's size, docs/size.md).
+ * X(json name, field). */
+#define ENGINE_COUNTERS(X) \
+	X(records_accepted, records_accepted) \
+	X(records_duplicate, records_dup) \
+	X(records_older, records_old) \
+	X(records_pending, records_pending) \
+	X(verifies, verifies) \
+	X(bad_signatures, bad_sig) \
+	X(untrusted, untrusted) \
+	X(expired, expired) \
+	X(malformed, malformed) \
+	X(rate_limited, rate_limited) \
+	X(graylisted_drops, graylisted_drops) \
+	X(revocations, revocations) \
+	X(certs_refused, certs_refused) \
+	X(trust_cut, trust_cut) \
+	X(claims_refused, claims_refused) \
+	X(over_origin_budget, over_origin_budget) \
+	X(over_total_budget, over_total_budget) \
+	X(over_fair_share, over_fair_share) \
+	X(future, future) \
+	X(origin_rate_limited, origin_rate_limited) \
+	X(member_refused, member_refused) \
+	X(claims_disproved, claims_disproved) \
+	X(gone_hints, gone_hints) \
+	X(sync_rounds, sync_rounds) \
+	X(sync_records_pushed, sync_records_pushed) \
+	X(sync_push_deferred, sync_push_deferred) \
+	X(sync_resumed, sync_resumed) \
+	X(forwards_shed, forwards_shed) \
+	X(rx_messages, rx_msgs) \
+	X(tx_messages, tx_msgs) \
+	X(tx_bytes_record, tx_bytes_record) \
+	X(tx_bytes_gossip, tx_bytes_gossip) \
+	X(tx_bytes_member, tx_bytes_member) \
+	X(tx_bytes_sync, tx_bytes_sync) \
+	X(ihave_sent, ihave_sent) \
+	X(iwant_sent, iwant_sent) \
+	X(iwant_served, iwant_served) \
+	X(chokes, chokes) \
+	X(unchokes, unchokes) \
+	X(choke_pulls, choke_pulls) \
+	X(strangers, strangers) \
+	X(unattributed_penalties, unattributed)
+#define TRANSPORT_COUNTERS(X) \
+	X(bad_datagrams, bad_datagrams) \
+	X(oversize_frames, oversize_frames) \
+	X(send_drops, send_drops) \
+	X(connections_refused, conns_refused) \
+	X(connections_timed_out, conns_timed_out) \
+	X(connections_retried, conns_retried) \
+	X(connections_reset_back, conns_reset_back) \
+	X(bytes_in, bytes_in) \
+	X(bytes_out, bytes_out) \
+	X(connections_evicted, conns_evicted)
+#define NAME(n, f) #n "\0"
+#define EOFF(n, f) offsetof(struct engine_stats, f),
+#define TOFF(n, f) offsetof(struct transport_stats, f),
+static const char engine_names[] = ENGINE_COUNTERS(NAME);
+static const uint16_t engine_offs[] = { ENGINE_COUNTERS(EOFF) };
+static const char transport_names[] = TRANSPORT_COUNTERS(NAME);
+static const uint16_t transport_offs[] = { TRANSPORT_COUNTERS(TOFF) };
+#undef NAME
+#undef EOFF
+#undef TOFF
 
-static void add_counters(struct json_object *c, const void *base, const struct counter_row *rows,
-			 size_t n)
+/* names: n NUL-terminated names one after the other, offs[i] the i-th's. */
+static void add_counters(struct json_object *c, const void *base, const char *names,
+			 const uint16_t *offs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++, names += strlen(names) + 1) {
 		uint64_t v;
-		memcpy(&v, (const char *)base + rows[i].off, sizeof v);
-		json_object_object_add(c, rows[i].name, json_object_new_int64((int64_t)v));
+		memcpy(&v, (const char *)base + offs[i], sizeof v);
+		json_object_object_add(c, names, json_object_new_int64((int64_t)v));
 	}
 }
 
@@ -129,8 +131,8 @@ struct json_object *daemon_status(struct daemon *d)
 	json_object_object_add(o, "local_health", json_object_new_int64(st.local_health));
 	struct json_object *c = json_object_new_object();
 #define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
-	add_counters(c, &st, engine_counters, sizeof engine_counters / sizeof *engine_counters);
-	add_counters(c, &ts, transport_counters, sizeof transport_counters / sizeof *transport_counters);
+	add_counters(c, &st, engine_names, engine_offs, sizeof engine_offs / sizeof *engine_offs);
+	add_counters(c, &ts, transport_names, transport_offs, sizeof transport_offs / sizeof *transport_offs);
 	C("connections", ts.conns);
 	C("spoofed_source", d->spoofed);
 	C("connections_in", ts.conns_in);

@@ -1329,7 +1329,7 @@ static const struct conf_opt dns_opts[] = {
 	{ "dns_dir", CONF_STR, 0, F(dir), .def = "/var/lib/mirrornet/dns", .parse = check_dir,
 	  .help = "an absolute directory of [A-Za-z0-9._+-/], no '.' or '..' parts, no final '/'" },
 	{ "dns_listen", CONF_STR, 0, F(listen), .parse = check_ip, .help = "an IP address" },
-	{ "dns_port", CONF_UINT, 0, F(port), 1, 65535, .def = "53", .help = "1..65535" },
+	{ "dns_port", CONF_UINT, 0, F(port), .min = 1, .max = 65535, .def = "53", .help = "1..65535" },
 	{ "dns_reload", CONF_STR, 0, F(reload), .help = "a command of at most 511 bytes" },
 	{ "dns_acme_key", CONF_STR, 0, F(acme_key), .parse = check_key,
 	  .help = "an absolute file path" },
