@@ -240,6 +240,7 @@ void daemon_arm_tick(struct daemon *d, uint64_t next)
 
 	if (wait > 1000)
 		wait = 1000;
+	d->tick_at = now + wait;
 	uv_timer_start(&d->tick, tick_cb, wait, 0);
 }
 
@@ -247,7 +248,8 @@ static void tick_cb(uv_timer_t *h)
 {
 	struct daemon *d = h->data;
 
-	daemon_arm_tick(d, engine_tick(d->eng, now_ms()));
+	d->ticked_at = now_ms();
+	daemon_arm_tick(d, engine_tick(d->eng, d->ticked_at));
 }
 
 /* ---- our node record ---- */
@@ -462,11 +464,19 @@ static void usage(FILE *f)
 		"Runs in the foreground; SIGTERM/SIGINT stop it, SIGHUP reloads the configuration.\n");
 }
 
+/* Once a loop iteration, before the transport sends: the engine's
+ * datagrams of this iteration, and its timer set sooner if what came in
+ * made work due earlier (a deferred pull, an IWANT retry, a claim's
+ * check: the tick armed at the last engine_tick may be up to 1 s away). */
 static void engine_send_pending_cb(void *ctx)
 {
 	struct daemon *d = ctx;
+	uint64_t next = engine_next_at(d->eng);
 
 	engine_send_pending(d->eng);
+	/* (what was due by the last tick, that tick saw: no busy loop) */
+	if (next < d->tick_at && next > d->ticked_at)
+		daemon_arm_tick(d, next);
 }
 
 static int run(struct daemon *d)

@@ -38,6 +38,8 @@ struct daemon {
 	struct hosts *hosts;         /* the subsystems (registry.c) */
 	bool restart;               /* execute ourselves again once stopped */
 	uv_timer_t tick, maint, wg_timer;
+	uint64_t tick_at;            /* when the tick timer fires (unix ms) */
+	uint64_t ticked_at;          /* the last engine_tick's time */
 	uint64_t endpoint_published_ms;
 	char endpoint_last[MN_MAX_SEEN * 80];
 	uint64_t spoofed;

@@ -104,7 +104,8 @@ void reach_conn_gone(void *ctx, const uint8_t pk[32], const struct sockaddr *fro
 			return;
 		pk = owner;
 	}
-	if (pk)
+	if (pk)   /* its check ends ack_timeout_ms from now: the loop's flush
+		   * sets the engine's timer sooner (engine_send_pending_cb) */
 		engine_peer_gone_hint(d->eng, pk, daemon_now_ms());
 }
 

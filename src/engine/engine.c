@@ -144,6 +144,7 @@ void engine_free(struct engine *e)
 	free(e->peers);
 	free(e->peer_hash);
 	free(e->probe_order);
+	free(e->pair.ring);
 	node_key_wipe(&e->self);
 	free(e);
 }
@@ -737,7 +738,12 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 		e->next_sweep = now + SWEEP_MS;
 	}
 	flush_unless_batching(e);
+	uint64_t next = engine_next_at(e);
+	return next > now ? next : now + 1;
+}
 
+uint64_t engine_next_at(const struct engine *e)
+{
 	uint64_t next = min_u64(e->next_heartbeat, e->next_probe);
 	next = min_u64(next, sync_next(e));
 	if (e->early_at)
@@ -762,7 +768,7 @@ uint64_t engine_tick(struct engine *e, uint64_t now)
 							     e->cfg.ack_timeout_ms);
 		}
 	}
-	return next > now ? next : now + 1;
+	return next;
 }
 
 int engine_publish(struct engine *e, unsigned kind, const char *key, const union body *body,

@@ -152,6 +152,10 @@ int engine_recv_claimed(struct engine *e, const uint8_t from[32], const uint8_t 
 /* Run what is due; returns the next time (unix ms) the engine wants a tick.
  * Ticking early is harmless. */
 uint64_t engine_tick(struct engine *e, uint64_t now);
+/* When the engine next needs a tick (unix ms; may be in the past), without
+ * doing anything: for a caller whose other calls (engine_recv, a hint)
+ * may have made work due sooner than the last engine_tick said. */
+uint64_t engine_next_at(const struct engine *e);
 
 /* Sign and publish a record of ours (body NULL = tombstone) with the next
  * version, expiring ttl_s from now (a tombstone: no earlier than what it

@@ -327,6 +327,16 @@ struct engine {
 	uint64_t next_probe;
 	size_t *probe_order;
 	size_t probe_n, probe_pos;
+	/* this probe period's partner (swim.c, "Pairs") */
+	struct {
+		uint64_t period;    /* now / probe_ms it is for, + 1 (0: none yet) */
+		uint64_t from;      /* the period's start: the partner is due from
+				       then on, unless heard from since */
+		bool set;           /* a partner this period (not the odd one out) */
+		uint8_t pk[32];
+		const uint8_t **ring;   /* scratch: the live members' keys, sorted */
+		size_t cap;
+	} pair;
 	struct {
 		bool active;
 		uint8_t target[32];

@@ -25,15 +25,24 @@
  * partition find each other again; a dead peer that answers is told it was
  * declared dead and refutes.
  *
+ * Pairs (docs/protocol.md): each probe period k (probe_ms of the wall
+ * clock) the live members and this node, ordered by key, are matched in
+ * pairs by a round-robin tournament schedule; the partner is due from
+ * the period's start unless heard from since, and takes our next slot
+ * first. Every member meets every other once in M - 1 periods, one
+ * exchange per pair (whoever's slot comes first), and a member that died
+ * is met by its next partner within two periods. The windows below are
+ * the fallback, for members whose views or clocks differ.
+ *
  * Fewer probes of the living: a member that sent us a PING, ACK or
- * PINGREQ within about a round (n members × probe_ms, drawn in [½, 1½)
- * rounds per exchange) is skipped and the next one in the order is taken;
- * a period with nobody due sends no probe. A PING is evidence for both ends
+ * PINGREQ within about a round (n members × probe_ms; drawn in [1, 2)
+ * rounds, plus two periods, per exchange) is skipped and the next one in
+ * the order is taken; a period with nobody due sends no probe. A PING is evidence for both ends
  * (the ACK for the prober, the PING itself for the probed), so the two
  * members of a pair share one exchange per round instead of making one
  * each: half the probes. A dead member sends nothing, so everyone's window
- * for it runs out within a round and a half of its death, spread over that
- * time (hence the random window). A member must still answer one of our
+ * for it runs out within two rounds and two periods of its death, spread
+ * over that time (hence the random window). A member must still answer one of our
  * own pings every ACKED_ROUNDS rounds, so one that sends but no longer
  * hears is found too. Gossip does not count: a mesh peer hears from a
  * member all the time, and under loss (refutations flooding) that left
@@ -146,11 +155,22 @@ uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p)
 						  e->npeers + 1, p->confirms, e->lhm);
 }
 
+/* When a death claim we took up about p makes it dead unless it said a
+ * word since (the short fuse; see swim_tick). */
+static uint64_t confirm_at(const struct engine *e, const struct peer *p)
+{
+	return p->heard_at + e->cfg.probe_ms + e->cfg.ack_timeout_ms;
+}
+
 /* When a suspect gets its last notice: a round trip and 50 ms before the
- * deadline (100 ms if its round trip is not known). */
+ * deadline, or before a death claim's short fuse if that comes first
+ * (100 ms if its round trip is not known). */
 uint64_t last_call_at(const struct engine *e, const struct peer *p)
 {
 	uint64_t d = swim_suspect_deadline(e, p), margin = p->rtt_ms ? 2 * p->rtt_ms + 50 : 100;
+
+	if (p->heard_dead && confirm_at(e, p) < d)
+		d = confirm_at(e, p);
 
 	return d > margin ? d - margin : 0;
 }
@@ -470,6 +490,7 @@ static void heard_dead(struct engine *e, struct peer *p, uint32_t inc, uint64_t 
 	peer_set_state(e, p, PEER_SUSPECT, at);   /* a suspicion keeps its start */
 	p->heard_dead = true;
 	p->heard_at = at;
+	p->rechecked = false;   /* a last call before the short fuse too */
 	swim_queue(e, p->pk, PEER_SUSPECT, inc, false);
 	out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL, OC_MEMBER);
 	forward_claim(e, p->pk, inc);
@@ -612,6 +633,55 @@ void swim_on_member(struct engine *e, struct peer *from, const uint8_t node[32],
 	swim_queue(e, node, (enum peer_state)state, (uint32_t)inc, state != PEER_SUSPECT);
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, 32);
+}
+
+/* This probe period's partner (see "Pairs" at the top): members 0..m-1
+ * by key, one more place if m is odd; in period k, place i (not the last)
+ * meets (2t - i) mod (M - 1), t = k mod (M - 1), or the last place if
+ * that is i itself. */
+static void pair_update(struct engine *e)
+{
+	uint64_t per = e->cfg.probe_ms, k = e->now / per;
+	size_t m = 1, me = 0, j;
+
+	if (e->pair.period == k + 1)
+		return;
+	e->pair.period = k + 1;
+	e->pair.from = k * per;
+	e->pair.set = false;
+	if (e->pair.cap < e->npeers + 1) {
+		const uint8_t **r = realloc(e->pair.ring, (e->npeers + 1) * sizeof *r);
+		if (!r)
+			return;
+		e->pair.ring = r;
+		e->pair.cap = e->npeers + 1;
+	}
+	e->pair.ring[0] = e->self.pk;
+	for (size_t i = 0; i < e->npeers; i++)
+		if (e->peers[i]->state == PEER_ALIVE || e->peers[i]->state == PEER_SUSPECT)
+			e->pair.ring[m++] = e->peers[i]->pk;
+	if (m < 2)
+		return;
+	qsort(e->pair.ring, m, sizeof *e->pair.ring, key_cmp);
+	while (e->pair.ring[me] != e->self.pk)
+		me++;
+	size_t M = m + (m & 1), t = (size_t)(k % (M - 1));
+	if (me == M - 1) {
+		j = t;
+	} else {
+		j = (2 * t + 2 * (M - 1) - me) % (M - 1);
+		if (j == me)
+			j = M - 1;
+	}
+	if (j >= m)
+		return;   /* the odd one out this period */
+	memcpy(e->pair.pk, e->pair.ring[j], 32);
+	e->pair.set = true;
+}
+
 /* When a probe of p is due (see the top of this file; 0: now, UINT64_MAX:
  * not while it is in this state). `round` is n × probe_ms. While
  * membership news waits to ride on pings, every member is (classic SWIM:
@@ -624,14 +694,19 @@ static uint64_t due_at(const struct engine *e, const struct peer *p, uint64_t ro
 		return UINT64_MAX;
 	if (!p->swim_at || !p->acked_at)
 		return 0;
-	/* a pseudo-random window in [round/2, 3·round/2) per exchange, so that
-	 * windows do not run out together: a dead member becomes due somewhere
-	 * soon after its death, as in a random order */
+	/* this period's partner, unless it was heard from in the period */
+	uint64_t d = UINT64_MAX;
+	if (e->pair.set && p->swim_at < e->pair.from && memcmp(p->pk, e->pair.pk, 32) == 0)
+		d = e->pair.from;
+	/* the fallback: a pseudo-random window in [round, 2·round) after the
+	 * last exchange, and two periods, so that pairs meet before it
+	 * (every M - 1 periods) and windows do not run out together */
 	uint64_t h = (p->swim_at ^ ((uint64_t)p->pk[0] << 8 | p->pk[1])) * 0x9e3779b97f4a7c15ull;
 	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
-	uint64_t w = p->swim_at + round / 2 + (h >> 32) % (round + 1);
+	uint64_t w = p->swim_at + round + 2 * (uint64_t)e->cfg.probe_ms + (h >> 32) % (round + 1);
 	uint64_t a = p->acked_at + ACKED_ROUNDS * round;
-	return w < a ? w : a;
+	w = w < a ? w : a;
+	return d < w ? d : w;
 }
 
 static bool probe_due(const struct engine *e, const struct peer *p, uint64_t round)
@@ -664,6 +739,12 @@ static struct peer *next_target(struct engine *e)
 		ndead += s == PEER_DEAD;
 		nlive += s == PEER_ALIVE || s == PEER_SUSPECT;
 	}
+	uint64_t round = (uint64_t)nlive * e->cfg.probe_ms;
+	if (e->pair.set) {   /* this period's partner first, unless heard from */
+		struct peer *p = peer_find(e, e->pair.pk);
+		if (p && p->state == PEER_ALIVE && p->swim_at < e->pair.from)
+			return p;
+	}
 	if (ndead && (e->probe_seq % 2 == 1 || !nlive)) {
 		size_t k = eng_rand_below(e, ndead);
 		for (size_t i = 0; i < e->npeers; i++)
@@ -672,7 +753,6 @@ static struct peer *next_target(struct engine *e)
 	}
 	if (!nlive)
 		return NULL;
-	uint64_t round = (uint64_t)nlive * e->cfg.probe_ms;
 	/* round robin over a shuffled order, reshuffled each pass (SWIM §4.3),
 	 * skipping members we have heard from */
 	for (size_t tries = 0; tries < 2 * e->npeers + 2; tries++) {
@@ -759,6 +839,7 @@ void swim_tick(struct engine *e)
 			lhm_add(e, -1);
 		probe_done(e);
 	}
+	pair_update(e);
 	if (now >= e->next_probe) {
 		/* Lifeguard: a node in poor health probes more slowly */
 		uint64_t period = (uint64_t)e->cfg.probe_ms * (1 + e->lhm);
@@ -811,9 +892,11 @@ void swim_tick(struct engine *e)
 		if (!p->rechecked && now >= last_call_at(e, p)) {
 			p->rechecked = true;
 			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
+			if (p->heard_dead)   /* its ack is the word that defuses the claim */
+				out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p),
+					   NULL, OC_MEMBER);
 		}
-		bool confirmed = p->heard_dead && p->last_seen < p->heard_at &&
-				 now >= p->heard_at + e->cfg.probe_ms + e->cfg.ack_timeout_ms;
+		bool confirmed = p->heard_dead && p->last_seen < p->heard_at && now >= confirm_at(e, p);
 		if (confirmed || now >= swim_suspect_deadline(e, p)) {
 			declare_dead(e, p);
 		} else if (period) {
