@@ -85,6 +85,13 @@ static const uint16_t transport_offs[] = { TRANSPORT_COUNTERS(TOFF) };
 #undef EOFF
 #undef TOFF
 
+/* One integer member (a call, not two at each of the status's ~40
+ * members: the daemon's size, docs/size.md). */
+static void put_int(struct json_object *o, const char *name, int64_t v)
+{
+	json_object_object_add(o, name, json_object_new_int64(v));
+}
+
 /* names: n NUL-terminated names one after the other, offs[i] the i-th's. */
 static void add_counters(struct json_object *c, const void *base, const char *names,
 			 const uint16_t *offs, size_t n)
@@ -92,7 +99,7 @@ static void add_counters(struct json_object *c, const void *base, const char *na
 	for (size_t i = 0; i < n; i++, names += strlen(names) + 1) {
 		uint64_t v;
 		memcpy(&v, (const char *)base + offs[i], sizeof v);
-		json_object_object_add(c, names, json_object_new_int64((int64_t)v));
+		put_int(c, names, (int64_t)v);
 	}
 }
 
@@ -113,24 +120,24 @@ struct json_object *daemon_status(struct daemon *d)
 	json_object_object_add(o, "version", json_object_new_string(MN_VERSION));
 	json_object_object_add(o, "role", json_object_new_string(role_names[d->cfg.role]));
 	json_object_object_add(o, "listen", json_object_new_string(d->cfg.listen));
-	json_object_object_add(o, "uptime_s", json_object_new_int64((int64_t)((daemon_now_ms() - d->started_ms) / 1000)));
-	json_object_object_add(o, "rss_kib", json_object_new_int64(ru.ru_maxrss));
-	json_object_object_add(o, "records", json_object_new_int64(st.records));
-	json_object_object_add(o, "record_bytes", json_object_new_int64((int64_t)st.record_bytes));
+	put_int(o, "uptime_s", (int64_t)((daemon_now_ms() - d->started_ms) / 1000));
+	put_int(o, "rss_kib", ru.ru_maxrss);
+	put_int(o, "records", st.records);
+	put_int(o, "record_bytes", (int64_t)st.record_bytes);
 	uint8_t dg[32];
 	char hex[65];
 	engine_digest(d->eng, dg);
 	hex_encode(dg, 32, hex);
 	json_object_object_add(o, "digest", json_object_new_string(hex));
-	json_object_object_add(o, "peers", json_object_new_int64(st.peers));
-	json_object_object_add(o, "alive", json_object_new_int64(st.alive));
-	json_object_object_add(o, "suspect", json_object_new_int64(st.suspect));
-	json_object_object_add(o, "dead", json_object_new_int64(st.dead));
-	json_object_object_add(o, "mesh", json_object_new_int64(st.mesh));
-	json_object_object_add(o, "incarnation", json_object_new_int64(st.incarnation));
-	json_object_object_add(o, "local_health", json_object_new_int64(st.local_health));
+	put_int(o, "peers", st.peers);
+	put_int(o, "alive", st.alive);
+	put_int(o, "suspect", st.suspect);
+	put_int(o, "dead", st.dead);
+	put_int(o, "mesh", st.mesh);
+	put_int(o, "incarnation", st.incarnation);
+	put_int(o, "local_health", st.local_health);
 	struct json_object *c = json_object_new_object();
-#define C(name, v) json_object_object_add(c, name, json_object_new_int64((int64_t)(v)))
+#define C(name, v) put_int(c, name, (int64_t)(v))
 	add_counters(c, &st, engine_names, engine_offs, sizeof engine_offs / sizeof *engine_offs);
 	add_counters(c, &ts, transport_names, transport_offs, sizeof transport_offs / sizeof *transport_offs);
 	C("connections", ts.conns);
@@ -159,14 +166,14 @@ struct json_object *daemon_status(struct daemon *d)
 		json_object_object_add(w, "interface_owned", json_object_new_boolean(wgsync_owns_interface(d->wg)));
 		json_object_object_add(w, "public_key", json_object_new_string(wghex));
 		json_object_object_add(w, "port", json_object_new_int((int)d->cfg.wg_port));
-		json_object_object_add(w, "peers", json_object_new_int64(ws.peers));
-		json_object_object_add(w, "applies", json_object_new_int64((int64_t)ws.applies));
-		json_object_object_add(w, "peers_added", json_object_new_int64((int64_t)ws.peers_added));
-		json_object_object_add(w, "device_restored", json_object_new_int64((int64_t)ws.device_restored));
-		json_object_object_add(w, "interface_remade", json_object_new_int64((int64_t)ws.interface_remade));
-		json_object_object_add(w, "peers_updated", json_object_new_int64((int64_t)ws.peers_updated));
-		json_object_object_add(w, "peers_removed", json_object_new_int64((int64_t)ws.peers_removed));
-		json_object_object_add(w, "backend_errors", json_object_new_int64((int64_t)ws.backend_errors));
+		put_int(w, "peers", ws.peers);
+		put_int(w, "applies", (int64_t)ws.applies);
+		put_int(w, "peers_added", (int64_t)ws.peers_added);
+		put_int(w, "device_restored", (int64_t)ws.device_restored);
+		put_int(w, "interface_remade", (int64_t)ws.interface_remade);
+		put_int(w, "peers_updated", (int64_t)ws.peers_updated);
+		put_int(w, "peers_removed", (int64_t)ws.peers_removed);
+		put_int(w, "backend_errors", (int64_t)ws.backend_errors);
 		json_object_object_add(o, "wireguard", w);
 	}
 	struct json_object *mcp = json_object_new_object();
@@ -247,15 +254,15 @@ struct json_object *daemon_peers(struct daemon *d)
 		json_object_object_add(o, "state", json_object_new_string(peer_state_name(pi[i].state)));
 		json_object_object_add(o, "state_since_ms", json_object_new_uint64(pi[i].state_since));
 		json_object_object_add(o, "last_seen_ms", json_object_new_uint64(pi[i].last_seen));
-		json_object_object_add(o, "rtt_ms", json_object_new_int64(pi[i].rtt_ms));
-		json_object_object_add(o, "incarnation", json_object_new_int64(pi[i].incarnation));
+		put_int(o, "rtt_ms", pi[i].rtt_ms);
+		put_int(o, "incarnation", pi[i].incarnation);
 		json_object_object_add(o, "score", json_object_new_double(pi[i].score));
 		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
 		json_object_object_add(o, "choked", json_object_new_boolean(pi[i].choked));
 		json_object_object_add(o, "choked_us", json_object_new_boolean(pi[i].choked_us));
 		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
-		json_object_object_add(o, "records", json_object_new_int64(pi[i].records));
-		json_object_object_add(o, "record_bytes", json_object_new_int64(pi[i].record_bytes));
+		put_int(o, "records", pi[i].records);
+		put_int(o, "record_bytes", pi[i].record_bytes);
 		struct wg_view v;
 		if (d->wg && wgsync_view(d->wg, pi[i].pk, &v)) {
 			uint64_t now_s = daemon_now_ms() / 1000;
@@ -263,8 +270,8 @@ struct json_object *daemon_peers(struct daemon *d)
 			json_object_object_add(w, "endpoint", json_object_new_string(v.endpoint));
 			json_object_object_add(w, "handshake_age_s", v.last_handshake_s ?
 				json_object_new_int64((int64_t)(now_s - v.last_handshake_s)) : NULL);
-			json_object_object_add(w, "rx_bytes", json_object_new_int64((int64_t)v.rx_bytes));
-			json_object_object_add(w, "tx_bytes", json_object_new_int64((int64_t)v.tx_bytes));
+			put_int(w, "rx_bytes", (int64_t)v.rx_bytes);
+			put_int(w, "tx_bytes", (int64_t)v.tx_bytes);
 			/* a handshake within WireGuard's rekey window: traffic flows directly */
 			json_object_object_add(w, "direct", json_object_new_boolean(
 				v.last_handshake_s && now_s - v.last_handshake_s <= 180));

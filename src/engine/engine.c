@@ -763,9 +763,12 @@ uint64_t engine_next_at(const struct engine *e)
 			next = min_u64(next, swim_suspect_deadline(e, e->peers[i]));
 			if (!e->peers[i]->rechecked)   /* swim.c: the last call */
 				next = min_u64(next, last_call_at(e, e->peers[i]));
-			if (e->peers[i]->heard_dead)   /* swim.c: its confirmation */
-				next = min_u64(next, e->peers[i]->heard_at + e->cfg.probe_ms +
-							     e->cfg.ack_timeout_ms);
+			/* a death claim's short fuse, while nothing defused it */
+			if (swim_fuse_lit(e->peers[i])) {
+				next = min_u64(next, swim_fuse_at(e, e->peers[i]));
+				if (!e->peers[i]->fuse_called)
+					next = min_u64(next, swim_fuse_call_at(e, e->peers[i]));
+			}
 		}
 	}
 	return next;

@@ -144,6 +144,7 @@ struct peer {
 	uint32_t inc_told;          /* our incarnation, as far as it has acknowledged it */
 	bool heard_dead;            /* suspect because a third party declared it dead */
 	bool rechecked;             /* suspect: its last call went out (swim.c) */
+	bool fuse_called;           /* ... the last call before a death claim's fuse */
 	uint64_t heard_at;          /* ... since then */
 	uint64_t claim_at;          /* a third party's verdict about it, unchecked (0: none) */
 	uint32_t claim_inc;         /* ... at this incarnation */
@@ -439,6 +440,9 @@ void swim_tick(struct engine *e);
  * timeout for its confirmations and our local health. */
 uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p);
 uint64_t last_call_at(const struct engine *e, const struct peer *p);
+bool swim_fuse_lit(const struct peer *p);
+uint64_t swim_fuse_at(const struct engine *e, const struct peer *p);
+uint64_t swim_fuse_call_at(const struct engine *e, const struct peer *p);
 void swim_queue(struct engine *e, const uint8_t node[32], enum peer_state st, uint32_t inc,
 		bool flood);
 void swim_piggyback(struct engine *e, struct peer *p);

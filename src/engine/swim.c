@@ -89,6 +89,10 @@
 #define PIGGYBACK_MAX 4
 #define ACKED_ROUNDS 3          /* rounds a member may go without answering us */
 #define SEQ_INDIRECT 64         /* seqs from here on name indirect-probe slots */
+/* The seq of pings outside a probe (a claim's check, a suspect's notice):
+ * never our probe's, so that their acks — the suspect may be one of the
+ * probe's helpers — are not taken for the probe's answer. */
+#define NOTICE_SEQ (SEQ_INDIRECT - 1)
 #define INC_JUMP 64             /* a third party's verdict at most this above what we know */
 #define INC_SKEW_S 86400        /* no third party's incarnation further ahead of our clock */
 #define CLAIMS_FWD_PER_PERIOD 4 /* others' death claims we pass on per period */
@@ -155,24 +159,40 @@ uint64_t swim_suspect_deadline(const struct engine *e, const struct peer *p)
 						  e->npeers + 1, p->confirms, e->lhm);
 }
 
-/* When a death claim we took up about p makes it dead unless it said a
- * word since (the short fuse; see swim_tick). */
-static uint64_t confirm_at(const struct engine *e, const struct peer *p)
+/* A round trip and 50 ms (100 ms if p's round trip is not known): how
+ * long before a verdict a last call goes out. */
+static uint64_t call_margin(const struct peer *p)
+{
+	return p->rtt_ms ? 2 * (uint64_t)p->rtt_ms + 50 : 100;
+}
+
+static uint64_t before(uint64_t t, uint64_t margin)
+{
+	return t > margin ? t - margin : 0;
+}
+
+/* When a suspect gets its last notice: shortly before the deadline. */
+uint64_t last_call_at(const struct engine *e, const struct peer *p)
+{
+	return before(swim_suspect_deadline(e, p), call_margin(p));
+}
+
+/* A death claim we took up about p, and p has said no word since: it is
+ * dead at swim_fuse_at() (the short fuse; see swim_tick), and gets a
+ * last call of its own shortly before (swim_fuse_call_at). */
+bool swim_fuse_lit(const struct peer *p)
+{
+	return p->state == PEER_SUSPECT && p->heard_dead && p->last_seen < p->heard_at;
+}
+
+uint64_t swim_fuse_at(const struct engine *e, const struct peer *p)
 {
 	return p->heard_at + e->cfg.probe_ms + e->cfg.ack_timeout_ms;
 }
 
-/* When a suspect gets its last notice: a round trip and 50 ms before the
- * deadline, or before a death claim's short fuse if that comes first
- * (100 ms if its round trip is not known). */
-uint64_t last_call_at(const struct engine *e, const struct peer *p)
+uint64_t swim_fuse_call_at(const struct engine *e, const struct peer *p)
 {
-	uint64_t d = swim_suspect_deadline(e, p), margin = p->rtt_ms ? 2 * p->rtt_ms + 50 : 100;
-
-	if (p->heard_dead && confirm_at(e, p) < d)
-		d = confirm_at(e, p);
-
-	return d > margin ? d - margin : 0;
+	return before(swim_fuse_at(e, p), call_margin(p));
 }
 
 /* Our probe is over: counted for the links' loss (choking, mesh.c). */
@@ -490,9 +510,9 @@ static void heard_dead(struct engine *e, struct peer *p, uint32_t inc, uint64_t 
 	peer_set_state(e, p, PEER_SUSPECT, at);   /* a suspicion keeps its start */
 	p->heard_dead = true;
 	p->heard_at = at;
-	p->rechecked = false;   /* a last call before the short fuse too */
+	p->fuse_called = false;
 	swim_queue(e, p->pk, PEER_SUSPECT, inc, false);
-	out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL, OC_MEMBER);
+	out_simple(e, p, W_PING, NOTICE_SEQ, inc_for(e, p), NULL, OC_MEMBER);
 	forward_claim(e, p->pk, inc);
 }
 
@@ -514,7 +534,7 @@ static void heard_claim(struct engine *e, struct peer *p, bool dead, uint32_t in
 		p->claim_at = e->now;
 		p->claim_inc = inc;
 		p->claim_dead = dead;
-		out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p), NULL,
+		out_simple(e, p, W_PING, NOTICE_SEQ, inc_for(e, p), NULL,
 			   OC_MEMBER);
 	}
 	if (dead)
@@ -860,7 +880,7 @@ void swim_tick(struct engine *e)
 			e->probe.acked = false;
 			e->probe.nhelpers = e->probe.nacks = 0;
 			memcpy(e->probe.target, t->pk, 32);
-			e->probe.seq = e->probe_seq % SEQ_INDIRECT;
+			e->probe.seq = e->probe_seq % NOTICE_SEQ;
 			e->probe.inc = inc_for(e, t);
 			e->probe.sent_at = now;
 			e->probe.indirect_at = now + (uint64_t)e->cfg.ack_timeout_ms * (1 + e->lhm);
@@ -892,17 +912,22 @@ void swim_tick(struct engine *e)
 		if (!p->rechecked && now >= last_call_at(e, p)) {
 			p->rechecked = true;
 			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
-			if (p->heard_dead)   /* its ack is the word that defuses the claim */
-				out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p),
-					   NULL, OC_MEMBER);
 		}
-		bool confirmed = p->heard_dead && p->last_seen < p->heard_at && now >= confirm_at(e, p);
+		/* ... and before a death claim's short fuse (its ack is the
+		 * word that defuses the claim) */
+		bool lit = swim_fuse_lit(p);
+		if (lit && !p->fuse_called && now >= swim_fuse_call_at(e, p)) {
+			p->fuse_called = true;
+			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
+			out_simple(e, p, W_PING, NOTICE_SEQ, inc_for(e, p), NULL, OC_MEMBER);
+		}
+		bool confirmed = lit && now >= swim_fuse_at(e, p);
 		if (confirmed || now >= swim_suspect_deadline(e, p)) {
 			declare_dead(e, p);
 		} else if (period) {
 			out_simple(e, p, W_MEMBER, PEER_SUSPECT, p->incarnation, p->pk, OC_MEMBER);
 			if (p->heard_dead)
-				out_simple(e, p, W_PING, e->probe_seq % SEQ_INDIRECT, inc_for(e, p),
+				out_simple(e, p, W_PING, NOTICE_SEQ, inc_for(e, p),
 					   NULL, OC_MEMBER);
 		}
 	}
