@@ -702,6 +702,12 @@ static void pair_update(struct engine *e)
 	e->pair.set = true;
 }
 
+/* Is p this period's partner, and not heard from since the period began? */
+static bool partner_unheard(const struct engine *e, const struct peer *p)
+{
+	return e->pair.set && p->swim_at < e->pair.from && memcmp(p->pk, e->pair.pk, 32) == 0;
+}
+
 /* When a probe of p is due (see the top of this file; 0: now, UINT64_MAX:
  * not while it is in this state). `round` is n × probe_ms. While
  * membership news waits to ride on pings, every member is (classic SWIM:
@@ -715,9 +721,7 @@ static uint64_t due_at(const struct engine *e, const struct peer *p, uint64_t ro
 	if (!p->swim_at || !p->acked_at)
 		return 0;
 	/* this period's partner, unless it was heard from in the period */
-	uint64_t d = UINT64_MAX;
-	if (e->pair.set && p->swim_at < e->pair.from && memcmp(p->pk, e->pair.pk, 32) == 0)
-		d = e->pair.from;
+	uint64_t d = partner_unheard(e, p) ? e->pair.from : UINT64_MAX;
 	/* the fallback: a pseudo-random window in [round, 2·round) after the
 	 * last exchange, and two periods, so that pairs meet before it
 	 * (every M - 1 periods) and windows do not run out together */
@@ -762,7 +766,7 @@ static struct peer *next_target(struct engine *e)
 	uint64_t round = (uint64_t)nlive * e->cfg.probe_ms;
 	if (e->pair.set) {   /* this period's partner first, unless heard from */
 		struct peer *p = peer_find(e, e->pair.pk);
-		if (p && p->state == PEER_ALIVE && p->swim_at < e->pair.from)
+		if (p && p->state == PEER_ALIVE && partner_unheard(e, p))
 			return p;
 	}
 	if (ndead && (e->probe_seq % 2 == 1 || !nlive)) {
