@@ -23,6 +23,9 @@ enum record_kind {
 	KIND_BACKUP = 8,
 	KIND_ENDPOINT = 9,
 };
+/* A set of kinds, as a mask (kinds 1..31): KIND_BIT(KIND_NODE) | ... */
+#define KIND_BIT(k) (1u << (k))
+
 #define KIND_MIN KIND_NODE
 #define KIND_MAX KIND_ENDPOINT
 

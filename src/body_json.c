@@ -240,18 +240,33 @@ struct json_object *record_to_json(const struct record *r, const union body *b,
 
 	if (!o)
 		return NULL;
-	json_object_object_add(o, "kind", json_object_new_string(kind_name(r->kind)));
+	json_put_str(o, "kind", kind_name(r->kind));
 	if (did_key_encode(DID_ED25519, r->origin, did, sizeof did) == 0)
-		json_object_object_add(o, "origin", json_object_new_string(did));
-	json_object_object_add(o, "key", json_object_new_string(r->key));
+		json_put_str(o, "origin", did);
+	json_put_str(o, "key", r->key);
 	json_object_object_add(o, "version", json_object_new_uint64(r->version));
 	json_object_object_add(o, "expires", json_object_new_uint64(r->expires));
-	json_object_object_add(o, "tombstone", json_object_new_boolean(record_is_tombstone(r)));
+	json_put_bool(o, "tombstone", record_is_tombstone(r));
 	if (id) {
 		hex_encode(id, 32, hex);
-		json_object_object_add(o, "id", json_object_new_string(hex));
+		json_put_str(o, "id", hex);
 	}
 	if (b && !record_is_tombstone(r))
 		json_object_object_add(o, "body", body_to_json(r->kind, b));
 	return o;
+}
+
+void json_put_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+void json_put_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+void json_put_bool(struct json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
 }

@@ -60,6 +60,7 @@ enum stmt {
 	ST_LOOKUP,
 	ST_UPSERT,
 	ST_GET,
+	ST_LOAD,
 	ST_EACH,
 	ST_EXPIRE,
 	ST_DEL_ORIGIN,
@@ -76,7 +77,7 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_LOOKUP] = "SELECT version, id FROM records WHERE kind = ?1 AND origin = ?2 AND key = ?3",
+	[ST_LOOKUP] = "SELECT version, id, rowid FROM records WHERE kind = ?1 AND origin = ?2 AND key = ?3",
 	[ST_UPSERT] =
 		"INSERT INTO records (kind, origin, key, version, expires, id, tombstone, wire)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -89,8 +90,9 @@ static const char *const stmt_sql[ST__N] = {
 		" WHERE excluded.version > records.version"
 		" OR (excluded.version = records.version AND excluded.id > records.id)",
 	[ST_GET] = "SELECT wire FROM records WHERE kind = ?1 AND origin = ?2 AND key = ?3",
+	[ST_LOAD] = "SELECT wire FROM records WHERE rowid = ?1 AND id = ?2",
 	/* kind as a range so that the primary key index seeks and orders */
-	[ST_EACH] = "SELECT wire FROM records WHERE kind BETWEEN ?1 AND ?2"
+	[ST_EACH] = "SELECT wire, rowid FROM records WHERE kind BETWEEN ?1 AND ?2"
 		" AND (?3 IS NULL OR origin = ?3) AND (?4 OR tombstone = 0)"
 		" ORDER BY kind, origin, key",
 	/* revocations are kept forever (docs/trust.md) */
@@ -133,6 +135,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__N];
 	bool walking;              /* inside store_each() */
+	int64_t ref;               /* the row last written, or visited (store_ref) */
 	char err[256];
 };
 
@@ -477,10 +480,14 @@ static int classify(struct store *s, const struct record *r, const uint8_t id[32
 		goto out;
 	}
 	rc = sqlite3_step(st);
+	s->ref = 0;
 	if (rc == SQLITE_DONE) {
 		res = STORE_INSERTED;
 	} else if (rc == SQLITE_ROW) {
 		uint64_t version = u64_sql(sqlite3_column_int64(st, 0));
+		/* the row's handle for store_load: an update keeps it (nothing
+		 * here ever VACUUMs, which could renumber the rows) */
+		s->ref = sqlite3_column_int64(st, 2);
 		const void *held = sqlite3_column_blob(st, 1);
 		if (!held || sqlite3_column_bytes(st, 1) != 32) {
 			res = fail(s, -EILSEQ, "lookup: stored id is not 32 bytes");
@@ -511,11 +518,14 @@ static int upsert(struct store *s, const struct record *r, const uint8_t id[32])
 	    (rc = sqlite3_bind_int64(st, 5, sql_u64(r->expires))) != SQLITE_OK ||
 	    (rc = sqlite3_bind_blob(st, 6, id, 32, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int(st, 7, record_is_tombstone(r))) != SQLITE_OK ||
-	    (rc = sqlite3_bind_blob(st, 8, r->wire, (int)r->wire_len, SQLITE_STATIC)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
+	    (rc = sqlite3_bind_blob(st, 8, r->wire, (int)r->wire_len, SQLITE_STATIC)) != SQLITE_OK)
+		err = sql_fail(s, rc, "put");
+	else if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		err = sql_fail(s, rc, "put");
 	else if (sqlite3_changes(s->db) != 1)
 		err = fail(s, -EIO, "put: row changed under the write lock");
+	else if (!s->ref)   /* a new row (classify found none) */
+		s->ref = sqlite3_last_insert_rowid(s->db);
 	done(st);
 	return err;
 }
@@ -663,6 +673,7 @@ int store_each(struct store *s, unsigned kind, const uint8_t *origin, bool inclu
 			ret = fail(s, -EILSEQ, "each: stored record of %d bytes", n);
 			break;
 		}
+		s->ref = sqlite3_column_int64(st, 1);
 		if ((ret = fn(ctx, wire, (size_t)n)) != 0)
 			break;
 	}
@@ -672,6 +683,27 @@ int store_each(struct store *s, unsigned kind, const uint8_t *origin, bool inclu
 out:
 	done(st);
 	return ret;
+}
+
+/* The wire column of st's next row into buf: its length, -ENOENT (no row)
+ * or an error. */
+static int row_wire(struct store *s, sqlite3_stmt *st, uint8_t *buf, size_t cap,
+		    const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return fail(s, -ENOENT, "%s: no such record", what);
+	if (rc != SQLITE_ROW)
+		return sql_fail(s, rc, what);
+	const uint8_t *wire = sqlite3_column_blob(st, 0);
+	int n = sqlite3_column_bytes(st, 0);
+	if (!wire || n <= 0 || n > MN_MAX_RECORD)
+		return fail(s, -EILSEQ, "%s: stored record of %d bytes", what, n);
+	if ((size_t)n > cap)
+		return fail(s, -ENOSPC, "%s: record of %d bytes, buffer of %zu", what, n, cap);
+	memcpy(buf, wire, (size_t)n);
+	return n;
 }
 
 int store_get(struct store *s, unsigned kind, const uint8_t origin[32], const char *key,
@@ -693,26 +725,34 @@ int store_get(struct store *s, unsigned kind, const uint8_t origin[32], const ch
 		res = sql_fail(s, rc, "get");
 		goto out;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const uint8_t *wire = sqlite3_column_blob(st, 0);
-		int n = sqlite3_column_bytes(st, 0);
-		if (!wire || n <= 0 || n > MN_MAX_RECORD)
-			res = fail(s, -EILSEQ, "get: stored record of %d bytes", n);
-		else if ((size_t)n > cap)
-			res = fail(s, -ENOSPC, "get: record of %d bytes, buffer of %zu", n, cap);
-		else {
-			memcpy(buf, wire, (size_t)n);
-			res = n;
-		}
-	} else if (rc == SQLITE_DONE) {
-		res = fail(s, -ENOENT, "get: no such record");
-	} else {
-		res = sql_fail(s, rc, "get");
-	}
+	res = row_wire(s, st, buf, cap, "get");
 out:
 	done(st);
 	return res;
+}
+
+int store_load(struct store *s, int64_t ref, const uint8_t id[32], uint8_t *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rc, res;
+
+	if (!s)
+		return -EINVAL;
+	if (!id || !buf)
+		return fail(s, -EINVAL, "load: bad argument");
+	st = s->st[ST_LOAD];
+	if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(st, 2, id, 32, SQLITE_STATIC)) != SQLITE_OK)
+		res = sql_fail(s, rc, "load");
+	else
+		res = row_wire(s, st, buf, cap, "load");
+	done(st);
+	return res;
+}
+
+int64_t store_ref(const struct store *s)
+{
+	return s ? s->ref : 0;
 }
 
 int64_t store_count(struct store *s)

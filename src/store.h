@@ -82,6 +82,14 @@ int store_each(struct store *s, unsigned kind, const uint8_t *origin, bool inclu
 int store_get(struct store *s, unsigned kind, const uint8_t origin[32], const char *key,
 	      uint8_t *buf, size_t cap);
 
+/* A row's handle: the row store_put() last wrote (inserted or replaced),
+ * or, inside a store_each() callback, the row visited. A (kind, origin,
+ * key) keeps its handle across new versions. */
+int64_t store_ref(const struct store *s);
+/* Fetch the record of row `ref` into buf if its id is still `id`: its
+ * length, -ENOENT (gone or replaced), or as store_get(). */
+int store_load(struct store *s, int64_t ref, const uint8_t id[32], uint8_t *buf, size_t cap);
+
 /* Delete every record whose expires < now (tombstones included;
  * revocations never expire). Returns
  * the number deleted or a negative errno. */

@@ -38,6 +38,7 @@
 #include "proto/body.h"
 #include "proto/proto_err.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define AI_MAX_ANSWER (1u << 20)   /* a /v1/models answer */
 #define FETCH_TIMEOUT_MS 5000
@@ -246,7 +247,7 @@ static int boxes_collect(struct ai *ai, struct boxes *l)
 	l->origin = calloc(AI_MAX_BOXES + 1, sizeof *l->origin);
 	if (!l->b || !l->models || !l->origin)
 		return -ENOMEM;
-	int rc = host_each(ai->h, box_cb, l);
+	int rc = host_each(ai->h, KIND_BIT(KIND_SVC), NULL, box_cb, l);
 	if (rc < 0)
 		return rc;
 	qsort(l->b, l->n, sizeof *l->b, by_addr);   /* (origin is only for ai_list: see there) */
@@ -522,30 +523,30 @@ static struct json_object *ai_status(void *st)
 	struct json_object *j = json_object_new_object(), *ig = json_object_new_object();
 	unsigned total = 0;
 
-	JADD(j, "local", json_object_new_string(c->local));
-	JADD(j, "listen", json_object_new_string(c->listen));
-	JADD(j, "local_up", json_object_new_boolean(ai->local_up));
-	JADD(j, "local_models", json_object_new_int((int)ai->nmodels));
-	JADD(j, "fetches", json_object_new_int((int)ai->fetches));
-	JADD(j, "fetch_failures", json_object_new_int((int)ai->fetch_failures));
-	JADD(j, "bad_local_models", json_object_new_int((int)ai->bad_models));
+	json_put_str(j, "local", c->local);
+	json_put_str(j, "listen", c->listen);
+	json_put_bool(j, "local_up", ai->local_up);
+	json_put_int(j, "local_models", (int)ai->nmodels);
+	json_put_int(j, "fetches", (int)ai->fetches);
+	json_put_int(j, "fetch_failures", (int)ai->fetch_failures);
+	json_put_int(j, "bad_local_models", (int)ai->bad_models);
 	if (ai->fetch_error[0])
-		JADD(j, "fetch_error", json_object_new_string(ai->fetch_error));
-	JADD(j, "published", json_object_new_int((int)ai->published));
-	JADD(j, "publish_failures", json_object_new_int((int)ai->publish_failures));
+		json_put_str(j, "fetch_error", ai->fetch_error);
+	json_put_int(j, "published", (int)ai->published);
+	json_put_int(j, "publish_failures", (int)ai->publish_failures);
 	if (ai->publish_error[0])
-		JADD(j, "publish_error", json_object_new_string(ai->publish_error));
-	JADD(j, "peers", json_object_new_int((int)ai->peers));
-	JADD(j, "models", json_object_new_int((int)ai->routed));
+		json_put_str(j, "publish_error", ai->publish_error);
+	json_put_int(j, "peers", (int)ai->peers);
+	json_put_int(j, "models", (int)ai->routed);
 	for (int i = 1; i < AICFG_NREFUSALS; i++) {
-		JADD(ig, aicfg_refusal_names[i], json_object_new_int((int)ai->ignored[i]));
+		json_put_int(ig, aicfg_refusal_names[i], (int)ai->ignored[i]);
 		total += ai->ignored[i];
 	}
-	JADD(ig, "total", json_object_new_int((int)total));
+	json_put_int(ig, "total", (int)total);
 	JADD(j, "ignored", ig);
 	if (c->listen[0]) {
 		pid_t pid = proxy_pid(ai);
-		JADD(j, "running", json_object_new_boolean(pid != 0));
+		json_put_bool(j, "running", pid != 0);
 		const struct expose_count n[] = {
 			{ "generations", ai->generations }, { "checks", ai->proc.checks },
 			{ "check_failures", ai->proc.check_failures }, { "switches", ai->proc.switches },
@@ -555,7 +556,7 @@ static struct json_object *ai_status(void *st)
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 	}
 	if (ai->proc.last_error[0])
-		JADD(j, "last_error", json_object_new_string(ai->proc.last_error));
+		json_put_str(j, "last_error", ai->proc.last_error);
 	return j;
 }
 
@@ -570,9 +571,9 @@ static struct json_object *box_json(const char *who, const char *addr, unsigned 
 		if (want && !strcmp(want, models[i]))
 			*any = true;
 	}
-	JADD(o, "box", json_object_new_string(who));
-	JADD(o, "endpoint", json_object_new_string(addr));
-	JADD(o, "port", json_object_new_int((int)port));
+	json_put_str(o, "box", who);
+	json_put_str(o, "endpoint", addr);
+	json_put_int(o, "port", (int)port);
 	JADD(o, "models", m);
 	return o;
 }

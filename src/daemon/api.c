@@ -49,6 +49,7 @@
 #include "proto/body.h"
 #include "proto/hex.h"
 #include "crypto/did.h"
+#include "src/body_json.h"
 
 #define API_MAX_LINE (64 * 1024)          /* request line, without its '\n' */
 #define API_MAX_CLIENTS 64
@@ -263,10 +264,10 @@ static void send_error(struct api_client *c, struct json_object *id, const char 
 		client_close(c);
 		return;
 	}
-	json_object_object_add(e, "code", json_object_new_string(code));
-	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_put_str(e, "code", code);
+	json_put_str(e, "message", msg);
 	json_object_object_add(r, "id", json_object_get(id));
-	json_object_object_add(r, "ok", json_object_new_boolean(false));
+	json_put_bool(r, "ok", false);
 	json_object_object_add(r, "error", e);
 	client_send_json(c, r);
 	json_object_put(r);
@@ -288,7 +289,7 @@ static void send_result(struct api_client *c, struct json_object *id, struct jso
 		return;
 	}
 	json_object_object_add(r, "id", json_object_get(id));
-	json_object_object_add(r, "ok", json_object_new_boolean(true));
+	json_put_bool(r, "ok", true);
 	json_object_object_add(r, "result", result);
 	client_send_json(c, r);
 	json_object_put(r);
@@ -1059,7 +1060,7 @@ void api_event(struct api *a, unsigned kind, struct json_object *ev)
 	o = json_object_new_object();
 	if (!o)
 		return;
-	json_object_object_add(o, "event", json_object_new_string("record"));
+	json_put_str(o, "event", "record");
 	json_object_object_add(o, "record", json_object_get(ev));
 	lb = line_buf_json(o);
 	json_object_put(o);

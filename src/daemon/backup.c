@@ -47,6 +47,7 @@
 #include "proto/body.h"
 #include "proto/hex.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define SWEEP_MS 5000
 #define GRACE_MS (10 * 60 * 1000)
@@ -346,7 +347,7 @@ static size_t choose(struct backup *b, const uint8_t hash[32], uint64_t size,
 	os->b = b;
 	os->need = size;
 	os->live_only = true;
-	host_each(b->h, offer_cb, os);
+	host_each(b->h, KIND_BIT(KIND_SVC), NULL, offer_cb, os);
 	for (size_t i = 0; i < os->n; i++) {
 		memcpy(ho[i].pk, os->o[i].pk, 32);
 		memcpy(ho[i].parent, os->o[i].parent, 32);
@@ -732,7 +733,7 @@ static int find_addr(struct backup *b, const uint8_t pk[32], struct sockaddr_sto
 	if (!os)
 		return -ENOMEM;
 	os->b = b;
-	host_each(b->h, offer_cb, os);
+	host_each(b->h, KIND_BIT(KIND_SVC), NULL, offer_cb, os);
 	for (size_t i = 0; i < os->n; i++)
 		if (!memcmp(os->o[i].pk, pk, 32)) {
 			*sa = os->o[i].sa;
@@ -858,7 +859,7 @@ static void keep_last(struct backup *b, const char *name)
 		return;
 	o->b = b;
 	o->name = name;
-	host_each(b->h, by_name_cb, o);
+	host_each(b->h, KIND_BIT(KIND_BACKUP), NULL, by_name_cb, o);
 	while (o->n > conf(b)->keep) {
 		size_t old = 0;
 		for (size_t i = 1; i < o->n; i++)
@@ -908,7 +909,7 @@ static void clean_held(struct backup *b)
 
 	if (!ls)
 		return;
-	host_each(b->h, live_cb, ls);
+	host_each(b->h, KIND_BIT(KIND_BACKUP), NULL, live_cb, ls);
 	path_in(b, "held", held, sizeof held);
 	if (!(d = opendir(held))) {
 		free(ls);
@@ -1008,7 +1009,7 @@ static void sweep(uv_timer_t *t)
 	/* replication publishes our record again: not while walking the
 	 * store (the walk would go on through the record it replaced), but
 	 * one record at a time, by id, after it */
-	if (o.id && host_each(b->h, own_id_cb, &o) >= 0)
+	if (o.id && host_each(b->h, KIND_BIT(KIND_BACKUP), o.me, own_id_cb, &o) >= 0)
 		for (size_t i = 0; i < o.n; i++)
 			if (host_find(b->h, o.id[i], replicate_cb, b) > 0)
 				break;   /* no job slot left */
@@ -1265,15 +1266,15 @@ static struct json_object *job_json(const struct job *j)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "job", json_object_new_int64(j->id));
-	json_object_object_add(o, "kind", json_object_new_string(j->kind == JOB_PUSH ? "push" : "pull"));
-	json_object_object_add(o, "state", json_object_new_string(job_state_names[j->state]));
-	json_object_object_add(o, "snapshot", json_object_new_string(j->body.snapshot));
-	json_object_object_add(o, "done_bytes", json_object_new_int64((int64_t)j->done_bytes));
-	json_object_object_add(o, "total_bytes", json_object_new_int64((int64_t)j->total_bytes));
-	json_object_object_add(o, "holders", json_object_new_int(j->body.n_holders));
+	json_put_int(o, "job", j->id);
+	json_put_str(o, "kind", j->kind == JOB_PUSH ? "push" : "pull");
+	json_put_str(o, "state", job_state_names[j->state]);
+	json_put_str(o, "snapshot", j->body.snapshot);
+	json_put_int(o, "done_bytes", (int64_t)j->done_bytes);
+	json_put_int(o, "total_bytes", (int64_t)j->total_bytes);
+	json_put_int(o, "holders", j->body.n_holders);
 	if (j->error[0])
-		json_object_object_add(o, "error", json_object_new_string(j->error));
+		json_put_str(o, "error", j->error);
 	return o;
 }
 
@@ -1308,13 +1309,13 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 		return 0;
 	struct json_object *o = json_object_new_object(), *hs = json_object_new_array();
 	hex_encode(r->origin, 32, hx);
-	json_object_object_add(o, "snapshot", json_object_new_string(r->key));
-	json_object_object_add(o, "name", json_object_new_string(body.backup.name));
-	json_object_object_add(o, "owner", json_object_new_string(hx));
-	json_object_object_add(o, "created", json_object_new_int64((int64_t)body.backup.created));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)body.backup.size));
+	json_put_str(o, "snapshot", r->key);
+	json_put_str(o, "name", body.backup.name);
+	json_put_str(o, "owner", hx);
+	json_put_int(o, "created", (int64_t)body.backup.created);
+	json_put_int(o, "size", (int64_t)body.backup.size);
 	hex_encode(body.backup.hash, 32, hx);
-	json_object_object_add(o, "hash", json_object_new_string(hx));
+	json_put_str(o, "hash", hx);
 	unsigned ok = 0;
 	for (unsigned i = 0; i < body.backup.n_holders; i++) {
 		struct json_object *hj = json_object_new_object();
@@ -1322,9 +1323,9 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 					body.backup.size, body.backup.receipts[i].sig);
 		bool mem = is_member(lc->b->h, body.backup.holders[i].node);
 		hex_encode(body.backup.holders[i].node, 32, hx);
-		json_object_object_add(hj, "node", json_object_new_string(hx));
-		json_object_object_add(hj, "receipt", json_object_new_boolean(rc));
-		json_object_object_add(hj, "member", json_object_new_boolean(mem));
+		json_put_str(hj, "node", hx);
+		json_put_bool(hj, "receipt", rc);
+		json_put_bool(hj, "member", mem);
 		json_object_object_add(hj, "state", json_object_new_string(peer_state_text(lc->b,
 							body.backup.holders[i].node)));
 		ok += rc && mem;
@@ -1332,8 +1333,8 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	}
 	json_object_object_add(o, "holders", hs);
 	unsigned want = lc->b ? conf(lc->b)->copies : 0;
-	json_object_object_add(o, "copies", json_object_new_int((int)ok));
-	json_object_object_add(o, "missing", json_object_new_int(ok < want ? (int)(want - ok) : 0));
+	json_put_int(o, "copies", (int)ok);
+	json_put_int(o, "missing", ok < want ? (int)(want - ok) : 0);
 	lc->missing += ok < want ? want - ok : 0;
 	json_object_array_add(lc->arr, o);
 	return 0;
@@ -1344,49 +1345,49 @@ static struct json_object *bk_status(void *st)
 	struct backup *b = st;
 	struct json_object *o = json_object_new_object(), *jobs;
 
-	json_object_object_add(o, "enabled", json_object_new_boolean(b->listening));
+	json_put_bool(o, "enabled", b->listening);
 	if (!b->listening)
 		return o;
 	jobs = json_object_new_array();
 	const struct bkchan_stats *cs = bkchan_stats(b->chan);
 	struct json_object *ref = json_object_new_object();
 	for (unsigned c = 1; c <= BK_E_IO; c++)
-		json_object_object_add(ref, bk_code_name(c), json_object_new_int64((int64_t)cs->refused[c]));
+		json_put_int(ref, bk_code_name(c), (int64_t)cs->refused[c]);
 	json_object_object_add(o, "refused", ref);
-	json_object_object_add(o, "offer", json_object_new_int64((int64_t)offered(b)));
-	json_object_object_add(o, "held_bytes", json_object_new_int64((int64_t)held_bytes(b, NULL)));
-	json_object_object_add(o, "copies", json_object_new_int((int)conf(b)->copies));
-	json_object_object_add(o, "pushes", json_object_new_int64((int64_t)b->pushes));
-	json_object_object_add(o, "pulls", json_object_new_int64((int64_t)b->pulls));
-	json_object_object_add(o, "replicated", json_object_new_int64((int64_t)b->replicated));
-	json_object_object_add(o, "pull_fallbacks", json_object_new_int64((int64_t)b->pull_fallbacks));
-	json_object_object_add(o, "deleted", json_object_new_int64((int64_t)b->deleted));
-	json_object_object_add(o, "sweeps", json_object_new_int64((int64_t)b->sweeps));
-	json_object_object_add(o, "blobs_stored", json_object_new_int64((int64_t)cs->puts));
-	json_object_object_add(o, "blobs_served", json_object_new_int64((int64_t)cs->gets));
-	json_object_object_add(o, "bytes_in", json_object_new_int64((int64_t)cs->bytes_in));
-	json_object_object_add(o, "bytes_out", json_object_new_int64((int64_t)cs->bytes_out));
-	json_object_object_add(o, "resumed", json_object_new_int64((int64_t)cs->resumed));
+	json_put_int(o, "offer", (int64_t)offered(b));
+	json_put_int(o, "held_bytes", (int64_t)held_bytes(b, NULL));
+	json_put_int(o, "copies", (int)conf(b)->copies);
+	json_put_int(o, "pushes", (int64_t)b->pushes);
+	json_put_int(o, "pulls", (int64_t)b->pulls);
+	json_put_int(o, "replicated", (int64_t)b->replicated);
+	json_put_int(o, "pull_fallbacks", (int64_t)b->pull_fallbacks);
+	json_put_int(o, "deleted", (int64_t)b->deleted);
+	json_put_int(o, "sweeps", (int64_t)b->sweeps);
+	json_put_int(o, "blobs_stored", (int64_t)cs->puts);
+	json_put_int(o, "blobs_served", (int64_t)cs->gets);
+	json_put_int(o, "bytes_in", (int64_t)cs->bytes_in);
+	json_put_int(o, "bytes_out", (int64_t)cs->bytes_out);
+	json_put_int(o, "resumed", (int64_t)cs->resumed);
 	for (unsigned i = 0; i < MAX_JOBS; i++)
 		if (b->jobs[i].state != J_FREE)
 			json_object_array_add(jobs, job_json(&b->jobs[i]));
 	json_object_object_add(o, "jobs", jobs);
 	struct list_ctx lc = { b, json_object_new_array(), host_self(b->h), 0 };
-	host_each(b->h, list_cb, &lc);
+	host_each(b->h, KIND_BIT(KIND_BACKUP), NULL, list_cb, &lc);
 	json_object_object_add(o, "snapshots", lc.arr);
-	json_object_object_add(o, "copies_missing", json_object_new_int((int)lc.missing));
+	json_put_int(o, "copies_missing", (int)lc.missing);
 	struct json_object *more = json_object_new_array();
 	for (int i = 0; i < MAX_SCHED; i++) {
 		const char *name, *when, *cmd;
 		if (!sched_of(b, i, &name, &when, &cmd))
 			continue;
 		struct json_object *so = json_object_new_object();
-		json_object_object_add(so, "name", json_object_new_string(name));
-		json_object_object_add(so, "schedule", json_object_new_string(when));
-		json_object_object_add(so, "last_slot", json_object_new_int64((int64_t)b->sc[i].done));
-		json_object_object_add(so, "runs", json_object_new_int64((int64_t)b->sc[i].runs));
-		json_object_object_add(so, "failures", json_object_new_int64((int64_t)b->sc[i].failures));
-		json_object_object_add(so, "last", json_object_new_string(b->sc[i].last));
+		json_put_str(so, "name", name);
+		json_put_str(so, "schedule", when);
+		json_put_int(so, "last_slot", (int64_t)b->sc[i].done);
+		json_put_int(so, "runs", (int64_t)b->sc[i].runs);
+		json_put_int(so, "failures", (int64_t)b->sc[i].failures);
+		json_put_str(so, "last", b->sc[i].last);
 		if (i == 0)
 			json_object_object_add(o, "schedule", so);
 		else
@@ -1397,7 +1398,7 @@ static struct json_object *bk_status(void *st)
 	else
 		json_object_put(more);
 	if (b->last_error[0])
-		json_object_object_add(o, "last_error", json_object_new_string(b->last_error));
+		json_put_str(o, "last_error", b->last_error);
 	return o;
 }
 
@@ -1500,7 +1501,7 @@ static int bk_pull(void *st, struct json_object *req, struct json_object **res, 
 		}
 		f.origin = opk;
 	}
-	host_each(b->h, find_cb, &f);
+	host_each(b->h, KIND_BIT(KIND_BACKUP), NULL, find_cb, &f);
 	if (!f.found) {
 		snprintf(err, errcap, "no backup record %s", snap);
 		return -ENOENT;
@@ -1547,7 +1548,7 @@ static int bk_list(void *st, struct json_object *req, struct json_object **res, 
 	struct list_ctx lc = { b, json_object_new_array(), all ? NULL : host_self(b->h), 0 };
 
 	(void)err, (void)errcap;
-	host_each(b->h, list_cb, &lc);
+	host_each(b->h, KIND_BIT(KIND_BACKUP), NULL, list_cb, &lc);
 	*res = lc.arr;
 	return 0;
 }
@@ -1575,7 +1576,7 @@ static int bk_offer(void *st, struct json_object *req, struct json_object **res,
 	}
 	publish_offer(b, true);
 	*res = json_object_new_object();
-	json_object_object_add(*res, "offer", json_object_new_int64((int64_t)b->offer_override));
+	json_put_int(*res, "offer", (int64_t)b->offer_override);
 	return 0;
 }
 

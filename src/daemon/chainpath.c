@@ -78,6 +78,6 @@ void subsys_mesh_addr(struct mn_host *h, const uint8_t pk[32], char *out, size_t
 		strip_prefix(host_config(h)->mesh_addr, out, cap);
 	} else if (!memcmp(pk, host_config(h)->root, 32)) {
 		struct root_addr ra = { pk, out, cap };
-		host_each(h, root_node_cb, &ra);
+		host_each(h, KIND_BIT(KIND_NODE), pk, root_node_cb, &ra);
 	}
 }

@@ -92,6 +92,7 @@ void daemon_batch_commit(struct daemon *d)
 	int rc = store_begin(d->store);
 	for (size_t i = 0; i < d->nbatch && rc == 0; i++) {
 		int r = store_put(d->store, d->batch[i].wire, d->batch[i].len, d->batch[i].id);
+		d->batch[i].ref = r == STORE_INSERTED || r == STORE_REPLACED ? store_ref(d->store) : 0;
 		if (r == -ENOSPC || r == -EIO)
 			rc = r;
 		else if (r < 0)
@@ -115,8 +116,13 @@ void daemon_batch_commit(struct daemon *d)
 	if (d->store_failing)
 		log_info("store: writing again: %zu records saved", d->nbatch);
 	d->store_failing = false;
-	for (size_t i = 0; i < d->nbatch; i++)
+	/* durable now: the engine may read them back from the store instead
+	 * of keeping their bytes in memory (engine_stored) */
+	for (size_t i = 0; i < d->nbatch; i++) {
+		if (d->batch[i].ref > 0)
+			engine_stored(d->eng, d->batch[i].id, d->batch[i].ref);
 		free(d->batch[i].wire);
+	}
 	d->nbatch = 0;
 }
 
@@ -224,9 +230,16 @@ static uint64_t on_random(void *ctx)
 	return d->rng[1] + s0;
 }
 
+static int on_load(void *ctx, int64_t ref, const uint8_t id[32], uint8_t *buf, size_t cap)
+{
+	struct daemon *d = ctx;
+
+	return store_load(d->store, ref, id, buf, cap);
+}
+
 static const struct engine_ops daemon_ops = {
 	.send = on_send, .accepted = on_accepted, .revoked = on_revoked,
-	.peer_state = on_peer_state, .note = on_note, .random = on_random,
+	.peer_state = on_peer_state, .note = on_note, .random = on_random, .load = on_load,
 };
 
 /* ---- time ---- */
@@ -415,8 +428,13 @@ static int load_one(void *ctx, const uint8_t *wire, size_t len)
 {
 	struct daemon *d = ctx;
 	struct record r;
+	uint8_t id[32];
 
-	engine_insert(d->eng, wire, len, true, now_ms());
+	if (engine_insert(d->eng, wire, len, true, now_ms()) == 1 &&
+	    record_decode_envelope(wire, len, &r) == 0) {
+		record_id(&r, id);
+		engine_stored(d->eng, id, store_ref(d->store));
+	}
 	/* where the members were: back in touch without waiting for them */
 	if (record_decode_envelope(wire, len, &r) == 0 && r.kind == KIND_NODE &&
 	    !record_is_tombstone(&r)) {

@@ -22,6 +22,7 @@ struct batched {
 	uint8_t id[32];
 	uint16_t len;
 	uint8_t *wire;
+	int64_t ref;                /* its row once written (store_ref), else 0 */
 };
 
 struct daemon {

@@ -37,6 +37,7 @@
 #include "proto/hex.h"
 #include "proto/proto_err.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define EXPOSE_MAX_OWN 64           /* own exposures (config lines and added) */
 #define EXPOSE_CONF_LINES 1536      /* bytes of expose lines in the config file */
@@ -564,7 +565,7 @@ static void sync_entry(struct expose *x)
 	int perr = 0, rc;
 
 	entry_addr(c, addr, sizeof addr);
-	if (host_each(x->h, held_entry_cb, &e) < 0)
+	if (host_each(x->h, KIND_BIT(KIND_SVC), e.me, held_entry_cb, &e) < 0)
 		return;
 	if (!addr[0]) {
 		if (!e.found || e.tomb)
@@ -602,7 +603,7 @@ static void sync_own(struct expose *x)
 	char err[300];
 
 	x->publish_error[0] = 0;
-	if (host_each(x->h, held_cb, &l) < 0) {
+	if (host_each(x->h, KIND_BIT(KIND_EXPOSE), l.me, held_cb, &l) < 0) {
 		free(l.v);
 		return;
 	}
@@ -810,7 +811,7 @@ static int model_build(struct expose *x, struct model *m)
 	memset(m, 0, sizeof *m);
 	m->x = x;
 	m->me = host_self(x->h);
-	int rc = host_each(x->h, route_cb, m);
+	int rc = host_each(x->h, KIND_BIT(KIND_EXPOSE), NULL, route_cb, m);
 	if (rc < 0)
 		return rc;
 	if (subsys_chain_path(x->h, m->me, path, MN_MAX_DEPTH + 2, &n, &cr) == 0 && n >= 2) {
@@ -1221,19 +1222,19 @@ static struct json_object *ex_status(void *st)
 	struct json_object *j = json_object_new_object();
 	char live[HACFG_DIR_MAX + 32];
 
-	JADD(j, "proxy", json_object_new_string(c->proxy ? "haproxy" : "none"));
-	JADD(j, "own", json_object_new_int((int)x->nown));
-	JADD(j, "published", json_object_new_int((int)x->published));
-	JADD(j, "publish_failures", json_object_new_int((int)x->publish_failures));
+	json_put_str(j, "proxy", c->proxy ? "haproxy" : "none");
+	json_put_int(j, "own", (int)x->nown);
+	json_put_int(j, "published", (int)x->published);
+	json_put_int(j, "publish_failures", (int)x->publish_failures);
 	if (x->publish_error[0])
-		JADD(j, "publish_error", json_object_new_string(x->publish_error));
+		json_put_str(j, "publish_error", x->publish_error);
 	if (c->proxy) {
 		pid_t pid = proxy_pid(x);
 		snprintf(live, sizeof live, "%s/live/haproxy.cfg", c->dir);
-		JADD(j, "running", json_object_new_boolean(pid != 0));
+		json_put_bool(j, "running", pid != 0);
 		if (pid)
-			JADD(j, "pid", json_object_new_int((int)pid));
-		JADD(j, "config", json_object_new_string(x->proc.live >= 0 ? live : ""));
+			json_put_int(j, "pid", (int)pid);
+		json_put_str(j, "config", x->proc.live >= 0 ? live : "");
 		const struct expose_count n[] = {
 			{ "routes", x->routes }, { "local", x->local }, { "hops", x->hops },
 			{ "refused", x->refused }, { "skipped", x->skipped },
@@ -1244,13 +1245,13 @@ static struct json_object *ex_status(void *st)
 		};
 		expose_json_counts(j, n, sizeof n / sizeof n[0]);
 		if (x->skip_reason[0])
-			JADD(j, "last_refusal", json_object_new_string(x->skip_reason));
-		JADD(j, "render_us", json_object_new_int64((int64_t)x->render_us));
+			json_put_str(j, "last_refusal", x->skip_reason);
+		json_put_int(j, "render_us", (int64_t)x->render_us);
 	}
 	if (x->acme && acme_enabled(&c->ac))
 		JADD(j, "acme", acme_status(x->acme));
 	if (x->proc.last_error[0])
-		JADD(j, "last_error", json_object_new_string(x->proc.last_error));
+		json_put_str(j, "last_error", x->proc.last_error);
 	JADD(j, "tor", expose_tor_status(x->tor, &c->chan));
 	JADD(j, "mdns", expose_mdns_status(x->mdns, &c->chan));
 	return j;
@@ -1271,18 +1272,18 @@ static struct json_object *own_json(const struct own *o)
 	char ch[32];
 
 	channels_text(o->channels, ch, sizeof ch);
-	JADD(j, "service", json_object_new_string(o->service));
-	JADD(j, "port", json_object_new_int(o->port));
-	JADD(j, "proto", json_object_new_string(proto_names[o->proto]));
-	JADD(j, "backend", json_object_new_string(o->backend));
-	JADD(j, "domain", json_object_new_string(o->domain));
-	JADD(j, "channels", json_object_new_string(o->channels ? ch : "default"));
+	json_put_str(j, "service", o->service);
+	json_put_int(j, "port", o->port);
+	json_put_str(j, "proto", proto_names[o->proto]);
+	json_put_str(j, "backend", o->backend);
+	json_put_str(j, "domain", o->domain);
+	json_put_str(j, "channels", o->channels ? ch : "default");
 	for (unsigned i = 0; i < o->n_mirrors; i++)
 		json_object_array_add(ms, json_object_new_string(o->mirrors[i]));
 	JADD(j, "mirrors", ms);
-	JADD(j, "health", json_object_new_string(o->health));
-	JADD(j, "send_proxy", json_object_new_boolean(o->send_proxy));
-	JADD(j, "source", json_object_new_string(o->from_conf ? "config" : "added"));
+	json_put_str(j, "health", o->health);
+	json_put_bool(j, "send_proxy", o->send_proxy);
+	json_put_str(j, "source", o->from_conf ? "config" : "added");
 	return j;
 }
 
@@ -1398,7 +1399,7 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 		x->own[x->nown++] = o;
 	host_dirty(x->h);
 	*res = own_json(&o);
-	JADD(*res, "domain", json_object_new_string(b.expose.domain));
+	json_put_str(*res, "domain", b.expose.domain);
 	return 0;
 bad_backend:
 	snprintf(err, errcap, "backend: an IP address and port on this box, such as 127.0.0.1:3000");
@@ -1428,7 +1429,7 @@ static int api_remove(void *st, struct json_object *req, struct json_object **re
 		return -EINVAL;
 	}
 	*res = json_object_new_object();
-	JADD(*res, "service", json_object_new_string(o->service));
+	json_put_str(*res, "service", o->service);
 	char scope[MN_MAX_DOMAIN + 1];
 	own_scope(x, scope, sizeof scope);
 	uint8_t cur = channels_of(o, scope);
@@ -1440,11 +1441,11 @@ static int api_remove(void *st, struct json_object *req, struct json_object **re
 		}
 		char t[32];
 		channels_text(o->channels, t, sizeof t);
-		JADD(*res, "channels", json_object_new_string(t));
+		json_put_str(*res, "channels", t);
 	} else {
 		host_state_del(x->h, o->service);
 		*o = x->own[--x->nown];
-		JADD(*res, "removed", json_object_new_boolean(true));
+		json_put_bool(*res, "removed", true);
 	}
 	sync_own(x);   /* the record changes (or goes) now */
 	host_dirty(x->h);
@@ -1472,21 +1473,21 @@ static int list_cb(void *ctx, const struct record *r, const uint8_t id[32])
 	hex_encode(r->origin, 32, hex);
 	did_key_encode(DID_ED25519, r->origin, did, sizeof did);
 	channels_text(b.expose.channels, ch, sizeof ch);
-	JADD(o, "service", json_object_new_string(b.expose.service));
-	JADD(o, "origin", json_object_new_string(did));
-	JADD(o, "mine", json_object_new_boolean(!memcmp(r->origin, host_self(l->x->h), 32)));
-	JADD(o, "port", json_object_new_int(b.expose.port));
-	JADD(o, "proto", json_object_new_string(proto_names[b.expose.proto]));
-	JADD(o, "domain", json_object_new_string(b.expose.domain));
-	JADD(o, "channels", json_object_new_string(ch));
+	json_put_str(o, "service", b.expose.service);
+	json_put_str(o, "origin", did);
+	json_put_bool(o, "mine", !memcmp(r->origin, host_self(l->x->h), 32));
+	json_put_int(o, "port", b.expose.port);
+	json_put_str(o, "proto", proto_names[b.expose.proto]);
+	json_put_str(o, "domain", b.expose.domain);
+	json_put_str(o, "channels", ch);
 	for (unsigned i = 0; i < b.expose.n_mirrors; i++) {
 		did_key_encode(DID_ED25519, b.expose.mirrors[i].node, did, sizeof did);
 		json_object_array_add(ms, json_object_new_string(did));
 	}
 	JADD(o, "mirrors", ms);
 	if (b.expose.onion[0])
-		JADD(o, "onion", json_object_new_string(b.expose.onion));
-	JADD(o, "expires", json_object_new_int64((int64_t)r->expires));
+		json_put_str(o, "onion", b.expose.onion);
+	json_put_int(o, "expires", (int64_t)r->expires);
 	json_object_array_add(l->arr, o);
 	return 0;
 }
@@ -1502,7 +1503,7 @@ static int api_list(void *st, struct json_object *req, struct json_object **res,
 	(void)req;
 	for (size_t i = 0; i < x->nown; i++)
 		json_object_array_add(own, own_json(&x->own[i]));
-	if (host_each(x->h, list_cb, &l) < 0) {
+	if (host_each(x->h, KIND_BIT(KIND_EXPOSE), NULL, list_cb, &l) < 0) {
 		json_object_put(l.arr);
 		json_object_put(own);
 		snprintf(err, errcap, "out of memory");
@@ -1558,12 +1559,12 @@ static int api_check(void *st, struct json_object *req, struct json_object **res
 		json_object_array_add(probs, json_object_new_string(x->skip_reason));
 	*res = json_object_new_object();
 	snprintf(e, sizeof e, "%s/haproxy.cfg", dir);
-	JADD(*res, "config", json_object_new_string(e));
-	JADD(*res, "haproxy", json_object_new_string(c->haproxy));
-	JADD(*res, "proxy", json_object_new_string(c->proxy ? "haproxy" : "none"));
-	JADD(*res, "routes", json_object_new_int((int)routes));
-	JADD(*res, "skipped", json_object_new_int((int)skipped));
-	JADD(*res, "refused", json_object_new_int((int)m.refused));
+	json_put_str(*res, "config", e);
+	json_put_str(*res, "haproxy", c->haproxy);
+	json_put_str(*res, "proxy", c->proxy ? "haproxy" : "none");
+	json_put_int(*res, "routes", (int)routes);
+	json_put_int(*res, "skipped", (int)skipped);
+	json_put_int(*res, "refused", (int)m.refused);
 	JADD(*res, "problems", probs);
 	return 0;
 }

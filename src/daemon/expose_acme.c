@@ -36,6 +36,7 @@
 #include "src/expose/hacfg.h"
 #include "src/putfile.h"
 #include "src/log.h"
+#include "src/body_json.h"
 
 #define ACME_MAX_ITEMS 64
 #define ACME_MAX_WAKE_MS (12ull * 3600 * 1000)
@@ -617,40 +618,40 @@ struct json_object *acme_status(const struct acme *a)
 	struct json_object *j = json_object_new_object(), *certs = json_object_new_array();
 	int64_t now = (int64_t)(host_now_ms(a->h) / 1000);
 
-	JADD(j, "enabled", json_object_new_boolean(acme_enabled(&a->c)));
-	JADD(j, "server", json_object_new_string(a->c.server));
-	JADD(j, "challenge", json_object_new_string(a->c.challenge == ACME_DNS01 ? "dns" : "http"));
-	JADD(j, "running", json_object_new_boolean(a->running));
+	json_put_bool(j, "enabled", acme_enabled(&a->c));
+	json_put_str(j, "server", a->c.server);
+	json_put_str(j, "challenge", a->c.challenge == ACME_DNS01 ? "dns" : "http");
+	json_put_bool(j, "running", a->running);
 	if (a->running)
-		JADD(j, "current", json_object_new_string(a->cur));
-	JADD(j, "runs", json_object_new_int((int)a->runs));
-	JADD(j, "issued", json_object_new_int((int)a->issued));
-	JADD(j, "failures", json_object_new_int((int)a->failures));
-	JADD(j, "last_run_ms", json_object_new_int64((int64_t)a->last_run_ms));
+		json_put_str(j, "current", a->cur);
+	json_put_int(j, "runs", (int)a->runs);
+	json_put_int(j, "issued", (int)a->issued);
+	json_put_int(j, "failures", (int)a->failures);
+	json_put_int(j, "last_run_ms", (int64_t)a->last_run_ms);
 	if (a->dropped)
-		JADD(j, "dropped", json_object_new_int((int)a->dropped));
+		json_put_int(j, "dropped", (int)a->dropped);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct acme_item *it = &a->items[i];
 		struct json_object *o = json_object_new_object();
 		char file[ACME_FILE_MAX] = "";
 		acme_cert_file(it->name, it->wildcard, file, sizeof file);
-		JADD(o, "name", json_object_new_string(it->name));
-		JADD(o, "wildcard", json_object_new_boolean(it->wildcard));
-		JADD(o, "file", json_object_new_string(file));
+		json_put_str(o, "name", it->name);
+		json_put_bool(o, "wildcard", it->wildcard);
+		json_put_str(o, "file", file);
 		JADD(o, "state", json_object_new_string(
 			a->running && it->wildcard == a->cur_wild && !strcmp(it->name, a->cur) ? "running" :
 			acme_due_name(acme_due(it->not_after, now, ACME_RENEW_BEFORE_S))));
-		JADD(o, "not_after", json_object_new_int64(it->not_after));
-		JADD(o, "failures", json_object_new_int((int)it->failures));
+		json_put_int(o, "not_after", it->not_after);
+		json_put_int(o, "failures", (int)it->failures);
 		if (it->failures)
-			JADD(o, "next_try_s", json_object_new_int64((int64_t)(it->next_ms / 1000)));
+			json_put_int(o, "next_try_s", (int64_t)(it->next_ms / 1000));
 		if (it->last_error[0])
-			JADD(o, "last_error", json_object_new_string(it->last_error));
+			json_put_str(o, "last_error", it->last_error);
 		json_object_array_add(certs, o);
 	}
 	JADD(j, "certs", certs);
 	if (a->last_error[0])
-		JADD(j, "last_error", json_object_new_string(a->last_error));
+		json_put_str(j, "last_error", a->last_error);
 	return j;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "src/daemon/expose_chan.h"
+#include "src/body_json.h"
 
 static int path_check(const char *name, const char *val, char *msg, size_t cap)
 {
@@ -119,11 +120,11 @@ void expose_log_line(const char *path, const char *const *marks, char *out, size
 void expose_json_counts(struct json_object *j, const struct expose_count *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		json_object_object_add(j, rows[i].key, json_object_new_int64(rows[i].n));
+		json_put_int(j, rows[i].key, rows[i].n);
 }
 
 void expose_json_text(struct json_object *j, const char *key, const char *s)
 {
 	if (s[0])
-		json_object_object_add(j, key, json_object_new_string(s));
+		json_put_str(j, key, s);
 }

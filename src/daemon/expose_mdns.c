@@ -26,6 +26,7 @@
 #include "crypto/chain.h"
 #include "crypto/did.h"
 #include "proto/body.h"
+#include "src/body_json.h"
 
 #define MDNS_MAX 65                  /* the node and 64 exposures */
 #define RELOAD_TIMEOUT_MS 30000
@@ -273,14 +274,13 @@ void expose_mdns_free(struct expose_mdns *m)
 	free(m);
 }
 
-#define JADD(o, k, v) json_object_object_add((o), (k), (v))
 struct json_object *expose_mdns_status(const struct expose_mdns *m, const struct expose_chan_conf *c)
 {
 	struct json_object *j = json_object_new_object();
 
-	JADD(j, "dir", json_object_new_string(c->mdns_dir));
+	json_put_str(j, "dir", c->mdns_dir);
 	if (c->mdns_dir[0]) {
-		JADD(j, "format", json_object_new_string(c->mdns_format ? "umdns" : "avahi"));
+		json_put_str(j, "format", c->mdns_format ? "umdns" : "avahi");
 		const struct expose_count n[] = {
 			{ "entries", m->entries }, { "writes", m->writes }, { "write_failures", m->write_failures },
 			{ "refused", m->refused }, { "reloads", m->reloads }, { "reload_failures", m->reload_failures },

@@ -35,6 +35,7 @@
 #include "src/putfile.h"
 #include "src/log.h"
 #include "proto/body.h"
+#include "src/body_json.h"
 
 #define TOR_MAX 64                   /* hidden services (EXPOSE_MAX_OWN) */
 #define TOR_POLL_MS 100
@@ -502,16 +503,15 @@ void expose_tor_reload(struct expose_tor *t)
 	t->retry_at = 0;
 }
 
-#define JADD(o, k, v) json_object_object_add((o), (k), (v))
 struct json_object *expose_tor_status(const struct expose_tor *t, const struct expose_chan_conf *c)
 {
 	struct json_object *j = json_object_new_object();
 	char p[TORCFG_DIR_MAX + 32];
 	unsigned onions = 0, waiting = 0;
 
-	JADD(j, "mode", json_object_new_string(c->tor ? "tor" : "none"));
+	json_put_str(j, "mode", c->tor ? "tor" : "none");
 	if (t->unserved)
-		JADD(j, "unserved", json_object_new_int64(t->unserved));
+		json_put_int(j, "unserved", t->unserved);
 	if (c->tor) {
 		pid_t pid = tor_pid(t);
 		for (size_t i = 0; i < t->nlive; i++) {
@@ -519,12 +519,12 @@ struct json_object *expose_tor_status(const struct expose_tor *t, const struct e
 			waiting += t->live[i].state == HS_WAITING;
 		}
 		path_in(t, "torrc", p, sizeof p);
-		JADD(j, "running", json_object_new_boolean(pid != 0));
+		json_put_bool(j, "running", pid != 0);
 		if (pid)
-			JADD(j, "pid", json_object_new_int((int)pid));
-		JADD(j, "config", json_object_new_string(t->nlive ? p : ""));
-		JADD(j, "keys", json_object_new_string(c->tor_dir));
-		JADD(j, "network", json_object_new_boolean(c->tor_network));
+			json_put_int(j, "pid", (int)pid);
+		json_put_str(j, "config", t->nlive ? p : "");
+		json_put_str(j, "keys", c->tor_dir);
+		json_put_bool(j, "network", c->tor_network);
 		const struct expose_count n[] = {
 			{ "services", (unsigned)t->nlive }, { "onions", t->serving ? onions : 0 },
 			{ "waiting", waiting }, { "skipped", t->skipped }, { "checks", t->checks },

@@ -76,10 +76,10 @@ int host_publish(struct mn_host *h, unsigned kind, const char *key, const union 
 	return daemon_publish_body(h->d, kind, key, b, ttl_s, id, perr);
 }
 
-int host_each(struct mn_host *h, int (*fn)(void *ctx, const struct record *r,
-					   const uint8_t id[32]), void *ctx)
+int host_each(struct mn_host *h, uint32_t kinds, const uint8_t *origin,
+	      int (*fn)(void *ctx, const struct record *r, const uint8_t id[32]), void *ctx)
 {
-	return engine_each_record(daemon_engine(h->d), fn, ctx);
+	return engine_each_record(daemon_engine(h->d), kinds, origin, fn, ctx);
 }
 
 int host_find(struct mn_host *h, const uint8_t id[32],

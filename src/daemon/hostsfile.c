@@ -19,6 +19,7 @@
 #include "src/log.h"
 #include "proto/body.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define RELOAD_TIMEOUT_MS 10000
 
@@ -93,7 +94,7 @@ static int by_name(const void *a, const void *b)
 static int members(struct hostsfile *hf, struct list *l)
 {
 	memset(l, 0, sizeof *l);
-	int rc = host_each(hf->h, collect, l);
+	int rc = host_each(hf->h, KIND_BIT(KIND_NODE), NULL, collect, l);
 	if (rc < 0) {
 		free(l->e);
 		return rc;
@@ -225,16 +226,16 @@ static struct json_object *hf_status(void *st)
 	struct hostsfile *hf = st;
 	struct json_object *j = json_object_new_object();
 
-	json_object_object_add(j, "file", json_object_new_string(conf(hf)->file));
-	json_object_object_add(j, "entries", json_object_new_int((int)hf->entries));
-	json_object_object_add(j, "skipped", json_object_new_int((int)hf->skipped));
-	json_object_object_add(j, "writes", json_object_new_int((int)hf->writes));
-	json_object_object_add(j, "reloads", json_object_new_int((int)hf->reloads));
-	json_object_object_add(j, "reload_failures", json_object_new_int((int)hf->reload_failures));
-	json_object_object_add(j, "reload", json_object_new_string(hf->reload_status));
-	json_object_object_add(j, "retries", json_object_new_int((int)hf->retry.fired));
+	json_put_str(j, "file", conf(hf)->file);
+	json_put_int(j, "entries", (int)hf->entries);
+	json_put_int(j, "skipped", (int)hf->skipped);
+	json_put_int(j, "writes", (int)hf->writes);
+	json_put_int(j, "reloads", (int)hf->reloads);
+	json_put_int(j, "reload_failures", (int)hf->reload_failures);
+	json_put_str(j, "reload", hf->reload_status);
+	json_put_int(j, "retries", (int)hf->retry.fired);
 	if (hf->last_error[0])
-		json_object_object_add(j, "last_error", json_object_new_string(hf->last_error));
+		json_put_str(j, "last_error", hf->last_error);
 	return j;
 }
 
@@ -255,11 +256,11 @@ static int hf_list(void *st, struct json_object *req, struct json_object **res, 
 	for (size_t i = 0; i < l.n; i++) {
 		struct json_object *o = json_object_new_object();
 		char fq[MN_MAX_NAME + MN_MAX_DOMAIN + 2];
-		json_object_object_add(o, "name", json_object_new_string(l.e[i].name));
-		json_object_object_add(o, "addr", json_object_new_string(l.e[i].addr));
+		json_put_str(o, "name", l.e[i].name);
+		json_put_str(o, "addr", l.e[i].addr);
 		if (domain[0]) {
 			snprintf(fq, sizeof fq, "%s.%s", l.e[i].name, domain);
-			json_object_object_add(o, "fqdn", json_object_new_string(fq));
+			json_put_str(o, "fqdn", fq);
 		}
 		json_object_array_add(*res, o);
 	}

@@ -43,6 +43,7 @@
 #include "proto/body.h"
 #include "proto/hex.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define LAPI_TIMEOUT_MS 10000
 #define BACKOFF_MIN_MS 1000
@@ -478,7 +479,7 @@ static void allow_build(struct iocs *x)
 	for (char *t = strtok_r(list, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
 		if (ioc_allow_addr(&x->allow, t, IOC_STEP_ALLOWLIST, NULL) == -EINVAL)
 			ioc_allow_name(&x->allow, t, IOC_STEP_ALLOWLIST);
-	host_each(x->h, allow_record, x);
+	host_each(x->h, KIND_BIT(KIND_NODE) | KIND_BIT(KIND_ENDPOINT) | KIND_BIT(KIND_DNS) | KIND_BIT(KIND_EXPOSE), NULL, allow_record, x);
 	x->allow_dirty = false;
 	x->allow_ms = now;
 }
@@ -1038,7 +1039,7 @@ static void out_deleted(struct iocs *x, int64_t id)
 		return;
 	*sp = 0;
 	f.key = val;
-	host_each(x->h, find_batch, &f);
+	host_each(x->h, KIND_BIT(KIND_IOC), f.self, find_batch, &f);
 	if (!f.found)
 		return;
 	struct ioc_body *b = &f.b.ioc;
@@ -1481,7 +1482,7 @@ static void *ioc_start(struct mn_host *h, char *err, size_t errcap)
 	host_state_each(h, start_state, x);
 	for (size_t i = 0; i < x->n; i++)
 		x->e[i].seen = false;
-	host_each(h, start_record, x);
+	host_each(h, KIND_BIT(KIND_IOC), NULL, start_record, x);
 	for (size_t i = x->n; i-- > 0;)
 		if (x->e[i].st == S_APPLIED && !x->e[i].seen)
 			withdraw(x, &x->e[i]);
@@ -1532,7 +1533,7 @@ static void ioc_tick(void *st, uint64_t now_ms)
 
 static void add_u64(struct json_object *o, const char *k, uint64_t v)
 {
-	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+	json_put_int(o, k, (int64_t)v);
 }
 
 static struct json_object *ioc_status(void *st)
@@ -1542,9 +1543,9 @@ static struct json_object *ioc_status(void *st)
 	enum health lh = x->lapi_health, sh = x->stream_health;
 	enum health hh = lh == H_AUTH || sh == H_AUTH ? H_AUTH : lh == H_DOWN || sh == H_DOWN ? H_DOWN : lh;
 
-	json_object_object_add(j, "lapi", json_object_new_string(x->lapi ? health_names[hh] : "off"));
-	json_object_object_add(j, "stream", json_object_new_string(health_names[x->lapi ? sh : H_OFF]));
-	json_object_object_add(j, "machine", json_object_new_string(health_names[x->lapi ? lh : H_OFF]));
+	json_put_str(j, "lapi", x->lapi ? health_names[hh] : "off");
+	json_put_str(j, "stream", health_names[x->lapi ? sh : H_OFF]);
+	json_put_str(j, "machine", health_names[x->lapi ? lh : H_OFF]);
 	add_u64(j, "applied", count(x, S_APPLIED));
 	add_u64(j, "queued", count(x, S_QUEUED));
 	add_u64(j, "pending", count(x, S_PENDING));
@@ -1575,7 +1576,7 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "refused_total", total);
 	json_object_object_add(j, "refused", r);
 	if (x->last_error[0])
-		json_object_object_add(j, "last_error", json_object_new_string(x->last_error));
+		json_put_str(j, "last_error", x->last_error);
 	return j;
 }
 
@@ -1588,19 +1589,19 @@ static struct json_object *entry_json(const struct entry *e)
 
 	snprintf(id, sizeof id, "%016" PRIx64, e->hash);
 	hex_encode(e->origin, 32, hex);
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "state", json_object_new_string(st_names[e->st]));
-	json_object_object_add(o, "scope", json_object_new_string(ioc_scope_names[e->scope]));
-	json_object_object_add(o, "value", json_object_new_string(e_value(e)));
-	json_object_object_add(o, "scenario", json_object_new_string(e_scenario(e)));
-	json_object_object_add(o, "confidence", json_object_new_int(e->confidence));
+	json_put_str(o, "id", id);
+	json_put_str(o, "state", st_names[e->st]);
+	json_put_str(o, "scope", ioc_scope_names[e->scope]);
+	json_put_str(o, "value", e_value(e));
+	json_put_str(o, "scenario", e_scenario(e));
+	json_put_int(o, "confidence", e->confidence);
 	add_u64(o, "valid_until", e->valid_until);
-	json_object_object_add(o, "origin", json_object_new_string(hex));
-	json_object_object_add(o, "batch", json_object_new_string(e_batch(e)));
-	json_object_object_add(o, "class", json_object_new_string(ioc_class_name((enum ioc_class)e->cls)));
-	json_object_object_add(o, "step", json_object_new_string(ioc_step_name((enum ioc_step)e->step)));
-	json_object_object_add(o, "detail", json_object_new_string(e_detail(e)));
-	json_object_object_add(o, "decision", json_object_new_int64(e->decision > 0 ? e->decision : 0));
+	json_put_str(o, "origin", hex);
+	json_put_str(o, "batch", e_batch(e));
+	json_put_str(o, "class", ioc_class_name((enum ioc_class)e->cls));
+	json_put_str(o, "step", ioc_step_name((enum ioc_step)e->step));
+	json_put_str(o, "detail", e_detail(e));
+	json_put_int(o, "decision", e->decision > 0 ? e->decision : 0);
 	add_u64(o, "duration_s", e->duration_s);
 	return o;
 }
@@ -1636,7 +1637,7 @@ static int api_pending(void *st, struct json_object *req, struct json_object **r
 	struct json_object *r = json_object_new_object();
 
 	(void)req;
-	json_object_object_add(r, "state", json_object_new_string("pending"));
+	json_put_str(r, "state", "pending");
 	int rc = api_list(st, r, res, err, errcap);
 	json_object_put(r);
 	return rc;
@@ -1742,15 +1743,15 @@ static int api_explain(void *st, struct json_object *req, struct json_object **r
 		struct json_object *o = json_object_new_object();
 		tmp.cls = (uint8_t)cls;
 		decide(x, &tmp, &c, true, true, false, &d);
-		json_object_object_add(o, "verdict", json_object_new_string(ioc_verdict_name(d.verdict)));
-		json_object_object_add(o, "step", json_object_new_string(ioc_step_name(d.step)));
-		json_object_object_add(o, "detail", json_object_new_string(d.detail));
+		json_put_str(o, "verdict", ioc_verdict_name(d.verdict));
+		json_put_str(o, "step", ioc_step_name(d.step));
+		json_put_str(o, "detail", d.detail);
 		add_u64(o, "duration_s", d.duration_s);
 		json_object_object_add(now, ioc_class_name((enum ioc_class)cls), o);
 	}
 	*res = json_object_new_object();
-	json_object_object_add(*res, "value", json_object_new_string(value));
-	json_object_object_add(*res, "scope", json_object_new_string(ioc_scope_names[c.scope]));
+	json_put_str(*res, "value", value);
+	json_put_str(*res, "scope", ioc_scope_names[c.scope]);
 	json_object_object_add(*res, "held", held);
 	json_object_object_add(*res, "policy", now);
 	return 0;
@@ -1822,9 +1823,9 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 		return rc;
 	}
 	*res = json_object_new_object();
-	json_object_object_add(*res, "batch", json_object_new_string(key));
-	json_object_object_add(*res, "scope", json_object_new_string(scope));
-	json_object_object_add(*res, "value", json_object_new_string(c->value));
+	json_put_str(*res, "batch", key);
+	json_put_str(*res, "scope", scope);
+	json_put_str(*res, "value", c->value);
 	add_u64(*res, "valid_until", c->valid_until);
 	return 0;
 }

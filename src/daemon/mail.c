@@ -36,6 +36,7 @@
 #include "crypto/did.h"
 #include "proto/proto_err.h"
 #include "proto/record.h"
+#include "src/body_json.h"
 
 #define MAIL_LIST_MAX 768
 #define MAIL_RENEW_MS 60000
@@ -444,12 +445,12 @@ static struct json_object *mail_status(void *st)
 	struct json_object *j = json_object_new_object(), *ig = json_object_new_object();
 	unsigned total = 0;
 
-	JADD(j, "domains", json_object_new_string(c->domains));
-	JADD(j, "backup_mx", json_object_new_boolean(c->backup_mx));
+	json_put_str(j, "domains", c->domains);
+	json_put_bool(j, "backup_mx", c->backup_mx);
 	JINT(j, "published", m->published);
 	JINT(j, "publish_failures", m->publish_failures);
 	if (m->publish_error[0])
-		JADD(j, "publish_error", json_object_new_string(m->publish_error));
+		json_put_str(j, "publish_error", m->publish_error);
 	JINT(j, "boxes", m->boxes);
 	JINT(j, "routes", m->routes);
 	JINT(j, "out_of_scope", m->out_of_scope);
@@ -466,14 +467,14 @@ static struct json_object *mail_status(void *st)
 		JINT(j, "reload_failures", m->reload_failures);
 		JINT(j, "reload_ms", m->reload_ms);
 		if (m->reload_status[0])
-			JADD(j, "reload_status", json_object_new_string(m->reload_status));
+			json_put_str(j, "reload_status", m->reload_status);
 		JINT(j, "flushes", m->flushes);
 		JINT(j, "flush_failures", m->flush_failures);
 		if (m->flush_status[0])
-			JADD(j, "flush_status", json_object_new_string(m->flush_status));
+			json_put_str(j, "flush_status", m->flush_status);
 	}
 	if (m->last_error[0])
-		JADD(j, "last_error", json_object_new_string(m->last_error));
+		json_put_str(j, "last_error", m->last_error);
 	return j;
 }
 
@@ -528,24 +529,24 @@ static int mail_list(void *st, struct json_object *req, struct json_object **res
 			bool relayed = false;
 			for (size_t k = 0; k < nr && !relayed; k++)
 				relayed = !strcmp(r[k].domain, x->domains[d]) && !strcmp(r[k].addr, x->addr);
-			JADD(o, "domain", json_object_new_string(x->domains[d]));
-			JADD(o, "box", json_object_new_string(self ? "self" : "peer"));
-			JADD(o, "did", json_object_new_string(did));
-			JADD(o, "endpoint", json_object_new_string(x->addr));
+			json_put_str(o, "domain", x->domains[d]);
+			json_put_str(o, "box", self ? "self" : "peer");
+			json_put_str(o, "did", did);
+			json_put_str(o, "endpoint", x->addr);
 			JINT(o, "port", x->port);
 			JINT(o, "priority", x->priority);
-			JADD(o, "want_backup", json_object_new_boolean(x->want_backup));
-			JADD(o, "in_scope", json_object_new_boolean(x->in_scope[d]));
-			JADD(o, "relayed_here", json_object_new_boolean(relayed));
+			json_put_bool(o, "want_backup", x->want_backup);
+			json_put_bool(o, "in_scope", x->in_scope[d]);
+			json_put_bool(o, "relayed_here", relayed);
 			json_object_array_add(doms, o);
 		}
 		if (x->relay) {
 			struct json_object *o = json_object_new_object();
-			JADD(o, "box", json_object_new_string(self ? "self" : "peer"));
-			JADD(o, "did", json_object_new_string(did));
-			JADD(o, "endpoint", json_object_new_string(x->addr));
+			json_put_str(o, "box", self ? "self" : "peer");
+			json_put_str(o, "did", did);
+			json_put_str(o, "endpoint", x->addr);
 			JINT(o, "priority", x->backup_priority);
-			JADD(o, "mx", json_object_new_string(x->mx));
+			json_put_str(o, "mx", x->mx);
 			json_object_array_add(backups, o);
 		}
 	}
@@ -585,14 +586,14 @@ static int mail_mx(void *st, struct json_object *req, struct json_object **res, 
 		struct json_object *o = json_object_new_object();
 		char line[2 * MN_MAX_DOMAIN + 40];
 		JINT(o, "priority", mx[i].priority);
-		JADD(o, "host", json_object_new_string(mx[i].host));
-		JADD(o, "backup", json_object_new_boolean(mx[i].backup));
+		json_put_str(o, "host", mx[i].host);
+		json_put_bool(o, "backup", mx[i].backup);
 		snprintf(line, sizeof line, "%s. IN MX %u %s.", d, mx[i].priority, mx[i].host);
-		JADD(o, "record", json_object_new_string(line));
+		json_put_str(o, "record", line);
 		json_object_array_add(a, o);
 	}
 	*res = json_object_new_object();
-	JADD(*res, "domain", json_object_new_string(d));
+	json_put_str(*res, "domain", d);
 	JADD(*res, "mx", a);
 	return 0;
 }

@@ -64,7 +64,7 @@ int mail_boxes_collect(struct mn_host *h, struct mail_boxes *out)
 	struct ctx c = { h, out, 0, host_now_ms(h) / 1000 };
 
 	memset(out, 0, sizeof *out);
-	return host_each(h, box_cb, &c);
+	return host_each(h, KIND_BIT(KIND_SVC), NULL, box_cb, &c);
 }
 
 void mail_boxes_free(struct mail_boxes *l)

@@ -1,6 +1,7 @@
 /* Onboarding: the subsystem: periodic work, status, start and stop,
  * options, the API table (onboard_int.h). */
 #include "src/daemon/onboard_int.h"
+#include "src/body_json.h"
 
 /* ---- periodic ---- */
 
@@ -55,24 +56,24 @@ static struct json_object *onboard_status(void *st)
 	struct cert_body cb;
 	uint8_t parent[32];
 
-	json_object_object_add(j, "join_service", json_object_new_boolean(o->listening));
-	json_object_object_add(j, "joined", json_object_new_int64((int64_t)o->st.joined));
-	json_object_object_add(j, "pending", json_object_new_int64((int64_t)o->st.pending));
-	json_object_object_add(j, "refused", json_object_new_int64((int64_t)o->st.refused));
-	json_object_object_add(j, "forged", json_object_new_int64((int64_t)o->st.forged));
-	json_object_object_add(j, "renewed", json_object_new_int64((int64_t)o->st.renewed));
-	json_object_object_add(j, "rotated", json_object_new_int64((int64_t)o->st.rotated));
-	json_object_object_add(j, "bad_requests", json_object_new_int64((int64_t)o->st.bad_requests));
+	json_put_bool(j, "join_service", o->listening);
+	json_put_int(j, "joined", (int64_t)o->st.joined);
+	json_put_int(j, "pending", (int64_t)o->st.pending);
+	json_put_int(j, "refused", (int64_t)o->st.refused);
+	json_put_int(j, "forged", (int64_t)o->st.forged);
+	json_put_int(j, "renewed", (int64_t)o->st.renewed);
+	json_put_int(j, "rotated", (int64_t)o->st.rotated);
+	json_put_int(j, "bad_requests", (int64_t)o->st.bad_requests);
 	if (ob_my_cert(o, &cb, parent)) {
 		char did[DID_KEY_MAX];
 		did_key_encode(DID_ED25519, parent, did, sizeof did);
-		json_object_object_add(j, "parent", json_object_new_string(did));
-		json_object_object_add(j, "cert_not_after", json_object_new_int64((int64_t)cb.not_after));
+		json_put_str(j, "parent", did);
+		json_put_int(j, "cert_not_after", (int64_t)cb.not_after);
 	}
 	if (o->rotation[0])
-		json_object_object_add(j, "rotation", json_object_new_string(o->rotation));
+		json_put_str(j, "rotation", o->rotation);
 	if (o->last_error[0])
-		json_object_object_add(j, "last_error", json_object_new_string(o->last_error));
+		json_put_str(j, "last_error", o->last_error);
 	return j;
 }
 

@@ -3,6 +3,7 @@
  * chain saved, the key rotated). The exchange on the wire is
  * src/onboard/joinclient.c's, on the daemon's loop. */
 #include "src/daemon/onboard_int.h"
+#include "src/body_json.h"
 
 /* ---- our own renewal and rotation (as a client of our parent) ---- */
 
@@ -153,7 +154,7 @@ static void client_done(struct jclient *cl, const struct join_resp *r, const str
 	rs.wires = malloc(rs.cap * sizeof *rs.wires);
 	rs.lens = malloc(rs.cap * sizeof *rs.lens);
 	if (rs.wires && rs.lens)
-		host_each(o->h, resign_one, &rs);
+		host_each(o->h, 0, host_key(o->h)->pk, resign_one, &rs);
 	int rc = key_path_save(&cl->newkey, host_config(o->h)->key);
 	if (rc < 0) {
 		snprintf(o->last_error, sizeof o->last_error, "cannot write the new key to %s: %s",
@@ -317,8 +318,8 @@ static int start_json(struct onboard *o, uint8_t op, struct json_object **res, c
 		return rc;
 	*res = json_object_new_object();
 	did_key_encode(DID_ED25519, o->cl->parent, did, sizeof did);
-	json_object_object_add(*res, "started", json_object_new_boolean(true));
-	json_object_object_add(*res, "parent", json_object_new_string(did));
+	json_put_bool(*res, "started", true);
+	json_put_str(*res, "parent", did);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* Onboarding: invitations — the rows (the host state table,
  * namespace "invite") and their API calls (onboard_int.h). */
 #include "src/daemon/onboard_int.h"
+#include "src/body_json.h"
 
 const char *const inv_state_names[] = { "open", "waiting", "used", "rejected", "revoked",
 					       NULL };
@@ -117,25 +118,25 @@ static struct json_object *inv_json(const struct inv *v, uint64_t now)
 	static const uint8_t zero[32];
 	char did[DID_KEY_MAX];
 
-	json_object_object_add(j, "id", json_object_new_string(v->id));
-	json_object_object_add(j, "name", json_object_new_string(v->name));
-	json_object_object_add(j, "role", json_object_new_string(role_names[v->role]));
-	json_object_object_add(j, "zone", json_object_new_string(v->zone));
-	json_object_object_add(j, "addr", json_object_new_string(v->addr));
+	json_put_str(j, "id", v->id);
+	json_put_str(j, "name", v->name);
+	json_put_str(j, "role", role_names[v->role]);
+	json_put_str(j, "zone", v->zone);
+	json_put_str(j, "addr", v->addr);
 	bool expired = (v->state == INV_OPEN || v->state == INV_WAITING) && now > v->expires;
 	json_object_object_add(j, "state", json_object_new_string(expired ? "expired" :
 								    inv_state_names[v->state]));
-	json_object_object_add(j, "auto_approve", json_object_new_boolean(v->auto_approve));
-	json_object_object_add(j, "created", json_object_new_int64((int64_t)v->created));
-	json_object_object_add(j, "expires", json_object_new_int64((int64_t)v->expires));
-	json_object_object_add(j, "updated", json_object_new_int64((int64_t)v->updated));
+	json_put_bool(j, "auto_approve", v->auto_approve);
+	json_put_int(j, "created", (int64_t)v->created);
+	json_put_int(j, "expires", (int64_t)v->expires);
+	json_put_int(j, "updated", (int64_t)v->updated);
 	if (memcmp(v->node, zero, 32)) {
 		did_key_encode(DID_ED25519, v->node, did, sizeof did);
-		json_object_object_add(j, "node", json_object_new_string(did));
-		json_object_object_add(j, "node_name", json_object_new_string(v->node_name));
+		json_put_str(j, "node", did);
+		json_put_str(j, "node_name", v->node_name);
 	}
 	if (v->reason[0])
-		json_object_object_add(j, "reason", json_object_new_string(v->reason));
+		json_put_str(j, "reason", v->reason);
 	return j;
 }
 
@@ -251,7 +252,7 @@ int onboard_invite_create(void *st, struct json_object *req, struct json_object 
 	}
 	ob_refresh_wg(o);
 	*res = inv_json(&v, now_s(o));
-	json_object_object_add(*res, "token", json_object_new_string(text));
+	json_put_str(*res, "token", text);
 	crypto_wipe(text, sizeof text);
 	crypto_wipe(&v, sizeof v);
 	log_info("invitation %s for %s created", json_object_get_string(json_object_object_get(*res, "id")),

@@ -133,7 +133,7 @@ int ob_pick_addr(struct onboard *o, const struct walk *w, const uint8_t secret[3
 	u.own = calloc(MAX_ROWS + 1, sizeof *u.own);
 	if (!u.own)
 		return -ENOMEM;
-	host_each(o->h, used_cert, &u);
+	host_each(o->h, KIND_BIT(KIND_CERT), NULL, used_cert, &u);
 	ob_strip_prefix(cfg->mesh_addr, u.own[u.nown], sizeof u.own[0]);
 	add_used(&u, u.own[u.nown++]);
 	for (size_t i = 0; i < w->n; i++)
@@ -211,7 +211,7 @@ int ob_issue(struct onboard *o, const uint8_t subject[32], const uint8_t *prev,
 	}
 	ob_strip_prefix(addr, a, sizeof a);
 	struct addr_owner ao = { a, subject, prev, false, host_key(o->h)->pk, 0 };
-	host_each(o->h, addr_taken, &ao);
+	host_each(o->h, KIND_BIT(KIND_CERT), NULL, addr_taken, &ao);
 	if (ao.taken) {
 		snprintf(err, cap, "mesh address %s was given to another node meanwhile: "
 			 "make a new invitation", a);

@@ -115,13 +115,15 @@ uint64_t host_now_ms(const struct mn_host *h);
  * it returns 0. Errors as engine_publish() (perr: a proto error). */
 int host_publish(struct mn_host *h, unsigned kind, const char *key, const union body *b,
 		 uint64_t ttl_s, uint8_t id[32], int *perr);
-/* The records held (all kinds; not in any order), and one by id: fn
- * returns non-zero to stop. As engine_each_record() / engine_find().
+/* The records held of some kinds (KIND_BIT(KIND_..) | ...; 0: all) and
+ * of one origin (NULL: any), not in any order, and one by id: fn returns
+ * non-zero to stop. As engine_each_record() / engine_find(). Name the
+ * kinds: a data record's bytes may be read back from the store.
  * host_each's fn must not publish (nor delete): a record replaced during
  * the walk is freed under it. Collect what to do, then do it (host_find's
  * fn may publish: nothing follows it). */
-int host_each(struct mn_host *h, int (*fn)(void *ctx, const struct record *r,
-					   const uint8_t id[32]), void *ctx);
+int host_each(struct mn_host *h, uint32_t kinds, const uint8_t *origin,
+	      int (*fn)(void *ctx, const struct record *r, const uint8_t id[32]), void *ctx);
 int host_find(struct mn_host *h, const uint8_t id[32],
 	      int (*fn)(void *ctx, const struct record *r, const uint8_t id[32]), void *ctx);
 /* A member's certificate chain, checked now (as engine_chain()); the owner

@@ -30,7 +30,7 @@ int subsys_svc_held(struct mn_host *h, const char *key, struct subsys_svc_held *
 	struct held e = { host_self(h), key, out };
 
 	memset(out, 0, sizeof *out);
-	return host_each(h, held_cb, &e);
+	return host_each(h, KIND_BIT(KIND_SVC), e.me, held_cb, &e);
 }
 
 bool subsys_svc_same(const struct svc_body *a, const struct svc_body *b)

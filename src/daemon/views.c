@@ -48,6 +48,7 @@
 	X(sync_records_pushed, sync_records_pushed) \
 	X(sync_push_deferred, sync_push_deferred) \
 	X(sync_resumed, sync_resumed) \
+	X(store_load_errors, load_errors) \
 	X(forwards_shed, forwards_shed) \
 	X(rx_messages, rx_msgs) \
 	X(tx_messages, tx_msgs) \
@@ -85,13 +86,6 @@ static const uint16_t transport_offs[] = { TRANSPORT_COUNTERS(TOFF) };
 #undef EOFF
 #undef TOFF
 
-/* One integer member (a call, not two at each of the status's ~40
- * members: the daemon's size, docs/size.md). */
-static void put_int(struct json_object *o, const char *name, int64_t v)
-{
-	json_object_object_add(o, name, json_object_new_int64(v));
-}
-
 /* names: n NUL-terminated names one after the other, offs[i] the i-th's. */
 static void add_counters(struct json_object *c, const void *base, const char *names,
 			 const uint16_t *offs, size_t n)
@@ -99,7 +93,7 @@ static void add_counters(struct json_object *c, const void *base, const char *na
 	for (size_t i = 0; i < n; i++, names += strlen(names) + 1) {
 		uint64_t v;
 		memcpy(&v, (const char *)base + offs[i], sizeof v);
-		put_int(c, names, (int64_t)v);
+		json_put_int(c, names, (int64_t)v);
 	}
 }
 
@@ -115,29 +109,29 @@ struct json_object *daemon_status(struct daemon *d)
 	transport_get_stats(d->tr, &ts);
 	getrusage(RUSAGE_SELF, &ru);
 	did_key_encode(DID_ED25519, d->key.pk, did, sizeof did);
-	json_object_object_add(o, "name", json_object_new_string(d->cfg.name));
-	json_object_object_add(o, "did", json_object_new_string(did));
-	json_object_object_add(o, "version", json_object_new_string(MN_VERSION));
-	json_object_object_add(o, "role", json_object_new_string(role_names[d->cfg.role]));
-	json_object_object_add(o, "listen", json_object_new_string(d->cfg.listen));
-	put_int(o, "uptime_s", (int64_t)((daemon_now_ms() - d->started_ms) / 1000));
-	put_int(o, "rss_kib", ru.ru_maxrss);
-	put_int(o, "records", st.records);
-	put_int(o, "record_bytes", (int64_t)st.record_bytes);
+	json_put_str(o, "name", d->cfg.name);
+	json_put_str(o, "did", did);
+	json_put_str(o, "version", MN_VERSION);
+	json_put_str(o, "role", role_names[d->cfg.role]);
+	json_put_str(o, "listen", d->cfg.listen);
+	json_put_int(o, "uptime_s", (int64_t)((daemon_now_ms() - d->started_ms) / 1000));
+	json_put_int(o, "rss_kib", ru.ru_maxrss);
+	json_put_int(o, "records", st.records);
+	json_put_int(o, "record_bytes", (int64_t)st.record_bytes);
 	uint8_t dg[32];
 	char hex[65];
 	engine_digest(d->eng, dg);
 	hex_encode(dg, 32, hex);
-	json_object_object_add(o, "digest", json_object_new_string(hex));
-	put_int(o, "peers", st.peers);
-	put_int(o, "alive", st.alive);
-	put_int(o, "suspect", st.suspect);
-	put_int(o, "dead", st.dead);
-	put_int(o, "mesh", st.mesh);
-	put_int(o, "incarnation", st.incarnation);
-	put_int(o, "local_health", st.local_health);
+	json_put_str(o, "digest", hex);
+	json_put_int(o, "peers", st.peers);
+	json_put_int(o, "alive", st.alive);
+	json_put_int(o, "suspect", st.suspect);
+	json_put_int(o, "dead", st.dead);
+	json_put_int(o, "mesh", st.mesh);
+	json_put_int(o, "incarnation", st.incarnation);
+	json_put_int(o, "local_health", st.local_health);
 	struct json_object *c = json_object_new_object();
-#define C(name, v) put_int(c, name, (int64_t)(v))
+#define C(name, v) json_put_int(c, name, (int64_t)(v))
 	add_counters(c, &st, engine_names, engine_offs, sizeof engine_offs / sizeof *engine_offs);
 	add_counters(c, &ts, transport_names, transport_offs, sizeof transport_offs / sizeof *transport_offs);
 	C("connections", ts.conns);
@@ -160,24 +154,24 @@ struct json_object *daemon_status(struct daemon *d)
 		char wghex[65];
 		wgsync_get_stats(d->wg, &ws);
 		hex_encode(wgsync_public_key(d->wg), 32, wghex);
-		json_object_object_add(w, "interface", json_object_new_string(d->cfg.wg_interface));
-		json_object_object_add(w, "backend", json_object_new_string(wgsync_backend(d->wg) ? wgsync_backend(d->wg)->name : "gone"));
-		json_object_object_add(w, "backend_config", json_object_new_string(d->cfg.wg_backend));
-		json_object_object_add(w, "interface_owned", json_object_new_boolean(wgsync_owns_interface(d->wg)));
-		json_object_object_add(w, "public_key", json_object_new_string(wghex));
-		json_object_object_add(w, "port", json_object_new_int((int)d->cfg.wg_port));
-		put_int(w, "peers", ws.peers);
-		put_int(w, "applies", (int64_t)ws.applies);
-		put_int(w, "peers_added", (int64_t)ws.peers_added);
-		put_int(w, "device_restored", (int64_t)ws.device_restored);
-		put_int(w, "interface_remade", (int64_t)ws.interface_remade);
-		put_int(w, "peers_updated", (int64_t)ws.peers_updated);
-		put_int(w, "peers_removed", (int64_t)ws.peers_removed);
-		put_int(w, "backend_errors", (int64_t)ws.backend_errors);
+		json_put_str(w, "interface", d->cfg.wg_interface);
+		json_put_str(w, "backend", wgsync_backend(d->wg) ? wgsync_backend(d->wg)->name : "gone");
+		json_put_str(w, "backend_config", d->cfg.wg_backend);
+		json_put_bool(w, "interface_owned", wgsync_owns_interface(d->wg));
+		json_put_str(w, "public_key", wghex);
+		json_put_int(w, "port", (int)d->cfg.wg_port);
+		json_put_int(w, "peers", ws.peers);
+		json_put_int(w, "applies", (int64_t)ws.applies);
+		json_put_int(w, "peers_added", (int64_t)ws.peers_added);
+		json_put_int(w, "device_restored", (int64_t)ws.device_restored);
+		json_put_int(w, "interface_remade", (int64_t)ws.interface_remade);
+		json_put_int(w, "peers_updated", (int64_t)ws.peers_updated);
+		json_put_int(w, "peers_removed", (int64_t)ws.peers_removed);
+		json_put_int(w, "backend_errors", (int64_t)ws.backend_errors);
 		json_object_object_add(o, "wireguard", w);
 	}
 	struct json_object *mcp = json_object_new_object();
-	json_object_object_add(mcp, "write", json_object_new_boolean(d->cfg.mcp_write));
+	json_put_bool(mcp, "write", d->cfg.mcp_write);
 	json_object_object_add(o, "mcp", mcp);
 	hosts_status(d->hosts, o);
 	return o;
@@ -207,7 +201,7 @@ static int collect_names(void *ctx, const struct record *r, const uint8_t id[32]
 			did_key_encode(DID_ED25519, b->cert.subject, did, sizeof did);
 			snprintf(key, sizeof key, "id:%s", did);
 			did_key_encode(DID_ED25519, b->cert.node_id, did, sizeof did);
-			json_object_object_add(nc->names, key, json_object_new_string(did));
+			json_put_str(nc->names, key, did);
 		}
 		free(b);
 		return 0;
@@ -215,9 +209,9 @@ static int collect_names(void *ctx, const struct record *r, const uint8_t id[32]
 	if (body_decode(KIND_NODE, r->body, r->body_len, b) == 0) {
 		struct json_object *o = json_object_new_object();
 		did_key_encode(DID_ED25519, r->origin, did, sizeof did);
-		json_object_object_add(o, "name", json_object_new_string(b->node.name));
-		json_object_object_add(o, "role", json_object_new_string(role_names[b->node.role]));
-		json_object_object_add(o, "mesh_addr", json_object_new_string(b->node.mesh_addr));
+		json_put_str(o, "name", b->node.name);
+		json_put_str(o, "role", role_names[b->node.role]);
+		json_put_str(o, "mesh_addr", b->node.mesh_addr);
 		json_object_object_add(nc->names, did, o);
 	}
 	free(b);
@@ -231,14 +225,14 @@ struct json_object *daemon_peers(struct daemon *d)
 	size_t n;
 	struct engine_peer_info *pi = engine_peers_alloc(d->eng, &n);
 
-	engine_each_record(d->eng, collect_names, &nc);
+	engine_each_record(d->eng, KIND_BIT(KIND_NODE) | KIND_BIT(KIND_CERT), NULL, collect_names, &nc);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object(), *nm;
 		char did[DID_KEY_MAX], addr[64];
 		did_key_encode(DID_ED25519, pi[i].pk, did, sizeof did);
 		transport_addr_str(d->tr, pi[i].pk, addr, sizeof addr);
 		bool known = json_object_object_get_ex(nc.names, did, &nm);
-		json_object_object_add(o, "did", json_object_new_string(did));
+		json_put_str(o, "did", did);
 		json_object_object_add(o, "name", json_object_new_string(
 			known ? json_object_get_string(json_object_object_get(nm, "name")) : ""));
 		json_object_object_add(o, "role", json_object_new_string(
@@ -250,28 +244,28 @@ struct json_object *daemon_peers(struct daemon *d)
 		snprintf(idkey, sizeof idkey, "id:%s", did);
 		json_object_object_add(o, "node_id", json_object_new_string(
 			json_object_object_get_ex(nc.names, idkey, &nid) ? json_object_get_string(nid) : did));
-		json_object_object_add(o, "addr", json_object_new_string(addr));
-		json_object_object_add(o, "state", json_object_new_string(peer_state_name(pi[i].state)));
+		json_put_str(o, "addr", addr);
+		json_put_str(o, "state", peer_state_name(pi[i].state));
 		json_object_object_add(o, "state_since_ms", json_object_new_uint64(pi[i].state_since));
 		json_object_object_add(o, "last_seen_ms", json_object_new_uint64(pi[i].last_seen));
-		put_int(o, "rtt_ms", pi[i].rtt_ms);
-		put_int(o, "incarnation", pi[i].incarnation);
+		json_put_int(o, "rtt_ms", pi[i].rtt_ms);
+		json_put_int(o, "incarnation", pi[i].incarnation);
 		json_object_object_add(o, "score", json_object_new_double(pi[i].score));
-		json_object_object_add(o, "mesh", json_object_new_boolean(pi[i].in_mesh));
-		json_object_object_add(o, "choked", json_object_new_boolean(pi[i].choked));
-		json_object_object_add(o, "choked_us", json_object_new_boolean(pi[i].choked_us));
-		json_object_object_add(o, "graylisted", json_object_new_boolean(pi[i].graylisted));
-		put_int(o, "records", pi[i].records);
-		put_int(o, "record_bytes", pi[i].record_bytes);
+		json_put_bool(o, "mesh", pi[i].in_mesh);
+		json_put_bool(o, "choked", pi[i].choked);
+		json_put_bool(o, "choked_us", pi[i].choked_us);
+		json_put_bool(o, "graylisted", pi[i].graylisted);
+		json_put_int(o, "records", pi[i].records);
+		json_put_int(o, "record_bytes", pi[i].record_bytes);
 		struct wg_view v;
 		if (d->wg && wgsync_view(d->wg, pi[i].pk, &v)) {
 			uint64_t now_s = daemon_now_ms() / 1000;
 			struct json_object *w = json_object_new_object();
-			json_object_object_add(w, "endpoint", json_object_new_string(v.endpoint));
+			json_put_str(w, "endpoint", v.endpoint);
 			json_object_object_add(w, "handshake_age_s", v.last_handshake_s ?
 				json_object_new_int64((int64_t)(now_s - v.last_handshake_s)) : NULL);
-			put_int(w, "rx_bytes", (int64_t)v.rx_bytes);
-			put_int(w, "tx_bytes", (int64_t)v.tx_bytes);
+			json_put_int(w, "rx_bytes", (int64_t)v.rx_bytes);
+			json_put_int(w, "tx_bytes", (int64_t)v.tx_bytes);
 			/* a handshake within WireGuard's rekey window: traffic flows directly */
 			json_object_object_add(w, "direct", json_object_new_boolean(
 				v.last_handshake_s && now_s - v.last_handshake_s <= 180));
@@ -317,7 +311,7 @@ struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_
 	f->origin = origin;
 	f->key = key;
 	f->arr = arr;
-	engine_each_record(d->eng, add_record, f);
+	engine_each_record(d->eng, kind && kind < 32 ? KIND_BIT(kind) : 0, origin, add_record, f);
 	free(f);
 	return arr;
 }

@@ -30,6 +30,7 @@
 #include "crypto/did.h"
 #include "proto/hex.h"
 #include "proto/proto_err.h"
+#include "src/body_json.h"
 
 #define RELOAD_TIMEOUT_MS 30000
 #define FILE_MAX (8u << 20)
@@ -422,7 +423,7 @@ static struct zonegen *build(struct vortex *v, struct collect *c, struct zonegen
 		return NULL;
 	}
 	snprintf(v->domain, sizeof v->domain, "%s", g.dns_scope);
-	if (host_each(v->h, collect_cb, c) < 0 || zonegen_new(v->domain, &m) < 0)
+	if (host_each(v->h, KIND_BIT(KIND_NODE) | KIND_BIT(KIND_DNS) | KIND_BIT(KIND_EXPOSE) | KIND_BIT(KIND_SVC), NULL, collect_cb, c) < 0 || zonegen_new(v->domain, &m) < 0)
 		return NULL;
 	/* where each CDN name goes, once (not once per zone it is offered to) */
 	for (size_t k = 0; k < c->nex; k++)
@@ -922,27 +923,27 @@ static struct json_object *vortex_status(void *st)
 	const char *mesh_addr = host_config(v->h)->mesh_addr;
 	struct json_object *j = json_object_new_object();
 
-	json_object_object_add(j, "server", json_object_new_string(cfg->server));
-	json_object_object_add(j, "domain", json_object_new_string(v->domain));
-	json_object_object_add(j, "dir", json_object_new_string(cfg->dir));
+	json_put_str(j, "server", cfg->server);
+	json_put_str(j, "domain", v->domain);
+	json_put_str(j, "dir", cfg->dir);
 	/* where this box's server answers (for dns check) */
 	char addr[MN_MAX_ADDR + 1];
 	snprintf(addr, sizeof addr, "%.*s", (int)strcspn(cfg->listen[0] ? cfg->listen : mesh_addr, "/"),
 		 cfg->listen[0] ? cfg->listen : mesh_addr);
-	json_object_object_add(j, "addr", json_object_new_string(addr));
-	json_object_object_add(j, "port", json_object_new_int((int)cfg->port));
-	json_object_object_add(j, "zones", json_object_new_int((int)v->zones));
-	json_object_object_add(j, "rejected", json_object_new_int((int)v->rejected));
-	json_object_object_add(j, "generations", json_object_new_int((int)v->generations));
-	json_object_object_add(j, "writes", json_object_new_int((int)v->writes));
-	json_object_object_add(j, "reloads", json_object_new_int((int)v->reloads));
-	json_object_object_add(j, "reload_failures", json_object_new_int((int)v->reload_failures));
-	json_object_object_add(j, "reload", json_object_new_string(v->reload_status));
-	json_object_object_add(j, "generate_ms", json_object_new_int64((int64_t)v->generate_ms));
-	json_object_object_add(j, "reload_ms", json_object_new_int64((int64_t)v->reload_ms));
-	json_object_object_add(j, "pruned", json_object_new_int((int)v->pruned));
+	json_put_str(j, "addr", addr);
+	json_put_int(j, "port", (int)cfg->port);
+	json_put_int(j, "zones", (int)v->zones);
+	json_put_int(j, "rejected", (int)v->rejected);
+	json_put_int(j, "generations", (int)v->generations);
+	json_put_int(j, "writes", (int)v->writes);
+	json_put_int(j, "reloads", (int)v->reloads);
+	json_put_int(j, "reload_failures", (int)v->reload_failures);
+	json_put_str(j, "reload", v->reload_status);
+	json_put_int(j, "generate_ms", (int64_t)v->generate_ms);
+	json_put_int(j, "reload_ms", (int64_t)v->reload_ms);
+	json_put_int(j, "pruned", (int)v->pruned);
 	if (v->last_error[0])
-		json_object_object_add(j, "last_error", json_object_new_string(v->last_error));
+		json_put_str(j, "last_error", v->last_error);
 	return j;
 }
 
@@ -1056,10 +1057,10 @@ static int publish_dns(struct vortex *v, union body *b, struct json_object **res
 		return rc == -EACCES ? -EPERM : rc == -EINVAL ? -EINVAL : rc;
 	}
 	*res = json_object_new_object();
-	json_object_object_add(*res, "zone", json_object_new_string(b->dns.zone));
+	json_put_str(*res, "zone", b->dns.zone);
 	if (b->dns.n_ns) {
-		json_object_object_add(*res, "ns", json_object_new_string(b->dns.ns[0].host));
-		json_object_object_add(*res, "ns_addr", json_object_new_string(b->dns.ns[0].addr));
+		json_put_str(*res, "ns", b->dns.ns[0].host);
+		json_put_str(*res, "ns_addr", b->dns.ns[0].addr);
 	}
 	vortex_dirty(v);
 	return 0;
@@ -1145,7 +1146,7 @@ static int vortex_api_delegate(void *st, struct json_object *req, struct json_ob
 		return -EINVAL;
 	}
 	if (f.by_key || host_name_owner(v->h, to, f.pk) == 0)
-		host_each(v->h, find_name_cb, &f);
+		host_each(v->h, KIND_BIT(KIND_NODE), NULL, find_name_cb, &f);
 	if (!f.found || !f.addr[0]) {
 		snprintf(err, errcap, "no member %s with a mesh address is known here", to);
 		return -ENOENT;
@@ -1218,8 +1219,8 @@ static int vortex_api_show(void *st, struct json_object *req, struct json_object
 	if ((rc = vortex_show(v, zone, &text, err, errcap)) < 0)
 		return rc;
 	*res = json_object_new_object();
-	json_object_object_add(*res, "zone", json_object_new_string(zone));
-	json_object_object_add(*res, "text", json_object_new_string(text));
+	json_put_str(*res, "zone", zone);
+	json_put_str(*res, "text", text);
 	free(text);
 	return 0;
 }

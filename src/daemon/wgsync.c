@@ -338,7 +338,7 @@ int wgsync_apply(struct wgsync *ws, const struct engine *eng, uint64_t now_ms)
 	ws->nseen = 0;
 	c->ws = ws;
 	c->now_s = now_s;
-	engine_each_record(eng, collect, c);
+	engine_each_record(eng, KIND_BIT(KIND_NODE) | KIND_BIT(KIND_ENDPOINT), NULL, collect, c);
 	free(c);
 	ws->behind_nat = nat_suspect(ws, ws->self, ws->declared, now_ms);
 	for (size_t i = 0; i < ws->nboot + ws->nlocal; i++) {

@@ -111,10 +111,14 @@ struct engine *engine_new(const struct engine_config *cfg, const struct node_key
 	memcpy(e->root, cfg->root, 32);
 	e->cfg.root = e->root;
 	e->now = now;
-	if (index_init(&e->ix) < 0 || seen_init(&e->seen, cfg->seen_cap) < 0) {
+	if (index_init(&e->ix) < 0 || seen_init(&e->seen, cfg->seen_cap) < 0 ||
+	    (ops->load && !(e->ix.buf = malloc(MN_MAX_RECORD)))) {
 		engine_free(e);
 		return NULL;
 	}
+	e->ix.load = ops->load;
+	e->ix.load_ctx = ctx;
+	e->ix.load_errors = &e->st.load_errors;
 	/* incarnations survive restarts without being stored: they start at the
 	 * clock (seconds), above anything said about an earlier run */
 	e->incarnation = (uint32_t)(now / 1000);
@@ -487,7 +491,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	size_t old_len = old ? old->wire_len : 0;
 	if (old)
 		origins_forget_cert(e, old);   /* the cert it replaces vouches for no one */
-	struct rec *x = index_put(&e->ix, old, &r, id, kh, own);
+	struct rec *x = index_put(&e->ix, old, &r, id, kh, own, o);
 	if (!x) {
 		rc = -ENOMEM;
 		goto out;
@@ -519,7 +523,7 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	}
 	if (src != SRC_STORE && e->ops.accepted) {
 		struct record held;
-		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)
+		if (record_decode_envelope(x->wire, x->wire_len, &held) == 0)   /* not spilled yet */
 			e->ops.accepted(e->ctx, &held, b, id);
 	}
 	if (from && src == SRC_PEER)
@@ -913,20 +917,47 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s)
 	s->local_health = e->lhm;
 }
 
-int engine_each_record(const struct engine *e,
+void engine_stored(struct engine *e, const uint8_t id[32], int64_t ref)
+{
+	struct rec *x = index_find_id(&e->ix, id, 32);
+
+	if (x)
+		index_spill(&e->ix, x, ref);
+}
+
+/* x decoded (its wire read back into buf if spilled) and given to fn. */
+static int visit(const struct engine *e, const struct rec *x, uint8_t *buf,
+		 int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
+{
+	const uint8_t *w = index_wire(&e->ix, x, buf);
+	struct record r;
+
+	if (!w || record_decode_envelope(w, x->wire_len, &r) < 0)
+		return -ENOENT;
+	return fn(ctx, &r, x->id);
+}
+
+int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
 		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
 {
-	for (size_t i = 0; i < e->ix.nbuckets; i++) {
-		for (struct rec *x = e->ix.by_key[i]; x; x = x->next_key) {
-			struct record r;
-			if (record_decode_envelope(x->wire, x->wire_len, &r) < 0)
+	/* a buffer of its own: fn may look up another record (engine_find) */
+	uint8_t *buf = e->ix.load ? malloc(MN_MAX_RECORD) : NULL;
+	int rc = 0;
+
+	if (e->ix.load && !buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->ix.nbuckets && !rc; i++) {
+		for (struct rec *x = e->ix.by_key[i]; x && !rc; x = x->next_key) {
+			if ((kinds && (x->kind >= 32 || !(kinds & KIND_BIT(x->kind)))) ||
+			    (origin && memcmp(rec_origin(x), origin, 32) != 0))
 				continue;
-			int rc = fn(ctx, &r, x->id);
-			if (rc)
-				return rc;
+			rc = visit(e, x, buf, fn, ctx);
+			if (rc == -ENOENT)
+				rc = 0;   /* not readable: skipped (load_errors) */
 		}
 	}
-	return 0;
+	free(buf);
+	return rc;
 }
 
 void engine_digest(const struct engine *e, uint8_t out[32])
@@ -950,9 +981,11 @@ int engine_find(const struct engine *e, const uint8_t id[32],
 		int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
 {
 	struct rec *x = index_find_id(&e->ix, id, 32);
-	struct record r;
+	uint8_t *buf = x && x->spilled ? malloc(MN_MAX_RECORD) : NULL;
+	int rc = -ENOENT;
 
-	if (!x || record_decode_envelope(x->wire, x->wire_len, &r) < 0)
-		return -ENOENT;
-	return fn(ctx, &r, x->id);
+	if (x && (!x->spilled || buf))
+		rc = visit(e, x, buf, fn, ctx);
+	free(buf);
+	return rc;
 }

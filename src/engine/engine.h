@@ -16,6 +16,9 @@
  * The engine keeps the live record set in memory (bounded in count and
  * bytes, per origin and in total: docs/limits.md); the driver's store keeps
  * it durable and gives it back with engine_insert(..., trusted) at start.
+ * A driver with ops.load may tell the engine which records its store holds
+ * (engine_stored): their wire bytes then leave memory and are read back
+ * when a peer asks for them.
  *
  * Errors: negative errno (src/ convention). */
 #ifndef MN_ENGINE_H
@@ -112,6 +115,10 @@ struct engine_ops {
 	void (*note)(void *ctx, const char *what, const uint8_t peer[32]);
 	/* 64 random bits. */
 	uint64_t (*random)(void *ctx);
+	/* The wire bytes of a record engine_stored() named (ref, id) into buf:
+	 * their length, or a negative errno (gone, or the store failing). May
+	 * be NULL: every record stays in memory. */
+	int (*load)(void *ctx, int64_t ref, const uint8_t id[32], uint8_t *buf, size_t cap);
 };
 
 /* A new engine for node `self` (the key signs local publishes; the engine
@@ -235,16 +242,21 @@ struct engine_stats {
 	uint64_t claims_disproved;  /* third-party verdicts about a live member it answered */
 	uint64_t gone_hints;        /* connections a member ended, checked by a ping */
 	uint64_t sync_resumed;      /* pushes cut short by the allowance, gone on with */
+	uint64_t load_errors;       /* stored records the driver could not give back */
 	uint32_t records, peers, mesh, alive, suspect, dead;
 	uint32_t incarnation;
 	uint32_t local_health;      /* Lifeguard's multiplier, 0 (healthy) .. 8 (swim.c) */
 };
 void engine_get_stats(const struct engine *e, struct engine_stats *s);
 
-/* The records held: visit each (not in any particular order); stop when fn
- * returns non-zero. */
-int engine_each_record(const struct engine *e, int (*fn)(void *, const struct record *,
-							  const uint8_t id[32]), void *ctx);
+/* The driver's store holds record `id` (ref: its handle for ops.load):
+ * the engine may free its copy of the wire bytes. Nothing if not held. */
+void engine_stored(struct engine *e, const uint8_t id[32], int64_t ref);
+/* The records held of the kinds in `kinds` (KIND_BIT(KIND_..) | ...,
+ * 0: all) and of `origin` (NULL: any): visit each (not in any particular
+ * order); stop when fn returns non-zero. Stored records are read back. */
+int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
+		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
 /* The record with this id, if held: fn is called with it (return its
  * result), else -ENOENT. */
 int engine_find(const struct engine *e, const uint8_t id[32],

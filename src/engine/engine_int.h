@@ -15,26 +15,29 @@
 #pragma GCC visibility push(hidden)
 
 /* ---- records held (index.c) ---- */
+struct origin;
 struct rec {
 	struct rec *next_key;       /* chain in the key table */
 	struct rec *next_id;        /* chain in the id table */
+	struct origin *org;         /* its origin (origins live as long as the engine) */
 	uint64_t keyhash;           /* of (kind, origin, key) */
 	uint64_t version;
 	uint64_t expires;           /* unix s */
+	union {
+		uint8_t *wire;      /* the record, in memory ... */
+		int64_t ref;        /* ... or only in the driver's store (spilled) */
+	};
 	uint8_t id[32];
 	uint8_t kind;
 	bool local;                 /* published by us */
+	bool spilled;               /* wire freed: read back with ops.load (index_wire) */
 	uint16_t wire_len;
-	uint8_t wire[];             /* the record */
 };
 
 /* A canonical envelope starts 0x98 0x01 <kind> 0xc4 0x20 <origin>: the
  * origin is always at byte 5 (index_put checks it). */
 #define REC_ORIGIN_AT 5
-static inline const uint8_t *rec_origin(const struct rec *x)
-{
-	return x->wire + REC_ORIGIN_AT;
-}
+const uint8_t *rec_origin(const struct rec *x);
 
 struct rec_index {
 	struct rec **by_key, **by_id;
@@ -46,6 +49,12 @@ struct rec_index {
 	struct rec **sorted;
 	size_t sorted_cap;
 	bool dirty;
+	/* a spilled record's wire, read back from the driver's store (the
+	 * engine's ops.load; NULL: nothing is ever spilled) into buf */
+	int (*load)(void *ctx, int64_t ref, const uint8_t id[32], uint8_t *buf, size_t cap);
+	void *load_ctx;
+	uint8_t *buf;               /* MN_MAX_RECORD bytes, with load */
+	uint64_t *load_errors;      /* the engine's count of failed loads */
 };
 
 uint64_t rec_keyhash(unsigned kind, const uint8_t origin[32], const char *key);
@@ -57,7 +66,14 @@ struct rec *index_find_id(const struct rec_index *ix, const uint8_t *id, size_t 
 /* Insert a new entry (replacing `old` if non-NULL). Takes ownership of
  * nothing: copies wire. NULL on ENOMEM. */
 struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record *r,
-		      const uint8_t id[32], uint64_t keyhash, bool local);
+		      const uint8_t id[32], uint64_t keyhash, bool local, struct origin *o);
+/* x's wire bytes: in memory, or read back into buf (a spilled record;
+ * NULL: buf is ix->buf, valid until the next call) — NULL if the store
+ * cannot give them (counted load_errors). */
+const uint8_t *index_wire(const struct rec_index *ix, const struct rec *x, uint8_t *buf);
+/* The driver's store holds x (as ref): free its wire unless the engine
+ * reads it itself (certs, revocations, node records). */
+void index_spill(struct rec_index *ix, struct rec *x, int64_t ref);
 void index_remove(struct rec_index *ix, struct rec *x);
 /* Sorted by keyhash; valid until the next change. */
 struct rec **index_sorted(struct rec_index *ix, size_t *n);

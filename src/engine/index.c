@@ -3,12 +3,31 @@
  * Two chained hash tables over the same entries: by key (kind, origin,
  * key → the one current version) and by id (for IHAVE/IWANT and dedup).
  * The XOR of all ids is kept in step so the digest is O(1). A sorted view
- * by keyhash, rebuilt lazily, serves anti-entropy ranges. */
+ * by keyhash, rebuilt lazily, serves anti-entropy ranges.
+ *
+ * A record's wire bytes are freed once the driver's store holds them
+ * (index_spill) unless the engine reads them itself (the chain: certs and
+ * revocations; claims: node records); serving it then reads them back
+ * (index_wire). The data records that make up most of a big mesh's state
+ * (IoCs, DNS, services) then cost ~100 bytes of memory each instead of
+ * ~300 (docs/limits.md "Memory"). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "src/engine/engine_int.h"
 #include "crypto/crypto.h"
+
+const uint8_t *rec_origin(const struct rec *x)
+{
+	return x->org->pk;
+}
+
+static void free_rec(struct rec *x)
+{
+	if (!x->spilled)
+		free(x->wire);
+	free(x);
+}
 
 uint64_t rec_keyhash(unsigned kind, const uint8_t origin[32], const char *key)
 {
@@ -53,13 +72,14 @@ void index_free(struct rec_index *ix)
 			struct rec *x = ix->by_key[i], *nx;
 			for (; x; x = nx) {
 				nx = x->next_key;
-				free(x);
+				free_rec(x);
 			}
 		}
 	}
 	free(ix->by_key);
 	free(ix->by_id);
 	free(ix->sorted);
+	free(ix->buf);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -92,16 +112,44 @@ static void grow(struct rec_index *ix)
 	ix->nbuckets = nb;
 }
 
-/* The key of a held record, from its wire bytes. */
-static bool same_key(const struct rec *x, unsigned kind, const uint8_t origin[32],
-		     const char *key)
+const uint8_t *index_wire(const struct rec_index *ix, const struct rec *x, uint8_t *buf)
+{
+	if (!x->spilled)
+		return x->wire;
+	if (!buf)
+		buf = ix->buf;
+	if (ix->load(ix->load_ctx, x->ref, x->id, buf, MN_MAX_RECORD) != (int)x->wire_len) {
+		(*ix->load_errors)++;
+		return NULL;
+	}
+	return buf;
+}
+
+void index_spill(struct rec_index *ix, struct rec *x, int64_t ref)
+{
+	if (!ix->load || x->kind == KIND_CERT || x->kind == KIND_REVOKE || x->kind == KIND_NODE)
+		return;
+	if (!x->spilled)
+		free(x->wire);
+	x->ref = ref;
+	x->spilled = true;
+}
+
+/* The key of a held record, from its wire bytes (a spilled one's read back:
+ * a new version of a data record; if the store cannot give them, the same
+ * kind, origin and 64-bit key hash decide). */
+static bool same_key(const struct rec_index *ix, const struct rec *x, unsigned kind,
+		     const uint8_t origin[32], const char *key)
 {
 	struct record r;
+	const uint8_t *w;
 
 	if (x->kind != kind || memcmp(rec_origin(x), origin, 32) != 0)
 		return false;
+	if (!(w = index_wire(ix, x, NULL)))
+		return true;
 	/* envelope only: the body was checked when the record came in */
-	if (record_decode_envelope(x->wire, x->wire_len, &r) < 0)
+	if (record_decode_envelope(w, x->wire_len, &r) < 0)
 		return false;
 	return strcmp(r.key, key) == 0;
 }
@@ -110,7 +158,7 @@ struct rec *index_find_key(const struct rec_index *ix, uint64_t keyhash, unsigne
 			   const uint8_t origin[32], const char *key)
 {
 	for (struct rec *x = ix->by_key[keyhash & (ix->nbuckets - 1)]; x; x = x->next_key)
-		if (x->keyhash == keyhash && same_key(x, kind, origin, key))
+		if (x->keyhash == keyhash && same_key(ix, x, kind, origin, key))
 			return x;
 	return NULL;
 }
@@ -148,21 +196,24 @@ static void unlink_entry(struct rec_index *ix, struct rec *x)
 }
 
 struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record *r,
-		      const uint8_t id[32], uint64_t keyhash, bool local)
+		      const uint8_t id[32], uint64_t keyhash, bool local, struct origin *o)
 {
 	struct rec *x;
 
 	if (r->wire_len < REC_ORIGIN_AT + 32 || memcmp(r->wire + REC_ORIGIN_AT, r->origin, 32) != 0)
 		return NULL;   /* not a canonical envelope: cannot happen after decode */
-	x = calloc(1, sizeof *x + r->wire_len);
-	if (!x)
+	x = calloc(1, sizeof *x);
+	if (!x || !(x->wire = malloc(r->wire_len))) {
+		free(x);
 		return NULL;
+	}
 	if (old)
 		index_remove(ix, old);
 	if (ix->count + 1 > ix->nbuckets)
 		grow(ix);
 	memcpy(x->wire, r->wire, r->wire_len);
 	x->wire_len = (uint16_t)r->wire_len;
+	x->org = o;
 	x->keyhash = keyhash;
 	x->version = r->version;
 	x->expires = r->expires;
@@ -185,7 +236,7 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 void index_remove(struct rec_index *ix, struct rec *x)
 {
 	unlink_entry(ix, x);
-	free(x);
+	free_rec(x);
 }
 
 static int by_keyhash(const void *a, const void *b)

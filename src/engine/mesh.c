@@ -206,7 +206,9 @@ void mesh_on_accept(struct engine *e, struct rec *x, const struct origin *o, str
 			e->st.ihave_sent++;
 			continue;
 		}
-		out_record(e, p, x->wire, x->wire_len, prio, OC_RECORD);
+		const uint8_t *w = index_wire(&e->ix, x, NULL);
+		if (w)
+			out_record(e, p, w, x->wire_len, prio, OC_RECORD);
 	}
 }
 
@@ -351,10 +353,11 @@ void mesh_on_iwant(struct engine *e, struct peer *p, const uint8_t *ids, size_t 
 		if (p->served_budget == 0)
 			return;
 		struct rec *x = index_find_id(&e->ix, ids + i * WIRE_ID_LEN, WIRE_ID_LEN);
-		if (!x)
+		const uint8_t *w = x ? index_wire(&e->ix, x, NULL) : NULL;
+		if (!w)
 			continue;
 		p->served_budget--;
-		if (out_record(e, p, x->wire, x->wire_len, x->local ? PRIO_OWN : PRIO_SERVE,
+		if (out_record(e, p, w, x->wire_len, x->local ? PRIO_OWN : PRIO_SERVE,
 			       OC_RECORD) == 0)
 			e->st.iwant_served++;
 	}

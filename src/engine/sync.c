@@ -216,9 +216,12 @@ static void push_now(struct pusher *ps, struct rec *x)
 		wire_buf_init(&ps->w, ps->msg, ENGINE_MAX_STREAM);
 		wire_add_sync(&ps->w, 0, SYNC_PUSH, NULL, 0);
 	}
-	if (wire_add_record(&ps->w, x->wire, x->wire_len) < 0) {
+	const uint8_t *w = index_wire(&ps->e->ix, x, NULL);
+	if (!w)
+		return;
+	if (wire_add_record(&ps->w, w, x->wire_len) < 0) {
 		push_flush(ps);
-		if (wire_add_record(&ps->w, x->wire, x->wire_len) < 0)
+		if (wire_add_record(&ps->w, w, x->wire_len) < 0)
 			return;
 	}
 	ps->e->st.sync_records_pushed++;

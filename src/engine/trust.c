@@ -128,7 +128,7 @@ void origins_forget_cert(struct engine *e, const struct rec *x)
 void origin_drop_rec(struct engine *e, struct origin *o, struct rec *x)
 {
 	if (!o)
-		o = origin_find(e, rec_origin(x));
+		o = x->org;
 	if (o) {
 		if (o->records)
 			o->records--;
@@ -554,7 +554,7 @@ static void drop_untrusted(struct engine *e)
 	size_t nv = 0;
 
 	for (size_t i = 0; all && victims && i < n; i++) {
-		const struct origin *o = origin_find(e, rec_origin(all[i]));
+		const struct origin *o = all[i]->org;
 		if (o && (o->revoked || o->cut))
 			victims[nv++] = all[i];
 	}

@@ -171,12 +171,14 @@ int host_publish(struct mn_host *h, unsigned kind, const char *key, const union 
 	return i < 0 ? i : 0;
 }
 
-int host_each(struct mn_host *h, int (*fn)(void *ctx, const struct record *r,
-					   const uint8_t id[32]), void *ctx)
+int host_each(struct mn_host *h, uint32_t kinds, const uint8_t *origin,
+	      int (*fn)(void *ctx, const struct record *r, const uint8_t id[32]), void *ctx)
 {
 	for (size_t i = 0; i < FAKE_MAX_RECORDS; i++) {
 		struct record r;
-		if (!h->rec[i].used || record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) < 0)
+		if (!h->rec[i].used || record_decode_envelope(h->rec[i].wire, h->rec[i].len, &r) < 0 ||
+		    (kinds && !(kinds & KIND_BIT(r.kind))) ||
+		    (origin && memcmp(r.origin, origin, 32) != 0))
 			continue;
 		int rc = fn(ctx, &r, h->rec[i].id);
 		if (rc)

@@ -369,7 +369,7 @@ static struct entry_seen entry_of(struct mn_host *h, int who)
 {
 	struct entry_seen e = { .origin = k[who] };
 
-	host_each(h, entry_cb, &e);
+	host_each(h, KIND_BIT(KIND_SVC), e.origin, entry_cb, &e);
 	return e;
 }
 

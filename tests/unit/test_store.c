@@ -380,6 +380,70 @@ static void test_get(void)
 	store_close(s);
 }
 
+struct refs_seen {
+	struct store *s;
+	uint8_t id[4][32];
+	int64_t ref[4];
+	int n;
+};
+
+static int ref_of_visit(void *ctx, const uint8_t *wire, size_t len)
+{
+	struct refs_seen *v = ctx;
+
+	if (v->n < 4) {
+		test_id(wire, len, v->id[v->n]);
+		v->ref[v->n++] = store_ref(v->s);
+	}
+	return 0;
+}
+
+static int64_t ref_seen(const struct refs_seen *v, const uint8_t id[32])
+{
+	for (int i = 0; i < v->n; i++)
+		if (!memcmp(v->id[i], id, 32))
+			return v->ref[i];
+	return -1;
+}
+
+/* A row's handle: set by a put, kept by a newer version, given by a walk;
+ * a load by handle and id, refused once the id is not the row's. */
+static void test_load_by_ref(void)
+{
+	struct store *s = open_mem();
+	struct rec a, a2, b;
+	uint8_t buf[MN_MAX_RECORD];
+
+	mk(&a, KIND_SVC, origin_a, "mail", 1, 2000000000, 25);
+	mk(&a2, KIND_SVC, origin_a, "mail", 2, 2000000000, 26);
+	mk(&b, KIND_SVC, origin_b, "mail", 1, 2000000000, 27);
+	CHECK_INT(put(s, &a), STORE_INSERTED);
+	int64_t ra = store_ref(s);
+	CHECK_INT(put(s, &b), STORE_INSERTED);
+	int64_t rb = store_ref(s);
+	CHECK(ra > 0 && rb > 0 && ra != rb);
+	CHECK_INT(store_load(s, ra, a.id, buf, sizeof buf), a.len);
+	CHECK_MEM(buf, a.wire, a.len);
+	CHECK_INT(store_load(s, rb, b.id, buf, sizeof buf), b.len);
+	CHECK_MEM(buf, b.wire, b.len);
+	CHECK_INT(store_load(s, rb, a.id, buf, sizeof buf), -ENOENT);    /* not that row's */
+	CHECK_INT(store_load(s, ra, a.id, buf, a.len - 1), -ENOSPC);
+	CHECK_INT(put(s, &a2), STORE_REPLACED);
+	CHECK(store_ref(s) == ra);                                       /* the row keeps it */
+	CHECK_INT(store_load(s, ra, a.id, buf, sizeof buf), -ENOENT);    /* replaced */
+	CHECK_INT(store_load(s, ra, a2.id, buf, sizeof buf), a2.len);
+	CHECK_MEM(buf, a2.wire, a2.len);
+	CHECK_INT(put(s, &a), STORE_OLDER);
+	CHECK(store_ref(s) == ra);
+	struct refs_seen v = { .s = s };
+	CHECK_INT(store_each(s, 0, NULL, true, ref_of_visit, &v), 0);
+	CHECK_INT(v.n, 2);
+	CHECK(ref_seen(&v, a2.id) == ra);
+	CHECK(ref_seen(&v, b.id) == rb);
+	CHECK_INT(store_load(NULL, ra, a2.id, buf, sizeof buf), -EINVAL);
+	store_close(s);
+}
+
 static void test_digest(void)
 {
 	enum { N = 40 };
@@ -862,6 +926,7 @@ int main(void)
 	test_expire();
 	test_filters();
 	test_get();
+	test_load_by_ref();
 	test_digest();
 	test_malformed();
 	test_transactions();

@@ -1061,7 +1061,7 @@ void scen_finish(struct sim *s)
 			if (s->revoke_done[i])
 				v[nv++] = s->revoke_done[i] - 1;
 			struct victim_count vc = { s->nodes[s->victim].key.pk, 0 };
-			engine_each_record(n->e, count_victim, &vc);
+			engine_each_record(n->e, 0, NULL, count_victim, &vc);
 			r->revoke_leftover += vc.n;
 		}
 		if (v) {
