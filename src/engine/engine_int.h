@@ -268,6 +268,7 @@ struct promise {
 	uint8_t alt[32];            /* ... one that announced it meanwhile */
 	uint8_t alt2[32];           /* ... and the next one, asked if alt fails too */
 	bool has_alt, has_alt2;
+	bool reasked;               /* overdue with no one else announcing: asked again */
 	bool deferred;              /* no IWANT sent yet: alt is a choked mesh peer, asked
 				     * at retry_at if no push brought the record */
 	bool used;

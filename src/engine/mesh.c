@@ -335,8 +335,8 @@ ask:
 		pr->has_alt = keep_alt;
 		pr->has_alt2 = false;
 		pr->deferred = false;
-		if (keep_alt)
-			sooner(&e->promise_retry_at, pr->retry_at);
+		pr->reasked = false;
+		sooner(&e->promise_retry_at, pr->retry_at);
 		memcpy(want + k * WIRE_ID_LEN, id, WIRE_ID_LEN);
 		k++;
 		p->iwant_budget--;
@@ -672,25 +672,33 @@ out:
 	free(ids);
 }
 
-/* Promises overdue whose record another peer announced meanwhile: ask
- * that one now, instead of waiting for its next IHAVE (a heartbeat). */
+/* Promises overdue: ask a peer that announced the record meanwhile now,
+ * instead of waiting for its next IHAVE (a heartbeat); if no one else did,
+ * the one asked once more (the IWANT or the record was lost: with its
+ * mesh peers crashed, a node may have heard a single announce). */
 void mesh_retry_promises(struct engine *e)
 {
 	uint64_t next = 0;
 
 	for (size_t i = 0; i < e->promises_hi; i++) {
 		struct promise *pr = &e->promises[i];
-		if (!pr->used || !pr->has_alt)
-			continue;
+		if (!pr->used || (!pr->has_alt && (pr->reasked || pr->claimed)))
+			continue;   /* (an announce under a claimed key: not asked twice) */
 		if (pr->retry_at > e->now) {
 			sooner(&next, pr->retry_at);
 			continue;
 		}
-		/* the alternative, and the next one moves up */
-		struct peer *p = peer_find(e, pr->alt);
-		pr->has_alt = pr->has_alt2;
-		pr->has_alt2 = false;
-		memcpy(pr->alt, pr->alt2, 32);
+		struct peer *p;
+		if (pr->has_alt) {
+			/* the alternative, and the next one moves up */
+			p = peer_find(e, pr->alt);
+			pr->has_alt = pr->has_alt2;
+			pr->has_alt2 = false;
+			memcpy(pr->alt, pr->alt2, 32);
+		} else {
+			p = peer_find(e, pr->peer);
+			pr->reasked = true;
+		}
 		bool prepaid = pr->deferred;   /* charged at its announce */
 		if (!p || !peer_usable(p) || (!prepaid && !p->iwant_budget)) {
 			if (pr->has_alt)
@@ -710,7 +718,7 @@ void mesh_retry_promises(struct engine *e)
 		pr->retry_at = e->now + iwant_retry_ms(p);
 		out_ids(e, p, W_IWANT, pr->id, 1, OC_GOSSIP);
 		e->st.iwant_sent++;
-		if (pr->has_alt)
+		if (pr->has_alt || !pr->reasked)
 			sooner(&next, pr->retry_at);
 	}
 	e->promise_retry_at = next;

@@ -39,32 +39,35 @@ static struct {
 	int revoked_cb[MAXN];
 	/* what went on the wire (counted in op_send) */
 	int pings, pingacks, pingacks_small, streams, sync_dgrams;
+	int drop_recs, drop_to;      /* lose the next drop_recs datagrams with a record to drop_to */
 } net;
 
 /* Count PINGs, datagrams of PINGs and ACKs only (and how many of them are
  * the 4-byte steady-state form), stream messages, SYNC frames in datagrams. */
-static void count_wire(const uint8_t *buf, size_t len, enum engine_chan chan)
+static bool count_wire(const uint8_t *buf, size_t len, enum engine_chan chan)
 {
 	struct wire_iter it;
 	struct wire_frame f;
-	bool only_swim = true;
+	bool only_swim = true, rec = false;
 	int rc;
 
 	if (chan == CHAN_STREAM) {
 		net.streams++;
-		return;
+		return false;
 	}
 	if (wire_begin(&it, buf, len) < 0)
-		return;
+		return false;
 	while ((rc = wire_next(&it, &f)) == 1) {
 		net.pings += f.type == W_PING;
 		net.sync_dgrams += f.type == W_SYNC;
 		only_swim &= f.type == W_PING || f.type == W_ACK;
+		rec |= f.type == W_REC;
 	}
 	if (rc == 0 && only_swim) {
 		net.pingacks++;
 		net.pingacks_small += len == 4;
 	}
+	return rec;
 }
 
 static int node_of(const uint8_t pk[32])
@@ -79,7 +82,10 @@ static void op_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 		    enum engine_chan chan)
 {
 	int from = (int)(intptr_t)ctx, to = node_of(peer);
-	count_wire(buf, len, chan);
+	if (count_wire(buf, len, chan) && net.drop_recs && to == net.drop_to) {
+		net.drop_recs--;
+		return;
+	}
 	if (to < 0 || net.qn == QCAP)
 		return;
 	struct msg *m = &net.q[(net.qhead + net.qn++) % QCAP];
@@ -1079,6 +1085,37 @@ static void test_stored_records(void)
 	use_ops = &ops;
 }
 
+/* A node that heard of a record from one peer only, whose answer to its
+ * IWANT was lost, asks that peer again once the answer is overdue (one
+ * and a half round trips and 50 ms), not a heartbeat or an anti-entropy
+ * round later. */
+static void test_iwant_asked_again(void)
+{
+	uint8_t w[MN_MAX_RECORD], id[32], dg[ENGINE_MTU];
+	struct wire_buf wb;
+	struct engine_stats st0, st;
+
+	setup(2, true);
+	run(2000);
+	size_t len = sign_svc(&net.k[0], "once", 150, net.now * 1000, net.now / 1000 + 3600, w, id);
+	CHECK_INT(engine_insert(net.e[0], w, len, true, net.now), 1);   /* as from its store */
+	run(50);
+	CHECK(!engine_has(net.e[1], id));
+	engine_get_stats(net.e[1], &st0);
+	wire_buf_init(&wb, dg, sizeof dg);
+	wire_add_ids(&wb, W_IHAVE, id, 1);
+	net.drop_recs = 1;
+	net.drop_to = 1;
+	engine_recv(net.e[1], net.k[0].pk, dg, wb.len, net.now);
+	net.next_tick[1] = net.now;
+	run(700);
+	CHECK_INT(net.drop_recs, 0);   /* the first answer was lost */
+	CHECK(engine_has(net.e[1], id));
+	engine_get_stats(net.e[1], &st);
+	CHECK_INT((int)(st.iwant_sent - st0.iwant_sent), 2);
+	teardown();
+}
+
 /* One member publishes until refused: the per-origin byte budget stops it,
  * the refusals are counted, other members are unaffected, a replacement
  * that does not grow and a tombstone still get in; the count budget stops
@@ -1982,6 +2019,7 @@ int main(void)
 	test_sync_catches_up();
 	test_sync_join_large();
 	test_stored_records();
+	test_iwant_asked_again();
 	test_bad_input();
 	test_budget_per_origin();
 	test_budget_total();

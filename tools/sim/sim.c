@@ -509,6 +509,21 @@ static void frames_count(const uint8_t *buf, size_t len, uint64_t bytes[SIM_FRAM
 	}
 }
 
+/* Traces for finding a run's straggler (docs/simulator.md "Traces"), read
+ * once: MN_SIM_ARRIVALS=1 prints each delivery ("arr NODE MS PARENT
+ * PARENT_MS DIRECT"), MN_SIM_WATCH=NODE the dissemination frames to and
+ * from one node during the measurement. -1 when unset. */
+static int trace_on(const char *name, int which)
+{
+	static int v[2] = { -2, -2 };
+
+	if (v[which] == -2) {
+		const char *e = getenv(name);
+		v[which] = e && *e ? atoi(e) : -1;
+	}
+	return v[which];
+}
+
 void sim_net_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf, size_t len,
 		  enum engine_chan chan)
 {
@@ -541,7 +556,18 @@ void sim_net_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf,
 		s->res.dropped_partition++;
 		return;
 	}
-	if (chan == CHAN_DGRAM && s->cfg.loss > 0 && sim_uniform(s) < s->cfg.loss) {
+	bool lost = chan == CHAN_DGRAM && s->cfg.loss > 0 && sim_uniform(s) < s->cfg.loss;
+	int watch = trace_on("MN_SIM_WATCH", 1);
+	if (watch >= 0 && s->win && (from == (uint32_t)watch || to == (uint32_t)watch) &&
+	    (count[W_REC] || count[W_IHAVE] || count[W_IWANT] || count[W_GRAFT] || count[W_PRUNE] ||
+	     count[W_SYNC]))
+		fprintf(stderr, "msg %llu %u>%u rec%llu ihave%llu iwant%llu graft%llu prune%llu sync%llu%s%s\n",
+			(unsigned long long)s->now, from, to, (unsigned long long)count[W_REC],
+			(unsigned long long)count[W_IHAVE], (unsigned long long)count[W_IWANT],
+			(unsigned long long)count[W_GRAFT], (unsigned long long)count[W_PRUNE],
+			(unsigned long long)count[W_SYNC], lost ? " LOST" : "",
+			!s->nodes[to].e || (s->nodes[to].flags & NF_DOWN) ? " DOWN" : "");
+	if (lost) {
 		s->res.dgram_lost++;
 		return;
 	}
@@ -657,6 +683,10 @@ static void op_accepted(void *ctx, const struct record *r, const union body *b,
 	}
 	if (parent != SIM_NONE && rec->hop[parent] != HOP_UNKNOWN)
 		rec->hop[n->idx] = (uint16_t)(rec->hop[parent] + 1);
+	if (trace_on("MN_SIM_ARRIVALS", 0) > 0)
+		fprintf(stderr, "arr %u %u %d %u %d\n", n->idx, rec->arr[n->idx] - 1,
+			parent == SIM_NONE ? -1 : (int)parent,
+			parent == SIM_NONE ? 0 : rec->arr[parent], s->cur_to == n->idx);
 	if (s->win == 2 && sim_honest(n))
 		s->res.deliveries++;
 }
