@@ -53,6 +53,7 @@
 #define ALERT_MAX 256             /* decisions per POST /v1/alerts (~40 KiB) */
 #define JOBS_MAX 20000            /* queued LAPI jobs */
 #define RELOAD_TIMEOUT_MS 10000
+#define RESYNC_POLLS 60           /* a whole stream answer every 60 polls (2 min at 2 s) */
 
 struct ioc_conf {
 	char lapi[128];                      /* "" = off */
@@ -213,6 +214,7 @@ struct iocs {
 	char token[LAPI_MAX_TOKEN];
 	/* out */
 	bool stream_busy, started;
+	unsigned polls;             /* stream polls (every RESYNC_POLLS-th asks for all) */
 	unsigned stream_backoff_ms;
 	struct out_item *out;
 	size_t nout, capout;
@@ -222,6 +224,7 @@ struct iocs {
 	char last_error[400];
 	bool auth_logged, bouncer_auth_logged;
 	uint64_t lapi_calls, lapi_errors, logins, published, tombstones, unpublished_deleted;
+	uint64_t resyncs;           /* whole answers asked for after the start */
 	uint64_t removed_outside;            /* applied ones deleted in the LAPI by someone else */
 	uint64_t applied_total, removed, skipped_decisions, jobs_dropped, lapi_decisions, orphans, alerts;
 	uint64_t refused[IOC_STEP_N];
@@ -1301,10 +1304,18 @@ static void poll_timer_cb(uv_timer_t *t)
 {
 	struct iocs *x = t->data;
 	char key[256], hdr[300];
-	const char *path = x->started ? "/v1/decisions/stream" : "/v1/decisions/stream?startup=true";
-
 	if (x->stream_busy || !x->lapi)
 		return;
+	/* every RESYNC_POLLS-th poll asks for the whole list, as at a start:
+	 * a decision the stream's delta missed is published then, and ours
+	 * deleted meanwhile are withdrawn (the LAPI's cursor is its bouncer's
+	 * last pull time: a decision written while a pull ran can fall
+	 * between two answers, and nothing would ever bring it) */
+	if (x->started && ++x->polls % RESYNC_POLLS == 0) {
+		x->started = false;
+		x->resyncs++;
+	}
+	const char *path = x->started ? "/v1/decisions/stream" : "/v1/decisions/stream?startup=true";
 	if (!read_secret(x, conf(x)->bouncer_key_file, key, sizeof key)) {
 		x->stream_health = H_AUTH;
 		stream_again(x, conf(x)->auth_backoff_s * 1000);
@@ -1556,6 +1567,7 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "tombstones", x->tombstones);
 	add_u64(j, "withdrawn", x->unpublished_deleted);
 	add_u64(j, "lapi_calls", x->lapi_calls);
+	add_u64(j, "stream_resyncs", x->resyncs);
 	add_u64(j, "alerts", x->alerts);
 	add_u64(j, "lapi_errors", x->lapi_errors);
 	add_u64(j, "logins", x->logins);
