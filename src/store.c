@@ -750,6 +750,11 @@ int store_load(struct store *s, int64_t ref, const uint8_t id[32], uint8_t *buf,
 	return res;
 }
 
+bool store_in_transaction(const struct store *s)
+{
+	return s && !sqlite3_get_autocommit(s->db);
+}
+
 int64_t store_ref(const struct store *s)
 {
 	return s ? s->ref : 0;

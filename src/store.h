@@ -61,6 +61,8 @@ int store_put(struct store *s, const uint8_t *wire, size_t len, const uint8_t id
  * is already open, and store_commit()/store_rollback() -EINVAL if none is.
  * A failed commit leaves the transaction rolled back. */
 int store_begin(struct store *s);
+/* Is a transaction open (store_begin() not yet committed or rolled back)? */
+bool store_in_transaction(const struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 

@@ -88,6 +88,12 @@ void daemon_batch_commit(struct daemon *d)
 		uv_timer_start(&d->commit, commit_cb, d->store_retry_ms - now, 0);
 		return;
 	}
+	if (store_in_transaction(d->store)) {
+		/* a subsystem's state transaction is open (it published inside
+		 * it): not ours to commit or roll back; the timer comes back */
+		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
+		return;
+	}
 	uv_timer_stop(&d->commit);
 	int rc = store_begin(d->store);
 	for (size_t i = 0; i < d->nbatch && rc == 0; i++) {

@@ -53,7 +53,10 @@
 #define ALERT_MAX 256             /* decisions per POST /v1/alerts (~40 KiB) */
 #define JOBS_MAX 20000            /* queued LAPI jobs */
 #define RELOAD_TIMEOUT_MS 10000
-#define RESYNC_POLLS 60           /* a whole stream answer every 60 polls (2 min at 2 s) */
+/* a whole stream answer every 60 polls, at least 30 s apart (2 min at the
+ * default 2 s) */
+#define RESYNC_POLLS 60
+#define RESYNC_MIN_MS 30000
 
 struct ioc_conf {
 	char lapi[128];                      /* "" = off */
@@ -214,7 +217,7 @@ struct iocs {
 	char token[LAPI_MAX_TOKEN];
 	/* out */
 	bool stream_busy, started;
-	unsigned polls;             /* stream polls (every RESYNC_POLLS-th asks for all) */
+	uint64_t resync_at;         /* when a poll asks for the whole list again (ms) */
 	unsigned stream_backoff_ms;
 	struct out_item *out;
 	size_t nout, capout;
@@ -1304,18 +1307,24 @@ static void poll_timer_cb(uv_timer_t *t)
 {
 	struct iocs *x = t->data;
 	char key[256], hdr[300];
+
 	if (x->stream_busy || !x->lapi)
 		return;
-	/* every RESYNC_POLLS-th poll asks for the whole list, as at a start:
-	 * a decision the stream's delta missed is published then, and ours
-	 * deleted meanwhile are withdrawn (the LAPI's cursor is its bouncer's
-	 * last pull time: a decision written while a pull ran can fall
-	 * between two answers, and nothing would ever bring it) */
-	if (x->started && ++x->polls % RESYNC_POLLS == 0) {
-		x->started = false;
-		x->resyncs++;
+	/* now and then the whole list (startup=true): a decision the stream's
+	 * delta missed is published then (the LAPI's cursor is its bouncer's
+	 * last pull time: a decision written while a pull ran can fall between
+	 * two answers, and nothing would ever bring it). Only publishes: the
+	 * whole list keeps one decision per value (the longest), so one of
+	 * ours missing from it may still be active. A failed one: deltas go
+	 * on, the next comes a period later. */
+	uint64_t now = host_now_ms(x->h), every = (uint64_t)RESYNC_POLLS * conf(x)->poll_ms;
+	every = every > RESYNC_MIN_MS ? every : RESYNC_MIN_MS;
+	bool whole = !x->started || (x->resync_at && now >= x->resync_at);
+	if (!x->resync_at || (x->started && whole)) {
+		x->resync_at = now + every;
+		x->resyncs += x->started;
 	}
-	const char *path = x->started ? "/v1/decisions/stream" : "/v1/decisions/stream?startup=true";
+	const char *path = whole ? "/v1/decisions/stream?startup=true" : "/v1/decisions/stream";
 	if (!read_secret(x, conf(x)->bouncer_key_file, key, sizeof key)) {
 		x->stream_health = H_AUTH;
 		stream_again(x, conf(x)->auth_backoff_s * 1000);

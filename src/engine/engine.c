@@ -925,16 +925,13 @@ void engine_stored(struct engine *e, const uint8_t id[32], int64_t ref)
 		index_spill(&e->ix, x, ref);
 }
 
-/* x decoded (its wire read back into buf if spilled) and given to fn. */
-static int visit(const struct engine *e, const struct rec *x, uint8_t *buf,
-		 int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
+/* x decoded (its wire read back into buf if spilled) into *r: false if
+ * the store cannot give it back (counted load_errors). */
+static bool held(const struct engine *e, const struct rec *x, uint8_t *buf, struct record *r)
 {
 	const uint8_t *w = index_wire(&e->ix, x, buf);
-	struct record r;
 
-	if (!w || record_decode_envelope(w, x->wire_len, &r) < 0)
-		return -ENOENT;
-	return fn(ctx, &r, x->id);
+	return w && record_decode_envelope(w, x->wire_len, r) == 0;
 }
 
 int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
@@ -942,6 +939,7 @@ int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *or
 {
 	/* a buffer of its own: fn may look up another record (engine_find) */
 	uint8_t *buf = e->ix.load ? malloc(MN_MAX_RECORD) : NULL;
+	struct record r;
 	int rc = 0;
 
 	if (e->ix.load && !buf)
@@ -951,9 +949,8 @@ int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *or
 			if ((kinds && (x->kind >= 32 || !(kinds & KIND_BIT(x->kind)))) ||
 			    (origin && memcmp(rec_origin(x), origin, 32) != 0))
 				continue;
-			rc = visit(e, x, buf, fn, ctx);
-			if (rc == -ENOENT)
-				rc = 0;   /* not readable: skipped (load_errors) */
+			if (held(e, x, buf, &r))   /* else skipped: not readable */
+				rc = fn(ctx, &r, x->id);
 		}
 	}
 	free(buf);
@@ -982,10 +979,13 @@ int engine_find(const struct engine *e, const uint8_t id[32],
 {
 	struct rec *x = index_find_id(&e->ix, id, 32);
 	uint8_t *buf = x && x->spilled ? malloc(MN_MAX_RECORD) : NULL;
+	struct record r;
 	int rc = -ENOENT;
 
-	if (x && (!x->spilled || buf))
-		rc = visit(e, x, buf, fn, ctx);
+	if (x && x->spilled && !buf)
+		rc = -ENOMEM;
+	else if (x && held(e, x, buf, &r))
+		rc = fn(ctx, &r, x->id);
 	free(buf);
 	return rc;
 }

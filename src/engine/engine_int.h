@@ -72,7 +72,8 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
  * cannot give them (counted load_errors). */
 const uint8_t *index_wire(const struct rec_index *ix, const struct rec *x, uint8_t *buf);
 /* The driver's store holds x (as ref): free its wire unless the engine
- * reads it itself (certs, revocations, node records). */
+ * reads it itself (certs, revocations, node records) or the daemon walks
+ * often (endpoint records). */
 void index_spill(struct rec_index *ix, struct rec *x, int64_t ref);
 void index_remove(struct rec_index *ix, struct rec *x);
 /* Sorted by keyhash; valid until the next change. */

@@ -7,7 +7,8 @@
  *
  * A record's wire bytes are freed once the driver's store holds them
  * (index_spill) unless the engine reads them itself (the chain: certs and
- * revocations; claims: node records); serving it then reads them back
+ * revocations; claims: node records) or they are membership the daemon
+ * walks often (endpoint records); serving it then reads them back
  * (index_wire). The data records that make up most of a big mesh's state
  * (IoCs, DNS, services) then cost ~100 bytes of memory each instead of
  * ~300 (docs/limits.md "Memory"). */
@@ -127,7 +128,11 @@ const uint8_t *index_wire(const struct rec_index *ix, const struct rec *x, uint8
 
 void index_spill(struct rec_index *ix, struct rec *x, int64_t ref)
 {
-	if (!ix->load || x->kind == KIND_CERT || x->kind == KIND_REVOKE || x->kind == KIND_NODE)
+	/* the chain and membership stay: the engine reads certs, revocations
+	 * and node records itself, the daemon walks node and endpoint records
+	 * every few seconds (WireGuard peers); one of each per member */
+	if (!ix->load || x->kind == KIND_CERT || x->kind == KIND_REVOKE || x->kind == KIND_NODE ||
+	    x->kind == KIND_ENDPOINT)
 		return;
 	if (!x->spilled)
 		free(x->wire);
