@@ -713,7 +713,7 @@ static void sweep(struct engine *e)
 		if (all[i]->expires < now_s && all[i]->kind != KIND_REVOKE)
 			victims[nv++] = all[i];
 	for (size_t i = 0; i < nv; i++)
-		origin_drop_rec(e, NULL, victims[i]);
+		origin_drop_rec(e, victims[i]);
 	free(victims);
 }
 

@@ -417,9 +417,9 @@ bool trust_is_revoked(const struct engine *e, const uint8_t pk[32]);
 void pending_add(struct engine *e, const uint8_t *wire, size_t len, const uint8_t from[32]);
 void pending_retry(struct engine *e);
 void origins_free(struct engine *e);
-/* x (held, of origin o or o NULL: looked up) leaves the index: the
- * origin's count and bytes follow, then x is freed. */
-void origin_drop_rec(struct engine *e, struct origin *o, struct rec *x);
+/* x (held) leaves the index: its origin's count and bytes follow,
+ * then x is freed. */
+void origin_drop_rec(struct engine *e, struct rec *x);
 /* x (about to go) no longer names anyone's certificate. */
 void origins_forget_cert(struct engine *e, const struct rec *x);
 

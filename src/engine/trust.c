@@ -125,15 +125,13 @@ void origins_forget_cert(struct engine *e, const struct rec *x)
 			}
 }
 
-void origin_drop_rec(struct engine *e, struct origin *o, struct rec *x)
+void origin_drop_rec(struct engine *e, struct rec *x)
 {
-	if (!o)
-		o = x->org;
-	if (o) {
-		if (o->records)
-			o->records--;
-		o->bytes = o->bytes > x->wire_len ? o->bytes - x->wire_len : 0;
-	}
+	struct origin *o = x->org;
+
+	if (o->records)
+		o->records--;
+	o->bytes = o->bytes > x->wire_len ? o->bytes - x->wire_len : 0;
 	origins_forget_cert(e, x);
 	index_remove(&e->ix, x);
 }
@@ -388,7 +386,7 @@ static bool claims_before(const struct engine *e, const uint8_t a[32], const str
 static void drop_one(struct engine *e, struct origin *o, struct rec *x)
 {
 	o->name_h = o->addr_h = 0;
-	origin_drop_rec(e, o, x);
+	origin_drop_rec(e, x);
 	e->trust_gen++;
 	e->st.claims_refused++;
 }
@@ -559,7 +557,7 @@ static void drop_untrusted(struct engine *e)
 			victims[nv++] = all[i];
 	}
 	for (size_t i = 0; i < nv; i++)
-		origin_drop_rec(e, NULL, victims[i]);
+		origin_drop_rec(e, victims[i]);
 	free(victims);
 }
 
