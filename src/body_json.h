@@ -36,4 +36,8 @@ void json_put_str(struct json_object *o, const char *k, const char *v);
 void json_put_int(struct json_object *o, const char *k, int64_t v);
 void json_put_bool(struct json_object *o, const char *k, bool v);
 
+/* o[k] if it is a string, else NULL (missing, or another type): the one
+ * string getter of the daemon's request handlers and the CLI. */
+const char *json_get_str(struct json_object *o, const char *k);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "src/ctl/ctl.h"
 #include "src/putfile.h"
 #include "crypto/crypto.h"
@@ -144,6 +145,13 @@ const char *ctl_safe(const char *s, char *buf, size_t cap)
 	}
 	buf[o] = 0;
 	return buf;
+}
+
+const char *ctl_text(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
 }
 
 char *ctl_safe_dup(const char *s)

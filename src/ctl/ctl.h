@@ -81,6 +81,8 @@ int ctl_load_key(const char *path, struct node_key *k);
  * character or escape) into buf and returns buf. ctl_safe_dup: a new string
  * (caller frees), NULL on ENOMEM. s NULL is "". */
 const char *ctl_safe(const char *s, char *buf, size_t cap);
+/* The text of o[k] for printing (a number's digits too), "" when missing. */
+const char *ctl_text(struct json_object *o, const char *k);
 char *ctl_safe_dup(const char *s);
 /* Parse a did:key or 64 hex digits into a public key. */
 int ctl_parse_pubkey(const char *s, uint8_t pk[32]);

@@ -74,13 +74,6 @@ static int parse(int argc, char **argv, struct bo *o, const char *usage)
 	return 0;
 }
 
-static const char *jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
 static int64_t jint(struct json_object *o, const char *k)
 {
 	struct json_object *v;
@@ -117,7 +110,7 @@ static int follow(struct bo *o, struct json_object *job, const char *what)
 		json_object_object_add(req, "job", json_object_new_int64(id));
 		if ((rc = ctl_call(o->sock, "backup_job", req, &res)))
 			return rc;
-		const char *st = jstr(res, "state");
+		const char *st = ctl_text(res, "state");
 		if (!strcmp(st, "done") || !strcmp(st, "failed"))
 			break;
 		if (!o->json) {
@@ -137,14 +130,14 @@ static int follow(struct bo *o, struct json_object *job, const char *what)
 	}
 	if (!o->json && tty)
 		fprintf(stderr, "\n");
-	bool ok = !strcmp(jstr(res, "state"), "done");
+	bool ok = !strcmp(ctl_text(res, "state"), "done");
 	if (o->json)
 		ctl_print_json(res);
 	else if (ok)
-		printf("%s: snapshot %s, %s\n", what, jstr(res, "snapshot"),
+		printf("%s: snapshot %s, %s\n", what, ctl_text(res, "snapshot"),
 		       !strcmp(what, "push") ? "published" : "written");
 	else
-		ctl_err("backup: %s failed: %s", what, jstr(res, "error"));
+		ctl_err("backup: %s failed: %s", what, ctl_text(res, "error"));
 	json_object_put(res);
 	return ok ? CTL_OK : CTL_FAIL;
 }
@@ -277,14 +270,14 @@ static int do_list(struct bo *o, const char *cmd)
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *e = json_object_array_get_idx(arr, i), *hs;
 		char nm[80];
-		printf("%-24s  %-16s  %12" PRId64 "  %-10" PRId64 "  ", jstr(e, "snapshot"),
-		       ctl_safe(jstr(e, "name"), nm, sizeof nm), jint(e, "size"), jint(e, "created"));
+		printf("%-24s  %-16s  %12" PRId64 "  %-10" PRId64 "  ", ctl_text(e, "snapshot"),
+		       ctl_safe(ctl_text(e, "name"), nm, sizeof nm), jint(e, "size"), jint(e, "created"));
 		if (json_object_object_get_ex(e, "holders", &hs))
 			for (size_t k = 0; k < json_object_array_length(hs); k++) {
 				struct json_object *h = json_object_array_get_idx(hs, k), *b1, *b2;
 				json_object_object_get_ex(h, "receipt", &b1);
 				json_object_object_get_ex(h, "member", &b2);
-				printf("%.16s(%s,%s) ", jstr(h, "node"), json_object_get_boolean(b1) ? "ok" : "BAD",
+				printf("%.16s(%s,%s) ", ctl_text(h, "node"), json_object_get_boolean(b1) ? "ok" : "BAD",
 				       json_object_get_boolean(b2) ? "ok" : "GONE");
 			}
 		printf("missing %" PRId64 "\n", jint(e, "missing"));

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "src/apiclient/apiclient.h"
+#include "src/body_json.h"
 #include "src/ctl/ctl.h"
 #include "crypto/did.h"
 #include "proto/body.h"
@@ -97,14 +98,6 @@ static int conn_lost(struct conn *c, int rc)
 	return rc == -E2BIG || rc == -ENOMEM ? CTL_FAIL : CTL_NODAEMON;
 }
 
-static const char *get_str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : NULL;
-}
-
 /* An error response: print it; the exit code it means. */
 static int api_error(const char *what, struct json_object *resp)
 {
@@ -112,8 +105,8 @@ static int api_error(const char *what, struct json_object *resp)
 	const char *code = NULL, *msg = NULL;
 
 	if (json_object_object_get_ex(resp, "error", &e)) {
-		code = get_str(e, "code");
-		msg = get_str(e, "message");
+		code = json_get_str(e, "code");
+		msg = json_get_str(e, "message");
 	}
 	ctl_err("%s: %s", what, msg ? msg : "mirrornetd refused the request");
 	if (code && (!strcmp(code, "invalid") || !strcmp(code, "bad_request")))
@@ -324,7 +317,7 @@ static void table_free(struct table *t)
 
 static const char *str_or(struct json_object *o, const char *k, const char *dflt)
 {
-	const char *s = get_str(o, k);
+	const char *s = json_get_str(o, k);
 
 	return s && *s ? s : dflt;
 }
@@ -411,7 +404,7 @@ static void print_peers(struct json_object *arr)
 		struct json_object *p = json_object_array_get_idx(arr, i), *rtt;
 		char did[24], seen[32], rtts[24], recs[24], flags[48], hs[32];
 		const char *row[12];
-		short_did(get_str(p, "did"), did, sizeof did);
+		short_did(json_get_str(p, "did"), did, sizeof did);
 		fmt_ago(num_or(p, "last_seen_ms", 0), seen, sizeof seen);
 		/* rtt_ms 0: not measured yet */
 		if (json_object_object_get_ex(p, "rtt_ms", &rtt) && rtt &&
@@ -465,7 +458,7 @@ static void print_records(struct json_object *arr)
 		struct json_object *r = json_object_array_get_idx(arr, i);
 		char origin[24], ver[24], exp[32];
 		const char *row[6];
-		short_did(get_str(r, "origin"), origin, sizeof origin);
+		short_did(json_get_str(r, "origin"), origin, sizeof origin);
 		snprintf(ver, sizeof ver, "%llu", (unsigned long long)num_or(r, "version", 0));
 		fmt_expires(num_or(r, "expires", 0), exp, sizeof exp);
 		row[0] = str_or(r, "kind", "?");
@@ -484,9 +477,9 @@ static void print_records(struct json_object *arr)
 static void print_record_line(const char *prefix, struct json_object *r)
 {
 	char origin[24], exp[32], kind[64], key[4 * MN_MAX_RKEY + 1], sid[68];
-	const char *id = get_str(r, "id");
+	const char *id = json_get_str(r, "id");
 
-	short_did(get_str(r, "origin"), origin, sizeof origin);
+	short_did(json_get_str(r, "origin"), origin, sizeof origin);
 	fmt_expires(num_or(r, "expires", 0), exp, sizeof exp);
 	printf("%s%s %s %s v%llu %s, id %.16s, expires %s\n", prefix,
 	       ctl_safe(str_or(r, "kind", "?"), kind, sizeof kind), origin,
@@ -763,7 +756,7 @@ int ctl_watch(int argc, char **argv)
 		struct json_object *ev = apiclient_parse(line), *r;
 		if (!ev)
 			continue;
-		const char *name = get_str(ev, "event");
+		const char *name = json_get_str(ev, "event");
 		if (!name) {   /* an answer, not an event: we sent nothing more */
 			json_object_put(ev);
 			continue;

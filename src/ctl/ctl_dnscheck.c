@@ -30,6 +30,7 @@
 #include <time.h>
 #include <json-c/json.h>
 #include "src/ctl/ctl.h"
+#include "src/body_json.h"
 #include "src/dns/dnsprobe.h"
 
 #define TRY_MS 1500
@@ -365,14 +366,6 @@ static int parse_server(const char *s, struct server *out)
 	return 0;
 }
 
-static const char *jget(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : NULL;
-}
-
 int ctl_dns_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -420,7 +413,7 @@ int ctl_dns_check(int argc, char **argv)
 			return rc;
 		struct json_object *dns;
 		if (json_object_object_get_ex(st, "dns", &dns)) {
-			const char *dom = jget(dns, "domain"), *a = jget(dns, "addr"), *srv = jget(dns, "server");
+			const char *dom = json_get_str(dns, "domain"), *a = json_get_str(dns, "addr"), *srv = json_get_str(dns, "server");
 			struct json_object *p;
 			if (dom)
 				snprintf(domain, sizeof domain, "%s", dom);
@@ -452,11 +445,11 @@ int ctl_dns_check(int argc, char **argv)
 	if (!server) {   /* the apex's name server, from its record */
 		for (size_t i = 0; i < nl && !server; i++) {
 			struct json_object *x = json_object_array_get_idx(list, i), *b, *ns;
-			const char *k = jget(x, "key");
+			const char *k = json_get_str(x, "key");
 			if (!k || strcmp(k, domain) || !json_object_object_get_ex(x, "body", &b) ||
 			    !json_object_object_get_ex(b, "ns", &ns) || !json_object_array_length(ns))
 				continue;
-			const char *a = jget(json_object_array_get_idx(ns, 0), "addr");
+			const char *a = json_get_str(json_object_array_get_idx(ns, 0), "addr");
 			if (a && parse_server(a, &c.start) == 0)
 				server = a;
 		}
@@ -473,7 +466,7 @@ int ctl_dns_check(int argc, char **argv)
 		targets[nt++] = domain;
 		for (size_t i = 0; i < nl && nt < sizeof targets / sizeof targets[0]; i++) {
 			struct json_object *x = json_object_array_get_idx(list, i), *b, *ns;
-			const char *k = jget(x, "key");
+			const char *k = json_get_str(x, "key");
 			bool dup = false;
 			if (!k || !json_object_object_get_ex(x, "body", &b) ||
 			    !json_object_object_get_ex(b, "ns", &ns) || !json_object_array_length(ns))

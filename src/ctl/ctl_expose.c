@@ -82,13 +82,6 @@ static void bits_text(unsigned bits, char *out, size_t cap)
 			n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "", names[i]);
 }
 
-static const char *jget(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
 static int do_add(struct xo *o, const char *svc, const char *port)
 {
 	struct json_object *req = json_object_new_object(), *res = NULL;
@@ -127,9 +120,9 @@ static int do_add(struct xo *o, const char *svc, const char *port)
 	if (o->json) {
 		ctl_print_json(res);
 	} else {
-		const char *d = jget(res, "domain");
-		printf("exposed %s (%s, backend %s)%s%s\n", ctl_safe(svc, a, sizeof a), jget(res, "proto"),
-		       jget(res, "backend"), d[0] ? " as " : "", ctl_safe(d, b, sizeof b));
+		const char *d = ctl_text(res, "domain");
+		printf("exposed %s (%s, backend %s)%s%s\n", ctl_safe(svc, a, sizeof a), ctl_text(res, "proto"),
+		       ctl_text(res, "backend"), d[0] ? " as " : "", ctl_safe(d, b, sizeof b));
 	}
 	json_object_put(res);
 	return CTL_OK;
@@ -149,7 +142,7 @@ static int do_remove(struct xo *o, const char *svc, const char *channels)
 	if (o->json)
 		ctl_print_json(res);
 	else if (json_object_object_get_ex(res, "channels", NULL))
-		printf("%s: now on %s\n", ctl_safe(svc, a, sizeof a), jget(res, "channels"));
+		printf("%s: now on %s\n", ctl_safe(svc, a, sizeof a), ctl_text(res, "channels"));
 	else
 		printf("%s: no longer exposed\n", ctl_safe(svc, a, sizeof a));
 	json_object_put(res);
@@ -164,23 +157,23 @@ static void print_list(struct json_object *res)
 	printf("%-16s %-5s %-5s %-22s %-14s %s\n", "OWN SERVICE", "PORT", "PROTO", "BACKEND", "CHANNELS", "DOMAIN");
 	for (size_t i = 0; own && i < json_object_array_length(own); i++) {
 		struct json_object *e = json_object_array_get_idx(own, i);
-		printf("%-16s %-5s %-5s %-22s %-14s %s\n", ctl_safe(jget(e, "service"), s1, sizeof s1),
-		       jget(e, "port"), jget(e, "proto"), jget(e, "backend"), jget(e, "channels"),
-		       jget(e, "domain")[0] ? ctl_safe(jget(e, "domain"), s2, sizeof s2) : "-");
+		printf("%-16s %-5s %-5s %-22s %-14s %s\n", ctl_safe(ctl_text(e, "service"), s1, sizeof s1),
+		       ctl_text(e, "port"), ctl_text(e, "proto"), ctl_text(e, "backend"), ctl_text(e, "channels"),
+		       ctl_text(e, "domain")[0] ? ctl_safe(ctl_text(e, "domain"), s2, sizeof s2) : "-");
 	}
 	printf("\n%-16s %-5s %-5s %-14s %-36s %s\n", "MESH SERVICE", "PORT", "PROTO", "CHANNELS", "DOMAIN", "ORIGIN");
 	for (size_t i = 0; mesh && i < json_object_array_length(mesh); i++) {
 		struct json_object *e = json_object_array_get_idx(mesh, i);
 		struct json_object *mine;
 		char origin[40];
-		snprintf(origin, sizeof origin, "%s", jget(e, "origin"));
+		snprintf(origin, sizeof origin, "%s", ctl_text(e, "origin"));
 		bool me = json_object_object_get_ex(e, "mine", &mine) && json_object_get_boolean(mine);
-		printf("%-16s %-5s %-5s %-14s %-36s %s\n", ctl_safe(jget(e, "service"), s1, sizeof s1),
-		       jget(e, "port"), jget(e, "proto"), jget(e, "channels"),
-		       jget(e, "domain")[0] ? ctl_safe(jget(e, "domain"), s2, sizeof s2) : "-",
+		printf("%-16s %-5s %-5s %-14s %-36s %s\n", ctl_safe(ctl_text(e, "service"), s1, sizeof s1),
+		       ctl_text(e, "port"), ctl_text(e, "proto"), ctl_text(e, "channels"),
+		       ctl_text(e, "domain")[0] ? ctl_safe(ctl_text(e, "domain"), s2, sizeof s2) : "-",
 		       me ? "(this node)" : ctl_safe(origin, s3, sizeof s3));
-		if (jget(e, "onion")[0])   /* its Tor hidden service */
-			printf("%-16s tor %s\n", "", ctl_safe(jget(e, "onion"), s2, sizeof s2));
+		if (ctl_text(e, "onion")[0])   /* its Tor hidden service */
+			printf("%-16s tor %s\n", "", ctl_safe(ctl_text(e, "onion"), s2, sizeof s2));
 	}
 }
 
@@ -214,8 +207,8 @@ static int do_check(struct xo *o)
 
 	if ((rc = ctl_call(o->sock, "expose_check", NULL, &res)))
 		return rc;
-	const char *cfg = jget(res, "config"), *ha = jget(res, "haproxy");
-	bool proxy = !strcmp(jget(res, "proxy"), "haproxy");
+	const char *cfg = ctl_text(res, "config"), *ha = ctl_text(res, "haproxy");
+	bool proxy = !strcmp(ctl_text(res, "proxy"), "haproxy");
 	int hc = -2;   /* -2: not run */
 	if (access(ha, X_OK) == 0)
 		hc = run_check(ha, cfg, o->json);
@@ -232,8 +225,8 @@ static int do_check(struct xo *o)
 		ctl_print_json(res);
 	} else {
 		char s[400];
-		printf("routes: %s, skipped: %s, refused records: %s\n", jget(res, "routes"), jget(res, "skipped"),
-		       jget(res, "refused"));
+		printf("routes: %s, skipped: %s, refused records: %s\n", ctl_text(res, "routes"), ctl_text(res, "skipped"),
+		       ctl_text(res, "refused"));
 		for (size_t i = 0; i < np; i++)
 			printf("problem: %s\n", ctl_safe(json_object_get_string(json_object_array_get_idx(probs, i)),
 							 s, sizeof s));

@@ -45,13 +45,6 @@ static int parse(int argc, char **argv, struct io *o, const char *usage)
 	return 0;
 }
 
-static const char *jget(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
 static void print_entries(struct json_object *res)
 {
 	char a[600], b[100];
@@ -64,10 +57,10 @@ static void print_entries(struct json_object *res)
 	printf("%-16s  %-8s  %-6s  %-32s  %-8s  %s\n", "ID", "STATE", "SCOPE", "VALUE", "CLASS", "STEP");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(res, i);
-		printf("%-16s  %-8s  %-6s  %-32s  %-8s  %s%s%s\n", jget(e, "id"), jget(e, "state"),
-		       jget(e, "scope"), ctl_safe(jget(e, "value"), a, sizeof a), jget(e, "class"),
-		       jget(e, "step"), jget(e, "detail")[0] ? " " : "",
-		       ctl_safe(jget(e, "detail"), b, sizeof b));
+		printf("%-16s  %-8s  %-6s  %-32s  %-8s  %s%s%s\n", ctl_text(e, "id"), ctl_text(e, "state"),
+		       ctl_text(e, "scope"), ctl_safe(ctl_text(e, "value"), a, sizeof a), ctl_text(e, "class"),
+		       ctl_text(e, "step"), ctl_text(e, "detail")[0] ? " " : "",
+		       ctl_safe(ctl_text(e, "detail"), b, sizeof b));
 	}
 }
 
@@ -106,15 +99,15 @@ static int do_explain(struct io *o, const char *value)
 		json_object_put(res);
 		return CTL_OK;
 	}
-	printf("%s (%s)\n", ctl_safe(value, a, sizeof a), jget(res, "scope"));
+	printf("%s (%s)\n", ctl_safe(value, a, sizeof a), ctl_text(res, "scope"));
 	if (json_object_object_get_ex(res, "held", &held) && json_object_array_length(held)) {
 		printf("held:\n");
 		for (size_t i = 0; i < json_object_array_length(held); i++) {
 			struct json_object *e = json_object_array_get_idx(held, i);
-			printf("  %s from %.16s… batch %s (%s): %s at step %s%s%s\n", jget(e, "id"),
-			       jget(e, "origin"), ctl_safe(jget(e, "batch"), a, sizeof a), jget(e, "class"),
-			       jget(e, "state"), jget(e, "step"), jget(e, "detail")[0] ? ": " : "",
-			       ctl_safe(jget(e, "detail"), b, sizeof b));
+			printf("  %s from %.16s… batch %s (%s): %s at step %s%s%s\n", ctl_text(e, "id"),
+			       ctl_text(e, "origin"), ctl_safe(ctl_text(e, "batch"), a, sizeof a), ctl_text(e, "class"),
+			       ctl_text(e, "state"), ctl_text(e, "step"), ctl_text(e, "detail")[0] ? ": " : "",
+			       ctl_safe(ctl_text(e, "detail"), b, sizeof b));
 		}
 	} else {
 		printf("held: none\n");
@@ -125,8 +118,8 @@ static int do_explain(struct io *o, const char *value)
 			struct json_object *p;
 			if (!json_object_object_get_ex(pol, cls[i], &p))
 				continue;
-			printf("from %s now: %s at step %s%s%s\n", cls[i], jget(p, "verdict"), jget(p, "step"),
-			       jget(p, "detail")[0] ? ": " : "", ctl_safe(jget(p, "detail"), b, sizeof b));
+			printf("from %s now: %s at step %s%s%s\n", cls[i], ctl_text(p, "verdict"), ctl_text(p, "step"),
+			       ctl_text(p, "detail")[0] ? ": " : "", ctl_safe(ctl_text(p, "detail"), b, sizeof b));
 		}
 	}
 	json_object_put(res);
@@ -165,8 +158,8 @@ static int do_add(struct io *o, const char *value)
 	if (o->json)
 		ctl_print_json(res);
 	else
-		printf("published %s %s in batch %s\n", jget(res, "scope"), ctl_safe(value, a, sizeof a),
-		       jget(res, "batch"));
+		printf("published %s %s in batch %s\n", ctl_text(res, "scope"), ctl_safe(value, a, sizeof a),
+		       ctl_text(res, "batch"));
 	json_object_put(res);
 	return CTL_OK;
 }

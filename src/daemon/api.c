@@ -382,13 +382,6 @@ static bool args_ok(struct request *r, const char *name, const struct arg_policy
 	return true;
 }
 
-static const char *arg_str(struct request *r, const char *name)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(r->req, name, &v) ? json_object_get_string(v) : NULL;
-}
-
 /* A kind name into its number; sends the error itself. */
 static int arg_kind(struct request *r, const char *name, const char *v)
 {
@@ -419,7 +412,7 @@ static void cmd_peers(struct request *r)
 
 static void cmd_records(struct request *r)
 {
-	const char *kind = arg_str(r, "kind"), *origin = arg_str(r, "origin"), *key = arg_str(r, "key");
+	const char *kind = json_get_str(r->req, "kind"), *origin = json_get_str(r->req, "origin"), *key = json_get_str(r->req, "key");
 	uint8_t pk[32];
 	int k = 0;
 
@@ -435,7 +428,7 @@ static void cmd_records(struct request *r)
 
 static void cmd_publish(struct request *r)
 {
-	const char *kind = arg_str(r, "kind"), *key = arg_str(r, "key");
+	const char *kind = json_get_str(r->req, "kind"), *key = json_get_str(r->req, "key");
 	struct json_object *body = NULL, *tomb = NULL, *ttl = NULL, *result = NULL;
 	uint64_t ttl_s = API_DEFAULT_TTL_S;
 	bool tombstone;

@@ -1410,18 +1410,11 @@ static int need_on(struct backup *b, char *err, size_t errcap)
 	return -EINVAL;
 }
 
-static const char *str_arg(struct json_object *req, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(req, k, &v) ? json_object_get_string(v) : NULL;
-}
-
 static int bk_push(void *st, struct json_object *req, struct json_object **res, char *err,
 		   size_t errcap)
 {
 	struct backup *b = st;
-	const char *file = str_arg(req, "file"), *name = str_arg(req, "name");
+	const char *file = json_get_str(req, "file"), *name = json_get_str(req, "name");
 	struct json_object *v;
 	struct job *j;
 	int rc;
@@ -1479,8 +1472,8 @@ static int bk_pull(void *st, struct json_object *req, struct json_object **res, 
 		   size_t errcap)
 {
 	struct backup *b = st;
-	const char *snap = str_arg(req, "snapshot"), *out = str_arg(req, "out"),
-		   *key = str_arg(req, "key_file"), *owner = str_arg(req, "owner");
+	const char *snap = json_get_str(req, "snapshot"), *out = json_get_str(req, "out"),
+		   *key = json_get_str(req, "key_file"), *owner = json_get_str(req, "owner");
 	struct find_ctx f;
 	uint8_t opk[32];
 	struct job *j;

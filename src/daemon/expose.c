@@ -1259,13 +1259,6 @@ static struct json_object *ex_status(void *st)
 
 /* ---- API ---- */
 
-static const char *jstr(struct json_object *req, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(req, k, &v) ? json_object_get_string(v) : NULL;
-}
-
 static struct json_object *own_json(const struct own *o)
 {
 	struct json_object *j = json_object_new_object(), *ms = json_object_new_array();
@@ -1311,7 +1304,7 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 	union body b;
 
 	memset(&o, 0, sizeof o);
-	if (!(s = jstr(req, "service")) || strlen(s) > MN_MAX_NAME) {
+	if (!(s = json_get_str(req, "service")) || strlen(s) > MN_MAX_NAME) {
 		snprintf(err, errcap, "service: required, a DNS label");
 		return -EINVAL;
 	}
@@ -1323,12 +1316,12 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 	}
 	o.port = (uint16_t)port;
 	snprintf(o.backend, sizeof o.backend, "127.0.0.1:%u", (unsigned)o.port);
-	if ((s = jstr(req, "backend"))) {
+	if ((s = json_get_str(req, "backend"))) {
 		if (strlen(s) >= sizeof o.backend)
 			goto bad_backend;
 		snprintf(o.backend, sizeof o.backend, "%s", s);
 	}
-	if ((s = jstr(req, "proto"))) {
+	if ((s = json_get_str(req, "proto"))) {
 		unsigned i;
 		for (i = 0; i <= EXPOSE_PROTO_MAX && strcmp(s, proto_names[i]); i++)
 			;
@@ -1338,14 +1331,14 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 		}
 		o.proto = (uint8_t)i;
 	}
-	if ((s = jstr(req, "domain"))) {
+	if ((s = json_get_str(req, "domain"))) {
 		if (strlen(s) >= sizeof o.domain) {
 			snprintf(err, errcap, "domain: a DNS name");
 			return -EINVAL;
 		}
 		snprintf(o.domain, sizeof o.domain, "%s", s);
 	}
-	if ((s = jstr(req, "channels")) && parse_channels(s, &o.channels) < 0) {
+	if ((s = json_get_str(req, "channels")) && parse_channels(s, &o.channels) < 0) {
 		snprintf(err, errcap, "channels: a list of mesh, dns, tor, mdns (or all)");
 		return -EINVAL;
 	}
@@ -1364,7 +1357,7 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 			snprintf(o.mirrors[o.n_mirrors++], sizeof o.mirrors[0], "%s", m);
 		}
 	}
-	if ((s = jstr(req, "health"))) {
+	if ((s = json_get_str(req, "health"))) {
 		if (strlen(s) > HACFG_MAX_PATH) {
 			snprintf(err, errcap, "health: at most %d bytes", HACFG_MAX_PATH);
 			return -EINVAL;
@@ -1411,7 +1404,7 @@ static int api_remove(void *st, struct json_object *req, struct json_object **re
 		      size_t errcap)
 {
 	struct expose *x = st;
-	const char *s = jstr(req, "service"), *ch = jstr(req, "channel");
+	const char *s = json_get_str(req, "service"), *ch = json_get_str(req, "channel");
 	struct own *o;
 	uint8_t bits = 0;
 	int rc;

@@ -1627,18 +1627,11 @@ static struct json_object *entry_json(const struct entry *e)
 	return o;
 }
 
-static const char *jstr(struct json_object *req, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(req, k, &v) ? json_object_get_string(v) : NULL;
-}
-
 static int api_list(void *st, struct json_object *req, struct json_object **res, char *err,
 		    size_t errcap)
 {
 	struct iocs *x = st;
-	const char *want = jstr(req, "state");
+	const char *want = json_get_str(req, "state");
 
 	if (want && strcmp(want, "applied") && strcmp(want, "pending") && strcmp(want, "refused") &&
 	    strcmp(want, "queued")) {
@@ -1664,12 +1657,16 @@ static int api_pending(void *st, struct json_object *req, struct json_object **r
 	return rc;
 }
 
-static struct entry *by_id(struct iocs *x, const char *id)
+/* The entry named by the request's "ioc" (hex), or NULL. */
+static struct entry *by_id(struct iocs *x, struct json_object *req)
 {
+	const char *id = json_get_str(req, "ioc");
 	char *end;
-	uint64_t h = strtoull(id, &end, 16);
 
-	if (!*id || *end)
+	if (!id || !*id)
+		return NULL;
+	uint64_t h = strtoull(id, &end, 16);
+	if (*end)
 		return NULL;
 	return find(x, h);
 }
@@ -1678,7 +1675,7 @@ static int api_approve(void *st, struct json_object *req, struct json_object **r
 		       size_t errcap)
 {
 	struct iocs *x = st;
-	struct entry *e = by_id(x, jstr(req, "ioc") ? jstr(req, "ioc") : "");
+	struct entry *e = by_id(x, req);
 	struct ioc_decision d;
 	struct ioc c;
 
@@ -1711,7 +1708,7 @@ static int api_reject(void *st, struct json_object *req, struct json_object **re
 		      size_t errcap)
 {
 	struct iocs *x = st;
-	struct entry *e = by_id(x, jstr(req, "ioc") ? jstr(req, "ioc") : "");
+	struct entry *e = by_id(x, req);
 
 	if (!e || e->st != S_PENDING) {
 		snprintf(err, errcap, "no pending IoC with that id");
@@ -1740,7 +1737,7 @@ static int api_explain(void *st, struct json_object *req, struct json_object **r
 		       size_t errcap)
 {
 	struct iocs *x = st;
-	const char *value = jstr(req, "value");
+	const char *value = json_get_str(req, "value");
 	struct json_object *held = json_object_new_array(), *now = json_object_new_object();
 	struct entry tmp;
 	struct ioc c;
@@ -1783,8 +1780,8 @@ static int api_add(void *st, struct json_object *req, struct json_object **res, 
 		   size_t errcap)
 {
 	struct iocs *x = st;
-	const char *scope = jstr(req, "scope"), *value = jstr(req, "value");
-	const char *scenario = jstr(req, "scenario");
+	const char *scope = json_get_str(req, "scope"), *value = json_get_str(req, "value");
+	const char *scenario = json_get_str(req, "scenario");
 	struct json_object *v;
 	union body b;
 	char detail[80], key[32];

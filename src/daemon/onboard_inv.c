@@ -104,14 +104,6 @@ void ob_strip_prefix(const char *in, char *out, size_t cap)
 
 /* ---- API ---- */
 
-static const char *jstr(struct json_object *req, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(req, k, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : NULL;
-}
-
 static struct json_object *inv_json(const struct inv *v, uint64_t now)
 {
 	struct json_object *j = json_object_new_object();
@@ -145,7 +137,7 @@ int onboard_invite_create(void *st, struct json_object *req, struct json_object 
 {
 	struct onboard *o = st;
 	const struct config *cfg = host_config(o->h);
-	const char *name = jstr(req, "name"), *role = jstr(req, "role"), *zone = jstr(req, "zone");
+	const char *name = json_get_str(req, "name"), *role = json_get_str(req, "role"), *zone = json_get_str(req, "zone");
 	struct json_object *jv;
 	struct chain_result g;
 	struct inv v;
@@ -265,7 +257,7 @@ int onboard_invite_list(void *st, struct json_object *req, struct json_object **
 {
 	struct onboard *o = st;
 	struct walk w;
-	const char *state = jstr(req, "state");
+	const char *state = json_get_str(req, "state");
 	uint64_t now = now_s(o);
 
 	if (ob_inv_all(o, &w) < 0) {
@@ -289,7 +281,7 @@ int onboard_invite_list(void *st, struct json_object *req, struct json_object **
 static int get_row(struct onboard *o, struct json_object *req, struct inv *v, char *err,
 		   size_t errcap)
 {
-	const char *id = jstr(req, "invitation");
+	const char *id = json_get_str(req, "invitation");
 
 	if (!id || strlen(id) != INVITE_ID_LEN) {
 		snprintf(err, errcap, "invitation: its id (%d hex digits, see `invite list`)",
@@ -365,7 +357,7 @@ int onboard_join_reject(void *st, struct json_object *req, struct json_object **
 			char *err, size_t errcap)
 {
 	struct onboard *o = st;
-	const char *reason = jstr(req, "reason");
+	const char *reason = json_get_str(req, "reason");
 	struct inv v;
 	int rc;
 

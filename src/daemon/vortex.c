@@ -995,14 +995,6 @@ static void vortex_free(void *st)
 
 /* ---- publishing delegations ---- */
 
-static const char *jstr(struct json_object *req, const char *k)
-{
-	struct json_object *x;
-
-	return json_object_object_get_ex(req, k, &x) && json_object_is_type(x, json_type_string)
-		       ? json_object_get_string(x) : NULL;
-}
-
 /* Our own DNS scope (the zone we hold), or an error. */
 static int my_scope(struct vortex *v, char *out, size_t cap, char *err, size_t errcap)
 {
@@ -1068,7 +1060,7 @@ static int publish_dns(struct vortex *v, union body *b, struct json_object **res
 
 static int ns_addr_arg(struct json_object *req, char *out, size_t cap, char *err, size_t errcap)
 {
-	const char *a = jstr(req, "ns_addr");
+	const char *a = json_get_str(req, "ns_addr");
 
 	if (!a)
 		return 0;
@@ -1084,7 +1076,7 @@ static int vortex_api_init(void *st, struct json_object *req, struct json_object
 		    char *err, size_t errcap)
 {
 	struct vortex *v = st;
-	const char *domain = jstr(req, "domain");
+	const char *domain = json_get_str(req, "domain");
 	char scope[MN_MAX_DOMAIN + 1];
 	union body *b;
 	int rc;
@@ -1121,7 +1113,7 @@ static int vortex_api_delegate(void *st, struct json_object *req, struct json_ob
 			char *err, size_t errcap)
 {
 	struct vortex *v = st;
-	const char *label = jstr(req, "label"), *to = jstr(req, "to");
+	const char *label = json_get_str(req, "label"), *to = json_get_str(req, "to");
 	struct json_object *jt;
 	char scope[MN_MAX_DOMAIN + 1];
 	struct find_name f;
@@ -1208,7 +1200,7 @@ static int vortex_api_show(void *st, struct json_object *req, struct json_object
 		    char *err, size_t errcap)
 {
 	struct vortex *v = st;
-	const char *zone = jstr(req, "zone");
+	const char *zone = json_get_str(req, "zone");
 	char *text;
 	int rc;
 
