@@ -104,6 +104,15 @@ void seen_put(struct seen_cache *s, const uint8_t *id, int state);
 
 /* ---- origins and trust (trust.c) ---- */
 enum trust { TRUST_UNKNOWN = 0, TRUST_OK = 1, TRUST_BAD = 2 };
+/* What an origin's validated chain gave (crypto/chain.h), less the last
+ * link's DNS scope and mesh address: 300 bytes a member that trust.c reads
+ * from the origin's own cert when a record needs them (own_cert). */
+struct chain_fixed {
+	uint64_t not_after, since;
+	uint8_t node_id[32];
+	uint8_t role, depth, max_depth;
+};
+
 struct origin {
 	struct origin *next;
 	uint8_t pk[32];
@@ -126,7 +135,7 @@ struct origin {
 				       records were dropped; cleared by a new cert */
 	uint64_t name_h, addr_h;    /* of its node record's name and mesh address
 				       (0 none): claims (trust.c) */
-	struct chain_result chain;  /* when trust == TRUST_OK */
+	struct chain_fixed chain;   /* when trust == TRUST_OK */
 };
 
 /* Records waiting for their origin's certificate: unverified, from

@@ -42,6 +42,7 @@
 #include "crypto/crypto.h"
 #include "crypto/record_sig.h"
 #include "proto/hex.h"
+#include "proto/schema.h"
 
 static size_t origin_bucket(const struct engine *e, const uint8_t pk[32])
 {
@@ -218,9 +219,24 @@ static int validate(struct engine *e, const uint8_t pk[32], const struct record 
 	return validate_err(e, pk, extra, res, &cerr);
 }
 
+/* The DNS scope and mesh address of o's chain: its last link, o's own
+ * cert (pinned in memory); both "" without one (the root without a cert
+ * of its own). */
+static void own_cert(const struct origin *o, struct cert_body *cb)
+{
+	struct record r;
+
+	memset(cb, 0, sizeof *cb);
+	if (!o->cert || record_decode_envelope(o->cert->wire, o->cert->wire_len, &r) < 0 ||
+	    record_is_tombstone(&r) ||
+	    schema_decode(body_schema(KIND_CERT), r.body, r.body_len, cb) < 0)
+		memset(cb, 0, sizeof *cb);
+}
+
 int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out)
 {
 	struct origin *o = origin_find(e, pk);
+	struct chain_result res;
 
 	*out = o;
 	if (o && o->revoked)
@@ -231,25 +247,33 @@ int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out)
 		if (o->trust == TRUST_BAD)
 			return -EACCES;
 	}
+	int err = 0;
 	if (memcmp(pk, e->root, 32) == 0) {
 		o = origin_get(e, pk);
 		if (!o)
 			return -ENOMEM;
 		*out = o;
-		o->trust = TRUST_OK;
-		o->trust_gen = e->trust_gen;
-		memset(&o->chain, 0, sizeof o->chain);
-		o->chain.role = ROLE_MASTER;
-		o->chain.max_depth = MN_MAX_DEPTH;
-		o->chain.not_after = UINT64_MAX;
-		/* the root's own cert, if held, narrows the mesh scope */
+		memset(&res, 0, sizeof res);
+		res.role = ROLE_MASTER;
+		res.max_depth = MN_MAX_DEPTH;
+		res.not_after = UINT64_MAX;
+		/* the root's own cert, if held, narrows the mesh scope (else,
+		 * or if it does not validate, the root is trusted all the same) */
 		if (o->cert)
-			validate(e, pk, NULL, &o->chain);
-		return 0;
+			validate(e, pk, NULL, &res);
+	} else {
+		if (!o || !o->cert)
+			return -ENOENT;   /* no certificate (yet) */
+		err = validate(e, pk, NULL, &res);
 	}
-	if (!o || !o->cert)
-		return -ENOENT;   /* no certificate (yet) */
-	int err = validate(e, pk, NULL, &o->chain);
+	if (err == 0) {
+		o->chain.not_after = res.not_after;
+		o->chain.since = res.since;
+		memcpy(o->chain.node_id, res.node_id, 32);
+		o->chain.role = res.role;
+		o->chain.depth = res.depth;
+		o->chain.max_depth = res.max_depth;
+	}
 	o->trust = err == 0 ? TRUST_OK : TRUST_BAD;
 	o->trust_gen = e->trust_gen;
 	return err == 0 ? 0 : -EACCES;
@@ -341,15 +365,17 @@ static uint64_t text_hash(const char *s, size_t n)
 }
 
 /* A node record's mesh address: none, or its cert's (the root without a
- * cert of its own: any). */
-static bool node_addr_ok(const struct engine *e, const uint8_t pk[32],
-			 const struct chain_result *c, const char *addr)
+ * mesh address in a cert of its own: any). */
+static bool node_addr_ok(const struct engine *e, const struct origin *o, const char *addr)
 {
+	struct cert_body cb;
+
 	if (!addr[0])
 		return true;
-	if (memcmp(pk, e->root, 32) == 0 && !c->mesh_addr[0])
+	own_cert(o, &cb);
+	if (memcmp(o->pk, e->root, 32) == 0 && !cb.mesh_addr[0])
 		return true;
-	return addr_same(addr, c->mesh_addr);
+	return addr_same(addr, cb.mesh_addr);
 }
 
 /* o's node record as held, decoded into *b (and the record in *xp). */
@@ -368,8 +394,8 @@ static int held_node(const struct engine *e, const struct origin *o, union body 
 }
 
 /* Does a (chain ca) hold a claim before b (chain cb)? */
-static bool claims_before(const struct engine *e, const uint8_t a[32], const struct chain_result *ca,
-			  const uint8_t b[32], const struct chain_result *cb)
+static bool claims_before(const struct engine *e, const uint8_t a[32], const struct chain_fixed *ca,
+			  const uint8_t b[32], const struct chain_fixed *cb)
 {
 	if (memcmp(a, e->root, 32) == 0)
 		return true;
@@ -395,7 +421,7 @@ static void drop_one(struct engine *e, struct origin *o, struct rec *x)
  * of its name and mesh address: -EEXIST if one of them holds a claim
  * before it; else 0, and with evict the node records of those after it
  * are dropped. */
-static int claims(struct engine *e, const uint8_t pk[32], const struct chain_result *c,
+static int claims(struct engine *e, const uint8_t pk[32], const struct chain_fixed *c,
 		  const struct node_body *nb, bool evict)
 {
 	uint64_t nh = text_hash(nb->name, strlen(nb->name));
@@ -461,6 +487,7 @@ int engine_name_owner(struct engine *e, const char *name, uint8_t pk[32])
 
 int trust_kind_check(struct engine *e, const struct record *r, const union body *b)
 {
+	struct cert_body cb;
 	char hex[65];
 	struct origin *o;
 
@@ -472,7 +499,7 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return 0;
 		if (trust_origin(e, r->origin, &o) < 0 || !o)
 			return memcmp(r->origin, e->self.pk, 32) == 0 ? 0 : -EACCES;   /* ours: the others judge */
-		if (!node_addr_ok(e, r->origin, &o->chain, b->node.mesh_addr) ||
+		if (!node_addr_ok(e, o, b->node.mesh_addr) ||
 		    claims(e, r->origin, &o->chain, &b->node, false) < 0) {
 			e->st.claims_refused++;
 			return -EACCES;
@@ -508,11 +535,12 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return -EACCES;
 		if (trust_origin(e, r->origin, &o) < 0 || !o)
 			return -EACCES;
-		if (memcmp(r->origin, e->root, 32) == 0 && !o->chain.dns_scope[0])
+		own_cert(o, &cb);
+		if (memcmp(r->origin, e->root, 32) == 0 && !cb.dns_scope[0])
 			return 0;   /* a root without its own cert: any zone */
-		if (!dns_scope_contains(o->chain.dns_scope, b->dns.zone))
+		if (!dns_scope_contains(cb.dns_scope, b->dns.zone))
 			return -EACCES;
-		if (strcmp(o->chain.dns_scope, b->dns.zone) == 0) {
+		if (strcmp(cb.dns_scope, b->dns.zone) == 0) {
 			/* its own zone: the root's record of the apex, or a delegate
 			 * giving its zone back (no name servers) — docs/dns.md */
 			if (memcmp(b->dns.delegate, r->origin, 32) != 0)
@@ -532,9 +560,10 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return 0;
 		if (trust_origin(e, r->origin, &o) < 0 || !o)
 			return -EACCES;
-		if (memcmp(r->origin, e->root, 32) == 0 && !o->chain.dns_scope[0])
+		own_cert(o, &cb);
+		if (memcmp(r->origin, e->root, 32) == 0 && !cb.dns_scope[0])
 			return 0;
-		return dns_scope_contains(o->chain.dns_scope, b->expose.domain) ? 0 : -EACCES;
+		return dns_scope_contains(cb.dns_scope, b->expose.domain) ? 0 : -EACCES;
 	default:
 		return 0;
 	}
