@@ -412,8 +412,9 @@ static int setup(struct store *s, const char *path)
 		return fail(s, -EIO, "cannot use WAL mode (journal_mode is %s)", mode);
 	if ((rc = sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) != SQLITE_OK)
 		return sql_fail(s, rc, "synchronous");
-	/* a small page cache: the engine keeps the live records in memory, the
-	 * store is written far more than it is read (128 MB routers) */
+	/* a small page cache (128 MB routers): the store is written far more
+	 * than it is read; a data record read back (store_load) is one indexed
+	 * lookup by rowid, from the kernel's page cache when not from ours */
 	if ((rc = sqlite3_exec(s->db, "PRAGMA cache_size = -256", NULL, NULL, NULL)) != SQLITE_OK)
 		return sql_fail(s, rc, "cache_size");
 	return 0;
