@@ -9,7 +9,7 @@
  * decision is in which batch ("d:<id>" -> "<batch> <value>"), so a deleted
  * decision rewrites its batch (a tombstone when it empties); on a restart
  * the stream's startup answer tells which decisions went while we were
- * down.
+ * down (neither their id nor their value in it: gone_one).
  *
  * In: each indicator of another origin's record goes through the policy;
  * an applied ip/range becomes a LAPI decision (POST /v1/alerts as the
@@ -252,6 +252,12 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+/* A decision's value, for the restart's check (gone_one). */
+static int64_t value_hash(const void *v, size_t n)
+{
+	return (int64_t)fnv(0xcbf29ce484222325ull, v, n);
 }
 
 static uint64_t entry_hash(const uint8_t origin[32], const char *batch, const char *value)
@@ -1062,6 +1068,8 @@ struct stream_ctx {
 	struct iocs *x;
 	int64_t *seen;                       /* startup: the ids the LAPI holds */
 	size_t nseen, capseen;
+	int64_t *vals;                       /* ... and its values (value_hash) */
+	size_t nvals, capvals;
 	int64_t *mdel;                       /* deleted decisions of origin mirrornet */
 	size_t nmdel, capmdel;
 };
@@ -1087,7 +1095,9 @@ static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 	char sk[32];
 	uint8_t tmp[8];
 
-	if (s->seen && !deleted && ids_push(&s->seen, &s->nseen, &s->capseen, d->id) < 0)
+	if (s->seen && !deleted &&
+	    (ids_push(&s->seen, &s->nseen, &s->capseen, d->id) < 0 ||
+	     ids_push(&s->vals, &s->nvals, &s->capvals, value_hash(d->value, strlen(d->value))) < 0))
 		return -ENOMEM;
 	if (!strcmp(d->origin, "mirrornet")) {
 		x->lapi_decisions++;   /* ours from the mesh: never echoed */
@@ -1142,11 +1152,15 @@ static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 	return 0;
 }
 
-/* A restart: the decisions we published ("d:<id>") that the startup
- * answer no longer lists (seen: its ids, sorted). */
+/* A restart: the decisions we published ("d:<id>" -> "<batch> <value>")
+ * that the startup answer no longer lists, by id or by value (seen, vals:
+ * sorted). The whole list keeps one decision per value, the longest: one
+ * of ours behind a longer one of the same value (anyone's, a mesh
+ * member's applied here too) is still active, and stays published; its
+ * record ends at its own valid_until all the same. */
 struct gone {
-	const int64_t *seen;
-	size_t nseen;
+	const int64_t *seen, *vals;
+	size_t nseen, nvals;
 	int64_t *ids;
 	size_t n, cap;
 	bool failed;
@@ -1162,14 +1176,16 @@ static int by_id64(const void *a, const void *b)
 static int gone_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 {
 	struct gone *g = ctx;
+	const uint8_t *sp = memchr(val, ' ', len);
 	char *end;
 
-	(void)val;
-	(void)len;
 	if (strncmp(key, "d:", 2))
 		return 0;
-	int64_t id = strtoll(key + 2, &end, 10);
+	int64_t id = strtoll(key + 2, &end, 10), vh;
 	if (bsearch(&id, g->seen, g->nseen, sizeof id, by_id64))
+		return 0;
+	if (sp && (vh = value_hash(sp + 1, len - (size_t)(sp + 1 - val)),
+		   bsearch(&vh, g->vals, g->nvals, sizeof vh, by_id64)))
 		return 0;
 	if (g->n == g->cap) {
 		size_t nc = g->cap ? 2 * g->cap : 64;
@@ -1261,8 +1277,9 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 	 * startup answer (else every one would look gone): else the next poll
 	 * asks for it again */
 	if (!x->started && s.seen && prc == 0) {
-		struct gone g = { .seen = s.seen, .nseen = s.nseen };
+		struct gone g = { .seen = s.seen, .nseen = s.nseen, .vals = s.vals, .nvals = s.nvals };
 		qsort(s.seen, s.nseen, sizeof *s.seen, by_id64);
+		qsort(s.vals, s.nvals, sizeof *s.vals, by_id64);
 		host_state_each(x->h, gone_one, &g);
 		for (size_t i = 0; !g.failed && i < g.n; i++)
 			out_deleted(x, g.ids[i]);
@@ -1270,6 +1287,7 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 		x->started = !g.failed;
 	}
 	free(s.seen);
+	free(s.vals);
 	if (x->nout)
 		out_flush(x);
 	stream_again(x, conf(x)->poll_ms);

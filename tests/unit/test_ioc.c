@@ -41,6 +41,7 @@ struct fl_dec {
 	char value[64];
 	bool live;
 	bool streamed, del_streamed;   /* told to the bouncer */
+	unsigned dur_h;                /* its duration in hours; 0: 3h59m50.5s */
 };
 
 static struct fake_lapi {
@@ -99,7 +100,10 @@ static void dec_json(struct json_object *a, const struct fl_dec *d)
 	json_object_object_add(o, "type", json_object_new_string("ban"));
 	json_object_object_add(o, "scope", json_object_new_string(strchr(d->value, '/') ? "Range" : "Ip"));
 	json_object_object_add(o, "value", json_object_new_string(d->value));
-	json_object_object_add(o, "duration", json_object_new_string("3h59m50.5s"));
+	char dur[32] = "3h59m50.5s";
+	if (d->dur_h)
+		snprintf(dur, sizeof dur, "%uh0m0s", d->dur_h);
+	json_object_object_add(o, "duration", json_object_new_string(dur));
 	json_object_object_add(o, "scenario", json_object_new_string("test/scenario"));
 	json_object_array_add(a, o);
 }
@@ -137,6 +141,19 @@ static void reply_json(struct conn *c, int status, struct json_object *o)
 	json_object_put(o);
 }
 
+/* CrowdSec's whole list keeps one decision per value, the longest: is d
+ * behind a longer live one? */
+static bool fl_shadowed(const struct fl_dec *d)
+{
+	double s = d->dur_h ? d->dur_h * 3600.0 : 14390.5;
+
+	for (size_t i = 0; i < fl.n; i++)
+		if (&fl.d[i] != d && fl.d[i].live && !strcmp(fl.d[i].value, d->value) &&
+		    (fl.d[i].dur_h ? fl.d[i].dur_h * 3600.0 : 14390.5) > s)
+			return true;
+	return false;
+}
+
 static void serve(struct conn *c, const char *method, const char *path, const char *body)
 {
 	if (fl.down) {
@@ -158,7 +175,7 @@ static void serve(struct conn *c, const char *method, const char *path, const ch
 		fl.streams++;
 		for (size_t i = 0; i < fl.n; i++) {
 			struct fl_dec *d = &fl.d[i];
-			if (d->live && (startup || !d->streamed))
+			if (d->live && (startup ? !fl_shadowed(d) : !d->streamed))
 				dec_json(nw, d);
 			if (d->live)
 				d->streamed = true;
@@ -808,6 +825,30 @@ static void test_out(struct mn_host *h)
 		run_for(h, 20);
 	CHECK(!find_ours(h, "203.0.113.94", NULL));
 	CHECK(find_ours(h, NULL, key));
+
+	/* a restart: one of ours behind a longer decision of the same value
+	 * (a mesh member's, applied here) is missing from the whole list but
+	 * still active: it stays published */
+	struct fl_dec *d3 = fl_add("cscli", "203.0.113.96");
+	CHECK(run_until(h, c_published, "203.0.113.96", 3000));
+	fl_add("mirrornet", "203.0.113.96")->dur_h = 24;
+	h->s->stop(h->st);
+	run_for(h, 20);
+	h->s->free(h->st);
+	h->st = NULL;
+	unsigned streams = fl.streams;
+	CHECK(fake_host_start(h) != NULL);
+	for (int i = 0; i < 200 && fl.streams < streams + 2; i++)
+		run_for(h, 20);
+	CHECK(fl.streams >= streams + 2);   /* the startup answer and a delta after it */
+	CHECK(find_ours(h, "203.0.113.96", NULL));
+	snprintf(sk, sizeof sk, "d:%lld", (long long)d3->id);
+	CHECK(state_val(h, sk, val, sizeof val) != NULL);
+	/* ... and goes when it is deleted (the next delta says so) */
+	d3->live = false;
+	for (int i = 0; i < 200 && find_ours(h, "203.0.113.96", NULL); i++)
+		run_for(h, 20);
+	CHECK(!find_ours(h, "203.0.113.96", NULL));
 }
 
 static void test_add(struct mn_host *h)
