@@ -271,6 +271,16 @@ void json_put_bool(struct json_object *o, const char *k, bool v)
 	json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
+void json_put_counters(struct json_object *o, const void *base, const char *names,
+		       const uint16_t *offs, size_t n)
+{
+	for (size_t i = 0; i < n; i++, names += strlen(names) + 1) {
+		uint64_t v;
+		memcpy(&v, (const char *)base + offs[i], sizeof v);
+		json_put_int(o, names, (int64_t)v);
+	}
+}
+
 const char *json_get_str(struct json_object *o, const char *k)
 {
 	struct json_object *v;

@@ -36,6 +36,11 @@ void json_put_str(struct json_object *o, const char *k, const char *v);
 void json_put_int(struct json_object *o, const char *k, int64_t v);
 void json_put_bool(struct json_object *o, const char *k, bool v);
 
+/* uint64_t counters as members: names holds n NUL-terminated names one
+ * after the other, offs[i] the i-th's offset in base (status views). */
+void json_put_counters(struct json_object *o, const void *base, const char *names,
+		       const uint16_t *offs, size_t n);
+
 /* o[k] if it is a string, else NULL (missing, or another type): the one
  * string getter of the daemon's request handlers and the CLI. */
 const char *json_get_str(struct json_object *o, const char *k);

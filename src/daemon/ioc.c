@@ -1574,6 +1574,21 @@ static void add_u64(struct json_object *o, const char *k, uint64_t v)
 	json_put_int(o, k, (int64_t)v);
 }
 
+/* status members straight from struct iocs: name, field */
+#define IOC_COUNTERS(X) \
+	X(applied_total, applied_total) X(removed, removed) X(removed_outside, removed_outside) \
+	X(published, published) X(tombstones, tombstones) X(withdrawn, unpublished_deleted) \
+	X(lapi_calls, lapi_calls) X(stream_resyncs, resyncs) X(alerts, alerts) \
+	X(lapi_errors, lapi_errors) X(logins, logins) X(jobs_dropped, jobs_dropped) \
+	X(orphans, orphans) X(skipped_decisions, skipped_decisions)
+#define NAME(n, f) #n "\0"
+#define OFF(n, f) offsetof(struct iocs, f),
+static const char counter_names[] = IOC_COUNTERS(NAME);
+static const uint16_t counter_offs[] = { IOC_COUNTERS(OFF) };
+#undef NAME
+#undef OFF
+_Static_assert(sizeof(struct iocs) <= UINT16_MAX, "counter offsets are 16-bit");
+
 static struct json_object *ioc_status(void *st)
 {
 	struct iocs *x = st;
@@ -1587,21 +1602,8 @@ static struct json_object *ioc_status(void *st)
 	add_u64(j, "applied", count(x, S_APPLIED));
 	add_u64(j, "queued", count(x, S_QUEUED));
 	add_u64(j, "pending", count(x, S_PENDING));
-	add_u64(j, "applied_total", x->applied_total);
-	add_u64(j, "removed", x->removed);
-	add_u64(j, "removed_outside", x->removed_outside);
-	add_u64(j, "published", x->published);
-	add_u64(j, "tombstones", x->tombstones);
-	add_u64(j, "withdrawn", x->unpublished_deleted);
-	add_u64(j, "lapi_calls", x->lapi_calls);
-	add_u64(j, "stream_resyncs", x->resyncs);
-	add_u64(j, "alerts", x->alerts);
-	add_u64(j, "lapi_errors", x->lapi_errors);
-	add_u64(j, "logins", x->logins);
+	json_put_counters(j, x, counter_names, counter_offs, sizeof counter_offs / sizeof *counter_offs);
 	add_u64(j, "jobs", x->njobs);
-	add_u64(j, "jobs_dropped", x->jobs_dropped);
-	add_u64(j, "orphans", x->orphans);
-	add_u64(j, "skipped_decisions", x->skipped_decisions);
 	add_u64(j, "dns_entries", x->dns_entries);
 	add_u64(j, "dns_writes", x->dns_writes);
 	add_u64(j, "allowlist", x->allow.nnets + x->allow.nnames);

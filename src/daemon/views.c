@@ -86,17 +86,6 @@ static const uint16_t transport_offs[] = { TRANSPORT_COUNTERS(TOFF) };
 #undef EOFF
 #undef TOFF
 
-/* names: n NUL-terminated names one after the other, offs[i] the i-th's. */
-static void add_counters(struct json_object *c, const void *base, const char *names,
-			 const uint16_t *offs, size_t n)
-{
-	for (size_t i = 0; i < n; i++, names += strlen(names) + 1) {
-		uint64_t v;
-		memcpy(&v, (const char *)base + offs[i], sizeof v);
-		json_put_int(c, names, (int64_t)v);
-	}
-}
-
 struct json_object *daemon_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object();
@@ -132,8 +121,8 @@ struct json_object *daemon_status(struct daemon *d)
 	json_put_int(o, "local_health", st.local_health);
 	struct json_object *c = json_object_new_object();
 #define C(name, v) json_put_int(c, name, (int64_t)(v))
-	add_counters(c, &st, engine_names, engine_offs, sizeof engine_offs / sizeof *engine_offs);
-	add_counters(c, &ts, transport_names, transport_offs, sizeof transport_offs / sizeof *transport_offs);
+	json_put_counters(c, &st, engine_names, engine_offs, sizeof engine_offs / sizeof *engine_offs);
+	json_put_counters(c, &ts, transport_names, transport_offs, sizeof transport_offs / sizeof *transport_offs);
 	C("connections", ts.conns);
 	C("spoofed_source", d->spoofed);
 	C("connections_in", ts.conns_in);

@@ -485,11 +485,27 @@ int engine_name_owner(struct engine *e, const char *name, uint8_t pk[32])
 	return 0;
 }
 
+/* Is name within the DNS scope of r's origin (its own cert's, in *cb)?
+ * 1 yes, 0 the root without a scope of its own (any name), -EACCES no. */
+static int in_scope(struct engine *e, const struct record *r, const char *name,
+		    struct cert_body *cb)
+{
+	struct origin *o;
+
+	if (trust_origin(e, r->origin, &o) < 0 || !o)
+		return -EACCES;
+	own_cert(o, cb);
+	if (memcmp(r->origin, e->root, 32) == 0 && !cb->dns_scope[0])
+		return 0;
+	return dns_scope_contains(cb->dns_scope, name) ? 1 : -EACCES;
+}
+
 int trust_kind_check(struct engine *e, const struct record *r, const union body *b)
 {
 	struct cert_body cb;
 	char hex[65];
 	struct origin *o;
+	int err;
 
 	switch (r->kind) {
 	case KIND_NODE:
@@ -533,13 +549,8 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return 0;
 		if (strcmp(r->key, b->dns.zone) != 0)
 			return -EACCES;
-		if (trust_origin(e, r->origin, &o) < 0 || !o)
-			return -EACCES;
-		own_cert(o, &cb);
-		if (memcmp(r->origin, e->root, 32) == 0 && !cb.dns_scope[0])
-			return 0;   /* a root without its own cert: any zone */
-		if (!dns_scope_contains(cb.dns_scope, b->dns.zone))
-			return -EACCES;
+		if ((err = in_scope(e, r, b->dns.zone, &cb)) <= 0)
+			return err;   /* a root without a scope: any zone */
 		if (strcmp(cb.dns_scope, b->dns.zone) == 0) {
 			/* its own zone: the root's record of the apex, or a delegate
 			 * giving its zone back (no name servers) — docs/dns.md */
@@ -558,12 +569,7 @@ int trust_kind_check(struct engine *e, const struct record *r, const union body 
 			return -EACCES;
 		if (!b->expose.domain[0])
 			return 0;
-		if (trust_origin(e, r->origin, &o) < 0 || !o)
-			return -EACCES;
-		own_cert(o, &cb);
-		if (memcmp(r->origin, e->root, 32) == 0 && !cb.dns_scope[0])
-			return 0;
-		return dns_scope_contains(cb.dns_scope, b->expose.domain) ? 0 : -EACCES;
+		return in_scope(e, r, b->expose.domain, &cb) < 0 ? -EACCES : 0;
 	default:
 		return 0;
 	}
