@@ -414,7 +414,9 @@ int engine_take_record(struct engine *e, const uint8_t *wire, size_t len, enum r
 	if (src != SRC_STORE && !(own && src == SRC_LOCAL)) {
 		err = trust_origin(e, r.origin, &o);
 		if (err == -ENOENT) {
-			/* no certificate for it yet: park it, unverified */
+			/* no certificate for it yet: park it, unverified (the
+			 * peer delivered what it announced all the same) */
+			mesh_promise_kept(e, id);
 			if (!record_token(e, from, src))
 				return -EAGAIN;
 			pending_add(e, wire, len, from ? from->pk : NULL);

@@ -1116,6 +1116,37 @@ static void test_iwant_asked_again(void)
 	teardown();
 }
 
+/* An IWANT answered with a record whose origin's certificate we lack yet:
+ * the record waits for it, and the peer kept its promise (not asked again,
+ * not held to it). */
+static void test_iwant_parked_kept(void)
+{
+	uint8_t w[MN_MAX_RECORD], id[32], dg[ENGINE_MTU], pk[32], seed[32] = { 0x53 };
+	struct node_key nk;
+	struct wire_buf wb;
+	struct engine_stats st0, st;
+
+	setup(2, true);
+	run(2000);
+	size_t len = sign_cert_for(0x53, w, pk);
+	CHECK_INT(engine_insert(net.e[0], w, len, true, net.now), 1);
+	node_key_from_seed(&nk, seed);
+	len = sign_svc(&nk, "parked", 150, net.now * 1000, net.now / 1000 + 3600, w, id);
+	CHECK_INT(engine_insert(net.e[0], w, len, true, net.now), 1);
+	run(50);
+	engine_get_stats(net.e[1], &st0);
+	wire_buf_init(&wb, dg, sizeof dg);
+	wire_add_ids(&wb, W_IHAVE, id, 1);
+	engine_recv(net.e[1], net.k[0].pk, dg, wb.len, net.now);
+	net.next_tick[1] = net.now;
+	run(1500);
+	engine_get_stats(net.e[1], &st);
+	CHECK(!engine_has(net.e[1], id));   /* waiting for the certificate */
+	CHECK_INT((int)(st.iwant_sent - st0.iwant_sent), 1);
+	node_key_wipe(&nk);
+	teardown();
+}
+
 /* One member publishes until refused: the per-origin byte budget stops it,
  * the refusals are counted, other members are unaffected, a replacement
  * that does not grow and a tombstone still get in; the count budget stops
@@ -2020,6 +2051,7 @@ int main(void)
 	test_sync_join_large();
 	test_stored_records();
 	test_iwant_asked_again();
+	test_iwant_parked_kept();
 	test_bad_input();
 	test_budget_per_origin();
 	test_budget_total();
