@@ -64,6 +64,7 @@
 #define API_STALL_MS 30000                /* pending output that does not shrink */
 #define API_IDLE_MS 30000                 /* no complete request (subscribers exempt) */
 #define API_EVICT_MS 1000                 /* idle this long: its slot may go to a new caller */
+#define API_PAGE 128                      /* records serialised at a time (~60 KiB of JSON) */
 
 enum client_state { CLIENT_OPEN, CLIENT_DRAINING, CLIENT_CLOSING };
 
@@ -86,6 +87,25 @@ struct api_client {
 	char *line;                       /* partial request line */
 	size_t len, cap;
 	uv_shutdown_t shutdown;
+	/* a records answer going out a page at a time (stream_more); the
+	 * client's requests wait meanwhile: reading stopped (held), what was
+	 * read after the request in stash, EOF with it in eof */
+	struct rec_stream *stream;
+	char *stash;
+	size_t nstash;
+	bool held, eof;
+	/* a subscriber's events meanwhile, sent after it (at most
+	 * API_MAX_QUEUE bytes: beyond, it is dropped as a slow reader) */
+	struct line_buf **ev;
+	size_t nev, evbytes;
+};
+
+struct rec_stream {
+	uint64_t from;                    /* engine_each_record_from's cursor */
+	unsigned kind;
+	bool has_origin, any;             /* any: a record went out (a comma before the next) */
+	uint8_t origin[32];
+	char key[MN_MAX_RKEY + 1];        /* "" any */
 };
 
 struct api {
@@ -166,6 +186,11 @@ static void on_client_closed(uv_handle_t *h)
 	if (c->refused)
 		a->nrefused--;
 	free(c->line);
+	free(c->stream);
+	free(c->stash);
+	while (c->nev)
+		line_buf_put(c->ev[--c->nev]);
+	free(c->ev);
 	free(c);
 	a->handles--;
 	api_maybe_free(a);
@@ -181,15 +206,24 @@ static void client_close(struct api_client *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void stream_more(struct api_client *c);
 
 static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
 	struct api_client *c = (struct api_client *)req->handle;
 
-	(void)status;   /* a failed write shows up as a read error or EOF */
+	/* a failed write shows up as a read error or EOF, or here while a
+	 * records answer goes out (reading stopped) */
 	line_buf_put(w->lb);
 	free(w);
+	if (c->stream && c->state != CLIENT_CLOSING) {
+		if (status < 0)
+			client_close(c);
+		else if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < API_PAUSE_QUEUE / 2)
+			stream_more(c);
+		return;
+	}
 	/* its answers are read again: take its next requests */
 	if (c->paused && c->state == CLIENT_OPEN &&
 	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) < API_PAUSE_QUEUE / 2) {
@@ -239,6 +273,27 @@ static void client_send_json(struct api_client *c, struct json_object *o)
 		client_close(c);   /* out of memory: the client cannot be answered */
 		return;
 	}
+	client_send(c, lb);
+	line_buf_put(lb);
+}
+
+/* Queue lead, then n bytes of t, then tail as one write (not a whole line:
+ * a part of a records answer). */
+static void send_part(struct api_client *c, const char *lead, const char *t, size_t n,
+		      const char *tail)
+{
+	size_t nl = strlen(lead), nt = strlen(tail);
+	struct line_buf *lb = malloc(sizeof *lb + nl + n + nt);
+
+	if (!lb) {
+		client_close(c);
+		return;
+	}
+	lb->refs = 1;
+	lb->len = nl + n + nt;
+	memcpy(lb->data, lead, nl);
+	memcpy(lb->data + nl, t, n);
+	memcpy(lb->data + nl + n, tail, nt);
 	client_send(c, lb);
 	line_buf_put(lb);
 }
@@ -410,20 +465,71 @@ static void cmd_peers(struct request *r)
 	send_result(r->c, r->id, daemon_peers(r->c->api->d));
 }
 
+static void stream_end(struct api_client *c);
+
+/* The next page of c's records answer; the last one ends it. */
+static void stream_more(struct api_client *c)
+{
+	struct rec_stream *s = c->stream;
+	struct json_object *arr = json_object_new_array();
+	int more = arr ? daemon_records(c->api->d, s->kind, s->has_origin ? s->origin : NULL,
+					s->key[0] ? s->key : NULL, &s->from, API_PAGE, arr)
+		       : -ENOMEM;
+	size_t n = 0;
+	const char *t = more >= 0 ? json_object_to_json_string_length(
+		arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : NULL;
+
+	if (!t || n < 2) {
+		/* the answer is under way: the client sees it cut short */
+		log_err("api: client %u: out of memory listing records: disconnected", c->id);
+		client_close(c);
+	} else {
+		/* "[a,b]": the members go out, after a comma if some went before */
+		send_part(c, s->any && n > 2 ? "," : "", t + 1, n - 2, more ? "" : "]}\n");
+		s->any |= n > 2;
+	}
+	json_object_put(arr);
+	if (!more && c->state != CLIENT_CLOSING)
+		stream_end(c);
+}
+
 static void cmd_records(struct request *r)
 {
-	const char *kind = json_get_str(r->req, "kind"), *origin = json_get_str(r->req, "origin"), *key = json_get_str(r->req, "key");
-	uint8_t pk[32];
+	const char *kind = json_get_str(r->req, "kind"), *origin = json_get_str(r->req, "origin"),
+		   *key = json_get_str(r->req, "key");
+	struct api_client *c = r->c;
+	struct rec_stream *s;
 	int k = 0;
 
 	if (kind && (k = arg_kind(r, "kind", kind)) < 0)
 		return;
-	if (origin && (strncmp(origin, "did:", 4) ? hex_decode(origin, pk, 32) < 0
-						  : did_key_decode(DID_ED25519, origin, pk) < 0)) {
-		send_error(r->c, r->id, "invalid", "origin: not a did:key (or 64 hex digits)");
+	if (!(s = calloc(1, sizeof *s))) {
+		send_error(c, r->id, "internal", "out of memory");
 		return;
 	}
-	send_result(r->c, r->id, daemon_records(r->c->api->d, (unsigned)k, origin ? pk : NULL, key));
+	s->kind = (unsigned)k;
+	if (origin && (strncmp(origin, "did:", 4) ? hex_decode(origin, s->origin, 32) < 0
+						  : did_key_decode(DID_ED25519, origin, s->origin) < 0)) {
+		free(s);
+		send_error(c, r->id, "invalid", "origin: not a did:key (or 64 hex digits)");
+		return;
+	}
+	s->has_origin = origin != NULL;
+	if (key && strlen(key) > MN_MAX_RKEY) {
+		free(s);   /* no record has such a key */
+		send_result(c, r->id, json_object_new_array());
+		return;
+	}
+	snprintf(s->key, sizeof s->key, "%s", key ? key : "");
+	/* the answer's head, {"id":..,"ok":true,"result":[ — the records
+	 * follow a page at a time as the client reads them (bounded memory
+	 * whatever the store holds), then ]}\n (json-c writes NULL as null) */
+	const char *t = json_object_to_json_string_ext(
+		r->id, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	send_part(c, "{\"id\":", t, strlen(t), ",\"ok\":true,\"result\":[");
+	c->stream = s;
+	if (c->state != CLIENT_CLOSING)
+		stream_more(c);
 }
 
 static void cmd_publish(struct request *r)
@@ -661,23 +767,11 @@ static int line_append(struct api_client *c, const char *p, size_t n)
 	return 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* The request lines in [p, end): each answered in turn; a partial one
+ * waits in c->line. While a records answer goes out, what follows it waits
+ * in c->stash, reading stopped (stream_end takes it up). */
+static void feed(struct api_client *c, const char *p, const char *end)
 {
-	struct api_client *c = (struct api_client *)s;
-	const char *p = buf->base, *end = buf->base + (nread > 0 ? nread : 0);
-
-	if (nread < 0) {
-		/* EOF: a last line without '\n' still counts; answers are flushed */
-		if (nread == UV_EOF && c->len && c->state == CLIENT_OPEN) {
-			handle_line(c, c->line, c->len);
-			c->len = 0;
-		}
-		if (nread == UV_EOF)
-			client_drain(c);
-		else
-			client_close(c);
-		return;
-	}
 	while (p < end && c->state == CLIENT_OPEN) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
@@ -699,7 +793,68 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		p = nl + 1;
 		handle_line(c, c->line, c->len);
 		c->len = 0;
+		if (c->stream && c->state == CLIENT_OPEN) {
+			c->held = true;
+			uv_read_stop((uv_stream_t *)&c->pipe);
+			if (p < end && !(c->stash = malloc((size_t)(end - p)))) {
+				client_close(c);
+				return;
+			}
+			memcpy(c->stash, p, (size_t)(end - p));
+			c->nstash = (size_t)(end - p);
+			return;
+		}
 	}
+}
+
+/* The records answer went out whole: the requests that waited are taken
+ * up, then reading goes on (or the drain that EOF asked for). */
+static void stream_end(struct api_client *c)
+{
+	char *st = c->stash;
+	bool held = c->held;
+
+	free(c->stream);
+	c->stream = NULL;
+	c->stash = NULL;
+	c->held = false;
+	for (size_t i = 0; i < c->nev; i++) {   /* a subscriber's events that waited */
+		client_send(c, c->ev[i]);
+		line_buf_put(c->ev[i]);
+	}
+	c->nev = c->evbytes = 0;
+	if (st)
+		feed(c, st, st + c->nstash);
+	free(st);
+	if (!held || c->stream || c->state != CLIENT_OPEN)
+		return;
+	if (c->eof)
+		client_drain(c);
+	else if (!c->paused && uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+		client_close(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct api_client *c = (struct api_client *)s;
+
+	if (nread < 0) {
+		/* EOF: a last line without '\n' still counts; answers are flushed */
+		if (nread == UV_EOF && c->len && c->state == CLIENT_OPEN) {
+			handle_line(c, c->line, c->len);
+			c->len = 0;
+		}
+		if (nread != UV_EOF)
+			client_close(c);
+		else if (c->stream)
+			c->eof = c->held = true;   /* drained once its answer is out */
+		else
+			client_drain(c);
+		return;
+	}
+	feed(c, buf->base, buf->base + nread);
+	if (c->held)
+		return;
 	/* backpressure: a client that sends requests faster than it reads the
 	 * answers waits (its requests stay in the socket) until it has read
 	 * them, instead of being dropped at API_MAX_QUEUE */
@@ -734,10 +889,10 @@ static long peer_pid(uv_pipe_t *p)
 static void on_connection(uv_stream_t *server, int status);
 
 /* Unsubscribed and open: a client that only asks (subscribers wait for
- * events and are never idle). */
+ * events and are never idle, nor is one whose records answer goes out). */
 static bool client_idle_kind(const struct api_client *c)
 {
-	return c->state == CLIENT_OPEN && c->counted && !c->subscribed;
+	return c->state == CLIENT_OPEN && c->counted && !c->subscribed && !c->stream;
 }
 
 /* All slots taken: the unsubscribed client idle the longest gives its slot
@@ -1061,9 +1216,28 @@ void api_event(struct api *a, unsigned kind, struct json_object *ev)
 		log_err("api: out of memory for an event");
 		return;
 	}
-	for (struct api_client *c = a->clients; c; c = c->next)
-		if (wants(c, kind))
+	for (struct api_client *c = a->clients; c; c = c->next) {
+		if (!wants(c, kind))
+			continue;
+		if (!c->stream) {
 			client_send(c, lb);
+			continue;
+		}
+		/* its records answer is going out: the event waits for its end */
+		struct line_buf **q = c->evbytes + lb->len <= API_MAX_QUEUE
+					      ? realloc(c->ev, (c->nev + 1) * sizeof *q) : NULL;
+		if (!q) {
+			log_warn("api: client %u (pid %ld) is not reading (%zu bytes of events wait): "
+				 "disconnected", c->id, c->pid, c->evbytes);
+			daemon_count_api_error(a->d);
+			client_close(c);
+			continue;
+		}
+		c->ev = q;
+		c->ev[c->nev++] = lb;
+		c->evbytes += lb->len;
+		lb->refs++;
+	}
 	line_buf_put(lb);
 }
 

@@ -16,9 +16,11 @@ int daemon_main(int argc, char **argv);
 /* JSON views for the API and the CLI (new objects, caller owns them). */
 struct json_object *daemon_status(struct daemon *d);
 struct json_object *daemon_peers(struct daemon *d);
-/* Records held: kind 0 = any, origin NULL = any, key NULL = any. */
-struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin,
-				   const char *key);
+/* A page of the records held (kind 0 = any, origin NULL = any, key NULL =
+ * any) appended to arr: engine_each_record_from's from and max, its
+ * return (1 more may follow, 0 the end, -ENOMEM). */
+int daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin, const char *key,
+		   uint64_t *from, size_t max, struct json_object *arr);
 
 /* Sign and publish a record of ours from a JSON body (NULL = tombstone).
  * Returns 0 once it is committed to the store, with *result the record as

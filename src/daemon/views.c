@@ -288,21 +288,21 @@ static int add_record(void *ctx, const struct record *r, const uint8_t id[32])
 	return 0;
 }
 
-struct json_object *daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin,
-				   const char *key)
+int daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin, const char *key,
+		   uint64_t *from, size_t max, struct json_object *arr)
 {
 	struct rec_filter *f = calloc(1, sizeof *f);
-	struct json_object *arr = json_object_new_array();
 
 	if (!f)
-		return arr;
+		return -ENOMEM;
 	f->kind = kind;
 	f->origin = origin;
 	f->key = key;
 	f->arr = arr;
-	engine_each_record(d->eng, kind && kind < 32 ? KIND_BIT(kind) : 0, origin, add_record, f);
+	int rc = engine_each_record_from(d->eng, kind && kind < 32 ? KIND_BIT(kind) : 0, origin, from,
+					 max, add_record, f);
 	free(f);
-	return arr;
+	return rc;
 }
 
 int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,

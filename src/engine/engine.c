@@ -936,6 +936,12 @@ static bool held(const struct engine *e, const struct rec *x, uint8_t *buf, stru
 	return w && record_decode_envelope(w, x->wire_len, r) == 0;
 }
 
+static bool wanted(const struct rec *x, uint32_t kinds, const uint8_t *origin)
+{
+	return (!kinds || (x->kind < 32 && (kinds & KIND_BIT(x->kind)))) &&
+	       (!origin || memcmp(rec_origin(x), origin, 32) == 0);
+}
+
 int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
 		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
 {
@@ -946,13 +952,45 @@ int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *or
 
 	if (e->ix.load && !buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < e->ix.nbuckets && !rc; i++) {
-		for (struct rec *x = e->ix.by_key[i]; x && !rc; x = x->next_key) {
-			if ((kinds && (x->kind >= 32 || !(kinds & KIND_BIT(x->kind)))) ||
-			    (origin && memcmp(rec_origin(x), origin, 32) != 0))
-				continue;
-			if (held(e, x, buf, &r))   /* else skipped: not readable */
+	for (size_t i = 0; i < e->ix.nbuckets && !rc; i++)
+		for (struct rec *x = e->ix.by_key[i]; x && !rc; x = x->next_key)
+			if (wanted(x, kinds, origin) && held(e, x, buf, &r))   /* else skipped: not readable */
 				rc = fn(ctx, &r, x->id);
+	free(buf);
+	return rc;
+}
+
+int engine_each_record_from(struct engine *e, uint32_t kinds, const uint8_t *origin,
+			    uint64_t *from, size_t max,
+			    int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
+{
+	uint8_t *buf = e->ix.load ? malloc(MN_MAX_RECORD) : NULL;
+	size_t n, lo = 0, hi, k = 0;
+	struct rec **v = index_sorted(&e->ix, &n);
+	struct record r;
+	int rc = 0;
+
+	if ((e->ix.load && !buf) || (!v && n)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (hi = n; lo < hi;) {   /* the first with keyhash >= *from */
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid]->keyhash < *from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !rc; lo++) {
+		struct rec *x = v[lo];
+		if (k >= max && x->keyhash != v[lo - 1]->keyhash) {
+			*from = v[lo - 1]->keyhash + 1;   /* a page ends between two keyhashes */
+			rc = 1;
+			break;
+		}
+		if (wanted(x, kinds, origin) && held(e, x, buf, &r)) {
+			k++;
+			rc = fn(ctx, &r, x->id);
 		}
 	}
 	free(buf);

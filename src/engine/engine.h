@@ -257,6 +257,15 @@ void engine_stored(struct engine *e, const uint8_t id[32], int64_t ref);
  * order); stop when fn returns non-zero. Stored records are read back. */
 int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
 		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
+/* The same a page at a time, in keyhash order: the records whose keyhash
+ * is at least *from, until max of them went to fn (and the others of the
+ * last one's keyhash). 1 when more may follow (*from is set past the
+ * page), 0 at the end, else fn's non-zero return or -ENOMEM. The index may
+ * change between pages: a record put meanwhile is in a later page if its
+ * keyhash is, one removed is not. */
+int engine_each_record_from(struct engine *e, uint32_t kinds, const uint8_t *origin,
+			    uint64_t *from, size_t max,
+			    int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
 /* The record with this id, if held: fn is called with it (return its
  * result), else -ENOENT. */
 int engine_find(const struct engine *e, const uint8_t id[32],

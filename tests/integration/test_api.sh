@@ -236,6 +236,63 @@ for i in $(seq 5); do raw --no-read '{"cmd":"records"}' >/dev/null 2>&1; done
 expect 0 "status after clients left early" "$ctl" status
 never_for 1 "the daemon does not die when clients leave before their answer" gone "$PID"
 
+# a records answer goes out a page at a time (128 records, docs/api.md):
+# many pages, every record once, and what the client asked after it waits
+"$ctl" status --json > "$T/st.json"
+nall=$("$ctl" records --json | jq 'length')
+nheld=$(jq '.records' "$T/st.json")
+[ "$nall" -gt 1000 ] && [ "$nall" = "$nheld" ] &&
+	ok "records: all $nall held, over many pages" || bad "records: $nall listed, $nheld held"
+"$ctl" records svc --json > "$T/svc.json"
+check "records svc: each record once" jq -e \
+	'length > 1000 and (map(.kind + .origin + .key) | unique | length) == length' "$T/svc.json"
+nsvc=$(jq 'length' "$T/svc.json")
+expect 0 "records, then ping on the same connection" raw \
+	'{"cmd":"records","kind":"svc","id":1}' '{"cmd":"ping","id":2}'
+jqcheck "records first, whole" 1 ".id == 1 and .ok and (.result | length) == $nsvc"
+jqcheck "then the ping's answer" 2 '.id == 2 and .result == "pong"'
+# the request's line ends with EOF (no newline): the whole answer, then closed
+python3 - "$SOCK" > "$T/eof.out" <<'PY' || bad "records ended by EOF: the client failed"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"records","id":9}')
+s.shutdown(socket.SHUT_WR)
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+PY
+check "records ended by EOF: one whole answer" jq -e -s \
+	"length == 1 and .[0].id == 9 and (.[0].result | length) == $nall" "$T/eof.out"
+# subscribed, then records (docs/api.md): an event that comes while the
+# answer goes out (the client does not read: the answer, ~1 MB, waits in
+# the daemon) follows the answer, whole and in order
+python3 - "$SOCK" "$ctl" > "$T/sub.out" <<'PY' || bad "records on a subscribed connection: the client failed"
+import socket, subprocess, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"subscribe","kinds":["svc"],"id":1}\n{"cmd":"records","kind":"svc","id":2}\n')
+# a new version of a held record (the origin's budget is full: one that
+# does not grow gets in)
+subprocess.run([sys.argv[2], "publish", "svc", "pipe1", "--body",
+                '{"service":"p1","endpoint":"x:1","port":1}'], check=True,
+               stdout=subprocess.DEVNULL)
+f = s.makefile("r")
+for _ in range(3):
+    sys.stdout.write(f.readline())
+PY
+OUT=$T/sub.out
+jqcheck "subscribed" 1 '.id == 1 and .ok'
+jqcheck "then the records answer, whole" 2 ".id == 2 and .ok and (.result | length) >= $nsvc"
+jqcheck "then the event that came meanwhile" 3 '.event == "record" and .record.key == "pipe1"'
+OUT=$T/out
+
 # a second daemon on the same socket refuses to start; the first goes on
 write_conf "$T/conf2" $((PORT + 1)) "$T/store2.db" "$SOCK"
 timeout 20 "$B/mirrornetd" -c "$T/conf2" > "$T/out" 2>&1

@@ -995,6 +995,15 @@ static int count_visit(void *ctx, const struct record *r, const uint8_t id[32])
 	return 0;
 }
 
+/* per key "s<i>", how many times a walk gave it */
+static int tally_key(void *ctx, const struct record *r, const uint8_t id[32])
+{
+	(void)id;
+	if (r->key[0] == 's')
+		((int *)ctx)[atoi(r->key + 1)]++;
+	return 0;
+}
+
 static int key_of(void *ctx, const struct record *r, const uint8_t id[32])
 {
 	(void)id;
@@ -1049,6 +1058,22 @@ static void test_stored_records(void)
 	n = 0;
 	engine_each_record(net.e[0], 0, NULL, count_visit, &n);
 	CHECK_INT(n, N + 2);   /* and the two certs */
+	/* a page at a time (the API's records answer): every one once, then the end */
+	static int tally[N];
+	uint64_t from = 0;
+	int pages = 0, rc;
+	while ((rc = engine_each_record_from(net.e[0], KIND_BIT(KIND_SVC), NULL, &from, 7, tally_key,
+					     tally)) == 1)
+		pages++;
+	CHECK_INT(rc, 0);
+	CHECK_INT(pages, (N + 6) / 7 - 1);
+	n = 0;
+	for (int i = 0; i < N; i++)
+		n += tally[i] == 1;
+	CHECK_INT(n, N);
+	from = 0;
+	CHECK_INT(engine_each_record_from(net.e[0], KIND_BIT(KIND_NODE), NULL, &from, 7, tally_key,
+					  tally), 0);   /* none of that kind: the end at once */
 	/* a new version of s5 replaces the stored one (its key read back) */
 	size_t len = sign_svc(&net.k[0], "s5", 150, net.now * 1000 + 1000000, net.now / 1000 + 3600,
 			      w, nid);
