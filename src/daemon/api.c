@@ -64,7 +64,8 @@
 #define API_STALL_MS 30000                /* pending output that does not shrink */
 #define API_IDLE_MS 30000                 /* no complete request (subscribers exempt) */
 #define API_EVICT_MS 1000                 /* idle this long: its slot may go to a new caller */
-#define API_PAGE 128                      /* records serialised at a time (~60 KiB of JSON) */
+#define API_PAGE (16 * 1024)              /* records' wire bytes serialised at a time
+					     (~40-60 KiB of JSON) */
 
 enum client_state { CLIENT_OPEN, CLIENT_DRAINING, CLIENT_CLOSING };
 
@@ -95,7 +96,7 @@ struct api_client {
 	size_t nstash;
 	bool held, eof;
 	/* a subscriber's events meanwhile, sent after it (at most
-	 * API_MAX_QUEUE bytes: beyond, it is dropped as a slow reader) */
+	 * API_MAX_QUEUE / 2 bytes: beyond, it is dropped as a slow reader) */
 	struct line_buf **ev;
 	size_t nev, evbytes;
 };
@@ -145,24 +146,36 @@ static void line_buf_put(struct line_buf *lb)
 		free(lb);
 }
 
-/* Serialise o plus '\n' into a new line buffer (one reference). */
-static struct line_buf *line_buf_json(struct json_object *o)
+/* A new buffer (one reference): lead, n bytes of t, then tail. */
+static struct line_buf *line_buf_new(const char *lead, const char *t, size_t n, const char *tail)
 {
-	size_t n;
-	const char *s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	struct line_buf *lb;
+	size_t nl = strlen(lead), nt = strlen(tail);
+	struct line_buf *lb = t ? malloc(sizeof *lb + nl + n + nt) : NULL;
 
-	if (!s)
-		return NULL;
-	lb = malloc(sizeof *lb + n + 1);
 	if (!lb)
 		return NULL;
 	lb->refs = 1;
-	lb->len = n + 1;
-	memcpy(lb->data, s, n);
-	lb->data[n] = '\n';
+	lb->len = nl + n + nt;
+	memcpy(lb->data, lead, nl);
+	memcpy(lb->data + nl, t, n);
+	memcpy(lb->data + nl + n, tail, nt);
 	return lb;
+}
+
+/* o's JSON text (NULL: null), its length in *n; NULL when out of memory. */
+static const char *json_text(struct json_object *o, size_t *n)
+{
+	return json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, n);
+}
+
+/* Serialise o plus '\n' into a new line buffer (one reference). */
+static struct line_buf *line_buf_json(struct json_object *o)
+{
+	size_t n = 0;
+	const char *t = json_text(o, &n);
+
+	return line_buf_new("", t, n, "\n");
 }
 
 static void api_maybe_free(struct api *a)
@@ -233,6 +246,16 @@ static void on_write(uv_write_t *req, int status)
 	}
 }
 
+/* A client that does not read what waits for it (pending bytes): closed,
+ * logged and counted. */
+static void drop_slow(struct api_client *c, size_t pending)
+{
+	log_warn("api: client %u (pid %ld) is not reading (%zu bytes pending): disconnected",
+		 c->id, c->pid, pending);
+	daemon_count_api_error(c->api->d);
+	client_close(c);
+}
+
 /* Queue one line to c (takes a new reference on lb). A client whose unread
  * output is already over API_MAX_QUEUE is dropped instead. */
 static void client_send(struct api_client *c, struct line_buf *lb)
@@ -244,10 +267,7 @@ static void client_send(struct api_client *c, struct line_buf *lb)
 		return;
 	queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe);
 	if (queued > API_MAX_QUEUE) {
-		log_warn("api: client %u (pid %ld) is not reading (%zu bytes pending): disconnected",
-			 c->id, c->pid, queued);
-		daemon_count_api_error(c->api->d);
-		client_close(c);
+		drop_slow(c, queued);
 		return;
 	}
 	w = malloc(sizeof *w);
@@ -282,18 +302,12 @@ static void client_send_json(struct api_client *c, struct json_object *o)
 static void send_part(struct api_client *c, const char *lead, const char *t, size_t n,
 		      const char *tail)
 {
-	size_t nl = strlen(lead), nt = strlen(tail);
-	struct line_buf *lb = malloc(sizeof *lb + nl + n + nt);
+	struct line_buf *lb = line_buf_new(lead, t, n, tail);
 
 	if (!lb) {
 		client_close(c);
 		return;
 	}
-	lb->refs = 1;
-	lb->len = nl + n + nt;
-	memcpy(lb->data, lead, nl);
-	memcpy(lb->data + nl, t, n);
-	memcpy(lb->data + nl + n, tail, nt);
 	client_send(c, lb);
 	line_buf_put(lb);
 }
@@ -476,8 +490,7 @@ static void stream_more(struct api_client *c)
 					s->key[0] ? s->key : NULL, &s->from, API_PAGE, arr)
 		       : -ENOMEM;
 	size_t n = 0;
-	const char *t = more >= 0 ? json_object_to_json_string_length(
-		arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : NULL;
+	const char *t = more >= 0 ? json_text(arr, &n) : NULL;
 
 	if (!t || n < 2) {
 		/* the answer is under way: the client sees it cut short */
@@ -524,9 +537,9 @@ static void cmd_records(struct request *r)
 	/* the answer's head, {"id":..,"ok":true,"result":[ — the records
 	 * follow a page at a time as the client reads them (bounded memory
 	 * whatever the store holds), then ]}\n (json-c writes NULL as null) */
-	const char *t = json_object_to_json_string_ext(
-		r->id, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	send_part(c, "{\"id\":", t, strlen(t), ",\"ok\":true,\"result\":[");
+	size_t n = 0;
+	const char *t = json_text(r->id, &n);
+	send_part(c, "{\"id\":", t, n, ",\"ok\":true,\"result\":[");
 	c->stream = s;
 	if (c->state != CLIENT_CLOSING)
 		stream_more(c);
@@ -796,12 +809,13 @@ static void feed(struct api_client *c, const char *p, const char *end)
 		if (c->stream && c->state == CLIENT_OPEN) {
 			c->held = true;
 			uv_read_stop((uv_stream_t *)&c->pipe);
-			if (p < end && !(c->stash = malloc((size_t)(end - p)))) {
+			c->nstash = (size_t)(end - p);
+			if (c->nstash && !(c->stash = malloc(c->nstash))) {
 				client_close(c);
 				return;
 			}
-			memcpy(c->stash, p, (size_t)(end - p));
-			c->nstash = (size_t)(end - p);
+			if (c->nstash)
+				memcpy(c->stash, p, c->nstash);
 			return;
 		}
 	}
@@ -1224,13 +1238,10 @@ void api_event(struct api *a, unsigned kind, struct json_object *ev)
 			continue;
 		}
 		/* its records answer is going out: the event waits for its end */
-		struct line_buf **q = c->evbytes + lb->len <= API_MAX_QUEUE
+		struct line_buf **q = c->evbytes + lb->len <= API_MAX_QUEUE / 2
 					      ? realloc(c->ev, (c->nev + 1) * sizeof *q) : NULL;
 		if (!q) {
-			log_warn("api: client %u (pid %ld) is not reading (%zu bytes of events wait): "
-				 "disconnected", c->id, c->pid, c->evbytes);
-			daemon_count_api_error(a->d);
-			client_close(c);
+			drop_slow(c, c->evbytes);   /* its events wait beyond the bound */
 			continue;
 		}
 		c->ev = q;

@@ -1185,7 +1185,7 @@ static int gone_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 	if (bsearch(&id, g->seen, g->nseen, sizeof id, by_id64))
 		return 0;
 	if (sp && (vh = value_hash(sp + 1, len - (size_t)(sp + 1 - val)),
-		   bsearch(&vh, g->vals, g->nvals, sizeof vh, by_id64)))
+		   g->nvals && bsearch(&vh, g->vals, g->nvals, sizeof vh, by_id64)))
 		return 0;
 	if (g->n == g->cap) {
 		size_t nc = g->cap ? 2 * g->cap : 64;
@@ -1279,7 +1279,8 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 	if (!x->started && s.seen && prc == 0) {
 		struct gone g = { .seen = s.seen, .nseen = s.nseen, .vals = s.vals, .nvals = s.nvals };
 		qsort(s.seen, s.nseen, sizeof *s.seen, by_id64);
-		qsort(s.vals, s.nvals, sizeof *s.vals, by_id64);
+		if (s.nvals)
+			qsort(s.vals, s.nvals, sizeof *s.vals, by_id64);
 		host_state_each(x->h, gone_one, &g);
 		for (size_t i = 0; !g.failed && i < g.n; i++)
 			out_deleted(x, g.ids[i]);

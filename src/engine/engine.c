@@ -965,12 +965,12 @@ int engine_each_record_from(struct engine *e, uint32_t kinds, const uint8_t *ori
 			    int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx)
 {
 	uint8_t *buf = e->ix.load ? malloc(MN_MAX_RECORD) : NULL;
-	size_t n, lo = 0, hi, k = 0;
+	size_t n, lo = 0, hi, bytes = 0;
 	struct rec **v = index_sorted(&e->ix, &n);
 	struct record r;
 	int rc = 0;
 
-	if ((e->ix.load && !buf) || (!v && n)) {
+	if ((e->ix.load && !buf) || (!v && e->ix.count)) {
 		free(buf);
 		return -ENOMEM;
 	}
@@ -983,13 +983,13 @@ int engine_each_record_from(struct engine *e, uint32_t kinds, const uint8_t *ori
 	}
 	for (; lo < n && !rc; lo++) {
 		struct rec *x = v[lo];
-		if (k >= max && x->keyhash != v[lo - 1]->keyhash) {
+		if (bytes && bytes >= max && x->keyhash != v[lo - 1]->keyhash) {
 			*from = v[lo - 1]->keyhash + 1;   /* a page ends between two keyhashes */
 			rc = 1;
 			break;
 		}
 		if (wanted(x, kinds, origin) && held(e, x, buf, &r)) {
-			k++;
+			bytes += x->wire_len;
 			rc = fn(ctx, &r, x->id);
 		}
 	}

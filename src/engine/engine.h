@@ -258,8 +258,9 @@ void engine_stored(struct engine *e, const uint8_t id[32], int64_t ref);
 int engine_each_record(const struct engine *e, uint32_t kinds, const uint8_t *origin,
 		       int (*fn)(void *, const struct record *, const uint8_t id[32]), void *ctx);
 /* The same a page at a time, in keyhash order: the records whose keyhash
- * is at least *from, until max of them went to fn (and the others of the
- * last one's keyhash). 1 when more may follow (*from is set past the
+ * is at least *from, until max wire bytes of them went to fn (one record
+ * at least, and the others of the last one's keyhash). 1 when more may
+ * follow (*from is set past the
  * page), 0 at the end, else fn's non-zero return or -ENOMEM. The index may
  * change between pages: a record put meanwhile is in a later page if its
  * keyhash is, one removed is not. */

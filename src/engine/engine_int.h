@@ -111,6 +111,8 @@ struct chain_fixed {
 	uint64_t not_after, since;
 	uint8_t node_id[32];
 	uint8_t role, depth, max_depth;
+	bool scoped;                /* its own cert is the chain's last link (not: the
+				       root without a valid cert of its own) */
 };
 
 struct origin {

@@ -220,14 +220,15 @@ static int validate(struct engine *e, const uint8_t pk[32], const struct record 
 }
 
 /* The DNS scope and mesh address of o's chain: its last link, o's own
- * cert (pinned in memory); both "" without one (the root without a cert
- * of its own). */
+ * cert (pinned in memory); both "" without one (the root without a valid
+ * cert of its own). */
 static void own_cert(const struct origin *o, struct cert_body *cb)
 {
 	struct record r;
 
 	memset(cb, 0, sizeof *cb);
-	if (!o->cert || record_decode_envelope(o->cert->wire, o->cert->wire_len, &r) < 0 ||
+	if (!o->chain.scoped || !o->cert ||
+	    record_decode_envelope(o->cert->wire, o->cert->wire_len, &r) < 0 ||
 	    record_is_tombstone(&r) ||
 	    schema_decode(body_schema(KIND_CERT), r.body, r.body_len, cb) < 0)
 		memset(cb, 0, sizeof *cb);
@@ -259,11 +260,11 @@ int trust_origin(struct engine *e, const uint8_t pk[32], struct origin **out)
 		res.not_after = UINT64_MAX;
 		/* the root's own cert, if held, narrows the mesh scope (else,
 		 * or if it does not validate, the root is trusted all the same) */
-		if (o->cert)
-			validate(e, pk, NULL, &res);
+		o->chain.scoped = o->cert && validate(e, pk, NULL, &res) == 0;
 	} else {
 		if (!o || !o->cert)
 			return -ENOENT;   /* no certificate (yet) */
+		o->chain.scoped = true;
 		err = validate(e, pk, NULL, &res);
 	}
 	if (err == 0) {

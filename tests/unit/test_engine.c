@@ -1058,15 +1058,16 @@ static void test_stored_records(void)
 	n = 0;
 	engine_each_record(net.e[0], 0, NULL, count_visit, &n);
 	CHECK_INT(n, N + 2);   /* and the two certs */
-	/* a page at a time (the API's records answer): every one once, then the end */
+	/* a page at a time (the API's records answer: pages of 2,000 wire bytes,
+	 * ~8 records here): every one once, then the end */
 	static int tally[N];
 	uint64_t from = 0;
 	int pages = 0, rc;
-	while ((rc = engine_each_record_from(net.e[0], KIND_BIT(KIND_SVC), NULL, &from, 7, tally_key,
-					     tally)) == 1)
+	while ((rc = engine_each_record_from(net.e[0], KIND_BIT(KIND_SVC), NULL, &from, 2000,
+					     tally_key, tally)) == 1)
 		pages++;
 	CHECK_INT(rc, 0);
-	CHECK_INT(pages, (N + 6) / 7 - 1);
+	CHECK(pages >= N / 12 && pages <= N / 6);
 	n = 0;
 	for (int i = 0; i < N; i++)
 		n += tally[i] == 1;
