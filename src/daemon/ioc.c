@@ -217,6 +217,7 @@ struct iocs {
 	char token[LAPI_MAX_TOKEN];
 	/* out */
 	bool stream_busy, started;
+	bool whole;                 /* the poll in flight asked for the whole list */
 	uint64_t resync_at;         /* when a poll asks for the whole list again (ms) */
 	unsigned stream_backoff_ms;
 	struct out_item *out;
@@ -1266,17 +1267,17 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 	x->stream_health = H_UP;
 	x->bouncer_auth_logged = false;
 	x->stream_backoff_ms = 0;
-	if (!x->started)
+	if (x->whole)
 		s.seen = malloc(sizeof *s.seen);
 	int prc = lapi_stream_parse(body, len, stream_one, &s, &skipped);
 	x->skipped_decisions += skipped;
 	if (s.nmdel)
 		removed_outside(x, s.mdel, s.nmdel);
 	free(s.mdel);
-	/* a restart: ours that went while we were down — only from a whole
-	 * startup answer (else every one would look gone): else the next poll
-	 * asks for it again */
-	if (!x->started && s.seen && prc == 0) {
+	/* ours that went unseen — while we were down (a restart), or between
+	 * two deltas — only from a whole answer (else every one would look
+	 * gone): at the start, else the next poll asks for it again */
+	if (s.seen && prc == 0) {
 		struct gone g = { .seen = s.seen, .nseen = s.nseen, .vals = s.vals, .nvals = s.nvals };
 		qsort(s.seen, s.nseen, sizeof *s.seen, by_id64);
 		if (s.nvals)
@@ -1285,7 +1286,7 @@ static void stream_done(void *ctx, long status, const char *body, size_t len, co
 		for (size_t i = 0; !g.failed && i < g.n; i++)
 			out_deleted(x, g.ids[i]);
 		free(g.ids);
-		x->started = !g.failed;
+		x->started |= !g.failed;
 	}
 	free(s.seen);
 	free(s.vals);
@@ -1332,10 +1333,10 @@ static void poll_timer_cb(uv_timer_t *t)
 	/* now and then the whole list (startup=true): a decision the stream's
 	 * delta missed is published then (the LAPI's cursor is its bouncer's
 	 * last pull time: a decision written while a pull ran can fall between
-	 * two answers, and nothing would ever bring it). Only publishes: the
-	 * whole list keeps one decision per value (the longest), so one of
-	 * ours missing from it may still be active. A failed one: deltas go
-	 * on, the next comes a period later. */
+	 * two answers, and nothing would ever bring it), and one of ours whose
+	 * deletion it missed is withdrawn — neither its id nor its value in
+	 * the list (gone_one: the list keeps one decision per value, the
+	 * longest). A failed one: deltas go on, the next comes a period later. */
 	uint64_t now = host_now_ms(x->h), every = (uint64_t)RESYNC_POLLS * conf(x)->poll_ms;
 	every = every > RESYNC_MIN_MS ? every : RESYNC_MIN_MS;
 	bool whole = !x->started || (x->resync_at && now >= x->resync_at);
@@ -1344,6 +1345,7 @@ static void poll_timer_cb(uv_timer_t *t)
 		x->resyncs += x->started;
 	}
 	const char *path = whole ? "/v1/decisions/stream?startup=true" : "/v1/decisions/stream";
+	x->whole = whole;
 	if (!read_secret(x, conf(x)->bouncer_key_file, key, sizeof key)) {
 		x->stream_health = H_AUTH;
 		stream_again(x, conf(x)->auth_backoff_s * 1000);

@@ -849,6 +849,25 @@ static void test_out(struct mn_host *h)
 	for (int i = 0; i < 200 && find_ours(h, "203.0.113.96", NULL); i++)
 		run_for(h, 20);
 	CHECK(!find_ours(h, "203.0.113.96", NULL));
+
+	/* a deletion the deltas missed: the next whole list (due at least 30 s
+	 * after the last) withdraws it; one behind a longer decision stays */
+	struct fl_dec *d4 = fl_add("cscli", "203.0.113.97"), *d5 = fl_add("cscli", "203.0.113.98");
+	CHECK(run_until(h, c_published, "203.0.113.97", 3000));
+	CHECK(run_until(h, c_published, "203.0.113.98", 3000));
+	fl_add("mirrornet", "203.0.113.98")->dur_h = 24;
+	run_for(h, 100);
+	d4->live = false;
+	d4->del_streamed = true;   /* never in a delta */
+	uint64_t resyncs = st_u64(h, "stream_resyncs");
+	h->now_ms += 31000;
+	for (int i = 0; i < 200 && st_u64(h, "stream_resyncs") == resyncs; i++)
+		run_for(h, 20);
+	CHECK(st_u64(h, "stream_resyncs") == resyncs + 1);
+	for (int i = 0; i < 200 && find_ours(h, "203.0.113.97", NULL); i++)
+		run_for(h, 20);
+	CHECK(!find_ours(h, "203.0.113.97", NULL));
+	CHECK(find_ours(h, "203.0.113.98", NULL));
 }
 
 static void test_add(struct mn_host *h)
