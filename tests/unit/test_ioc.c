@@ -852,7 +852,8 @@ static void test_out(struct mn_host *h)
 
 	/* a deletion the deltas missed: the next whole list (due at least 30 s
 	 * after the last) withdraws it; one behind a longer decision stays */
-	struct fl_dec *d4 = fl_add("cscli", "203.0.113.97"), *d5 = fl_add("cscli", "203.0.113.98");
+	struct fl_dec *d4 = fl_add("cscli", "203.0.113.97");
+	fl_add("cscli", "203.0.113.98");
 	CHECK(run_until(h, c_published, "203.0.113.97", 3000));
 	CHECK(run_until(h, c_published, "203.0.113.98", 3000));
 	fl_add("mirrornet", "203.0.113.98")->dur_h = 24;
