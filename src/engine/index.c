@@ -221,7 +221,7 @@ struct rec *index_put(struct rec_index *ix, struct rec *old, const struct record
 	x->org = o;
 	x->keyhash = keyhash;
 	x->version = r->version;
-	x->expires = r->expires;
+	x->expires = r->expires < UINT32_MAX ? (uint32_t)r->expires : UINT32_MAX;   /* 2106 */
 	x->kind = r->kind;
 	x->local = local;
 	memcpy(x->id, id, 32);

@@ -61,7 +61,7 @@
 # mirrornetctl and mirrornetd on PATH and MIRRORNET_SOCKET,
 # MIRRORNET_WG_INTERFACE set; MN_SOCKETS becomes $T/h%s/run/api.sock.
 #   ns_view_init K             make the directories, and the mount points that are missing
-#                              (removed at exit)
+#                              (removed at exit by the last test using them: NS_LOCK)
 #   ns_sh I CMD                sh -c CMD in host I's view
 #   ns_sh_bg I LOG CMD         the same in the background ($SPAWNED is the process: ip,
 #                              unshare and sh exec into it)
@@ -79,7 +79,14 @@ NS_K=0
 NS_UNDERLAY=192.168.242
 NS_NATS=()
 NS_VIEW="etc:/etc/mirrornet join:/etc/mirrornet-join ucid:/etc/uci-defaults run:/var/run/mirrornet log:/var/log"
-NS_MADE=()
+# The mount points are the host's, shared by tests that run at the same
+# time (a developer's beside tools/flakes): each holds NS_LOCK shared while
+# it uses them, the ones a test made are listed in NS_MADE_FILE, and the
+# last one out (an exclusive lock) removes them — none is removed under
+# another test's feet.
+NS_LOCK=/run/mirrornet-netns-view.lock
+NS_MADE_FILE=/run/mirrornet-netns-view.made
+NS_LOCK_FD=
 MN_SOCKETS=${T:-/tmp}/h%s/api.sock
 
 ns_host() { echo "${NS_TAG}h$1"; }
@@ -104,8 +111,14 @@ ns_cleanup() {
 	NS_NATS=()
 	NS_SLOWS=()
 	NS_K=0
-	for ((i = ${#NS_MADE[@]} - 1; i >= 0; i--)); do rmdir "${NS_MADE[$i]}" 2>/dev/null; done
-	NS_MADE=()
+	if [ -n "$NS_LOCK_FD" ]; then
+		if flock -x -n "$NS_LOCK_FD"; then
+			[ -f "$NS_MADE_FILE" ] && tac "$NS_MADE_FILE" | while read -r d; do rmdir "$d" 2>/dev/null; done
+			rm -f "$NS_MADE_FILE"
+		fi
+		exec {NS_LOCK_FD}>&-
+		NS_LOCK_FD=""
+	fi
 }
 
 ns_init() {
@@ -324,8 +337,11 @@ ns_mn_start() {
 ns_view_init() {
 	local k=$1 i v
 	MN_SOCKETS=$T/h%s/run/api.sock
+	if [ -z "$NS_LOCK_FD" ]; then
+		exec {NS_LOCK_FD}>>"$NS_LOCK" && flock -s "$NS_LOCK_FD" || return 1
+	fi
 	for v in $NS_VIEW; do
-		[ -d "${v#*:}" ] || { mkdir -p "${v#*:}" && NS_MADE+=("${v#*:}"); } || return 1
+		[ -d "${v#*:}" ] || { mkdir -p "${v#*:}" && echo "${v#*:}" >>"$NS_MADE_FILE"; } || return 1
 		for i in $(seq 1 "$k"); do mkdir -p "$T/h$i/${v%%:*}" || return 1; done
 	done
 	for i in $(seq 1 "$k"); do chmod 700 "$T/h$i/etc"; done
