@@ -1153,8 +1153,9 @@ static int stream_one(void *ctx, bool deleted, const struct lapi_decision *d)
 	return 0;
 }
 
-/* A restart: the decisions we published ("d:<id>" -> "<batch> <value>")
- * that the startup answer no longer lists, by id or by value (seen, vals:
+/* A whole answer (a restart's, the periodic one's): the decisions we
+ * published ("d:<id>" -> "<batch> <value>") that it no longer lists, by id
+ * or by value (seen, vals:
  * sorted). The whole list keeps one decision per value, the longest: one
  * of ours behind a longer one of the same value (anyone's, a mesh
  * member's applied here too) is still active, and stays published; its
@@ -1182,12 +1183,14 @@ static int gone_one(void *ctx, const char *key, const uint8_t *val, size_t len)
 
 	if (strncmp(key, "d:", 2))
 		return 0;
-	int64_t id = strtoll(key + 2, &end, 10), vh;
+	int64_t id = strtoll(key + 2, &end, 10);
 	if (bsearch(&id, g->seen, g->nseen, sizeof id, by_id64))
 		return 0;
-	if (sp && (vh = value_hash(sp + 1, len - (size_t)(sp + 1 - val)),
-		   g->nvals && bsearch(&vh, g->vals, g->nvals, sizeof vh, by_id64)))
-		return 0;
+	if (sp && g->nvals) {
+		int64_t vh = value_hash(sp + 1, len - (size_t)(sp + 1 - val));
+		if (bsearch(&vh, g->vals, g->nvals, sizeof vh, by_id64))
+			return 0;
+	}
 	if (g->n == g->cap) {
 		size_t nc = g->cap ? 2 * g->cap : 64;
 		int64_t *q = realloc(g->ids, nc * sizeof *q);

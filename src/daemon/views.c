@@ -268,9 +268,7 @@ struct json_object *daemon_peers(struct daemon *d)
 }
 
 struct rec_filter {
-	unsigned kind;
-	const uint8_t *origin;
-	const char *key;
+	const char *key;            /* the engine's walk filters kind and origin */
 	struct json_object *arr;
 	union body b;
 };
@@ -279,8 +277,7 @@ static int add_record(void *ctx, const struct record *r, const uint8_t id[32])
 {
 	struct rec_filter *f = ctx;
 
-	if ((f->kind && r->kind != f->kind) || (f->origin && memcmp(r->origin, f->origin, 32)) ||
-	    (f->key && strcmp(r->key, f->key)))
+	if (f->key && strcmp(r->key, f->key))
 		return 0;
 	if (!record_is_tombstone(r) && body_decode(r->kind, r->body, r->body_len, &f->b) < 0)
 		return 0;
@@ -295,8 +292,6 @@ int daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin, const
 
 	if (!f)
 		return -ENOMEM;
-	f->kind = kind;
-	f->origin = origin;
 	f->key = key;
 	f->arr = arr;
 	int rc = engine_each_record_from(d->eng, kind && kind < 32 ? KIND_BIT(kind) : 0, origin, from,
