@@ -135,6 +135,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__N];
 	bool walking;              /* inside store_each() */
+	bool relaxed;              /* synchronous NORMAL for the open transaction */
 	int64_t ref;               /* the row last written, or visited (store_ref) */
 	char err[256];
 };
@@ -571,9 +572,27 @@ out:
 	return res;
 }
 
+/* The commit of a relaxed transaction does not wait for the disk
+ * (synchronous NORMAL: the WAL is written, not synced); everything else
+ * is FULL. The pragma cannot change inside a transaction: it is set before
+ * BEGIN and set back when the transaction ends. */
+static int sync_mode(struct store *s, bool relaxed)
+{
+	int rc;
+
+	if (s->relaxed == relaxed)
+		return 0;
+	rc = sqlite3_exec(s->db, relaxed ? "PRAGMA synchronous = NORMAL" :
+			  "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sql_fail(s, rc, "synchronous");
+	s->relaxed = relaxed;
+	return 0;
+}
+
 /* The transaction calls share their guards: not inside store_each(), and
  * a transaction open (or not) as the call needs. */
-static int txn(struct store *s, int st, const char *what, bool need_open)
+static int txn(struct store *s, int st, const char *what, bool need_open, bool relaxed)
 {
 	int err;
 
@@ -584,25 +603,58 @@ static int txn(struct store *s, int st, const char *what, bool need_open)
 	if (!sqlite3_get_autocommit(s->db) != need_open)
 		return fail(s, -EINVAL, need_open ? "%s: no transaction is open" :
 			    "%s: a transaction is already open", what);
+	if (st == ST_BEGIN && (err = sync_mode(s, relaxed)) < 0)
+		return err;
 	err = exec_stmt(s, st, what);
 	if (err < 0 && st == ST_COMMIT)
 		rollback_quietly(s);
+	if (s->relaxed && sqlite3_get_autocommit(s->db)) {
+		/* a relaxed transaction ended (or did not begin): every other
+		 * write is durable again */
+		int e = sync_mode(s, false);
+		if (err >= 0)
+			err = e;
+	}
 	return err;
 }
 
 int store_begin(struct store *s)
 {
-	return txn(s, ST_BEGIN, "begin", false);
+	return txn(s, ST_BEGIN, "begin", false, false);
+}
+
+int store_begin_relaxed(struct store *s)
+{
+	return txn(s, ST_BEGIN, "begin", false, true);
+}
+
+int store_sync(struct store *s)
+{
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	if (s->walking || !sqlite3_get_autocommit(s->db))
+		return fail(s, -EBUSY, "sync: not inside a transaction or store_each()");
+	/* what relaxed commits wrote is in the WAL: sync it through sqlite's
+	 * own handle (a checkpoint would sync it too, but then also the
+	 * database, and the WAL's restart after it a third time) */
+	sqlite3_file *f = NULL;
+	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc != SQLITE_OK || !f || !f->pMethods)
+		return 0;   /* no WAL open (an in-memory store): nothing to sync */
+	rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	return rc == SQLITE_OK ? 0 : sql_fail(s, rc, "sync");
 }
 
 int store_commit(struct store *s)
 {
-	return txn(s, ST_COMMIT, "commit", true);
+	return txn(s, ST_COMMIT, "commit", true, false);
 }
 
 int store_rollback(struct store *s)
 {
-	return txn(s, ST_ROLLBACK, "rollback", true);
+	return txn(s, ST_ROLLBACK, "rollback", true, false);
 }
 
 int store_expire(struct store *s, uint64_t now)

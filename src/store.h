@@ -65,6 +65,14 @@ int store_begin(struct store *s);
 bool store_in_transaction(const struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+/* The same, but its commit does not wait for the disk: what it wrote
+ * survives the process's crash (the WAL is written at commit) but a power
+ * loss only once a later durable commit or store_sync() has synced it.
+ * Every other transaction, and every write outside one, is durable. */
+int store_begin_relaxed(struct store *s);
+/* Make everything committed durable (the WAL is synced). -EBUSY inside a
+ * transaction. */
+int store_sync(struct store *s);
 
 /* Visit records: kind 0 = any kind, origin NULL = any origin. The callback
  * gets the encoded record, borrowed for the duration of the call only;

@@ -14,7 +14,8 @@
 #include "proto/limits.h"
 
 #define BATCH_MAX 4096
-#define GROUP_COMMIT_MS 100      /* records from peers reach the disk within this */
+#define GROUP_COMMIT_MS 100      /* records from peers are committed within this */
+#define DURABLE_MS 1000          /* ... and synced to the disk within this */
 #define STORE_RETRY_MS 1000
 #define MAINT_MS 30000
 
@@ -54,6 +55,8 @@ struct daemon {
 	/* the store could not write (disk full): the batch is kept and tried
 	 * again every STORE_RETRY_MS; local publishes are refused meanwhile */
 	bool store_failing;
+	uint64_t unsynced_ms;       /* the first relaxed commit not yet synced, or 0 */
+	bool sync_failing;          /* the last store_sync() failed (logged once) */
 	uint64_t store_retry_ms, store_lost, publish_refused_store;
 	bool stopping;
 	int exit_code;

@@ -728,6 +728,119 @@ static void test_reopen(void)
 	store_close(s);
 }
 
+/* A VFS that counts the syncs of the files it opens: the default one
+ * with its files' xSync wrapped (the file objects are the default VFS's
+ * own; only their method tables are copies). */
+static sqlite3_vfs *real_vfs, count_vfs;
+static struct {
+	const sqlite3_io_methods *orig;
+	sqlite3_io_methods copy;
+} io_tab[4];
+static int n_io, n_syncs;
+
+static int count_sync(sqlite3_file *f, int flags)
+{
+	for (int i = 0; i < n_io; i++)
+		if (f->pMethods == &io_tab[i].copy) {
+			n_syncs++;
+			return io_tab[i].orig->xSync(f, flags);
+		}
+	return SQLITE_IOERR_FSYNC;
+}
+
+static int count_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f, int flags,
+		      int *out)
+{
+	int rc = real_vfs->xOpen(real_vfs, name, f, flags, out), i;
+
+	(void)v;
+	if (rc != SQLITE_OK || !f->pMethods)
+		return rc;
+	for (i = 0; i < n_io && io_tab[i].orig != f->pMethods; i++)
+		;
+	if (i == n_io) {
+		CHECK(n_io < 4);
+		if (n_io == 4)
+			return rc;
+		io_tab[i].orig = f->pMethods;
+		io_tab[i].copy = *f->pMethods;
+		io_tab[i].copy.xSync = count_sync;
+		n_io++;
+	}
+	f->pMethods = &io_tab[i].copy;
+	return rc;
+}
+
+/* A relaxed transaction's commit does not sync; a durable one, a write
+ * outside any transaction after a relaxed one (the mode is back) and
+ * store_sync() do; what a relaxed commit wrote is there after a reopen. */
+static void test_relaxed(void)
+{
+	enum { N = 8 };
+	static struct rec r[N];
+	char path[128], err[256];
+	struct store *s = NULL;
+
+	real_vfs = sqlite3_vfs_find(NULL);
+	count_vfs = *real_vfs;
+	count_vfs.zName = "mn-count";
+	count_vfs.xOpen = count_open;
+	CHECK_INT(sqlite3_vfs_register(&count_vfs, 1), SQLITE_OK);
+	for (int i = 0; i < N; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "x%d", i);
+		mk(&r[i], KIND_SVC, origin_a, key, 1, 2000000000, i);
+	}
+	path_in(path, sizeof path, "relaxed.db");
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	CHECK(n_io > 0);   /* the store's files went through the counting VFS */
+	CHECK_INT(put(s, &r[0]), STORE_INSERTED);    /* the WAL exists now */
+
+	int n0 = n_syncs;
+	CHECK_INT(store_begin_relaxed(s), 0);
+	CHECK_INT(store_begin_relaxed(s), -EINVAL);
+	CHECK_INT(store_sync(s), -EBUSY);
+	CHECK_INT(put(s, &r[1]), STORE_INSERTED);
+	CHECK_INT(put(s, &r[2]), STORE_INSERTED);
+	CHECK_INT(store_commit(s), 0);
+	CHECK_INT(n_syncs - n0, 0);
+	/* relaxed, rolled back: nothing written, nothing synced */
+	CHECK_INT(store_begin_relaxed(s), 0);
+	CHECK_INT(put(s, &r[7]), STORE_INSERTED);
+	CHECK_INT(store_rollback(s), 0);
+	CHECK_INT(n_syncs - n0, 0);
+
+	n0 = n_syncs;   /* a write of its own after it is durable again */
+	CHECK_INT(put(s, &r[3]), STORE_INSERTED);
+	CHECK(n_syncs > n0);
+
+	n0 = n_syncs;   /* so is a transaction begun the usual way */
+	CHECK_INT(store_begin(s), 0);
+	CHECK_INT(put(s, &r[4]), STORE_INSERTED);
+	CHECK_INT(store_commit(s), 0);
+	CHECK(n_syncs > n0);
+
+	CHECK_INT(store_begin_relaxed(s), 0);
+	CHECK_INT(put(s, &r[5]), STORE_INSERTED);
+	CHECK_INT(store_commit(s), 0);
+	n0 = n_syncs;   /* store_sync() makes it durable */
+	CHECK_INT(store_sync(s), 0);
+	CHECK(n_syncs > n0);
+	CHECK_INT(store_count(s), 6);
+	store_close(s);
+
+	s = NULL;
+	CHECK_INT(store_open(path, &s, err, sizeof err), 0);
+	for (int i = 0; i < 6; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "x%d", i);
+		CHECK(holds(s, &r[i], KIND_SVC, origin_a, key));
+	}
+	CHECK_INT(store_count(s), 6);
+	store_close(s);
+	CHECK_INT(sqlite3_vfs_unregister(&count_vfs), SQLITE_OK);
+}
+
 static void test_bad_files(void)
 {
 	char path[128], err[256];
@@ -898,7 +1011,8 @@ static void rm_dir(void)
 {
 	const char *names[] = { "store.db", "empty.db", "foreign.db", "foreign-id.db",
 				"foreign-uv.db", "newer.db", "garbage.db", "tiny.db", "good.db",
-				"truncated.db", "scribbled.db", "mismatch.db", "v1.db", "modes.db" };
+				"truncated.db", "scribbled.db", "mismatch.db", "v1.db", "modes.db",
+				"relaxed.db" };
 	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
 	char p[160];
 
@@ -937,6 +1051,7 @@ int main(void)
 		return 1;
 	}
 	test_reopen();
+	test_relaxed();
 	test_bad_files();
 	test_modes();
 	rm_dir();
