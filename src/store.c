@@ -107,29 +107,30 @@ static const char *const stmt_sql[ST__N] = {
 };
 
 /* Schema 2: the node's own state beside the records (invitations, the
- * members it certified: docs/onboarding.md). Also the migration from 1. */
-#define STATE_SQL \
-	"CREATE TABLE state (" \
-	" ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL," \
-	" PRIMARY KEY (ns, key));"
-static const char migrate_1_2[] = STATE_SQL "PRAGMA user_version = 2;";
-
-/* Constant text only: no data is ever formatted into SQL. */
-static const char schema_sql[] =
-	"CREATE TABLE records ("
-	" kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 255),"
-	" origin BLOB NOT NULL CHECK (length(origin) = 32),"
-	" key TEXT NOT NULL,"
-	" version INTEGER NOT NULL,"     /* uint64 XOR 2^63, see sql_u64() */
-	" expires INTEGER NOT NULL,"     /* likewise */
-	" id BLOB NOT NULL CHECK (length(id) = 32),"
-	" tombstone INTEGER NOT NULL CHECK (tombstone IN (0, 1)),"
-	" wire BLOB NOT NULL,"
-	" PRIMARY KEY (kind, origin, key));"
-	"CREATE INDEX records_expires ON records (expires);"
-	STATE_SQL
+ * members it certified: docs/onboarding.md). Constant text only: no data
+ * is ever formatted into SQL. */
+#define RECORDS_SQL \
+	"CREATE TABLE records (" \
+	" kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 255)," \
+	" origin BLOB NOT NULL CHECK (length(origin) = 32)," \
+	" key TEXT NOT NULL," \
+	" version INTEGER NOT NULL,"     /* uint64 XOR 2^63, see sql_u64() */ \
+	" expires INTEGER NOT NULL,"     /* likewise */ \
+	" id BLOB NOT NULL CHECK (length(id) = 32)," \
+	" tombstone INTEGER NOT NULL CHECK (tombstone IN (0, 1))," \
+	" wire BLOB NOT NULL," \
+	" PRIMARY KEY (kind, origin, key));" \
+	"CREATE INDEX records_expires ON records (expires);" \
 	"PRAGMA application_id = " STR(STORE_APP_ID_DEC) ";"
+static const char schema_sql[] =
+	RECORDS_SQL
+	"CREATE TABLE state ("
+	" ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY (ns, key));"
 	"PRAGMA user_version = " STR(STORE_SCHEMA) ";";
+/* The migration from 1 is the schema's tail: the state table, version 2. */
+_Static_assert(STORE_SCHEMA == 2, "the migration from 1 is the tail of schema_sql");
+#define migrate_1_2 (schema_sql + sizeof RECORDS_SQL - 1)
 
 struct store {
 	sqlite3 *db;
@@ -592,10 +593,8 @@ static int sync_mode(struct store *s, bool relaxed)
 
 /* The transaction calls share their guards: not inside store_each(), and
  * a transaction open (or not) as the call needs. */
-static int txn(struct store *s, int st, const char *what, bool need_open, bool relaxed)
+static int guard(struct store *s, const char *what, bool need_open)
 {
-	int err;
-
 	if (!s)
 		return -EINVAL;
 	if (s->walking)
@@ -603,6 +602,15 @@ static int txn(struct store *s, int st, const char *what, bool need_open, bool r
 	if (!sqlite3_get_autocommit(s->db) != need_open)
 		return fail(s, -EINVAL, need_open ? "%s: no transaction is open" :
 			    "%s: a transaction is already open", what);
+	return 0;
+}
+
+static int txn(struct store *s, int st, const char *what, bool need_open, bool relaxed)
+{
+	int err;
+
+	if ((err = guard(s, what, need_open)) < 0)
+		return err;
 	if (st == ST_BEGIN && (err = sync_mode(s, relaxed)) < 0)
 		return err;
 	err = exec_stmt(s, st, what);
@@ -632,10 +640,8 @@ int store_sync(struct store *s)
 {
 	int rc;
 
-	if (!s)
-		return -EINVAL;
-	if (s->walking || !sqlite3_get_autocommit(s->db))
-		return fail(s, -EBUSY, "sync: not inside a transaction or store_each()");
+	if ((rc = guard(s, "sync", false)) < 0)
+		return rc;
 	/* what relaxed commits wrote is in the WAL: sync it through sqlite's
 	 * own handle (a checkpoint would sync it too, but then also the
 	 * database, and the WAL's restart after it a third time) */
@@ -644,7 +650,7 @@ int store_sync(struct store *s)
 	if (rc != SQLITE_OK || !f || !f->pMethods)
 		return 0;   /* no WAL open (an in-memory store): nothing to sync */
 	rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
-	return rc == SQLITE_OK ? 0 : sql_fail(s, rc, "sync");
+	return rc == SQLITE_OK ? 0 : fail(s, -EIO, "%s: %s", "sync", strerror(EIO));
 }
 
 int store_commit(struct store *s)

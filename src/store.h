@@ -70,8 +70,8 @@ int store_rollback(struct store *s);
  * loss only once a later durable commit or store_sync() has synced it.
  * Every other transaction, and every write outside one, is durable. */
 int store_begin_relaxed(struct store *s);
-/* Make everything committed durable (the WAL is synced). -EBUSY inside a
- * transaction. */
+/* Make everything committed durable (the WAL is synced). -EINVAL inside
+ * a transaction. */
 int store_sync(struct store *s);
 
 /* Visit records: kind 0 = any kind, origin NULL = any origin. The callback

@@ -166,9 +166,8 @@ static void sync_store(struct daemon *d)
 	}
 	if (store_sync(d->store) < 0) {
 		d->store_errors++;
-		if (!d->sync_failing)
-			log_err("store: cannot sync: %s: tried again every %u ms",
-				store_last_error(d->store), STORE_RETRY_MS);
+		if (!d->sync_failing)   /* "store: sync: disk I/O error", once */
+			log_err("store: %s", store_last_error(d->store));
 		d->sync_failing = true;
 		uv_timer_start(&d->commit, commit_cb, STORE_RETRY_MS, 0);
 		return;
