@@ -23,6 +23,9 @@
  * file is refused and the running config kept). */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +111,8 @@ static void batch_commit(struct daemon *d, bool durable)
 	uv_timer_stop(&d->commit);
 	int rc = relaxed ? store_begin_relaxed(d->store) : store_begin(d->store);
 	for (size_t i = 0; i < d->nbatch && rc == 0; i++) {
-		int r = store_put(d->store, d->batch[i].wire, d->batch[i].len, d->batch[i].id);
+		int r = store_put(d->store, d->batch_bytes + d->batch[i].at, d->batch[i].len,
+				  d->batch[i].id);
 		d->batch[i].ref = r == STORE_INSERTED || r == STORE_REPLACED ? store_ref(d->store) : 0;
 		if (r == -ENOSPC || r == -EIO)
 			rc = r;
@@ -135,12 +139,15 @@ static void batch_commit(struct daemon *d, bool durable)
 	d->store_failing = false;
 	/* durable now: the engine may read them back from the store instead
 	 * of keeping their bytes in memory (engine_stored) */
-	for (size_t i = 0; i < d->nbatch; i++) {
+	for (size_t i = 0; i < d->nbatch; i++)
 		if (d->batch[i].ref > 0)
 			engine_stored(d->eng, d->batch[i].id, d->batch[i].ref);
-		free(d->batch[i].wire);
+	d->nbatch = d->batch_len = 0;
+	if (d->batch_cap > BATCH_KEEP_BYTES) {   /* a large burst's buffer goes */
+		free(d->batch_bytes);
+		d->batch_bytes = NULL;
+		d->batch_cap = 0;
 	}
-	d->nbatch = 0;
 	if (!relaxed) {
 		d->unsynced_ms = 0;
 		return;
@@ -201,6 +208,23 @@ static void on_send(void *ctx, const uint8_t peer[32], const uint8_t *buf, size_
 	transport_send(d->tr, peer, buf, len, chan);
 }
 
+/* Room for n more bytes in the batch buffer (false: no memory; the
+ * record is held, not saved, as when a copy could not be made before). */
+static bool batch_room(struct daemon *d, size_t n)
+{
+	if (d->batch_len + n <= d->batch_cap)
+		return true;
+	size_t cap = d->batch_cap ? d->batch_cap : BATCH_KEEP_BYTES / 4;
+	while (cap < d->batch_len + n)
+		cap *= 2;
+	uint8_t *p = realloc(d->batch_bytes, cap);
+	if (!p)
+		return false;
+	d->batch_bytes = p;
+	d->batch_cap = cap;
+	return true;
+}
+
 static void on_accepted(void *ctx, const struct record *r, const union body *b,
 			const uint8_t id[32])
 {
@@ -213,10 +237,12 @@ static void on_accepted(void *ctx, const struct record *r, const union body *b,
 		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
 	if (!bt)
 		d->store_lost++;   /* the store cannot write and the batch is full */
-	else if ((bt->wire = malloc(r->wire_len)) != NULL) {
-		memcpy(bt->wire, r->wire, r->wire_len);
+	else if (batch_room(d, r->wire_len)) {
+		memcpy(d->batch_bytes + d->batch_len, r->wire, r->wire_len);
+		bt->at = (uint32_t)d->batch_len;
 		bt->len = (uint16_t)r->wire_len;
 		memcpy(bt->id, id, 32);
+		d->batch_len += r->wire_len;
 		d->nbatch++;
 	}
 	/* the body as the engine decoded it, for everyone who reads it: our
@@ -671,6 +697,13 @@ int daemon_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+#ifdef __GLIBC__
+	/* buffers of 64 KiB or more (a burst's batch, the index's tables, an
+	 * API answer's page) are mapped and go back to the system when freed;
+	 * glibc would otherwise raise this bound to the largest buffer freed
+	 * and carve the next ones out of the heap, where they stay resident */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	if (crypto_init() < 0) {
 		fprintf(stderr, "mirrornetd: libsodium failed to initialise\n");
 		return 1;
@@ -697,8 +730,7 @@ int daemon_main(int argc, char **argv)
 		time_offset_ms = strtoll(off, NULL, 10) * 1000;
 	rc = run(d);
 	uv_loop_close(&d->loop);
-	for (size_t i = 0; i < d->nbatch; i++)
-		free(d->batch[i].wire);
+	free(d->batch_bytes);
 	engine_free(d->eng);
 	reach_free(d);
 	hosts_free(d->hosts);

@@ -14,6 +14,7 @@
 #include "proto/limits.h"
 
 #define BATCH_MAX 4096
+#define BATCH_KEEP_BYTES 65536  /* the batch buffer kept between commits */
 #define GROUP_COMMIT_MS 100      /* records from peers are committed within this */
 #define DURABLE_MS 1000          /* ... and synced to the disk within this */
 #define STORE_RETRY_MS 1000
@@ -22,7 +23,7 @@
 struct batched {
 	uint8_t id[32];
 	uint16_t len;
-	uint8_t *wire;
+	uint32_t at;                /* its bytes: batch_bytes + at */
 	int64_t ref;                /* its row once written (store_ref), else 0 */
 };
 
@@ -49,6 +50,11 @@ struct daemon {
 	uv_timer_t commit;          /* the group commit (daemon.c) */
 	struct batched batch[BATCH_MAX];
 	size_t nbatch;
+	/* the batch's records end to end in one buffer: a copy each in the
+	 * heap, freed at the commit, left holes between the index entries
+	 * made meanwhile (fragmentation that stays resident) */
+	uint8_t *batch_bytes;
+	size_t batch_len, batch_cap;
 	uint64_t started_ms;
 	uint64_t node_published_ms;
 	uint64_t store_errors, api_errors, reloads, reload_failures;
