@@ -64,6 +64,7 @@
 #define API_STALL_MS 30000                /* pending output that does not shrink */
 #define API_IDLE_MS 30000                 /* no complete request (subscribers exempt) */
 #define API_EVICT_MS 1000                 /* idle this long: its slot may go to a new caller */
+#define API_MAX_ACKS 1024                 /* publishes answered after one commit */
 #define API_PAGE (16 * 1024)              /* records' wire bytes serialised at a time
 					     (~40-60 KiB of JSON) */
 
@@ -99,6 +100,15 @@ struct api_client {
 	 * API_MAX_QUEUE / 2 bytes: beyond, it is dropped as a slow reader) */
 	struct line_buf **ev;
 	size_t nev, evbytes;
+	/* publishes answered once committed: a run of them in what was read
+	 * shares one commit (acks_flush: before any other answer, at the end
+	 * of what was read) */
+	struct held_ack *acks;
+	size_t nacks;
+};
+
+struct held_ack {
+	struct json_object *id, *result;  /* references of our own */
 };
 
 struct rec_stream {
@@ -204,6 +214,12 @@ static void on_client_closed(uv_handle_t *h)
 	while (c->nev)
 		line_buf_put(c->ev[--c->nev]);
 	free(c->ev);
+	while (c->nacks) {   /* gone before its answers: the group commit saves them */
+		c->nacks--;
+		json_object_put(c->acks[c->nacks].id);
+		json_object_put(c->acks[c->nacks].result);
+	}
+	free(c->acks);
 	free(c);
 	a->handles--;
 	api_maybe_free(a);
@@ -362,6 +378,34 @@ static void send_result(struct api_client *c, struct json_object *id, struct jso
 	json_object_object_add(r, "result", result);
 	client_send_json(c, r);
 	json_object_put(r);
+}
+
+/* The publishes held since the last commit: one commit (and sync) for all,
+ * then their answers in order — or the store's error for each. */
+static void acks_flush(struct api_client *c)
+{
+	struct held_ack *a = c->acks;
+	size_t n = c->nacks;
+	char err[256] = "";
+
+	if (!n)
+		return;
+	c->acks = NULL;
+	c->nacks = 0;
+	int rc = daemon_publish_commit(c->api->d, n, err, sizeof err);
+	for (size_t i = 0; i < n; i++) {
+		if (c->state == CLIENT_CLOSING || rc < 0) {
+			if (c->state != CLIENT_CLOSING)
+				send_error(c, a[i].id, "internal", "%s", err);
+			json_object_put(a[i].result);
+		} else if (!a[i].result) {
+			send_error(c, a[i].id, "internal", "published, but the record cannot be shown");
+		} else {
+			send_result(c, a[i].id, a[i].result);
+		}
+		json_object_put(a[i].id);
+	}
+	free(a);
 }
 
 /* --- requests ------------------------------------------------------------ */
@@ -578,6 +622,17 @@ static void cmd_publish(struct request *r)
 		ttl_s = (uint64_t)v;
 	}
 	rc = daemon_publish(r->c->api->d, (unsigned)k, key, body, ttl_s, &result, err, sizeof err);
+	if (rc == 0 && r->c->nacks < API_MAX_ACKS) {
+		struct held_ack *a = realloc(r->c->acks, (r->c->nacks + 1) * sizeof *a);
+		if (a) {   /* answered by acks_flush, after the commit */
+			r->c->acks = a;
+			a[r->c->nacks++] = (struct held_ack){ json_object_get(r->id), result };
+			return;
+		}
+	}
+	acks_flush(r->c);   /* answers stay in order */
+	if (rc == 0)
+		rc = daemon_publish_commit(r->c->api->d, 1, err, sizeof err);
 	if (rc == -EINVAL)
 		send_error(r->c, r->id, "invalid", "%s", err[0] ? err : "invalid record");
 	else if (rc == -EPERM || rc == -EACCES)   /* e.g. outside our certificate's scope */
@@ -588,6 +643,8 @@ static void cmd_publish(struct request *r)
 		send_error(r->c, r->id, "internal", "published, but the record cannot be shown");
 	else
 		send_result(r->c, r->id, result);
+	if (rc < 0)
+		json_object_put(result);
 }
 
 /* A subsystem's call (subsys.h): it does the work on its own state; the
@@ -695,6 +752,7 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 		return;   /* blank lines are ignored (and keep no client open) */
 	c->request_at = uv_now(c->api->loop);
 	if ((rc = api_request_parse(line, len, &req, err, sizeof err)) < 0) {
+		acks_flush(c);
 		/* an object without a good cmd: its id is answered */
 		if (rc == -EBADMSG && json_object_is_type(req, json_type_object))
 			json_object_object_get_ex(req, "id", &r.id);
@@ -706,6 +764,8 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 	json_object_object_get_ex(req, "id", &r.id);
 	json_object_object_get_ex(req, "cmd", &cmdv);
 	name = json_object_get_string(cmdv);
+	if (strcmp(name, "publish"))
+		acks_flush(c);   /* the publishes before it are answered first */
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(commands[i].name, name))
 			continue;
@@ -789,6 +849,8 @@ static void feed(struct api_client *c, const char *p, const char *end)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
 		int e = line_append(c, p, n);
+		if (e < 0)
+			acks_flush(c);
 		if (e == -E2BIG) {
 			log_warn("api: client %u (pid %ld) sent a request line over %d bytes: disconnected",
 				 c->id, c->pid, API_MAX_LINE);
@@ -819,6 +881,7 @@ static void feed(struct api_client *c, const char *p, const char *end)
 			return;
 		}
 	}
+	acks_flush(c);   /* the run of publishes read ends here */
 }
 
 /* The records answer went out whole: the requests that waited are taken
@@ -858,6 +921,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			handle_line(c, c->line, c->len);
 			c->len = 0;
 		}
+		acks_flush(c);
 		if (nread != UV_EOF)
 			client_close(c);
 		else if (c->stream)

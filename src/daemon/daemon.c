@@ -142,6 +142,8 @@ static void batch_commit(struct daemon *d, bool durable)
 	for (size_t i = 0; i < d->nbatch; i++)
 		if (d->batch[i].ref > 0)
 			engine_stored(d->eng, d->batch[i].id, d->batch[i].ref);
+	d->store_commits++;
+	d->store_syncs += !relaxed;
 	d->nbatch = d->batch_len = 0;
 	if (d->batch_cap > BATCH_KEEP_BYTES) {   /* a large burst's buffer goes */
 		free(d->batch_bytes);
@@ -181,6 +183,7 @@ static void sync_store(struct daemon *d)
 	}
 	d->unsynced_ms = 0;
 	d->sync_failing = false;
+	d->store_syncs++;
 }
 
 bool daemon_store_failing(struct daemon *d)

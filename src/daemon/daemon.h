@@ -23,10 +23,17 @@ int daemon_records(struct daemon *d, unsigned kind, const uint8_t *origin, const
 		   uint64_t *from, size_t max, struct json_object *arr);
 
 /* Sign and publish a record of ours from a JSON body (NULL = tombstone).
- * Returns 0 once it is committed to the store, with *result the record as
- * JSON; or -EINVAL with a message naming the bad field in err. */
+ * Returns 0 with *result the record as JSON; or -EINVAL with a message
+ * naming the bad field in err. It is held and gossiped, not yet committed:
+ * the caller acknowledges it only after daemon_publish_commit() (one
+ * commit for a run of publishes: a publisher piping many records pays one
+ * fsync for the run, not one each). */
 int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json_object *body,
 		   uint64_t ttl_s, struct json_object **result, char *err, size_t errcap);
+/* Commit and sync what n publishes before it made: 0, or -ENOSPC with
+ * "not saved: ..." in err when the store cannot write (the records are
+ * held and gossiped, and saved when it can). */
+int daemon_publish_commit(struct daemon *d, size_t n, char *err, size_t errcap);
 
 /* The daemon's parts, for the host of the subsystems (host.c) and the
  * WireGuard sync: no subsystem calls these (subsys.h). */

@@ -62,6 +62,8 @@ struct daemon {
 	 * again every STORE_RETRY_MS; local publishes are refused meanwhile */
 	bool store_failing;
 	uint64_t unsynced_ms;       /* the first relaxed commit not yet synced, or 0 */
+	uint64_t store_commits;     /* of the batch (status) ... */
+	uint64_t store_syncs;       /* ... and those that waited for the disk, and syncs */
 	bool sync_failing;          /* the last store_sync() failed (logged once) */
 	uint64_t store_retry_ms, store_lost, publish_refused_store;
 	bool stopping;

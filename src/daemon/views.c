@@ -128,6 +128,8 @@ struct json_object *daemon_status(struct daemon *d)
 	C("connections_in", ts.conns_in);
 	C("connections_out", ts.conns_out);
 	C("store_errors", d->store_errors);
+	C("store_commits", d->store_commits);
+	C("store_syncs", d->store_syncs);
 	C("store_unsaved", d->store_failing ? d->nbatch : 0);
 	C("store_lost", d->store_lost);
 	C("publish_refused_store", d->publish_refused_store);
@@ -312,8 +314,10 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		snprintf(err, errcap, "unknown kind");
 		return -EINVAL;
 	}
-	/* acknowledged means committed: not while the store cannot write */
-	daemon_batch_commit(d);
+	/* acknowledged means committed: not while the store cannot write (a
+	 * failing store is tried again here first) */
+	if (d->store_failing)
+		daemon_batch_commit(d);
 	if (d->store_failing) {
 		d->publish_refused_store++;
 		snprintf(err, errcap, "refused: the store cannot write (%s); %zu records wait to be "
@@ -364,15 +368,6 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 		free(b);
 		return rc == -EINVAL ? -EINVAL : rc;
 	}
-	daemon_batch_commit(d);   /* acknowledged means committed */
-	if (d->store_failing) {
-		d->publish_refused_store++;
-		snprintf(err, errcap, "not saved: the store cannot write (%s); the record is held and "
-			 "gossiped, and saved when the store can write again", store_last_error(d->store));
-		free(b);
-		daemon_arm_tick(d, daemon_now_ms());
-		return -ENOSPC;
-	}
 	struct rec_filter *f = calloc(1, sizeof *f);
 	if (f) {
 		f->arr = json_object_new_array();
@@ -385,6 +380,17 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 	free(b);
 	daemon_arm_tick(d, daemon_now_ms());
 	return 0;
+}
+
+int daemon_publish_commit(struct daemon *d, size_t n, char *err, size_t errcap)
+{
+	daemon_batch_commit(d);   /* acknowledged means committed */
+	if (!d->store_failing)
+		return 0;
+	d->publish_refused_store += n;
+	snprintf(err, errcap, "not saved: the store cannot write (%s); the record is held and "
+		 "gossiped, and saved when the store can write again", store_last_error(d->store));
+	return -ENOSPC;
 }
 
 void daemon_count_api_error(struct daemon *d)
