@@ -154,6 +154,7 @@ struct pending {
 };
 
 /* ---- peers (peers.c) ---- */
+#define MESH_MAX 64                 /* mesh peers listed (d_hi is at most 64) */
 #define IDW_CAP 32                  /* IDONTWANT ids remembered per peer */
 #define IWANT_PER_HEARTBEAT 192     /* ids we may ask one peer for per heartbeat */
 #define SERVE_PER_HEARTBEAT 256     /* records we serve one peer per heartbeat */
@@ -164,6 +165,7 @@ struct pending {
 #define ANNOUNCE_PER_HEARTBEAT (SERVE_PER_HEARTBEAT / 2)
 struct peer {
 	uint8_t pk[32];
+	uint32_t idx;               /* its place in engine.peers (peers never move) */
 	enum peer_state state;
 	uint64_t state_since;
 	uint32_t incarnation;
@@ -330,6 +332,12 @@ struct engine {
 
 	struct peer **peers;        /* grows up to cfg.max_peers */
 	size_t npeers, peers_cap;
+	/* the mesh peers in the order of peers (mesh.c: a record's push looks
+	 * at these, not at every peer known); mesh_over: more than MESH_MAX
+	 * (d_hi is at most 64: never), every peer is looked at then */
+	struct peer *mesh[MESH_MAX];
+	size_t mesh_n;
+	bool mesh_over;
 	uint32_t *peer_hash;        /* open addressing: index + 1, 0 empty */
 	size_t peer_hash_cap;
 	struct peer *dirty;

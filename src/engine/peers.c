@@ -102,6 +102,7 @@ struct peer *peer_get(struct engine *e, const uint8_t pk[32], uint64_t now)
 	p->served_budget = SERVE_PER_HEARTBEAT;
 	p->announce_bytes = ANNOUNCE_BYTES_PER_HEARTBEAT;
 	p->announce_n = ANNOUNCE_PER_HEARTBEAT;
+	p->idx = (uint32_t)e->npeers;
 	e->peers[e->npeers++] = p;
 	size_t i = hash_pk(pk, e->peer_hash_cap);
 	while (e->peer_hash[i])
