@@ -137,9 +137,13 @@ struct store {
 	sqlite3_stmt *st[ST__N];
 	bool walking;              /* inside store_each() */
 	bool relaxed;              /* synchronous NORMAL for the open transaction */
+	bool unsynced;             /* a relaxed commit wrote what no sync has covered */
+	int changes0;              /* sqlite3_total_changes() at the last BEGIN */
 	int64_t ref;               /* the row last written, or visited (store_ref) */
 	char err[256];
 };
+
+static int writing(struct store *s);
 
 static int64_t sql_u64(uint64_t v)
 {
@@ -553,6 +557,8 @@ int store_put(struct store *s, const uint8_t *wire, size_t len, const uint8_t id
 	res = classify(s, &r, id);
 	if (res != STORE_INSERTED && res != STORE_REPLACED)
 		return res;
+	if ((err = writing(s)) < 0)
+		return err;
 	if (sqlite3_get_autocommit(s->db)) {
 		if ((err = exec_stmt(s, ST_BEGIN, "begin")) < 0)
 			return err;
@@ -605,24 +611,40 @@ static int guard(struct store *s, const char *what, bool need_open)
 	return 0;
 }
 
+/* Writes outside a transaction are durable: relaxed mode ends when its
+ * transaction does, also when sqlite ended it itself (an I/O error or a
+ * full disk rolls the whole transaction back). */
+static int writing(struct store *s)
+{
+	return s->relaxed && sqlite3_get_autocommit(s->db) ? sync_mode(s, false) : 0;
+}
+
 static int txn(struct store *s, int st, const char *what, bool need_open, bool relaxed)
 {
-	int err;
+	int err = guard(s, what, need_open), e;
 
-	if ((err = guard(s, what, need_open)) < 0)
+	if (!s)
 		return err;
-	if (st == ST_BEGIN && (err = sync_mode(s, relaxed)) < 0)
-		return err;
-	err = exec_stmt(s, st, what);
-	if (err < 0 && st == ST_COMMIT)
-		rollback_quietly(s);
-	if (s->relaxed && sqlite3_get_autocommit(s->db)) {
-		/* a relaxed transaction ended (or did not begin): every other
-		 * write is durable again */
-		int e = sync_mode(s, false);
-		if (err >= 0)
-			err = e;
+	if (err == 0 && st == ST_BEGIN && (err = sync_mode(s, relaxed)) == 0)
+		s->changes0 = sqlite3_total_changes(s->db);
+	if (err == 0) {
+		bool was = s->relaxed, wrote = sqlite3_total_changes(s->db) != s->changes0;
+		err = exec_stmt(s, st, what);
+		if (err < 0 && st == ST_COMMIT)
+			rollback_quietly(s);
+		if (err == 0 && st == ST_COMMIT && was)
+			s->unsynced |= wrote;
+		else if (err == 0 && st == ST_COMMIT && s->unsynced) {
+			/* a durable commit syncs the WAL, relaxed commits' frames
+			 * too — when it wrote something (sqlite syncs nothing
+			 * for a transaction that changed no page) */
+			s->unsynced = false;
+			if (!wrote)
+				err = store_sync(s);
+		}
 	}
+	if ((e = writing(s)) < 0 && err >= 0)
+		err = e;
 	return err;
 }
 
@@ -650,7 +672,12 @@ int store_sync(struct store *s)
 	if (rc != SQLITE_OK || !f || !f->pMethods)
 		return 0;   /* no WAL open (an in-memory store): nothing to sync */
 	rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
-	return rc == SQLITE_OK ? 0 : fail(s, -EIO, "%s: %s", "sync", strerror(EIO));
+	if (rc != SQLITE_OK) {
+		s->unsynced = true;
+		return fail(s, -EIO, "%s: %s", "sync", strerror(EIO));
+	}
+	s->unsynced = false;
+	return 0;
 }
 
 int store_commit(struct store *s)
@@ -672,6 +699,8 @@ int store_expire(struct store *s, uint64_t now)
 		return -EINVAL;
 	if (s->walking)
 		return fail(s, -EBUSY, "expire: not allowed inside store_each()");
+	if ((res = writing(s)) < 0)
+		return res;
 	st = s->st[ST_EXPIRE];
 	if ((rc = sqlite3_bind_int64(st, 1, sql_u64(now))) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -691,6 +720,8 @@ int store_delete_origin(struct store *s, const uint8_t origin[32])
 		return -EINVAL;
 	if (s->walking)
 		return fail(s, -EBUSY, "delete: not allowed inside store_each()");
+	if ((res = writing(s)) < 0)
+		return res;
 	st = s->st[ST_DEL_ORIGIN];
 	if ((rc = sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -892,6 +923,8 @@ int store_state_put(struct store *s, const char *ns, const char *key, const uint
 		return s ? fail(s, -EINVAL, "state: value of %zu bytes", len) : -EINVAL;
 	if (s->walking)
 		return fail(s, -EBUSY, "state: put inside store_each()");
+	if ((err = writing(s)) < 0)
+		return err;
 	st = s->st[ST_STATE_PUT];
 	if ((err = bind_state(s, st, ns, key)) < 0)
 		goto out;
@@ -973,6 +1006,8 @@ int store_state_del(struct store *s, const char *ns, const char *key)
 
 	if (!s)
 		return -EINVAL;
+	if ((err = writing(s)) < 0)
+		return err;
 	st = s->st[ST_STATE_DEL];
 	if ((err = bind_state(s, st, ns, key)) < 0)
 		goto out;

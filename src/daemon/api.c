@@ -331,6 +331,7 @@ static void send_part(struct api_client *c, const char *lead, const char *t, siz
 /* Error response; id borrowed (NULL = null). */
 static void send_error(struct api_client *c, struct json_object *id, const char *code,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void acks_flush(struct api_client *c);
 
 static void send_error(struct api_client *c, struct json_object *id, const char *code,
 		       const char *fmt, ...)
@@ -342,6 +343,7 @@ static void send_error(struct api_client *c, struct json_object *id, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	acks_flush(c);   /* the publishes before it are answered first */
 	daemon_count_api_error(c->api->d);
 	if (!r || !e) {
 		json_object_put(r);
@@ -363,6 +365,7 @@ static void send_result(struct api_client *c, struct json_object *id, struct jso
 {
 	struct json_object *r;
 
+	acks_flush(c);
 	if (!result) {
 		send_error(c, id, "internal", "out of memory");
 		return;
@@ -752,7 +755,6 @@ static void handle_line(struct api_client *c, const char *line, size_t len)
 		return;   /* blank lines are ignored (and keep no client open) */
 	c->request_at = uv_now(c->api->loop);
 	if ((rc = api_request_parse(line, len, &req, err, sizeof err)) < 0) {
-		acks_flush(c);
 		/* an object without a good cmd: its id is answered */
 		if (rc == -EBADMSG && json_object_is_type(req, json_type_object))
 			json_object_object_get_ex(req, "id", &r.id);
@@ -849,8 +851,6 @@ static void feed(struct api_client *c, const char *p, const char *end)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
 		int e = line_append(c, p, n);
-		if (e < 0)
-			acks_flush(c);
 		if (e == -E2BIG) {
 			log_warn("api: client %u (pid %ld) sent a request line over %d bytes: disconnected",
 				 c->id, c->pid, API_MAX_LINE);

@@ -84,28 +84,35 @@ static void short_did(const uint8_t pk[32], char *out, size_t cap)
  * skips that record, as before. */
 static void commit_cb(uv_timer_t *h);
 
-/* durable: a local publish's acknowledgement, a revocation, the stop: the
- * commit waits for the disk. Otherwise (the group commit of records from
- * peers) it does not, unless the oldest commit not yet synced is
+static void sync_store(struct daemon *d);
+
+/* durable: a local publish's acknowledgement, a revocation here, the stop:
+ * the commit waits for the disk (and one that cannot happen now is owed:
+ * the next commit is durable). Otherwise (the group commit of records
+ * from peers) it does not, unless the oldest commit not yet synced is
  * DURABLE_MS old: a burst costs one fsync a second, not ten, and a power
- * loss can lose at most the last second of records from peers
- * (anti-entropy fetches them again); a crash of the process loses only
- * the batch not yet committed, as before. */
+ * loss can lose about the last second of records from peers (anti-entropy
+ * fetches them again); a crash of the process loses only the batch not
+ * yet committed, as before. */
 static void batch_commit(struct daemon *d, bool durable)
 {
-	if (!d->nbatch)
-		return;
 	uint64_t now = now_ms();
-	bool relaxed = !durable && !(d->unsynced_ms && now - d->unsynced_ms >= DURABLE_MS);
-	if (d->store_failing && d->nbatch < BATCH_MAX && now < d->store_retry_ms) {
-		/* not yet: the timer comes back when it is time */
-		uv_timer_start(&d->commit, commit_cb, d->store_retry_ms - now, 0);
+
+	durable = durable || d->durable_owed;
+	if (!d->nbatch) {
+		if (durable && d->unsynced_ms)
+			sync_store(d);   /* the relaxed commits before it, now */
 		return;
 	}
-	if (store_in_transaction(d->store)) {
-		/* a subsystem's state transaction is open (it published inside
-		 * it): not ours to commit or roll back; the timer comes back */
-		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
+	bool relaxed = !durable && !(d->unsynced_ms && now - d->unsynced_ms >= DURABLE_MS);
+	if ((d->store_failing && d->nbatch < BATCH_MAX && now < d->store_retry_ms) ||
+	    store_in_transaction(d->store)) {
+		/* not yet (or a subsystem's state transaction is open: it
+		 * published inside it, and it is not ours to commit or roll
+		 * back): the timer comes back */
+		d->durable_owed |= durable;
+		uv_timer_start(&d->commit, commit_cb, d->store_failing && now < d->store_retry_ms ?
+			       d->store_retry_ms - now : GROUP_COMMIT_MS, 0);
 		return;
 	}
 	uv_timer_stop(&d->commit);
@@ -116,15 +123,16 @@ static void batch_commit(struct daemon *d, bool durable)
 		d->batch[i].ref = r == STORE_INSERTED || r == STORE_REPLACED ? store_ref(d->store) : 0;
 		if (r == -ENOSPC || r == -EIO)
 			rc = r;
-		else if (r < 0)
-			d->store_errors++;
+		else if (r < 0 && (d->store_errors++, !store_in_transaction(d->store)))
+			rc = r;   /* sqlite rolled the transaction back: the whole batch again */
 	}
 	if (rc == 0)
 		rc = store_commit(d->store);   /* rolls back itself on failure */
-	else
-		store_rollback(d->store);      /* (sqlite may have rolled back already) */
+	else if (store_in_transaction(d->store))
+		store_rollback(d->store);      /* (keeps the put's error for the log) */
 	if (rc < 0) {
 		d->store_errors++;
+		d->durable_owed |= durable;
 		if (!d->store_failing)
 			log_err("store: %s: %zu records kept in memory and tried again every %u ms; "
 				"local publishes refused meanwhile", store_last_error(d->store), d->nbatch,
@@ -150,8 +158,9 @@ static void batch_commit(struct daemon *d, bool durable)
 		d->batch_bytes = NULL;
 		d->batch_cap = 0;
 	}
-	if (!relaxed) {
+	if (!relaxed) {   /* the store synced every relaxed commit before it too */
 		d->unsynced_ms = 0;
+		d->durable_owed = false;
 		return;
 	}
 	if (!d->unsynced_ms)
@@ -166,7 +175,9 @@ void daemon_batch_commit(struct daemon *d)
 }
 
 /* What relaxed commits wrote goes to the disk now (nothing came after them
- * to carry it): a checkpoint syncs the WAL. */
+ * to carry it): the WAL is synced. A sync that fails is treated as a store
+ * that cannot write (local publishes refused) until one succeeds: after a
+ * failed fsync a later one may succeed without the data being there. */
 static void sync_store(struct daemon *d)
 {
 	if (store_in_transaction(d->store)) {   /* a subsystem's: later */
@@ -175,12 +186,15 @@ static void sync_store(struct daemon *d)
 	}
 	if (store_sync(d->store) < 0) {
 		d->store_errors++;
-		if (!d->sync_failing)   /* "store: sync: disk I/O error", once */
+		if (!d->sync_failing)   /* "store: sync: Input/output error", once */
 			log_err("store: %s", store_last_error(d->store));
-		d->sync_failing = true;
+		d->sync_failing = d->store_failing = true;
+		d->store_retry_ms = now_ms() + STORE_RETRY_MS;
 		uv_timer_start(&d->commit, commit_cb, STORE_RETRY_MS, 0);
 		return;
 	}
+	if (d->sync_failing && !d->nbatch)
+		d->store_failing = false;
 	d->unsynced_ms = 0;
 	d->sync_failing = false;
 	d->store_syncs++;
@@ -195,10 +209,12 @@ static void commit_cb(uv_timer_t *h)
 {
 	struct daemon *d = h->data;
 
+	/* the relaxed commits are synced when it is time, also while the
+	 * store cannot take the batch */
+	if (d->unsynced_ms && (!d->nbatch || d->store_failing))
+		sync_store(d);
 	if (d->nbatch)
 		batch_commit(d, false);
-	else if (d->unsynced_ms)
-		sync_store(d);
 }
 
 /* ---- engine callbacks ---- */
@@ -240,7 +256,7 @@ static void on_accepted(void *ctx, const struct record *r, const union body *b,
 		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
 	if (!bt)
 		d->store_lost++;   /* the store cannot write and the batch is full */
-	else if (batch_room(d, r->wire_len)) {
+	else if (!(d->batch_oom = !batch_room(d, r->wire_len))) {
 		memcpy(d->batch_bytes + d->batch_len, r->wire, r->wire_len);
 		bt->at = (uint32_t)d->batch_len;
 		bt->len = (uint16_t)r->wire_len;

@@ -342,7 +342,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 			return -EINVAL;
 		}
 	}
+	d->batch_oom = false;
 	rc = engine_publish(d->eng, kind, key, b, ttl_s, daemon_now_ms(), id, &perr);
+	if (rc == 0 && d->batch_oom) {   /* held and gossiped, but no copy for the store */
+		d->publish_refused_store++;
+		snprintf(err, errcap, "not saved: %s", strerror(ENOMEM));
+		free(b);
+		return -ENOMEM;
+	}
 	if (rc < 0) {
 		static const char *const why[KIND_MAX + 1] = {
 			[KIND_NODE] = "a node record's key must be \"self\"",
