@@ -137,8 +137,7 @@ struct store {
 	sqlite3_stmt *st[ST__N];
 	bool walking;              /* inside store_each() */
 	bool relaxed;              /* synchronous NORMAL for the open transaction */
-	bool unsynced;             /* a relaxed commit wrote what no sync has covered */
-	int changes0;              /* sqlite3_total_changes() at the last BEGIN */
+	bool unsynced;             /* a relaxed commit since the last sync */
 	int64_t ref;               /* the row last written, or visited (store_ref) */
 	char err[256];
 };
@@ -621,30 +620,33 @@ static int writing(struct store *s)
 
 static int txn(struct store *s, int st, const char *what, bool need_open, bool relaxed)
 {
-	int err = guard(s, what, need_open), e;
+	int err = guard(s, what, need_open);
 
 	if (!s)
 		return err;
-	if (err == 0 && st == ST_BEGIN && (err = sync_mode(s, relaxed)) == 0)
-		s->changes0 = sqlite3_total_changes(s->db);
+	if (err == 0 && st == ST_BEGIN)
+		err = sync_mode(s, relaxed);
 	if (err == 0) {
-		bool was = s->relaxed, wrote = sqlite3_total_changes(s->db) != s->changes0;
+		bool was = s->relaxed;
 		err = exec_stmt(s, st, what);
 		if (err < 0 && st == ST_COMMIT)
 			rollback_quietly(s);
 		if (err == 0 && st == ST_COMMIT && was)
-			s->unsynced |= wrote;
-		else if (err == 0 && st == ST_COMMIT && s->unsynced) {
-			/* a durable commit syncs the WAL, relaxed commits' frames
-			 * too — when it wrote something (sqlite syncs nothing
-			 * for a transaction that changed no page) */
-			s->unsynced = false;
-			if (!wrote)
-				err = store_sync(s);
-		}
+			s->unsynced = true;
+		else if (err == 0 && st == ST_COMMIT && s->unsynced)
+			/* the relaxed commits before it are synced with it:
+			 * sqlite syncs the WAL at a durable commit only if it
+			 * wrote a frame, so the store syncs it then */
+			err = store_sync(s);
 	}
-	if ((e = writing(s)) < 0 && err >= 0)
-		err = e;
+	if (s->relaxed && sqlite3_get_autocommit(s->db)) {
+		/* back to durable now (or before the next write: writing());
+		 * the first error's message is the one kept */
+		char keep[sizeof s->err];
+		memcpy(keep, s->err, sizeof keep);
+		if (sync_mode(s, false) < 0 && err < 0)
+			memcpy(s->err, keep, sizeof keep);
+	}
 	return err;
 }
 

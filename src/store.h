@@ -92,8 +92,9 @@ int store_each(struct store *s, unsigned kind, const uint8_t *origin, bool inclu
 int store_get(struct store *s, unsigned kind, const uint8_t origin[32], const char *key,
 	      uint8_t *buf, size_t cap);
 
-/* A row's handle: the row store_put() last wrote (inserted or replaced),
- * or, inside a store_each() callback, the row visited. A (kind, origin,
+/* A row's handle: the row store_put() last wrote (inserted or replaced)
+ * or found holding the same record (STORE_SAME), or, inside a
+ * store_each() callback, the row visited. A (kind, origin,
  * key) keeps its handle across new versions. */
 int64_t store_ref(const struct store *s);
 /* Fetch the record of row `ref` into buf if its id is still `id`: its

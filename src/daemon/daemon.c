@@ -105,7 +105,7 @@ static void batch_commit(struct daemon *d, bool durable)
 		return;
 	}
 	bool relaxed = !durable && !(d->unsynced_ms && now - d->unsynced_ms >= DURABLE_MS);
-	if ((d->store_failing && d->nbatch < BATCH_MAX && now < d->store_retry_ms) ||
+	if ((d->store_failing && d->nbatch < BATCH_MAX && now < d->store_retry_ms && !d->stopping) ||
 	    store_in_transaction(d->store)) {
 		/* not yet (or a subsystem's state transaction is open: it
 		 * published inside it, and it is not ours to commit or roll
@@ -120,11 +120,16 @@ static void batch_commit(struct daemon *d, bool durable)
 	for (size_t i = 0; i < d->nbatch && rc == 0; i++) {
 		int r = store_put(d->store, d->batch_bytes + d->batch[i].at, d->batch[i].len,
 				  d->batch[i].id);
-		d->batch[i].ref = r == STORE_INSERTED || r == STORE_REPLACED ? store_ref(d->store) : 0;
-		if (r == -ENOSPC || r == -EIO)
+		/* SAME: written by an earlier try whose commit failed to sync */
+		d->batch[i].ref = r == STORE_INSERTED || r == STORE_REPLACED || r == STORE_SAME ?
+				  store_ref(d->store) : 0;
+		if (r == -ENOSPC || r == -EIO) {
 			rc = r;
-		else if (r < 0 && (d->store_errors++, !store_in_transaction(d->store)))
-			rc = r;   /* sqlite rolled the transaction back: the whole batch again */
+		} else if (r < 0) {
+			d->store_errors++;
+			if (!store_in_transaction(d->store))
+				rc = r;   /* sqlite rolled the transaction back: the whole batch again */
+		}
 	}
 	if (rc == 0)
 		rc = store_commit(d->store);   /* rolls back itself on failure */
@@ -175,28 +180,27 @@ void daemon_batch_commit(struct daemon *d)
 }
 
 /* What relaxed commits wrote goes to the disk now (nothing came after them
- * to carry it): the WAL is synced. A sync that fails is treated as a store
- * that cannot write (local publishes refused) until one succeeds: after a
- * failed fsync a later one may succeed without the data being there. */
+ * to carry it): the WAL is synced. A sync that fails is not tried again:
+ * after a failed fsync a later one can succeed without the data being on
+ * the disk (and the WAL's frames are chained: one lost frame loses every
+ * commit after it at the next recovery). Local publishes are refused from
+ * then on (daemon_publish) until the daemon restarts and SQLite recovers
+ * from what the disk holds; records from peers go on (anti-entropy
+ * brings back what a recovery loses). */
 static void sync_store(struct daemon *d)
 {
 	if (store_in_transaction(d->store)) {   /* a subsystem's: later */
 		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
 		return;
 	}
+	d->unsynced_ms = 0;
 	if (store_sync(d->store) < 0) {
 		d->store_errors++;
-		if (!d->sync_failing)   /* "store: sync: Input/output error", once */
+		if (!d->sync_broken)   /* "store: sync: Input/output error", once */
 			log_err("store: %s", store_last_error(d->store));
-		d->sync_failing = d->store_failing = true;
-		d->store_retry_ms = now_ms() + STORE_RETRY_MS;
-		uv_timer_start(&d->commit, commit_cb, STORE_RETRY_MS, 0);
+		d->sync_broken = true;
 		return;
 	}
-	if (d->sync_failing && !d->nbatch)
-		d->store_failing = false;
-	d->unsynced_ms = 0;
-	d->sync_failing = false;
 	d->store_syncs++;
 }
 
@@ -254,9 +258,11 @@ static void on_accepted(void *ctx, const struct record *r, const union body *b,
 	struct batched *bt = d->nbatch < BATCH_MAX ? &d->batch[d->nbatch] : NULL;
 	if (bt && !d->nbatch)   /* the group commit's bound */
 		uv_timer_start(&d->commit, commit_cb, GROUP_COMMIT_MS, 0);
-	if (!bt)
-		d->store_lost++;   /* the store cannot write and the batch is full */
-	else if (!(d->batch_oom = !batch_room(d, r->wire_len))) {
+	if (!bt || !batch_room(d, r->wire_len)) {
+		d->store_lost++;   /* held, not saved: the batch is full (the store
+				      cannot write) or out of memory */
+		d->batch_missed = true;
+	} else {
 		memcpy(d->batch_bytes + d->batch_len, r->wire, r->wire_len);
 		bt->at = (uint32_t)d->batch_len;
 		bt->len = (uint16_t)r->wire_len;

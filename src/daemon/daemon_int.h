@@ -64,9 +64,9 @@ struct daemon {
 	uint64_t unsynced_ms;       /* the first relaxed commit not yet synced, or 0 */
 	uint64_t store_commits;     /* of the batch (status) ... */
 	uint64_t store_syncs;       /* ... and those that waited for the disk, and syncs */
-	bool sync_failing;          /* the last store_sync() failed (logged once) */
+	bool sync_broken;           /* a store_sync() failed: local publishes refused */
 	bool durable_owed;          /* a durable commit put off: the next one is */
-	bool batch_oom;             /* the last record accepted found no memory in the batch */
+	bool batch_missed;          /* a record accepted found no room in the batch */
 	uint64_t store_retry_ms, store_lost, publish_refused_store;
 	bool stopping;
 	int exit_code;

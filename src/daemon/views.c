@@ -324,6 +324,11 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 			 "saved, try again later", store_last_error(d->store), d->nbatch);
 		return -ENOSPC;
 	}
+	if (d->sync_broken) {   /* daemon.c, sync_store() */
+		d->publish_refused_store++;
+		snprintf(err, errcap, "refused: the store failed to sync; restart mirrornetd");
+		return -EIO;
+	}
 	size_t ns;
 	const struct subsys *const *ss = subsys_list(&ns);
 	for (size_t i = 0; i < ns; i++)
@@ -342,13 +347,14 @@ int daemon_publish(struct daemon *d, unsigned kind, const char *key, struct json
 			return -EINVAL;
 		}
 	}
-	d->batch_oom = false;
+	d->batch_missed = false;
 	rc = engine_publish(d->eng, kind, key, b, ttl_s, daemon_now_ms(), id, &perr);
-	if (rc == 0 && d->batch_oom) {   /* held and gossiped, but no copy for the store */
+	if (rc == 0 && d->batch_missed) {   /* held and gossiped, but no copy for the store */
 		d->publish_refused_store++;
-		snprintf(err, errcap, "not saved: %s", strerror(ENOMEM));
+		snprintf(err, errcap, "not saved: %s", strerror(ENOBUFS));
 		free(b);
-		return -ENOMEM;
+		daemon_arm_tick(d, daemon_now_ms());
+		return -ENOBUFS;
 	}
 	if (rc < 0) {
 		static const char *const why[KIND_MAX + 1] = {

@@ -301,9 +301,10 @@ int main(void)
 		}
 		int64_t rows = -1;
 		checks += verify(path, &rows);
-		/* at most one record committed but not acknowledged (the next
-		 * child puts it again first) */
-		CHECK(rows >= total_acked && rows <= total_acked + 1);
+		/* at most one commit not acknowledged (the next child puts it
+		 * again first): a record of its own, or a relaxed transaction
+		 * of four */
+		CHECK(rows >= total_acked && rows <= total_acked + 4);
 		if (getenv("MN_VERBOSE"))
 			printf("round %d: %u ms, %u acked, %lld rows\n", round, delay_ms, got,
 			       (long long)rows);
